@@ -1,0 +1,30 @@
+// Package dsl builds task signatures: immutable blueprints of a task run with bound
+// keyword arguments and success and error callbacks.
+//
+// # Signatures
+//
+// A signature names a task and carries bound kwargs and callbacks, which are signatures
+// themselves. [Sign] starts one from a task name or a typed task handle:
+//
+//	sig := dsl.Sign("process-order").With(dsl.KW{"priority": "high"}).
+//		OnSuccess(dsl.Sign("send-success-email"), dsl.Sign("log-completion")).
+//		OnError(dsl.Sign("log-error").With(dsl.KW{"additional_field1": 12345}))
+//
+// # Immutability
+//
+// A [Builder] is a value. Every method returns a new builder and never changes the one
+// it was called on, so a partly built signature can be reused in several trees without
+// sharing state. Kwargs are deep-copied when bound.
+//
+// # Terminal calls
+//
+// Only [Builder.Save] and [Builder.Run] do I/O, through a [Backend] (the hatchetflow
+// client implements it). Save persists the whole tree (the signature and its nested
+// callbacks) and returns the saved signature; Run saves and dispatches it with an input
+// message.
+//
+// # Callbacks
+//
+// OnSuccess and OnError take builders, references to signatures saved earlier ([Ref]),
+// or saved signatures ([Saved]). Repeated calls append.
+package dsl

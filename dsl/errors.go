@@ -1,0 +1,30 @@
+package dsl
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInvalidTarget is matched (errors.Is) by every [*InvalidTargetError].
+var ErrInvalidTarget = errors.New("dsl: invalid sign target")
+
+// ErrNilCallback is returned when a callback is nil or an empty [Ref].
+var ErrNilCallback = errors.New("dsl: nil callback")
+
+// InvalidTargetError reports a [Sign] target that is neither a non-empty task name nor
+// a [Named] task handle.
+type InvalidTargetError struct {
+	// Target is the value given to Sign.
+	Target any
+}
+
+// Error implements error.
+func (e *InvalidTargetError) Error() string {
+	if s, ok := e.Target.(string); ok && s == "" {
+		return "dsl: invalid sign target: empty task name"
+	}
+	return fmt.Sprintf("dsl: invalid sign target %T: want a task name or a value with TaskName() string", e.Target)
+}
+
+// Is reports whether target is [ErrInvalidTarget].
+func (e *InvalidTargetError) Is(target error) bool { return target == ErrInvalidTarget }
