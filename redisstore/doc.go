@@ -1,0 +1,32 @@
+// Package redisstore keeps hatchetflow's signatures, task registry and dispatch markers
+// in Redis. Every Redis key and Lua script of hatchetflow is defined here.
+//
+// # Keys
+//
+// With the default prefix "hf", a signature with id ID owns two keys that share the
+// hash tag {sig:ID}, so Redis Cluster keeps them in one slot and one Lua script can
+// change both:
+//
+//	hf:{sig:ID}     hash: the signature record (task, status, callbacks, result, markers)
+//	hf:{sig:ID}:kw  hash: bound kwargs, one field per top-level key, values JSON-encoded
+//	hf:{registry}   hash: task name -> JSON task definition (schema, return field, retries)
+//
+// Signature keys get the active TTL (default 24 h) in the same MULTI that creates them;
+// when a signature ends, it and the callbacks of the branch that will never run get the
+// done TTL (default 3 h). The registry is written by workers at start and has no TTL:
+// it describes code, not runs.
+//
+// # Transitions
+//
+// Status changes are compare-and-set Lua scripts (see scripts.go, each documents its
+// KEYS, ARGV and return value): pending→active records the engine's run id;
+// active→done stores the result; active or pending→failed. Repeating a transition from
+// the same run is a no-op that says so ([Transition.Repeated]); any other transition is
+// refused with a [*TransitionError].
+//
+// # Round trips
+//
+// Saving a tree is one MULTI/EXEC round trip whatever its size (callbacks are queued
+// before their parent); starting a run is one script; finishing is one script plus one
+// pipeline that records dispatch markers and shortens the dead branch's TTL.
+package redisstore

@@ -1,0 +1,218 @@
+package redisstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Status is a signature's lifecycle state.
+type Status string
+
+// Statuses a signature moves through: pending → active → done or failed.
+const (
+	StatusPending Status = "pending"
+	StatusActive  Status = "active"
+	StatusDone    Status = "done"
+	StatusFailed  Status = "failed"
+)
+
+// Outcome names the branch of callbacks a finished signature dispatches.
+type Outcome string
+
+// Outcomes of a signature run.
+const (
+	OutcomeSuccess Outcome = "success"
+	OutcomeError   Outcome = "error"
+)
+
+// CallbackRef is how a parent record names one callback: its signature id plus what a
+// dispatcher needs to build the callback's input without reading it.
+type CallbackRef struct {
+	// ID is the callback's signature id.
+	ID string `json:"id"`
+	// Task is the callback's task name.
+	Task string `json:"t"`
+	// ReturnField is the input field that receives a return value (success callbacks).
+	ReturnField string `json:"rf,omitempty"`
+	// ErrorField is the input field that receives error details, "" for none.
+	ErrorField string `json:"ef,omitempty"`
+}
+
+// Record is one signature.
+type Record struct {
+	// ID is the signature id (UUIDv7).
+	ID string
+	// Task is the task name the signature runs.
+	Task string
+	// Kwargs are the bound kwargs.
+	Kwargs map[string]any
+	// OnSuccess and OnError are the callbacks, in the order they were added.
+	OnSuccess, OnError []CallbackRef
+	// Status is the current status; LastStatus the one before it.
+	Status, LastStatus Status
+	// ReturnField is the field of this task's input that receives a parent's return value.
+	ReturnField string
+	// ErrorField is the field of this task's input that receives error details, or "".
+	ErrorField string
+	// Schema is the validator schema given with dsl's Validate, or nil.
+	Schema json.RawMessage
+	// CreatedAt is when the signature was saved.
+	CreatedAt time.Time
+	// RunID is the engine run that owns the signature once it started.
+	RunID string
+	// ContainerID is reserved for chains and swarms.
+	ContainerID string
+	// Result is the task's return value as JSON, kept once the signature is done.
+	Result json.RawMessage
+	// Error is the failure message, kept once the signature failed.
+	Error string
+	// Dispatched maps "<outcome>:<callback id>" to the run id it was dispatched as.
+	Dispatched map[string]string
+}
+
+// DispatchKey is the marker field for one callback of one outcome.
+func DispatchKey(o Outcome, callbackID string) string { return string(o) + ":" + callbackID }
+
+// Hash field names of a record. Short names keep a typical signature small.
+const (
+	fTask        = "t"
+	fStatus      = "s"
+	fLastStatus  = "ls"
+	fReturnField = "rf"
+	fErrorField  = "ef"
+	fSchema      = "sc"
+	fCreated     = "ca"
+	fRunID       = "rid"
+	fContainer   = "cid"
+	fOnSuccess   = "ok"
+	fOnError     = "er"
+	fResult      = "res"
+	fError       = "err"
+	markerPrefix = "d:" // d:<outcome>:<callback id> -> run id
+)
+
+// fields encodes r for HSET. Kwargs are encoded separately by kwargsFields.
+func (r *Record) fields() ([]any, error) {
+	out := []any{fTask, r.Task, fStatus, string(orDefault(r.Status, StatusPending)),
+		fCreated, strconv.FormatInt(r.CreatedAt.UnixMilli(), 10)}
+	if r.LastStatus != "" {
+		out = append(out, fLastStatus, string(r.LastStatus))
+	}
+	if r.ReturnField != "" {
+		out = append(out, fReturnField, r.ReturnField)
+	}
+	if r.ErrorField != "" {
+		out = append(out, fErrorField, r.ErrorField)
+	}
+	if len(r.Schema) > 0 {
+		out = append(out, fSchema, string(r.Schema))
+	}
+	if r.RunID != "" {
+		out = append(out, fRunID, r.RunID)
+	}
+	if r.ContainerID != "" {
+		out = append(out, fContainer, r.ContainerID)
+	}
+	for _, cb := range []struct {
+		field string
+		refs  []CallbackRef
+	}{{fOnSuccess, r.OnSuccess}, {fOnError, r.OnError}} {
+		if len(cb.refs) == 0 {
+			continue
+		}
+		b, err := json.Marshal(cb.refs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cb.field, string(b))
+	}
+	return out, nil
+}
+
+// kwargsFields encodes kwargs as field/value pairs, values JSON-encoded.
+func kwargsFields(kw map[string]any) ([]any, error) {
+	out := make([]any, 0, 2*len(kw))
+	for k, v := range kw {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: kwarg %q: %w", k, err)
+		}
+		out = append(out, k, string(b))
+	}
+	return out, nil
+}
+
+// parseRecord decodes the record and kwargs hashes of id.
+func parseRecord(id string, h, kw map[string]string) (*Record, error) {
+	if len(h) == 0 {
+		return nil, &NotFoundError{ID: id}
+	}
+	r := &Record{
+		ID:          id,
+		Task:        h[fTask],
+		Status:      Status(h[fStatus]),
+		LastStatus:  Status(h[fLastStatus]),
+		ReturnField: h[fReturnField],
+		ErrorField:  h[fErrorField],
+		RunID:       h[fRunID],
+		ContainerID: h[fContainer],
+		Error:       h[fError],
+	}
+	if v := h[fSchema]; v != "" {
+		r.Schema = json.RawMessage(v)
+	}
+	if v := h[fResult]; v != "" {
+		r.Result = json.RawMessage(v)
+	}
+	if ms, err := strconv.ParseInt(h[fCreated], 10, 64); err == nil {
+		r.CreatedAt = time.UnixMilli(ms).UTC()
+	}
+	for field, dst := range map[string]*[]CallbackRef{fOnSuccess: &r.OnSuccess, fOnError: &r.OnError} {
+		if v := h[field]; v != "" {
+			if err := json.Unmarshal([]byte(v), dst); err != nil {
+				return nil, fmt.Errorf("redisstore: signature %q: field %s: %w", id, field, err)
+			}
+		}
+	}
+	for k, v := range h {
+		if strings.HasPrefix(k, markerPrefix) {
+			if r.Dispatched == nil {
+				r.Dispatched = map[string]string{}
+			}
+			r.Dispatched[strings.TrimPrefix(k, markerPrefix)] = v
+		}
+	}
+	if len(kw) > 0 {
+		r.Kwargs = make(map[string]any, len(kw))
+		for k, v := range kw {
+			var val any
+			if err := json.Unmarshal([]byte(v), &val); err != nil {
+				return nil, fmt.Errorf("redisstore: signature %q: kwarg %q: %w", id, k, err)
+			}
+			r.Kwargs[k] = val
+		}
+	}
+	return r, nil
+}
+
+// pairsToMap turns a flat [k1, v1, k2, v2, ...] reply into a map.
+func pairsToMap(v any) map[string]string {
+	list, _ := v.([]any)
+	m := make(map[string]string, len(list)/2)
+	for i := 0; i+1 < len(list); i += 2 {
+		k, _ := list[i].(string)
+		val, _ := list[i+1].(string)
+		m[k] = val
+	}
+	return m
+}
+
+func orDefault(s, d Status) Status {
+	if s == "" {
+		return d
+	}
+	return s
+}

@@ -1,0 +1,66 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// TaskDef describes a registered task, written by workers at start so that producers
+// elsewhere can sign the task by name.
+type TaskDef struct {
+	// Name is the task name.
+	Name string `json:"name"`
+	// Schema is the JSON Schema of the task's input.
+	Schema json.RawMessage `json:"schema,omitempty"`
+	// ReturnField is the input field that receives a parent's return value.
+	ReturnField string `json:"return_field"`
+	// ErrorField is the input field that receives error details, "" for none.
+	ErrorField string `json:"error_field,omitempty"`
+	// Retries is how many times the engine retries a failed attempt.
+	Retries int `json:"retries"`
+}
+
+// RegisterTasks writes defs to the registry in one command. The registry has no TTL.
+func (s *Store) RegisterTasks(ctx context.Context, defs []TaskDef) error {
+	if len(defs) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 2*len(defs))
+	for _, d := range defs {
+		b, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("redisstore: encode task %q: %w", d.Name, err)
+		}
+		args = append(args, d.Name, string(b))
+	}
+	if err := s.rdb.HSet(ctx, s.RegistryKey(), args...).Err(); err != nil {
+		return fmt.Errorf("redisstore: register %d tasks: %w", len(defs), err)
+	}
+	return nil
+}
+
+// LookupTasks reads the definitions of names in one command; names that no worker
+// registered are absent from the result.
+func (s *Store) LookupTasks(ctx context.Context, names []string) (map[string]TaskDef, error) {
+	out := make(map[string]TaskDef, len(names))
+	if len(names) == 0 {
+		return out, nil
+	}
+	vals, err := s.rdb.HMGet(ctx, s.RegistryKey(), names...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: read task registry: %w", err)
+	}
+	for i, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var d TaskDef
+		if err := json.Unmarshal([]byte(str), &d); err != nil {
+			return nil, fmt.Errorf("redisstore: task %q: bad registry entry: %w", names[i], err)
+		}
+		out[names[i]] = d
+	}
+	return out, nil
+}

@@ -1,0 +1,108 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// startCmd moves a signature pending→active for one engine run and returns it.
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash.
+// ARGV[1] run id, ARGV[2] active TTL in ms (refreshed on start).
+// Returns {outcome, record field/value list, kwargs field/value list}, outcome one of:
+//
+//	"missing"  no record (never saved, expired or deleted); the lists are absent
+//	"started"  was pending; now active and owned by ARGV[1]
+//	"resumed"  already active and owned by ARGV[1]: a retry within the same run
+//	"busy"     active and owned by another run
+//	"done", "failed"  already ended; the record carries the result or error
+var startCmd = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+local owner = redis.call('HGET', KEYS[1], 'rid')
+local outcome = st
+if st == 'pending' then
+  redis.call('HSET', KEYS[1], 's', 'active', 'ls', 'pending', 'rid', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  outcome = 'started'
+elseif st == 'active' then
+  if owner == ARGV[1] then outcome = 'resumed' else outcome = 'busy' end
+end
+return {outcome, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+`)
+
+// finishCmd moves a signature active→done for its owner run, keeps the result and
+// gives both keys the done TTL.
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash.
+// ARGV[1] run id, ARGV[2] result JSON, ARGV[3] done TTL in ms.
+// Returns {code, record field/value list}, code one of:
+//
+//	"ok"       active→done for ARGV[1]
+//	"repeat"   already done by ARGV[1]: nothing changed
+//	"refused"  any other state (the list shows which)
+//	"missing"  no record
+var finishCmd = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+local owner = redis.call('HGET', KEYS[1], 'rid')
+local code = 'refused'
+if st == 'active' and owner == ARGV[1] then
+  redis.call('HSET', KEYS[1], 's', 'done', 'ls', 'active', 'res', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  code = 'ok'
+elseif st == 'done' and owner == ARGV[1] then
+  code = 'repeat'
+end
+return {code, redis.call('HGETALL', KEYS[1])}
+`)
+
+// failCmd moves a signature to failed: from active for its owner run, or from
+// pending (the run failed before it could start, e.g. a schedule timeout), and gives
+// both keys the done TTL.
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash.
+// ARGV[1] run id, ARGV[2] error message, ARGV[3] done TTL in ms.
+// Returns {code, record field/value list, kwargs field/value list}, code one of
+// "ok", "repeat" (already failed by ARGV[1]), "refused", "missing" (no lists).
+var failCmd = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+local owner = redis.call('HGET', KEYS[1], 'rid')
+local code = 'refused'
+if (st == 'active' and owner == ARGV[1]) or st == 'pending' then
+  redis.call('HSET', KEYS[1], 's', 'failed', 'ls', st, 'rid', ARGV[1], 'err', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  code = 'ok'
+elseif st == 'failed' and owner == ARGV[1] then
+  code = 'repeat'
+end
+return {code, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+`)
+
+// markCmd records dispatch markers on an existing record and never creates a key
+// (a plain HSET on an expired record would leave a key without TTL).
+//
+// KEYS[1] record hash.
+// ARGV field/value pairs: "d:<outcome>:<callback id>" → dispatched run id.
+// Returns 1 when written, 0 when the record is missing.
+var markCmd = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`)
+
+// updateKwargsCmd sets top-level kwargs of an existing signature atomically; each
+// field is replaced whole, other fields are untouched, so concurrent updaters of
+// different keys lose nothing. The kwargs hash gets the record's remaining TTL.
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash.
+// ARGV field/value pairs, values JSON-encoded.
+// Returns -1 when the record is missing, else the number of fields written.
+var updateKwargsCmd = redis.NewScript(`
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return -1 end
+redis.call('HSET', KEYS[2], unpack(ARGV))
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return #ARGV / 2
+`)
