@@ -22,7 +22,9 @@ type NotFoundError struct {
 }
 
 // Error implements error.
-func (e *NotFoundError) Error() string { return fmt.Sprintf("redisstore: signature %q not found", e.ID) }
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("redisstore: signature %q not found", e.ID)
+}
 
 // Is reports whether target is [ErrNotFound].
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
