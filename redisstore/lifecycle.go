@@ -27,10 +27,11 @@ const (
 )
 
 // Start moves signature id pending→active for runID in one round trip and returns the
-// record with its kwargs. A missing signature returns a [*NotFoundError].
-func (s *Store) Start(ctx context.Context, id, runID string) (StartOutcome, *Record, error) {
+// record with its kwargs; attempt (1-based) is recorded when the run may execute. A
+// missing signature returns a [*NotFoundError].
+func (s *Store) Start(ctx context.Context, id, runID string, attempt int) (StartOutcome, *Record, error) {
 	res, err := startCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)},
-		runID, ms(s.activeTTL)).Slice()
+		runID, ms(s.activeTTL), attempt).Slice()
 	if err != nil {
 		return "", nil, fmt.Errorf("redisstore: start %q: %w", id, err)
 	}

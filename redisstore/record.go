@@ -63,6 +63,8 @@ type Record struct {
 	CreatedAt time.Time
 	// RunID is the engine run that owns the signature once it started.
 	RunID string
+	// Attempt is the 1-based attempt number of the owner run's latest attempt.
+	Attempt int
 	// ContainerID is reserved for chains and swarms.
 	ContainerID string
 	// Result is the task's return value as JSON, kept once the signature is done.
@@ -86,6 +88,7 @@ const (
 	fSchema      = "sc"
 	fCreated     = "ca"
 	fRunID       = "rid"
+	fAttempt     = "at"
 	fContainer   = "cid"
 	fOnSuccess   = "ok"
 	fOnError     = "er"
@@ -167,6 +170,7 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 	if v := h[fResult]; v != "" {
 		r.Result = json.RawMessage(v)
 	}
+	r.Attempt, _ = strconv.Atoi(h[fAttempt])
 	if ms, err := strconv.ParseInt(h[fCreated], 10, 64); err == nil {
 		r.CreatedAt = time.UnixMilli(ms).UTC()
 	}

@@ -5,7 +5,8 @@ import "github.com/redis/go-redis/v9"
 // startCmd moves a signature pending→active for one engine run and returns it.
 //
 // KEYS[1] record hash, KEYS[2] kwargs hash.
-// ARGV[1] run id, ARGV[2] active TTL in ms (refreshed on start).
+// ARGV[1] run id, ARGV[2] active TTL in ms (refreshed on start), ARGV[3] attempt
+// number (1-based), recorded when this run may execute.
 // Returns {outcome, record field/value list, kwargs field/value list}, outcome one of:
 //
 //	"missing"  no record (never saved, expired or deleted); the lists are absent
@@ -19,12 +20,17 @@ local st = redis.call('HGET', KEYS[1], 's')
 local owner = redis.call('HGET', KEYS[1], 'rid')
 local outcome = st
 if st == 'pending' then
-  redis.call('HSET', KEYS[1], 's', 'active', 'ls', 'pending', 'rid', ARGV[1])
+  redis.call('HSET', KEYS[1], 's', 'active', 'ls', 'pending', 'rid', ARGV[1], 'at', ARGV[3])
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
   outcome = 'started'
 elseif st == 'active' then
-  if owner == ARGV[1] then outcome = 'resumed' else outcome = 'busy' end
+  if owner == ARGV[1] then
+    redis.call('HSET', KEYS[1], 'at', ARGV[3])
+    outcome = 'resumed'
+  else
+    outcome = 'busy'
+  end
 end
 return {outcome, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 `)

@@ -135,7 +135,7 @@ func TestStartTransitions(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.rt.Reset()
-		out, rec, err := b.store.Start(ctx, r.ID, "run-1")
+		out, rec, err := b.store.Start(ctx, r.ID, "run-1", 1)
 		if err != nil || out != Started || rec.Status != StatusActive || rec.LastStatus != StatusPending ||
 			rec.RunID != "run-1" || rec.Kwargs["a"] != "b" {
 			t.Fatalf("Start = %v %+v %v", out, rec, err)
@@ -143,23 +143,23 @@ func TestStartTransitions(t *testing.T) {
 		if n := b.rt.Reset(); n > 2 { // EVALSHA, plus EVAL once if the script was not loaded yet
 			t.Fatalf("Start took %d round trips", n)
 		}
-		if out, _, _ := b.store.Start(ctx, r.ID, "run-1"); out != Resumed {
+		if out, _, _ := b.store.Start(ctx, r.ID, "run-1", 1); out != Resumed {
 			t.Fatalf("same run again = %v, want resumed", out)
 		}
 		if n := b.rt.Reset(); n != 1 {
 			t.Fatalf("warm Start took %d round trips, want 1", n)
 		}
-		if out, _, _ := b.store.Start(ctx, r.ID, "run-2"); out != Busy {
+		if out, _, _ := b.store.Start(ctx, r.ID, "run-2", 1); out != Busy {
 			t.Fatalf("other run = %v, want busy", out)
 		}
 		if _, err := b.store.Finish(ctx, r.ID, "run-1", json.RawMessage(`[1,2]`)); err != nil {
 			t.Fatal(err)
 		}
-		out, rec, _ = b.store.Start(ctx, r.ID, "run-1")
+		out, rec, _ = b.store.Start(ctx, r.ID, "run-1", 1)
 		if out != AlreadyDone || string(rec.Result) != `[1,2]` {
 			t.Fatalf("after done = %v %s", out, rec.Result)
 		}
-		_, _, err = b.store.Start(ctx, "0190f2a0-0000-7000-8000-00000000dead", "run-1")
+		_, _, err = b.store.Start(ctx, "0190f2a0-0000-7000-8000-00000000dead", "run-1", 1)
 		if !errors.Is(err, ErrNotFound) {
 			t.Fatalf("missing = %v", err)
 		}
@@ -180,7 +180,7 @@ func TestFinishAndFailRules(t *testing.T) {
 		if !errors.Is(err, ErrTransition) || !errors.As(err, &te) || te.From != StatusPending || te.To != StatusDone {
 			t.Fatalf("finish pending = %v", err)
 		}
-		if _, _, err := b.store.Start(ctx, active.ID, "run-1"); err != nil {
+		if _, _, err := b.store.Start(ctx, active.ID, "run-1", 1); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := b.store.Finish(ctx, active.ID, "run-2", nil); !errors.Is(err, ErrTransition) {
@@ -344,7 +344,7 @@ func TestTTLsAgeOut(t *testing.T) {
 	if err := b.store.SaveTree(ctx, []*Record{r}); err != nil {
 		t.Fatal(err)
 	}
-	b.store.Start(ctx, r.ID, "run")
+	b.store.Start(ctx, r.ID, "run", 1)
 	b.store.Finish(ctx, r.ID, "run", json.RawMessage(`1`))
 	b.mini.FastForward(2 * time.Minute)
 	if _, err := b.store.Get(ctx, r.ID); !errors.Is(err, ErrNotFound) {
