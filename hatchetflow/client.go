@@ -1,0 +1,105 @@
+package hatchetflow
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// Metadata keys hatchetflow puts on the runs it dispatches.
+const (
+	// MetaSignature holds the signature id a run executes.
+	MetaSignature = "hatchetflow_signature"
+	// MetaParent holds the id of the signature whose callback this run is.
+	MetaParent = "hatchetflow_parent"
+)
+
+// Client signs, saves and runs signatures, and registers tasks whose callbacks the
+// engine drives. It implements [dsl.Backend]. It is safe for concurrent use.
+type Client struct {
+	hatchet    *hatchet.Client
+	store      *redisstore.Store
+	dispatcher Dispatcher
+	log        *slog.Logger
+	cfg        config
+
+	mu    sync.RWMutex
+	tasks map[string]*taskDef
+	order []string
+
+	registry sync.Map // task name -> cachedDef
+	schemas  sync.Map // schema document -> *inject.Schema
+}
+
+var _ dsl.Backend = (*Client)(nil)
+
+type cachedDef struct {
+	def     redisstore.TaskDef
+	expires time.Time
+}
+
+// New returns a client on a Hatchet client and a Redis client: MageFlow's
+// Mageflow(hatchet, redis). hatchetClient may be nil when [WithDispatcher] is given.
+func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts ...Option) (*Client, error) {
+	cfg := config{
+		logger:        slog.Default(),
+		maxKwargs:     DefaultMaxKwargsBytes,
+		registryTTL:   DefaultRegistryCacheTTL,
+		stepRetryTime: 45 * time.Second,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if redisClient == nil {
+		return nil, ErrNoRedis
+	}
+	c := &Client{
+		hatchet: hatchetClient,
+		store:   redisstore.New(redisClient, cfg.store...),
+		log:     cfg.logger,
+		cfg:     cfg,
+		tasks:   map[string]*taskDef{},
+	}
+	switch {
+	case cfg.dispatcher != nil:
+		c.dispatcher = cfg.dispatcher
+	case hatchetClient != nil:
+		c.dispatcher = &hatchetDispatcher{h: hatchetClient}
+	default:
+		return nil, ErrNoDispatcher
+	}
+	return c, nil
+}
+
+// Store returns the Redis store the client uses.
+func (c *Client) Store() *redisstore.Store { return c.store }
+
+// Dispatcher returns the dispatcher the client triggers runs with.
+func (c *Client) Dispatcher() Dispatcher { return c.dispatcher }
+
+// Hatchet returns the Hatchet client given to [New], or nil.
+func (c *Client) Hatchet() *hatchet.Client { return c.hatchet }
+
+func (c *Client) localTask(name string) (*taskDef, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	d, ok := c.tasks[name]
+	return d, ok
+}
+
+// registeredTasks returns the registered task definitions in registration order.
+func (c *Client) registeredTasks() []*taskDef {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*taskDef, 0, len(c.order))
+	for _, n := range c.order {
+		out = append(out, c.tasks[n])
+	}
+	return out
+}

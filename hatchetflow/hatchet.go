@@ -1,0 +1,158 @@
+package hatchetflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+	"github.com/hatchet-dev/hatchet/pkg/client/rest"
+	"github.com/hatchet-dev/hatchet/pkg/worker"
+)
+
+// ErrNoHatchet is returned by [Client.NewWorker] on a client made without a Hatchet
+// client.
+var ErrNoHatchet = errors.New("hatchetflow: no Hatchet client")
+
+// WorkerOptions configures [Client.NewWorker]. A nil *WorkerOptions means defaults.
+type WorkerOptions struct {
+	// Workflows are other Hatchet workflows to register on the same worker (Hatchet
+	// registers all of a worker's workflows in one call). Default none.
+	Workflows []hatchet.WorkflowBase
+	// Options are passed to hatchet.Client.NewWorker (slots, labels, logger...).
+	// Default none.
+	Options []hatchet.WorkerOption
+}
+
+// NewWorker writes the task registry to Redis and returns a Hatchet worker that runs
+// every task registered on c (each a workflow with its main, follow-up and on-failure
+// steps), plus opts.Workflows. Start it with Start or StartBlocking.
+func (c *Client) NewWorker(ctx context.Context, name string, opts *WorkerOptions) (*hatchet.Worker, error) {
+	if c.hatchet == nil {
+		return nil, ErrNoHatchet
+	}
+	if opts == nil {
+		opts = &WorkerOptions{}
+	}
+	if err := c.RegisterTasks(ctx); err != nil {
+		return nil, err
+	}
+	var wfs []hatchet.WorkflowBase
+	for _, def := range c.registeredTasks() {
+		wfs = append(wfs, c.workflow(def))
+	}
+	wfs = append(wfs, opts.Workflows...)
+	w, err := c.hatchet.NewWorker(name, append(opts.Options, hatchet.WithWorkflows(wfs...))...)
+	if err != nil {
+		return nil, fmt.Errorf("hatchetflow: new worker %q: %w", name, err)
+	}
+	return w, nil
+}
+
+// workflow builds the Hatchet workflow of one task.
+func (c *Client) workflow(def *taskDef) *hatchet.Workflow {
+	steps, _ := c.Steps(def.name)
+	wf := c.hatchet.NewWorkflow(def.name, def.cfg.hatchetWorkflow...)
+	opts := []hatchet.TaskOption{hatchet.WithRetries(def.cfg.retries)}
+	if def.cfg.executionTimeout > 0 {
+		opts = append(opts, hatchet.WithExecutionTimeout(def.cfg.executionTimeout))
+	}
+	if def.cfg.scheduleTimeout > 0 {
+		opts = append(opts, hatchet.WithScheduleTimeout(def.cfg.scheduleTimeout))
+	}
+	main := wf.NewTask(def.name, forHatchet(steps.Main), append(opts, def.cfg.hatchetTask...)...)
+	wf.NewTask(FollowUpStep, forHatchet(steps.FollowUp),
+		hatchet.WithParents(main),
+		// Skipped by the engine when the main step's fast path dispatched everything;
+		// anything but a JSON true (errors included) lets it run: the safe direction.
+		hatchet.WithSkipIf(hatchet.ParentCondition(main, "output.dispatched == true")),
+		hatchet.WithRetries(3))
+	wf.OnFailure(forHatchet(steps.OnFailure))
+	return wf
+}
+
+// forHatchet adapts a step to the SDK: non-retryable errors become the SDK's.
+func forHatchet(fn StepFunc) func(hatchet.Context, map[string]any) (map[string]any, error) {
+	return func(hctx hatchet.Context, in map[string]any) (map[string]any, error) {
+		out, err := fn(hctx, in)
+		if err != nil && IsNonRetryable(err) {
+			return nil, worker.NewNonRetryableError(err) //nolint:staticcheck // the SDK's only non-retryable marker
+		}
+		return out, err
+	}
+}
+
+// hatchetDispatcher triggers independent runs by name on a Hatchet engine.
+type hatchetDispatcher struct{ h *hatchet.Client }
+
+// Dispatch implements [Dispatcher]. The SDK's trigger call ignores ctx, so the wait
+// for it honours ctx here (the trigger may still land after ctx ended).
+func (d *hatchetDispatcher) Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
+	type result struct {
+		id  string
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// A plain context: a hatchet.Context would make the run a child of the caller.
+		ref, err := d.h.RunNoWait(context.WithoutCancel(ctx), task, input, hatchet.WithRunMetadata(meta))
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		ch <- result{id: ref.RunId}
+	}()
+	select {
+	case r := <-ch:
+		return r.id, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Wait implements [Waiter] by polling the run's details (the SDK's Result ignores
+// ctx), from 10 ms up to 250 ms between polls.
+func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (map[string]any, error) {
+	id, err := uuid.Parse(runID)
+	if err != nil {
+		return nil, fmt.Errorf("hatchetflow: run id %q: %w", runID, err)
+	}
+	delay := 10 * time.Millisecond
+	for {
+		det, err := d.h.Runs().GetDetails(ctx, id)
+		if err == nil {
+			for name, tr := range det.TaskRuns {
+				if tr == nil || !strings.EqualFold(name, task) {
+					continue
+				}
+				switch tr.Status {
+				case rest.V1TaskStatusCOMPLETED:
+					var out map[string]any
+					if err := json.Unmarshal(tr.Output, &out); err != nil {
+						return nil, fmt.Errorf("hatchetflow: output of run %s: %w", runID, err)
+					}
+					return out, nil
+				case rest.V1TaskStatusFAILED, rest.V1TaskStatusCANCELLED:
+					msg := string(tr.Status)
+					if tr.Error != nil {
+						msg = cleanError(*tr.Error)
+					}
+					return nil, &RunError{RunID: runID, Task: task, Message: msg}
+				}
+			}
+			if det.Done && det.Status != rest.V1TaskStatusCOMPLETED {
+				return nil, &RunError{RunID: runID, Task: task, Message: string(det.Status)}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("hatchetflow: wait for run %s: %w", runID, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 250*time.Millisecond)
+	}
+}

@@ -1,0 +1,63 @@
+package hatchetflow
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// Defaults of the client options.
+const (
+	DefaultMaxKwargsBytes   = 64 << 10
+	DefaultRegistryCacheTTL = time.Minute
+)
+
+type config struct {
+	store         []redisstore.Option
+	logger        *slog.Logger
+	dispatcher    Dispatcher
+	maxKwargs     int
+	registryTTL   time.Duration
+	stepRetryTime time.Duration
+}
+
+// Option configures a [Client].
+type Option func(*config)
+
+// WithActiveTTL sets how long a signature that has not ended is kept. Default 24 h.
+func WithActiveTTL(d time.Duration) Option {
+	return func(c *config) { c.store = append(c.store, redisstore.WithActiveTTL(d)) }
+}
+
+// WithDoneTTL sets how long an ended signature, and the callbacks of the branch that
+// will never run, are kept. Default 3 h.
+func WithDoneTTL(d time.Duration) Option {
+	return func(c *config) { c.store = append(c.store, redisstore.WithDoneTTL(d)) }
+}
+
+// WithKeyPrefix sets the prefix of every Redis key. Default "hf".
+func WithKeyPrefix(prefix string) Option {
+	return func(c *config) { c.store = append(c.store, redisstore.WithPrefix(prefix)) }
+}
+
+// WithLogger sets the logger. Default slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithDispatcher replaces the Hatchet dispatcher, for other engines and for the
+// flowtest harness. Default: the Hatchet client given to [New].
+func WithDispatcher(d Dispatcher) Option { return func(c *config) { c.dispatcher = d } }
+
+// WithMaxKwargsBytes limits the JSON size of one signature's bound kwargs. Default
+// [DefaultMaxKwargsBytes] (64 KiB).
+func WithMaxKwargsBytes(n int) Option { return func(c *config) { c.maxKwargs = n } }
+
+// WithRegistryCacheTTL sets how long a producer trusts a task registry entry it read
+// before reading it again. Default [DefaultRegistryCacheTTL] (1 min); 0 or less
+// disables the cache.
+func WithRegistryCacheTTL(d time.Duration) Option { return func(c *config) { c.registryTTL = d } }
+
+// WithStepRetryTime bounds how long the follow-up and on-failure steps keep retrying
+// Redis and dispatch errors within one attempt (for example while Redis restarts)
+// before they fail the attempt. Default 45 s, under Hatchet's 60 s step timeout.
+func WithStepRetryTime(d time.Duration) Option { return func(c *config) { c.stepRetryTime = d } }

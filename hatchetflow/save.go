@@ -1,0 +1,321 @@
+package hatchetflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// SaveSignature persists the tree of b (the signature and its nested callbacks) and
+// returns the saved root. It implements [dsl.Backend]; call it as b.Save(ctx, client).
+//
+// Every task in the tree must be registered by a worker (or carry a validator from
+// Validate), bound kwargs must match the task's input schema, and every [dsl.Ref] must
+// name a stored signature; otherwise a typed error is returned and nothing is written.
+// The write is one Redis round trip whatever the size of the tree; looking up the task
+// registry (cached per client) and referenced signatures may add one each.
+func (c *Client) SaveSignature(ctx context.Context, b dsl.Builder) (dsl.Saved, error) {
+	recs, err := c.prepareTree(ctx, b)
+	if err != nil {
+		return dsl.Saved{}, err
+	}
+	if err := c.store.SaveTree(ctx, recs); err != nil {
+		return dsl.Saved{}, err
+	}
+	root := recs[len(recs)-1]
+	return dsl.Saved{ID: root.ID, Task: root.Task}, nil
+}
+
+// prepareTree validates the tree of b and returns its records, callbacks before
+// their parents, the root last.
+func (c *Client) prepareTree(ctx context.Context, b dsl.Builder) ([]*redisstore.Record, error) {
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	var names []string
+	var refs []string
+	collectTree(b, &names, &refs)
+	defs, err := c.lookupTasks(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	refRecs, err := c.store.GetMany(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	var recs []*redisstore.Record
+	var build func(b dsl.Builder) (*redisstore.Record, error)
+	build = func(b dsl.Builder) (*redisstore.Record, error) {
+		def, override, err := c.definition(b, defs)
+		if err != nil {
+			return nil, err
+		}
+		kw := map[string]any(b.Kwargs())
+		if err := c.checkKwargs(b.Task(), def.Schema, kw); err != nil {
+			return nil, err
+		}
+		id, err := redisstore.NewID()
+		if err != nil {
+			return nil, err
+		}
+		rec := &redisstore.Record{ID: id, Task: b.Task(), Kwargs: kw, Status: redisstore.StatusPending,
+			ReturnField: def.ReturnField, ErrorField: def.ErrorField, CreatedAt: now}
+		if override {
+			rec.Schema = def.Schema
+		}
+		for _, branch := range []struct {
+			specs []dsl.Spec
+			dst   *[]redisstore.CallbackRef
+		}{{b.SuccessCallbacks(), &rec.OnSuccess}, {b.ErrorCallbacks(), &rec.OnError}} {
+			for _, s := range branch.specs {
+				ref, err := c.callbackRef(s, refRecs, build)
+				if err != nil {
+					return nil, err
+				}
+				*branch.dst = append(*branch.dst, ref)
+			}
+		}
+		recs = append(recs, rec) // after its callbacks
+		return rec, nil
+	}
+	if _, err := build(b); err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+func (c *Client) callbackRef(s dsl.Spec, refRecs map[string]*redisstore.Record,
+	build func(dsl.Builder) (*redisstore.Record, error)) (redisstore.CallbackRef, error) {
+	switch cb := s.(type) {
+	case dsl.Builder:
+		r, err := build(cb)
+		if err != nil {
+			return redisstore.CallbackRef{}, err
+		}
+		return redisstore.CallbackRef{ID: r.ID, Task: r.Task, ReturnField: r.ReturnField, ErrorField: r.ErrorField}, nil
+	default:
+		id := specID(cb)
+		r := refRecs[id]
+		if r == nil {
+			return redisstore.CallbackRef{}, fmt.Errorf("callback %w: %w", ErrSignatureNotFound, &redisstore.NotFoundError{ID: id})
+		}
+		return redisstore.CallbackRef{ID: r.ID, Task: r.Task, ReturnField: r.ReturnField, ErrorField: r.ErrorField}, nil
+	}
+}
+
+// specID returns the signature id of a Ref or Saved spec.
+func specID(s dsl.Spec) string {
+	switch v := s.(type) {
+	case dsl.Ref:
+		return string(v)
+	case dsl.Saved:
+		return v.ID
+	}
+	return ""
+}
+
+// collectTree gathers the task names to look up and the referenced signature ids.
+func collectTree(b dsl.Builder, names, refs *[]string) {
+	if b.ValidatorType() == nil {
+		*names = append(*names, b.Task())
+	}
+	for _, s := range append(b.SuccessCallbacks(), b.ErrorCallbacks()...) {
+		if cb, ok := s.(dsl.Builder); ok {
+			collectTree(cb, names, refs)
+		} else {
+			*refs = append(*refs, specID(s))
+		}
+	}
+}
+
+// definition returns the task definition a builder is checked against: its validator
+// override, or the registered task. override reports the former.
+func (c *Client) definition(b dsl.Builder, defs map[string]redisstore.TaskDef) (redisstore.TaskDef, bool, error) {
+	if t := b.ValidatorType(); t != nil {
+		schema, err := inject.SchemaOf(t)
+		if err != nil {
+			return redisstore.TaskDef{}, false, fmt.Errorf("hatchetflow: validator for %q: %w", b.Task(), err)
+		}
+		f := inject.FieldsOf(t)
+		return redisstore.TaskDef{Name: b.Task(), Schema: schema, ReturnField: f.Return, ErrorField: f.Error}, true, nil
+	}
+	d, ok := defs[b.Task()]
+	if !ok {
+		return redisstore.TaskDef{}, false, &UnknownTaskError{Task: b.Task()}
+	}
+	return d, false, nil
+}
+
+// checkKwargs enforces the size limit and checks kwargs against schema, ignoring
+// "required" (kwargs are a partial message).
+func (c *Client) checkKwargs(task string, schema json.RawMessage, kw map[string]any) error {
+	if len(kw) == 0 {
+		return nil
+	}
+	raw, err := json.Marshal(kw)
+	if err != nil {
+		return fmt.Errorf("hatchetflow: kwargs for task %q: %w", task, err)
+	}
+	if c.cfg.maxKwargs > 0 && len(raw) > c.cfg.maxKwargs {
+		return &KwargsTooLargeError{Task: task, Size: len(raw), Limit: c.cfg.maxKwargs}
+	}
+	s, err := c.compiled(schema)
+	if err != nil || s == nil {
+		return err
+	}
+	return withTask(s.ValidatePartial(kw), task)
+}
+
+// withTask names the task in a validation error.
+func withTask(err error, task string) error {
+	var ve *inject.ValidationError
+	if errors.As(err, &ve) && ve.Task == "" {
+		ve.Task = task
+	}
+	return err
+}
+
+// compiled returns the compiled form of a schema document, compiling it once.
+func (c *Client) compiled(doc json.RawMessage) (*inject.Schema, error) {
+	if len(doc) == 0 {
+		return nil, nil
+	}
+	if s, ok := c.schemas.Load(string(doc)); ok {
+		return s.(*inject.Schema), nil
+	}
+	s, err := inject.CompileSchema(doc)
+	if err != nil {
+		return nil, err
+	}
+	c.schemas.Store(string(doc), s)
+	return s, nil
+}
+
+// lookupTasks resolves task names: tasks registered on this client first, then the
+// registry cache, then one read of the Redis registry for the rest.
+func (c *Client) lookupTasks(ctx context.Context, names []string) (map[string]redisstore.TaskDef, error) {
+	out := make(map[string]redisstore.TaskDef, len(names))
+	var missing []string
+	now := time.Now()
+	for _, n := range names {
+		if _, done := out[n]; done {
+			continue
+		}
+		if d, ok := c.localTask(n); ok {
+			out[n] = d.registryEntry()
+			continue
+		}
+		if v, ok := c.registry.Load(n); ok && now.Before(v.(cachedDef).expires) {
+			out[n] = v.(cachedDef).def
+			continue
+		}
+		missing = append(missing, n)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	found, err := c.store.LookupTasks(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range missing {
+		d, ok := found[n]
+		if !ok {
+			return nil, &UnknownTaskError{Task: n}
+		}
+		out[n] = d
+		if c.cfg.registryTTL > 0 {
+			c.registry.Store(n, cachedDef{def: d, expires: now.Add(c.cfg.registryTTL)})
+		}
+	}
+	return out, nil
+}
+
+// UpdateKwargs sets top-level bound kwargs of a saved signature after creation
+// (MageFlow's kwargs.aupdate), checked against the task's schema. Concurrent updates
+// of different keys lose nothing. A run that already started keeps the kwargs it read.
+func (c *Client) UpdateKwargs(ctx context.Context, id string, kw dsl.KW) error {
+	if !redisstore.ValidID(id) {
+		return fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
+	}
+	rec, err := c.store.Get(ctx, id)
+	if err != nil {
+		return notFound(err)
+	}
+	schema := rec.Schema
+	if len(schema) == 0 {
+		defs, err := c.lookupTasks(ctx, []string{rec.Task})
+		if err != nil {
+			return err
+		}
+		schema = defs[rec.Task].Schema
+	}
+	m := normalize(map[string]any(kw))
+	if err := c.checkKwargs(rec.Task, schema, m); err != nil {
+		return err
+	}
+	return notFound(c.store.UpdateKwargs(ctx, id, m))
+}
+
+// Signature reads a saved signature: status, kwargs, callbacks, result.
+func (c *Client) Signature(ctx context.Context, id string) (*redisstore.Record, error) {
+	if !redisstore.ValidID(id) {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
+	}
+	r, err := c.store.Get(ctx, id)
+	return r, notFound(err)
+}
+
+// notFound adds ErrSignatureNotFound to the store's not-found errors.
+func notFound(err error) error {
+	if errors.Is(err, redisstore.ErrNotFound) {
+		return fmt.Errorf("%w: %w", ErrSignatureNotFound, err)
+	}
+	return err
+}
+
+// normalize makes m JSON-shaped (what the wire would deliver) with a round trip;
+// values that do not encode are left for the encoder to report.
+func normalize(m map[string]any) map[string]any {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return m
+	}
+	var out map[string]any
+	if json.Unmarshal(raw, &out) != nil {
+		return m
+	}
+	return out
+}
+
+// toObject turns an input message (a map or a struct) into a JSON object map.
+func toObject(input any) (map[string]any, error) {
+	if input == nil {
+		return map[string]any{}, nil
+	}
+	if m, ok := input.(map[string]any); ok {
+		return normalize(m), nil
+	}
+	if m, ok := input.(dsl.KW); ok {
+		return normalize(m), nil
+	}
+	raw, err := json.Marshal(input)
+	if err != nil {
+		return nil, fmt.Errorf("hatchetflow: encode input: %w", err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil || out == nil {
+		return nil, fmt.Errorf("%w, got %s", ErrNotObject, kindOf(input))
+	}
+	return out, nil
+}
+
+func kindOf(v any) string { return reflect.TypeOf(v).String() }

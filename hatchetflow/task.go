@@ -1,0 +1,133 @@
+package hatchetflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"time"
+
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+
+	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// Task is a typed task registered through hatchetflow: a Hatchet workflow with the
+// user's function as its main step, a follow-up step that dispatches success callbacks
+// and an on-failure step that dispatches error callbacks. Sign it with dsl.Sign(task).
+type Task[I, O any] struct {
+	def *taskDef
+}
+
+// TaskName returns the name the task is registered under.
+func (t *Task[I, O]) TaskName() string { return t.def.name }
+
+// TaskOption configures a task at registration.
+type TaskOption func(*taskConfig)
+
+type taskConfig struct {
+	retries          int
+	executionTimeout time.Duration
+	scheduleTimeout  time.Duration
+	hatchetTask      []hatchet.TaskOption
+	hatchetWorkflow  []hatchet.WorkflowOption
+}
+
+// WithRetries sets how many times the engine retries a failed attempt. Default 0.
+// Error callbacks run once, after the last attempt.
+func WithRetries(n int) TaskOption { return func(c *taskConfig) { c.retries = n } }
+
+// WithExecutionTimeout limits one attempt. Default: Hatchet's (60 s). The engine sends
+// whole seconds.
+func WithExecutionTimeout(d time.Duration) TaskOption {
+	return func(c *taskConfig) { c.executionTimeout = d }
+}
+
+// WithScheduleTimeout limits how long a run may wait for a worker. Default: Hatchet's
+// (5 min).
+func WithScheduleTimeout(d time.Duration) TaskOption {
+	return func(c *taskConfig) { c.scheduleTimeout = d }
+}
+
+// WithHatchetTaskOptions passes options to the main step's Hatchet task: concurrency,
+// rate limits, backoff and the like.
+func WithHatchetTaskOptions(opts ...hatchet.TaskOption) TaskOption {
+	return func(c *taskConfig) { c.hatchetTask = append(c.hatchetTask, opts...) }
+}
+
+// WithHatchetWorkflowOptions passes options to the task's Hatchet workflow: workflow
+// concurrency, events, crons, priority and the like.
+func WithHatchetWorkflowOptions(opts ...hatchet.WorkflowOption) TaskOption {
+	return func(c *taskConfig) { c.hatchetWorkflow = append(c.hatchetWorkflow, opts...) }
+}
+
+// taskDef is the type-erased form of a registered task.
+type taskDef struct {
+	name   string
+	cfg    taskConfig
+	fields inject.Fields
+	schema json.RawMessage
+	// call decodes msg into the task's input type and runs the user function. A
+	// decode failure is returned as *inject.DecodeError.
+	call func(hctx hatchet.Context, msg map[string]any) (any, error)
+}
+
+func (d *taskDef) registryEntry() redisstore.TaskDef {
+	return redisstore.TaskDef{Name: d.name, Schema: d.schema, ReturnField: d.fields.Return,
+		ErrorField: d.fields.Error, Retries: d.cfg.retries}
+}
+
+// NewTask registers fn as task name on c. I is the input type (a struct or a map), O
+// the return type (any JSON value). A handler of the wrong shape does not compile.
+// Register every task before [Client.NewWorker].
+func NewTask[I, O any](c *Client, name string, fn func(ctx hatchet.Context, in I) (O, error), opts ...TaskOption) (*Task[I, O], error) {
+	if name == "" {
+		return nil, fmt.Errorf("hatchetflow: NewTask: empty task name")
+	}
+	if fn == nil {
+		return nil, fmt.Errorf("hatchetflow: NewTask %q: nil function", name)
+	}
+	var cfg taskConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	inType := reflect.TypeFor[I]()
+	schema, err := inject.SchemaOf(inType)
+	if err != nil {
+		return nil, fmt.Errorf("hatchetflow: NewTask %q: input schema: %w", name, err)
+	}
+	def := &taskDef{
+		name:   name,
+		cfg:    cfg,
+		fields: inject.FieldsOf(inType),
+		schema: schema,
+		call: func(hctx hatchet.Context, msg map[string]any) (any, error) {
+			in, err := inject.Decode[I](msg)
+			if err != nil {
+				return nil, err
+			}
+			return fn(hctx, in)
+		},
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, dup := c.tasks[name]; dup {
+		return nil, fmt.Errorf("%w: %q", ErrDuplicateTask, name)
+	}
+	c.tasks[name] = def
+	c.order = append(c.order, name)
+	return &Task[I, O]{def: def}, nil
+}
+
+// RegisterTasks writes the registry entries of every task registered on c (name →
+// input schema, return field, retries) to Redis in one command, so producers elsewhere
+// can sign them by name. [Client.NewWorker] calls it.
+func (c *Client) RegisterTasks(ctx context.Context) error {
+	defs := c.registeredTasks()
+	entries := make([]redisstore.TaskDef, len(defs))
+	for i, d := range defs {
+		entries[i] = d.registryEntry()
+	}
+	return c.store.RegisterTasks(ctx, entries)
+}
