@@ -1,0 +1,38 @@
+// Package flowtest runs hatchetflow flows in memory, for fast unit tests of code that
+// uses hatchetflow, with no Hatchet engine.
+//
+// # Real wiring, not a recorder
+//
+// [New] returns a [Harness] whose Client is a real hatchetflow client on miniredis.
+// Its dispatcher queues runs in memory and executes them through the very step
+// functions hatchetflow registers with Hatchet (hatchetflow.Client.Steps): the main
+// step's signature checks, the fast-path dispatch, the follow-up and on-failure steps,
+// return-value injection, dispatch markers and TTLs. Retries, non-retryable errors and
+// on-failure ordering follow Hatchet's rules.
+//
+// # Driving runs
+//
+// Dispatched runs wait in a FIFO queue. [Harness.Drain] runs them (and every callback
+// they dispatch) to completion; [Harness.Step] runs one. Waiting on a handle drives the
+// queue until that run's main step ended.
+//
+// # Faults
+//
+// [Harness.Inject] makes a chosen attempt of a task fail ([Fail]), panic ([Panic]) or
+// time out ([Timeout]) at the moment its user function would be called, after the
+// signature checks, as on the engine. Attempts count from 0, like Hatchet's RetryCount.
+//
+// # Assertions
+//
+// [Harness.RequireDispatched], [Harness.RequireNotDispatched],
+// [Harness.RequireReceived] and [Harness.RequireStatus] take a testing.TB and print a
+// readable diff. [Harness.FastForward] ages every TTL.
+//
+// # What it cannot simulate
+//
+// Process crashes and worker loss (a step either returns or is timed out), the
+// engine's scheduling, concurrency limits, rate limits and priorities, run
+// cancellation, DAG tasks other than hatchetflow's own steps, and ctx.ParentOutput or
+// other hatchet.Context methods beyond those listed on [Harness]; calling one panics
+// with a nil-pointer error that names the method.
+package flowtest

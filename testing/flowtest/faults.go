@@ -1,0 +1,60 @@
+package flowtest
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Fault replaces one attempt's call of a user function.
+type Fault struct {
+	kind string
+	err  error
+	val  any
+}
+
+// Fail makes the attempt return err.
+func Fail(err error) Fault { return Fault{kind: "fail", err: err} }
+
+// Panic makes the attempt panic with v.
+func Panic(v any) Fault { return Fault{kind: "panic", val: v} }
+
+// Timeout makes the attempt exceed its execution timeout; the engine reports
+// "Task exceeded timeout of Ns".
+func Timeout() Fault { return Fault{kind: "timeout"} }
+
+// errTimeout marks an injected timeout inside the harness.
+var errTimeout = errors.New("flowtest: injected timeout")
+
+func (f Fault) apply() error {
+	switch f.kind {
+	case "fail":
+		return f.err
+	case "panic":
+		panic(f.val)
+	case "timeout":
+		return errTimeout
+	}
+	return nil
+}
+
+// Inject makes attempt (0-based, as Hatchet's RetryCount) of every later run of task
+// meet fault f instead of calling the user function.
+func (h *Harness) Inject(task string, attempt int, f Fault) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.faults[faultKey{task, attempt}] = f
+}
+
+type faultKey struct {
+	task    string
+	attempt int
+}
+
+// timeoutText is the engine's message for a timed-out attempt.
+func timeoutText(d time.Duration) string {
+	if d <= 0 {
+		d = 60 * time.Second
+	}
+	return fmt.Sprintf("Task exceeded timeout of %ds", int(d.Seconds()))
+}

@@ -1,0 +1,326 @@
+package flowtest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// testingT is the part of testing.TB the harness uses; tests of the harness itself
+// pass a fake.
+type testingT interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	Cleanup(func())
+}
+
+// MaxRuns bounds how many runs one Drain executes, so a flow that dispatches forever
+// fails the test instead of hanging it.
+const MaxRuns = 10000
+
+// Harness is an in-memory engine for hatchetflow. Create one with [New].
+type Harness struct {
+	// Client is a real hatchetflow client on miniredis whose dispatcher is the harness.
+	// Register tasks on it with hatchetflow.NewTask.
+	Client *hatchetflow.Client
+	// Redis is the miniredis server behind Client.
+	Redis *miniredis.Miniredis
+
+	t      testingT
+	mu     sync.Mutex
+	queue  []*Run
+	runs   []*Run
+	byID   map[string]*Run
+	faults map[faultKey]Fault
+	quiet  bool
+}
+
+var (
+	_ hatchetflow.Dispatcher = (*Harness)(nil)
+	_ hatchetflow.Waiter     = (*Harness)(nil)
+)
+
+// New returns a harness on a fresh miniredis, closed with t.Cleanup. opts configure the
+// client as in production; the dispatcher is always the harness.
+func New(t testing.TB, opts ...hatchetflow.Option) *Harness {
+	t.Helper()
+	return newHarness(t, miniredis.RunT(t), opts...)
+}
+
+func newHarness(t testingT, mr *miniredis.Miniredis, opts ...hatchetflow.Option) *Harness {
+	h := &Harness{Redis: mr, t: t, byID: map[string]*Run{}, faults: map[faultKey]Fault{}}
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	c, err := hatchetflow.New(nil, rdb, append(opts, hatchetflow.WithDispatcher(h))...)
+	if err != nil {
+		t.Fatalf("flowtest: %v", err)
+	}
+	h.Client = c
+	return h
+}
+
+// Dispatch implements hatchetflow.Dispatcher: it queues a run of task. A task not
+// registered on the client fails at once, as on an engine started with fail-fast
+// settings.
+func (h *Harness) Dispatch(_ context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
+	if _, ok := h.Client.Steps(task); !ok {
+		return "", fmt.Errorf("flowtest: workflow names not found: %s", task)
+	}
+	in, err := roundTrip(input)
+	if err != nil {
+		return "", fmt.Errorf("flowtest: input of %q is not JSON: %w", task, err)
+	}
+	if in == nil {
+		in = map[string]any{}
+	}
+	r := &Run{ID: uuid.NewString(), Task: task, Input: in, Meta: map[string]string{}, Status: StatusQueued}
+	for k, v := range meta {
+		r.Meta[k] = v
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.queue = append(h.queue, r)
+	h.runs = append(h.runs, r)
+	h.byID[r.ID] = r
+	return r.ID, nil
+}
+
+// Wait implements hatchetflow.Waiter: it drives the queue until run id's main step
+// ended, and returns its output envelope or a *hatchetflow.RunError.
+func (h *Harness) Wait(ctx context.Context, runID, task string) (map[string]any, error) {
+	for {
+		h.mu.Lock()
+		r := h.byID[runID]
+		var status Status
+		if r != nil {
+			status = r.Status
+		}
+		h.mu.Unlock()
+		switch {
+		case r == nil:
+			return nil, fmt.Errorf("flowtest: no run %s", runID)
+		case status == StatusCompleted:
+			return inject.Envelope(r.Result, true), nil
+		case status == StatusFailed:
+			h.mu.Lock()
+			msg := r.Errors[len(r.Errors)-1]
+			h.mu.Unlock()
+			return nil, &hatchetflow.RunError{RunID: runID, Task: task, Message: msg}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if !h.Step(ctx) {
+			return nil, fmt.Errorf("flowtest: run %s is queued but the queue is empty", runID)
+		}
+	}
+}
+
+// Step runs the oldest queued run to its end (main step with retries, then the
+// follow-up or on-failure step) and reports whether there was one.
+func (h *Harness) Step(ctx context.Context) bool {
+	h.mu.Lock()
+	if len(h.queue) == 0 {
+		h.mu.Unlock()
+		return false
+	}
+	r := h.queue[0]
+	h.queue = h.queue[1:]
+	h.mu.Unlock()
+	h.execute(ctx, r)
+	return true
+}
+
+// Drain runs queued runs, including the callbacks they dispatch, until none is left.
+// It fails the test after [MaxRuns] runs.
+func (h *Harness) Drain(ctx context.Context) {
+	h.t.Helper()
+	for i := 0; h.Step(ctx); i++ {
+		if i >= MaxRuns {
+			h.t.Fatalf("flowtest: Drain ran %d runs and the queue is not empty: a flow that never ends?", MaxRuns)
+			return
+		}
+	}
+}
+
+// Queued returns how many runs wait in the queue.
+func (h *Harness) Queued() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.queue)
+}
+
+// Runs returns snapshots of the runs of task (all runs when task is ""), in dispatch
+// order.
+func (h *Harness) Runs(task string) []*Run {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*Run
+	for _, r := range h.runs {
+		if task == "" || r.Task == task {
+			out = append(out, r.clone())
+		}
+	}
+	return out
+}
+
+// FastForward ages every Redis TTL by d.
+func (h *Harness) FastForward(d time.Duration) { h.Redis.FastForward(d) }
+
+// Quiet stops the harness from logging each run.
+func (h *Harness) Quiet() { h.quiet = true }
+
+func (h *Harness) logf(format string, args ...any) {
+	if !h.quiet {
+		h.t.Logf(format, args...)
+	}
+}
+
+// execute runs r the way Hatchet would: main attempts up to Retries+1 (fewer on a
+// non-retryable error), then the follow-up step unless the main step says it
+// dispatched everything, or the on-failure step once when a step failed for good.
+func (h *Harness) execute(ctx context.Context, r *Run) {
+	steps, _ := h.Client.Steps(r.Task)
+	outputs := map[string]map[string]any{}
+	var mainErr string
+	ok := false
+	for attempt := 0; ; attempt++ {
+		h.setAttempts(r, attempt+1)
+		out, err := h.attempt(ctx, steps, r, attempt)
+		if err == nil {
+			outputs[steps.Task] = out
+			ok = true
+			break
+		}
+		mainErr = errorText(steps, err)
+		plain := err.Error()
+		if errors.Is(err, errTimeout) {
+			plain = mainErr
+		}
+		h.mu.Lock()
+		r.Errors = append(r.Errors, plain)
+		h.mu.Unlock()
+		h.logf("%s run %s attempt %d failed: %s", r.Task, r.ID, attempt, plain)
+		if hatchetflow.IsNonRetryable(err) || attempt >= steps.Retries {
+			break
+		}
+	}
+	failed := map[string]string{}
+	if ok {
+		h.finishMain(r, outputs[steps.Task])
+		if d, _ := outputs[steps.Task][inject.DispatchedKey].(bool); !d {
+			h.mu.Lock()
+			r.FollowUpRan = true
+			h.mu.Unlock()
+			var err error
+			for attempt := 0; attempt <= 3; attempt++ { // the follow-up step has 3 retries
+				sc := h.context(ctx, r, hatchetflow.FollowUpStep, attempt, nil, outputs)
+				if _, err = steps.FollowUp(sc, r.Input); err == nil || hatchetflow.IsNonRetryable(err) {
+					break
+				}
+			}
+			if err != nil {
+				failed[hatchetflow.FollowUpStep] = quote(err.Error())
+			}
+		}
+	} else {
+		h.mu.Lock()
+		r.Status = StatusFailed
+		h.mu.Unlock()
+		failed[steps.Task] = mainErr
+	}
+	if len(failed) > 0 {
+		h.mu.Lock()
+		r.OnFailureRan = true
+		h.mu.Unlock()
+		sc := h.context(ctx, r, "on-failure", 0, failed, outputs)
+		if _, err := steps.OnFailure(sc, r.Input); err != nil {
+			h.logf("%s run %s: on-failure step failed: %v", r.Task, r.ID, err)
+		}
+	}
+}
+
+// attempt runs one main attempt, bounded by the task's execution timeout.
+func (h *Harness) attempt(ctx context.Context, steps hatchetflow.Steps, r *Run, attempt int) (map[string]any, error) {
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if steps.ExecutionTimeout > 0 {
+		actx, cancel = context.WithTimeout(ctx, steps.ExecutionTimeout)
+	}
+	defer cancel()
+	type result struct {
+		out map[string]any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := steps.Main(h.context(actx, r, steps.Task, attempt, nil, nil), cloneJSON(r.Input))
+		if err == nil {
+			out, err = roundTrip(out)
+		}
+		done <- result{out, err}
+	}()
+	select {
+	case res := <-done:
+		return res.out, res.err
+	case <-actx.Done():
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, errTimeout // the engine drops whatever the attempt returns later
+	}
+}
+
+func (h *Harness) context(ctx context.Context, r *Run, step string, attempt int, errs map[string]string, outputs map[string]map[string]any) *stepContext {
+	return &stepContext{ctx: ctx, h: h, run: r, step: step, attempt: attempt, errs: errs, outputs: outputs}
+}
+
+func (h *Harness) setAttempts(r *Run, n int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r.Attempts = n
+}
+
+func (h *Harness) finishMain(r *Run, out map[string]any) {
+	res, _ := inject.Unenvelope(out)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r.Status = StatusCompleted
+	r.Result = res
+}
+
+// errorText is the text the engine would hand the on-failure step: plain for
+// timeouts, JSON-quoted for errors the SDK reports.
+func errorText(steps hatchetflow.Steps, err error) string {
+	if errors.Is(err, errTimeout) {
+		return timeoutText(steps.ExecutionTimeout)
+	}
+	return quote(err.Error())
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// Status reads the status of signature id.
+func (h *Harness) Status(ctx context.Context, id string) (redisstore.Status, error) {
+	rec, err := h.Client.Signature(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return rec.Status, nil
+}

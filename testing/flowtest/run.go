@@ -1,0 +1,77 @@
+package flowtest
+
+import (
+	"encoding/json"
+	"maps"
+)
+
+// Status is the state of a run in the harness.
+type Status string
+
+// Run statuses.
+const (
+	StatusQueued    Status = "queued"
+	StatusCompleted Status = "completed"
+	StatusFailed    Status = "failed"
+)
+
+// Run is a snapshot of one run the harness was asked to dispatch.
+type Run struct {
+	// ID is the run id.
+	ID string
+	// Task is the task name.
+	Task string
+	// Input is the input as dispatched, after a JSON round trip as on the wire.
+	Input map[string]any
+	// Meta is the run's additional metadata.
+	Meta map[string]string
+	// Received is the message the user function was last called with (input with
+	// bound kwargs merged), or nil when it was never called.
+	Received map[string]any
+	// Attempts is how many attempts of the main step were made.
+	Attempts int
+	// Status is queued, completed or failed.
+	Status Status
+	// Result is the task's return value, once completed.
+	Result json.RawMessage
+	// Errors holds the error text of each failed main attempt.
+	Errors []string
+	// FollowUpRan and OnFailureRan tell which of hatchetflow's extra steps ran.
+	FollowUpRan, OnFailureRan bool
+}
+
+// SignatureID returns the signature id the run executes, or "" for a plain run.
+func (r *Run) SignatureID() string { return r.Meta["hatchetflow_signature"] }
+
+func (r *Run) clone() *Run {
+	c := *r
+	c.Input = cloneJSON(r.Input)
+	c.Received = cloneJSON(r.Received)
+	c.Meta = maps.Clone(r.Meta)
+	c.Errors = append([]string(nil), r.Errors...)
+	return &c
+}
+
+// roundTrip returns v as the wire would deliver it: JSON-encoded and decoded.
+func roundTrip(v any) (map[string]any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func cloneJSON(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out, err := roundTrip(m)
+	if err != nil {
+		return maps.Clone(m)
+	}
+	return out
+}
