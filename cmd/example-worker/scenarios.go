@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/inject"
+)
+
+// demo runs the seed doc's scenarios against a client, on a real engine or in the
+// flowtest harness (settle then drives the in-memory queue).
+type demo struct {
+	c      *hatchetflow.Client
+	t      *tasks
+	rec    *recorder
+	out    io.Writer
+	settle func(ctx context.Context)
+}
+
+func (d *demo) printf(format string, args ...any) { fmt.Fprintf(d.out, format, args...) }
+
+// wait lets queued runs progress (flowtest) and waits for the callbacks in want.
+func (d *demo) wait(ctx context.Context, want map[string]int) error {
+	if d.settle != nil {
+		d.settle(ctx)
+	}
+	return d.rec.await(ctx, want)
+}
+
+func (d *demo) show(tasks ...string) {
+	for _, task := range tasks {
+		for _, e := range d.rec.entries(task) {
+			d.printf("  %-20s received %s\n", task, e)
+		}
+	}
+}
+
+// run runs every scenario in order.
+func (d *demo) run(ctx context.Context) error {
+	for _, s := range []struct {
+		title string
+		fn    func(context.Context) error
+	}{
+		{"1. Success callbacks: return value injected (ReturnValue field and default mageflow_results)", d.successCallbacks},
+		{"2. Kwargs updated after the signature was created", d.updateKwargs},
+		{"3. Error callbacks: the original message, bound kwargs and error details", d.errorCallbacks},
+		{"4. Validation errors are clear and write nothing", d.validation},
+	} {
+		d.printf("\n%s\n", s.title)
+		if err := s.fn(ctx); err != nil {
+			return fmt.Errorf("%s: %w", s.title, err)
+		}
+	}
+	return nil
+}
+
+func (d *demo) successCallbacks(ctx context.Context) error {
+	sig := dsl.Sign(d.t.processOrder).With(dsl.KW{"priority": "high"}).
+		OnSuccess(
+			dsl.Sign("send-success-email").With(dsl.KW{"template": "order_confirmed"}),
+			dsl.Sign("log-completion").With(dsl.KW{"field_int": 7}))
+	h, err := sig.Run(ctx, d.c, Order{OrderID: "ord-1001", Items: []string{"book", "lamp", "mug"}})
+	if err != nil {
+		return err
+	}
+	if d.settle != nil {
+		d.settle(ctx)
+	}
+	receipt, err := hatchetflow.WaitResult[Receipt](ctx, h)
+	if err != nil {
+		return err
+	}
+	d.printf("  process-order        returned %+v\n", receipt)
+	if err := d.wait(ctx, map[string]int{"send-success-email": 1, "log-completion": 1}); err != nil {
+		return err
+	}
+	d.show("process-order", "send-success-email", "log-completion")
+	return nil
+}
+
+func (d *demo) updateKwargs(ctx context.Context) error {
+	saved, err := dsl.Sign("process-user-data").Save(ctx, d.c)
+	if err != nil {
+		return err
+	}
+	err = d.c.UpdateKwargs(ctx, saved.ID, dsl.KW{
+		"user_id":         "12345",
+		"preferences":     map[string]any{"theme": "dark", "notifications": true},
+		"processing_mode": "batch",
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := saved.Run(ctx, d.c, map[string]any{}); err != nil {
+		return err
+	}
+	if err := d.wait(ctx, map[string]int{"process-user-data": 1}); err != nil {
+		return err
+	}
+	d.show("process-user-data")
+	return nil
+}
+
+func (d *demo) errorCallbacks(ctx context.Context) error {
+	risky := dsl.Sign(d.t.externalAPI).OnError(
+		dsl.Sign("log-error").With(dsl.KW{"additional_field1": 12345, "additional_field2": "test"}),
+		dsl.Sign("alert-administrator"),
+		dsl.Sign("schedule-retry").With(dsl.KW{"delay_seconds": 30}))
+	h, err := risky.Run(ctx, d.c, APICall{Endpoint: "https://api.example.com/charge", Attempt: 1})
+	if err != nil {
+		return err
+	}
+	if d.settle != nil {
+		d.settle(ctx)
+	}
+	if _, err := h.Wait(ctx); !errors.Is(err, hatchetflow.ErrRunFailed) {
+		return fmt.Errorf("external-api-call: want a failed run, got %v", err)
+	}
+	d.printf("  external-api-call    failed: %v\n", errUpstream)
+	if err := d.wait(ctx, map[string]int{"log-error": 1, "alert-administrator": 1, "schedule-retry": 1}); err != nil {
+		return err
+	}
+	d.show("log-error", "alert-administrator", "schedule-retry")
+	return nil
+}
+
+func (d *demo) validation(ctx context.Context) error {
+	_, err := dsl.Sign("send-notification").
+		With(dsl.KW{"template": "welcome_email", "priority": "high", "retry_count": "three"}).
+		Save(ctx, d.c)
+	var ve *inject.ValidationError
+	if !errors.As(err, &ve) {
+		return fmt.Errorf("want a validation error, got %v", err)
+	}
+	d.printf("  Save refused: %v\n", err)
+	_, err = dsl.Sign("no-such-task").Save(ctx, d.c)
+	if !errors.Is(err, hatchetflow.ErrUnknownTask) {
+		return fmt.Errorf("want ErrUnknownTask, got %v", err)
+	}
+	d.printf("  Save refused: %v\n", err)
+	return nil
+}
