@@ -22,6 +22,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
 
 	"github.com/hatchetflow/go/hatchetflow"
 )
@@ -70,7 +71,10 @@ func run(serve bool, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	w, err := c.NewWorker(ctx, "hatchetflow-example", nil)
+	wlog := zerolog.New(os.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+	w, err := c.NewWorker(ctx, "hatchetflow-example", &hatchetflow.WorkerOptions{
+		Options: []hatchet.WorkerOption{hatchet.WithLogger(&wlog)}, // the SDK's worker logs debug by default
+	})
 	if err != nil {
 		return err
 	}
