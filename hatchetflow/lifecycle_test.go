@@ -76,12 +76,16 @@ type flow struct {
 
 func newFlow(t *testing.T, opts ...hatchetflow.Option) *flow {
 	t.Helper()
-	f := &flow{
-		h:      flowtest.New(t, opts...),
-		calls:  newCounters("process-order", "send-success-email", "log-completion", "log-error", "list", "scalar"),
-		emails: make(chan EmailInput, 10), logs: make(chan LogInput, 10), errs: make(chan ErrorMessage, 10),
-	}
-	c := f.h.Client
+	f := &flow{h: flowtest.New(t, opts...)}
+	f.register(t, f.h.Client)
+	return f
+}
+
+// register registers the test tasks on c.
+func (f *flow) register(t *testing.T, c *hatchetflow.Client) {
+	t.Helper()
+	f.calls = newCounters("process-order", "send-success-email", "log-completion", "log-error", "list", "scalar", "slow", "panics")
+	f.emails, f.logs, f.errs = make(chan EmailInput, 10), make(chan LogInput, 10), make(chan ErrorMessage, 10)
 	var err error
 	f.process, err = hatchetflow.NewTask(c, "process-order", func(ctx hatchet.Context, in Order) (Receipt, error) {
 		f.calls.inc("process-order")
@@ -121,7 +125,20 @@ func newFlow(t *testing.T, opts ...hatchetflow.Option) *flow {
 		return in, nil
 	})
 	must(t, err)
-	return f
+	_, err = hatchetflow.NewTask(c, "slow", func(ctx hatchet.Context, in map[string]any) (any, error) {
+		f.calls.inc("slow")
+		select {
+		case <-ctx.Done():
+		case <-time.After(30 * time.Second):
+		}
+		return nil, nil
+	}, hatchetflow.WithExecutionTimeout(2*time.Second))
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "panics", func(_ hatchet.Context, in map[string]any) (any, error) {
+		f.calls.inc("panics")
+		panic("user panic")
+	})
+	must(t, err)
 }
 
 func must(t *testing.T, err error) {

@@ -119,6 +119,11 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		if err != nil {
 			return nil, err
 		}
+		if err := ctx.Err(); err != nil {
+			// The engine cancelled or timed out this attempt and drops what it returns:
+			// the signature must not be marked done behind the engine's back.
+			return nil, err
+		}
 		raw, err := json.Marshal(out)
 		if err != nil {
 			return nil, NonRetryable(fmt.Errorf("hatchetflow: encode result of %q: %w", def.name, err))

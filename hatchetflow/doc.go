@@ -1,0 +1,53 @@
+// Package hatchetflow gives Go workers of the Hatchet task engine declarative success
+// and error callbacks that the engine itself guarantees: MageFlow's signatures, for Go.
+//
+// # Client
+//
+// [New] takes a Hatchet client and a Redis client (go-redis v9); signatures and the task
+// registry live in Redis. The [Client] implements dsl.Backend, so builders from package
+// dsl save and run through it:
+//
+//	flow, err := hatchetflow.New(hatchetClient, redisClient)
+//	sig, err := dsl.Sign("process-order").With(dsl.KW{"priority": "high"}).
+//		OnSuccess(dsl.Sign("send-success-email"), dsl.Sign("log-completion")).
+//		OnError(dsl.Sign("log-error").With(dsl.KW{"additional_field1": 12345})).
+//		Save(ctx, flow)
+//
+// # Tasks
+//
+// [NewTask] registers a typed function; a handler of the wrong shape does not compile.
+// [Client.NewWorker] writes the task registry (name → input schema, return field,
+// retries) to Redis and registers every task as one Hatchet workflow with three steps:
+//
+//   - main: decodes the input itself (a decode error fails the run at once, naming the
+//     field), moves the run's signature pending→active, calls the function with the
+//     input and the bound kwargs merged over it (bound kwargs win), and right after it
+//     returns marks the signature done and dispatches the success callbacks (the fast
+//     path);
+//   - follow-up: runs after main only when the fast path did not finish (the engine
+//     skips it otherwise) and dispatches what is left;
+//   - on-failure: runs once after the last attempt failed (errors, panics, timeouts,
+//     a lost worker) and dispatches the error callbacks with the original message.
+//
+// Runs without a signature in their metadata are plain Hatchet runs and touch no Redis.
+//
+// # Exactly once
+//
+// Each dispatch is recorded per (signature, outcome, callback), so a retried step never
+// dispatches twice; and a callback is itself a signature whose pending→active check
+// admits one run, so even a duplicate trigger never runs its user code twice.
+//
+// # Injection
+//
+// A success callback receives {<return field>: <return value>} with its bound kwargs
+// merged over it. The return field is the one typed inject.ReturnValue[T] or tagged
+// `hatchetflow:"return_value"`, else "mageflow_results". An error callback receives the
+// failed task's message with its own bound kwargs merged over it, and the error details
+// in a field typed inject.TaskError (or tagged `hatchetflow:"task_error"`) if it has one.
+//
+// # Engines
+//
+// The lifecycle needs one thing from an engine, a [Dispatcher]. [Client.Steps] returns
+// the step functions the Hatchet wiring registers; package testing/flowtest runs the
+// same functions in memory.
+package hatchetflow

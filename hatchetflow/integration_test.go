@@ -1,0 +1,225 @@
+package hatchetflow_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/enginetest"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// engineFlow is the test flow on the real engine and a real Redis.
+type engineFlow struct {
+	*flow
+	c  *hatchetflow.Client
+	hc *hatchet.Client
+}
+
+// newEngineFlow registers the test tasks on a client for the local engine (skipping
+// unless HATCHETFLOW_INTEGRATION=1) with its own namespace and Redis key prefix, and
+// starts a worker.
+func newEngineFlow(t *testing.T) *engineFlow {
+	t.Helper()
+	hc := enginetest.Client(t)
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		t.Fatal("integration tests need REDIS_URL (make test sets it)")
+	}
+	opt, err := redis.ParseURL(url)
+	must(t, err)
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	prefix := "hfit-" + enginetest.Namespace()
+	c, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix))
+	must(t, err)
+	f := &flow{}
+	f.register(t, c)
+	ctx := enginetest.Context(t, time.Minute)
+	w, err := enginetest.Wait(ctx, func() (*hatchet.Worker, error) { return c.NewWorker(ctx, "it-worker", nil) })
+	must(t, err)
+	stop, err := enginetest.Wait(ctx, w.Start)
+	must(t, err)
+	t.Cleanup(func() { _ = stop() })
+	t.Cleanup(func() { // leave no keys behind on the shared Redis
+		bg := context.Background()
+		iter := rdb.Scan(bg, 0, prefix+":*", 1000).Iterator()
+		for iter.Next(bg) {
+			rdb.Del(bg, iter.Val())
+		}
+	})
+	return &engineFlow{flow: f, c: c, hc: hc}
+}
+
+// settle waits until the run is done on the engine and every signature of the tree
+// ended: from then on no callback can run again (a duplicate run cannot pass its
+// signature's pending→active check), so call counts are final.
+func (e *engineFlow) settle(ctx context.Context, t *testing.T, runID, sigID string) {
+	t.Helper()
+	id := uuid.MustParse(runID)
+	for {
+		det, err := e.hc.Runs().GetDetails(ctx, id)
+		if err == nil && det.Done {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("run %s not done: %v", runID, ctx.Err())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var pending []string
+	for {
+		pending = pending[:0]
+		e.walk(ctx, t, sigID, &pending)
+		if len(pending) == 0 {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("signatures still running: %v", pending)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// walk collects signatures of the tree under id that are still pending or active
+// and should run: callbacks of the branch that will never run stay pending.
+func (e *engineFlow) walk(ctx context.Context, t *testing.T, id string, pending *[]string) {
+	rec, err := e.c.Signature(ctx, id)
+	if errors.Is(err, hatchetflow.ErrSignatureNotFound) {
+		return
+	}
+	must(t, err)
+	switch rec.Status {
+	case redisstore.StatusDone:
+		for _, cb := range rec.OnSuccess {
+			e.walk(ctx, t, cb.ID, pending)
+		}
+	case redisstore.StatusFailed:
+		for _, cb := range rec.OnError {
+			e.walk(ctx, t, cb.ID, pending)
+		}
+	default:
+		*pending = append(*pending, fmt.Sprintf("%s(%s %s)", rec.Task, rec.ID, rec.Status))
+	}
+}
+
+func (e *engineFlow) run(t *testing.T, b dsl.Builder, input any) (dsl.Handle, context.Context) {
+	t.Helper()
+	ctx := enginetest.Context(t, 90*time.Second)
+	h, err := b.Run(ctx, e.c, input)
+	must(t, err)
+	return h, ctx
+}
+
+func wantCalls(t *testing.T, f *flow, want map[string]int32) {
+	t.Helper()
+	for task, n := range want {
+		if got := f.calls.get(task); got != n {
+			t.Errorf("%s ran %d times, want %d", task, got, n)
+		}
+	}
+}
+
+func TestEngineSuccessCallbacks(t *testing.T) {
+	e := newEngineFlow(t)
+	start := time.Now()
+	h, ctx := e.run(t, e.orderSig(), Order{OrderID: "E-1"})
+	got, err := hatchetflow.WaitResult[Receipt](ctx, h)
+	must(t, err)
+	if got != (Receipt{OrderID: "E-1", Total: 42}) {
+		t.Fatalf("result %+v", got)
+	}
+	email := <-e.emails
+	t.Logf("trigger → success callback running: %v", time.Since(start))
+	if email.TaskResult.Value != got || email.Template != "welcome" {
+		t.Fatalf("email input %+v", email)
+	}
+	if log := <-e.logs; log.MageflowResults != got {
+		t.Fatalf("log input %+v", log)
+	}
+	e.settle(ctx, t, h.RunID(), h.SignatureID())
+	wantCalls(t, e.flow, map[string]int32{"process-order": 1, "send-success-email": 1, "log-completion": 1, "log-error": 0})
+}
+
+func TestEngineRetryThenSuccess(t *testing.T) {
+	e := newEngineFlow(t)
+	e.fail = func(attempt int) error {
+		if attempt < 2 {
+			return fmt.Errorf("flaky attempt %d", attempt)
+		}
+		return nil
+	}
+	h, ctx := e.run(t, e.orderSig(), Order{OrderID: "E-2"})
+	e.settle(ctx, t, h.RunID(), h.SignatureID())
+	wantCalls(t, e.flow, map[string]int32{"process-order": 3, "send-success-email": 1, "log-completion": 1, "log-error": 0})
+}
+
+func TestEngineRetriesExhausted(t *testing.T) {
+	e := newEngineFlow(t)
+	e.fail = func(attempt int) error { return fmt.Errorf("down on attempt %d", attempt) }
+	h, ctx := e.run(t, e.orderSig(), Order{OrderID: "E-3"})
+	if _, err := h.Wait(ctx); !errors.Is(err, hatchetflow.ErrRunFailed) {
+		t.Fatalf("Wait = %v, want a failed run", err)
+	}
+	e.settle(ctx, t, h.RunID(), h.SignatureID())
+	wantCalls(t, e.flow, map[string]int32{"process-order": 3, "log-error": 1, "send-success-email": 0, "log-completion": 0})
+	got := <-e.errs
+	if got.OrderID != "E-3" || got.Priority != "high" || got.AdditionalField1 != 12345 ||
+		got.Failure == nil || got.Failure.Message != "down on attempt 2" || got.Failure.Attempt != 3 {
+		t.Fatalf("error callback input %+v / %+v", got, got.Failure)
+	}
+}
+
+func TestEngineTimeoutAndPanicReachErrorCallbacks(t *testing.T) {
+	e := newEngineFlow(t)
+	for task, want := range map[string]string{"slow": "exceeded timeout", "panics": "user panic"} {
+		h, ctx := e.run(t, dsl.Sign(task).OnError(dsl.Sign("log-error")), map[string]any{"order_id": task})
+		e.settle(ctx, t, h.RunID(), h.SignatureID())
+		got := <-e.errs
+		if got.OrderID != task || got.Failure == nil || !strings.Contains(got.Failure.Message, want) {
+			t.Fatalf("%s: error callback input %+v / %+v", task, got, got.Failure)
+		}
+	}
+	wantCalls(t, e.flow, map[string]int32{"log-error": 2, "slow": 1, "panics": 1})
+}
+
+func TestEnginePlainRunAndListResult(t *testing.T) {
+	e := newEngineFlow(t)
+	ctx := enginetest.Context(t, time.Minute)
+	runID, err := e.c.Dispatcher().Dispatch(ctx, "list", map[string]any{}, nil)
+	must(t, err)
+	out, err := e.c.Dispatcher().(hatchetflow.Waiter).Wait(ctx, runID, "list")
+	must(t, err)
+	if fmt.Sprint(out["result"]) != "[1 2 3]" {
+		t.Fatalf("plain run output %v", out)
+	}
+	h, ctx := e.run(t, dsl.Sign("list").OnSuccess(dsl.Sign("scalar")), nil)
+	e.settle(ctx, t, h.RunID(), h.SignatureID())
+	raw, err := h.Wait(ctx)
+	must(t, err)
+	if string(raw) != "[1,2,3]" {
+		t.Fatalf("list result %s", raw)
+	}
+	wantCalls(t, e.flow, map[string]int32{"list": 2, "scalar": 1})
+}
+
+func TestEngineCallbacksThreeDeep(t *testing.T) {
+	e := newEngineFlow(t)
+	sig := dsl.Sign("scalar").With(dsl.KW{"level": 1}).OnSuccess(
+		dsl.Sign("scalar").With(dsl.KW{"level": 2}).OnSuccess(
+			dsl.Sign("scalar").With(dsl.KW{"level": 3}).OnSuccess(
+				dsl.Sign("list"))))
+	h, ctx := e.run(t, sig, map[string]any{"start": true})
+	e.settle(ctx, t, h.RunID(), h.SignatureID())
+	wantCalls(t, e.flow, map[string]int32{"scalar": 3, "list": 1})
+}
