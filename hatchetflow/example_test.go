@@ -1,0 +1,196 @@
+package hatchetflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+
+	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/testing/flowtest"
+)
+
+// The examples run on the flowtest harness: a real client on miniredis whose
+// dispatcher runs the production steps in memory. On a real engine, replace
+// flowtest.Start with hatchetflow.New(hatchetClient, redisClient) and start a worker
+// with Client.NewWorker.
+
+type ProcessOrder struct {
+	OrderID string `json:"order_id"`
+}
+
+type OrderTotal struct {
+	OrderID string `json:"order_id"`
+	Total   int    `json:"total"`
+}
+
+// SuccessMessage marks the field that receives the parent's return value.
+type SuccessMessage struct {
+	TaskResult inject.ReturnValue[OrderTotal] `json:"task_result"`
+	FieldInt   int                            `json:"field_int"`
+}
+
+// DefaultFieldMessage marks nothing: the return value goes to mageflow_results.
+type DefaultFieldMessage struct {
+	MageflowResults OrderTotal `json:"mageflow_results"`
+	FieldInt        int        `json:"field_int"`
+}
+
+func printJSON(label string, v any) {
+	b, _ := json.Marshal(v)
+	fmt.Printf("%s %s\n", label, b)
+}
+
+// Success callbacks receive the task's return value in the field marked with
+// inject.ReturnValue, or in mageflow_results when none is marked. Bound kwargs are
+// merged over the injected value.
+func Example_successCallbacks() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	flow := h.Client
+
+	processOrder, _ := hatchetflow.NewTask(flow, "process-order",
+		func(_ hatchet.Context, in ProcessOrder) (OrderTotal, error) {
+			return OrderTotal{OrderID: in.OrderID, Total: 99}, nil
+		})
+	hatchetflow.NewTask(flow, "send-success-email", func(_ hatchet.Context, msg SuccessMessage) (any, error) {
+		printJSON("send-success-email got", msg)
+		return nil, nil
+	})
+	hatchetflow.NewTask(flow, "log-completion", func(_ hatchet.Context, msg DefaultFieldMessage) (any, error) {
+		printJSON("log-completion got", msg)
+		return nil, nil
+	})
+
+	ctx := context.Background()
+	mainTask, err := dsl.Sign(processOrder).
+		OnSuccess(
+			dsl.Sign("send-success-email").With(dsl.KW{"field_int": 1}),
+			dsl.Sign("log-completion").With(dsl.KW{"field_int": 2})).
+		Save(ctx, flow)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := mainTask.Run(ctx, flow, ProcessOrder{OrderID: "A-1"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	h.Drain(ctx)
+	// Unordered output:
+	// send-success-email got {"task_result":{"order_id":"A-1","total":99},"field_int":1}
+	// log-completion got {"mageflow_results":{"order_id":"A-1","total":99},"field_int":2}
+}
+
+type APIRequest struct {
+	URL string `json:"url"`
+}
+
+// APIErrorMessage is the original message plus fields bound to the error callback, and
+// the opt-in error details.
+type APIErrorMessage struct {
+	APIRequest
+	AdditionalField1 int               `json:"additional_field1"`
+	AdditionalField2 string            `json:"additional_field2"`
+	Error            *inject.TaskError `json:"error,omitempty"`
+}
+
+// Error callbacks receive the message the failed task was sent, merged with their own
+// bound kwargs, once after the last attempt.
+func Example_errorCallbacks() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	flow := h.Client
+
+	hatchetflow.NewTask(flow, "external-api-call", func(_ hatchet.Context, in APIRequest) (any, error) {
+		return nil, errors.New("connection refused")
+	}, hatchetflow.WithRetries(2))
+	hatchetflow.NewTask(flow, "log-error", func(_ hatchet.Context, msg APIErrorMessage) (any, error) {
+		fmt.Printf("log-error got url=%s field1=%d field2=%s error=%q attempt=%d\n",
+			msg.URL, msg.AdditionalField1, msg.AdditionalField2, msg.Error.Message, msg.Error.Attempt)
+		return nil, nil
+	})
+	hatchetflow.NewTask(flow, "alert-administrator", func(_ hatchet.Context, msg APIRequest) (any, error) {
+		fmt.Println("alert-administrator got url=" + msg.URL)
+		return nil, nil
+	})
+
+	ctx := context.Background()
+	errorLogger := dsl.Sign("log-error").With(dsl.KW{"additional_field1": 12345, "additional_field2": "test"})
+	risky := dsl.Sign("external-api-call").OnError(errorLogger, dsl.Sign("alert-administrator"))
+	if _, err := risky.Run(ctx, flow, APIRequest{URL: "https://api.example.com"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	h.Drain(ctx)
+	// Unordered output:
+	// log-error got url=https://api.example.com field1=12345 field2=test error="connection refused" attempt=3
+	// alert-administrator got url=https://api.example.com
+}
+
+type Notification struct {
+	UserID      string         `json:"user_id"`
+	Preferences map[string]any `json:"preferences,omitempty"`
+	Mode        string         `json:"processing_mode,omitempty"`
+}
+
+// Bound kwargs can be updated after the signature was saved; a run that starts later
+// sees them.
+func ExampleClient_UpdateKwargs() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	flow := h.Client
+	hatchetflow.NewTask(flow, "process-user-data", func(_ hatchet.Context, in Notification) (any, error) {
+		printJSON("process-user-data got", in)
+		return nil, nil
+	})
+
+	ctx := context.Background()
+	userTask, _ := dsl.Sign("process-user-data").Save(ctx, flow)
+	err := flow.UpdateKwargs(ctx, userTask.ID, dsl.KW{
+		"user_id":         "12345",
+		"preferences":     map[string]any{"theme": "dark", "notifications": true},
+		"processing_mode": "batch",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	userTask.Run(ctx, flow, nil)
+	h.Drain(ctx)
+	// Output:
+	// process-user-data got {"user_id":"12345","preferences":{"notifications":true,"theme":"dark"},"processing_mode":"batch"}
+}
+
+type ContextMessage struct {
+	Data string `json:"data"`
+}
+
+// Bound kwargs are checked against the task's input schema when the signature is
+// saved; Validate overrides that schema with a Go type's (MageFlow's model_validators).
+func ExampleClient_SaveSignature_validation() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	flow := h.Client
+	hatchetflow.NewTask(flow, "send-notification", func(_ hatchet.Context, in Notification) (any, error) { return nil, nil })
+
+	ctx := context.Background()
+	_, err := dsl.Sign("send-notification").With(dsl.KW{"user_id": 7, "colour": "red"}).Save(ctx, flow)
+	fmt.Println(errors.Is(err, inject.ErrValidation))
+	fmt.Println(err)
+
+	_, err = dsl.Sign("validate-data").Save(ctx, flow)
+	fmt.Println(err)
+
+	_, err = dsl.Sign("validate-data").Validate(ContextMessage{}).With(dsl.KW{"data": "ok"}).Save(ctx, flow)
+	fmt.Println(err)
+	// Output:
+	// true
+	// hatchetflow: invalid input for task "send-notification": colour: unknown field; user_id: got number, want string
+	// hatchetflow: unknown task "validate-data": no worker registered it (start a worker, or give a validator with Validate)
+	// <nil>
+}
