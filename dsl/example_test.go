@@ -1,0 +1,99 @@
+package dsl_test
+
+import (
+	"context"
+	"fmt"
+
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+
+	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/testing/flowtest"
+)
+
+type Order struct {
+	OrderID  string `json:"order_id"`
+	Priority string `json:"priority,omitempty"`
+}
+
+// register adds the tasks the examples sign; every callback prints what it received.
+func register(flow *hatchetflow.Client) *hatchetflow.Task[Order, string] {
+	task, _ := hatchetflow.NewTask(flow, "process-order", func(_ hatchet.Context, in Order) (string, error) {
+		if in.OrderID == "" {
+			return "", hatchetflow.NonRetryable(fmt.Errorf("no order id"))
+		}
+		return "processed " + in.OrderID, nil
+	})
+	for _, name := range []string{"send-success-email", "log-completion", "log-error"} {
+		hatchetflow.NewTask(flow, name, func(_ hatchet.Context, in map[string]any) (any, error) {
+			fmt.Printf("%s received %v\n", name, in)
+			return nil, nil
+		})
+	}
+	return task
+}
+
+// Sign takes a task name or a typed task handle.
+func ExampleSign() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	task := register(h.Client)
+
+	byName := dsl.Sign("process-order")
+	byHandle := dsl.Sign(task)
+	fmt.Println(byName.Task(), byHandle.Task())
+	fmt.Println(dsl.Sign(42).Err())
+	// Output:
+	// process-order process-order
+	// dsl: invalid sign target int: want a task name or a value with TaskName() string
+}
+
+// Builders are values: With returns a copy, so a partly built signature can be shared.
+func ExampleBuilder_With() {
+	base := dsl.Sign("process-order").With(dsl.KW{"priority": "low"})
+	urgent := base.With(dsl.KW{"priority": "high"})
+	fmt.Println(base.Kwargs()["priority"], urgent.Kwargs()["priority"])
+	// Output:
+	// low high
+}
+
+// OnSuccess callbacks run after the task succeeded, with its return value injected
+// (here into mageflow_results, as the callbacks' input types mark no field).
+func ExampleBuilder_OnSuccess() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	register(h.Client)
+	ctx := context.Background()
+
+	sig := dsl.Sign("process-order").With(dsl.KW{"priority": "high"}).
+		OnSuccess(dsl.Sign("send-success-email").With(dsl.KW{"template": "welcome"}))
+	if _, err := sig.Run(ctx, h.Client, Order{OrderID: "A-7"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	h.Drain(ctx)
+	// Output:
+	// send-success-email received map[mageflow_results:processed A-7 template:welcome]
+}
+
+// OnError callbacks run once after the task failed for good, with the message the
+// task received and their own bound kwargs.
+func ExampleBuilder_OnError() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	register(h.Client)
+	ctx := context.Background()
+
+	sig := dsl.Sign("process-order").
+		OnSuccess(dsl.Sign("send-success-email")).
+		OnError(dsl.Sign("log-error").With(dsl.KW{"additional_field1": 12345}))
+	saved, err := sig.Save(ctx, h.Client)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	saved.Run(ctx, h.Client, Order{Priority: "high"}) // no order id: the task fails
+	h.Drain(ctx)
+	// Output:
+	// log-error received map[additional_field1:12345 order_id: priority:high]
+}
