@@ -1,8 +1,13 @@
 package redisstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+
+	"github.com/redis/go-redis/v9"
 )
 
 var (
@@ -11,6 +16,11 @@ var (
 	ErrNotFound = errors.New("redisstore: signature not found")
 	// ErrTransition is matched by [*TransitionError].
 	ErrTransition = errors.New("redisstore: status transition refused")
+	// ErrUnavailable is matched by errors from an operation that could not reach
+	// Redis (connection refused or lost, pool timeout, closed client). Nothing was
+	// changed, or a transition may or may not have applied: retrying is safe, every
+	// operation of the store is idempotent for its caller.
+	ErrUnavailable = errors.New("redisstore: redis unavailable")
 	// ErrUnknownTask is returned by [Store.LookupTask] for a name no worker registered.
 	ErrUnknownTask = errors.New("redisstore: unknown task")
 )
@@ -49,3 +59,31 @@ func (e *TransitionError) Error() string {
 
 // Is reports whether target is [ErrTransition].
 func (e *TransitionError) Is(target error) bool { return target == ErrTransition }
+
+// OpError is the error of a store operation that Redis refused or could not serve.
+type OpError struct {
+	// Op names the operation, e.g. `start "0190..."`.
+	Op string
+	// Err is go-redis's error.
+	Err error
+}
+
+// Error implements error.
+func (e *OpError) Error() string { return "redisstore: " + e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *OpError) Unwrap() error { return e.Err }
+
+// Is reports whether target is [ErrUnavailable] and the cause is a connection
+// problem rather than an error Redis answered with.
+func (e *OpError) Is(target error) bool {
+	if target != ErrUnavailable {
+		return false
+	}
+	var ne net.Error
+	return errors.As(e.Err, &ne) || errors.Is(e.Err, io.EOF) || errors.Is(e.Err, io.ErrUnexpectedEOF) ||
+		errors.Is(e.Err, redis.ErrClosed) || errors.Is(e.Err, redis.ErrPoolTimeout) ||
+		errors.Is(e.Err, context.DeadlineExceeded)
+}
+
+func opError(op string, err error) error { return &OpError{Op: op, Err: err} }

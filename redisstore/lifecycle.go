@@ -33,7 +33,7 @@ func (s *Store) Start(ctx context.Context, id, runID string, attempt int) (Start
 	res, err := startCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)},
 		runID, ms(s.activeTTL), attempt).Slice()
 	if err != nil {
-		return "", nil, fmt.Errorf("redisstore: start %q: %w", id, err)
+		return "", nil, opError(fmt.Sprintf("start %q", id), err)
 	}
 	code, _ := res[0].(string)
 	if code == "missing" {
@@ -61,7 +61,7 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 	res, err := finishCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)},
 		runID, string(result), ms(s.doneTTL)).Slice()
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: finish %q: %w", id, err)
+		return nil, opError(fmt.Sprintf("finish %q", id), err)
 	}
 	return s.transition(id, runID, StatusDone, res)
 }
@@ -73,7 +73,7 @@ func (s *Store) Fail(ctx context.Context, id, runID, message string) (*Transitio
 	res, err := failCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)},
 		runID, message, ms(s.doneTTL)).Slice()
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: fail %q: %w", id, err)
+		return nil, opError(fmt.Sprintf("fail %q", id), err)
 	}
 	return s.transition(id, runID, StatusFailed, res)
 }
@@ -125,7 +125,7 @@ func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, 
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("redisstore: mark dispatched for %q: %w", id, err)
+		return opError(fmt.Sprintf("mark dispatched for %q", id), err)
 	}
 	return nil
 }

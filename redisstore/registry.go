@@ -35,7 +35,7 @@ func (s *Store) RegisterTasks(ctx context.Context, defs []TaskDef) error {
 		args = append(args, d.Name, string(b))
 	}
 	if err := s.rdb.HSet(ctx, s.RegistryKey(), args...).Err(); err != nil {
-		return fmt.Errorf("redisstore: register %d tasks: %w", len(defs), err)
+		return opError(fmt.Sprintf("register %d tasks", len(defs)), err)
 	}
 	return nil
 }
@@ -49,7 +49,7 @@ func (s *Store) LookupTasks(ctx context.Context, names []string) (map[string]Tas
 	}
 	vals, err := s.rdb.HMGet(ctx, s.RegistryKey(), names...).Result()
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: read task registry: %w", err)
+		return nil, opError("read task registry", err)
 	}
 	for i, v := range vals {
 		str, ok := v.(string)

@@ -41,7 +41,7 @@ func (s *Store) SaveTree(ctx context.Context, recs []*Record) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("redisstore: save %d signatures: %w", len(recs), err)
+		return opError(fmt.Sprintf("save %d signatures", len(recs)), err)
 	}
 	return nil
 }
@@ -73,7 +73,7 @@ func (s *Store) GetMany(ctx context.Context, ids []string) (map[string]*Record, 
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: read signatures: %w", err)
+		return nil, opError("read signatures", err)
 	}
 	out := make(map[string]*Record, len(ids))
 	for i, id := range ids {
@@ -101,7 +101,7 @@ func (s *Store) UpdateKwargs(ctx context.Context, id string, kw map[string]any) 
 	}
 	n, err := updateKwargsCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)}, args...).Int()
 	if err != nil {
-		return fmt.Errorf("redisstore: update kwargs of %q: %w", id, err)
+		return opError(fmt.Sprintf("update kwargs of %q", id), err)
 	}
 	if n < 0 {
 		return &NotFoundError{ID: id}

@@ -364,3 +364,30 @@ func TestIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestRedisDownIsTypedAndRetryable(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = rdb.Close() })
+	s := New(rdb)
+	ctx := context.Background()
+	r := newRec(t, "t", nil)
+	mr.Close()
+	err := s.SaveTree(ctx, []*Record{r})
+	var oe *OpError
+	if !errors.Is(err, ErrUnavailable) || !errors.As(err, &oe) || oe.Op != "save 1 signatures" {
+		t.Fatalf("SaveTree with Redis down = %v, want ErrUnavailable", err)
+	}
+	if _, _, err := s.Start(ctx, r.ID, "run", 1); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Start with Redis down = %v", err)
+	}
+	if err := mr.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveTree(ctx, []*Record{r}); err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+	if _, err := s.Get(ctx, r.ID); err != nil {
+		t.Fatalf("nothing lost: %v", err)
+	}
+}
