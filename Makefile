@@ -1,0 +1,40 @@
+# hatchetflow: `make test` is the one test command (unit + integration against a local Hatchet engine).
+# See docs/stack.md.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+STACK := scripts/stack
+
+.PHONY: up down status env test test-unit demo engine
+
+up: ## build (if needed) and start the local Hatchet engine + Postgres + Redis; writes .state/env
+	$(STACK) up
+
+down: ## stop what `make up` started (shared services are left alone)
+	$(STACK) down
+
+status:
+	$(STACK) status
+
+env:
+	@$(STACK) env
+
+engine: ## only build the Hatchet binaries into .state/bin (cached per machine)
+	$(STACK) build
+
+# Starts the stack, runs every test with the engine, then stops only what this invocation started
+# (a stack that was already up stays up). The exit code is go test's.
+test:
+	@started="$$(mktemp)"; \
+	trap 'rc=$$?; $(STACK) down --only "$$started" || true; rm -f "$$started"; exit $$rc' EXIT; \
+	$(STACK) up --record "$$started"; \
+	set -a; . .state/env; set +a; \
+	echo "+ HATCHETFLOW_INTEGRATION=1 go test -count=1 ./..."; \
+	HATCHETFLOW_INTEGRATION=1 go test -count=1 ./...
+
+test-unit: ## unit tests only, no engine
+	go test ./...
+
+demo: ## start the stack and run the example worker (stop it with Ctrl-C, then `make down`)
+	$(STACK) up
+	set -a; . .state/env; set +a; go run ./cmd/example-worker
