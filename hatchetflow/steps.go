@@ -252,6 +252,22 @@ func (c *Client) onFailureStep(def *taskDef) StepFunc {
 		case errors.Is(err, redisstore.ErrNotFound):
 			c.log.Warn("hatchetflow: failed signature expired or deleted; no error callbacks", "signature", sigID)
 			return map[string]any{"skipped": true}, nil
+		case errors.As(err, &te) && te.From == redisstore.StatusDone && te.OwnerRunID == runID:
+			// This run's user function returned and the signature holds its result, but
+			// the worker died before the engine heard of it and no retry was left, so the
+			// engine failed the attempt: finish the success path, not the error one.
+			c.log.Warn("hatchetflow: failed run had finished the signature; dispatching success callbacks",
+				"signature", sigID, "run", runID, "error", msg)
+			var rec *redisstore.Record
+			if err := c.retrying(ctx, "on-failure read", func() (err error) {
+				rec, err = c.store.Get(ctx, sigID)
+				return err
+			}); errors.Is(err, redisstore.ErrNotFound) {
+				return map[string]any{"skipped": true}, nil
+			} else if err != nil {
+				return nil, err
+			}
+			return c.finishSuccess(hctx, sigID, rec.Result)
 		case errors.As(err, &te):
 			c.log.Info("hatchetflow: failure of a run that does not own the signature; ignored",
 				"signature", sigID, "status", te.From, "owner_run", te.OwnerRunID, "run", runID)
