@@ -19,7 +19,8 @@ type Match struct {
 	// key in Input must be present with an equal value (objects compared the same way,
 	// recursively); other keys are ignored.
 	Input map[string]any
-	// Exact requires the input to equal Input exactly.
+	// Exact requires the input to equal Input exactly; a nil Input then means the
+	// empty object.
 	Exact bool
 }
 
@@ -27,14 +28,14 @@ type Match struct {
 // m, and returns the first such run.
 func (h *Harness) RequireDispatched(t testing.TB, task string, m *Match) *Run {
 	t.Helper()
-	return h.requireDispatched(t, task, m, func(r *Run) map[string]any { return r.Input }, "dispatched")
+	return h.requireDispatched(t, task, m)
 }
 
 // RequireReceived fails t unless a run of task called its user function with a message
 // (input with bound kwargs merged) that matches m, and returns the first such run.
 func (h *Harness) RequireReceived(t testing.TB, task string, m *Match) *Run {
 	t.Helper()
-	return h.requireDispatched(t, task, m, func(r *Run) map[string]any { return r.Received }, "received")
+	return h.requireReceived(t, task, m)
 }
 
 // RequireNotDispatched fails t if any run of task whose input matches m was dispatched.
@@ -49,7 +50,17 @@ func (h *Harness) RequireStatus(t testing.TB, id string, want redisstore.Status)
 	h.requireStatus(t, id, want)
 }
 
-func (h *Harness) requireDispatched(t testingT, task string, m *Match, field func(*Run) map[string]any, verb string) *Run {
+func (h *Harness) requireDispatched(t testingT, task string, m *Match) *Run {
+	t.Helper()
+	return h.requireRun(t, task, m, func(r *Run) map[string]any { return r.Input }, "dispatched")
+}
+
+func (h *Harness) requireReceived(t testingT, task string, m *Match) *Run {
+	t.Helper()
+	return h.requireRun(t, task, m, func(r *Run) map[string]any { return r.Received }, "received")
+}
+
+func (h *Harness) requireRun(t testingT, task string, m *Match, field func(*Run) map[string]any, verb string) *Run {
 	t.Helper()
 	runs := h.Runs(task)
 	if len(runs) == 0 {
@@ -59,6 +70,10 @@ func (h *Harness) requireDispatched(t testingT, task string, m *Match, field fun
 	var diffs []string
 	for _, r := range runs {
 		got := field(r)
+		if got == nil { // only Received is ever nil: the user function never ran
+			diffs = append(diffs, fmt.Sprintf("run %s: the user function was never called", r.ID))
+			continue
+		}
 		if m == nil || matches(m, got) {
 			return r
 		}
@@ -110,9 +125,18 @@ func mode(m *Match) string {
 	return "partial"
 }
 
+// wanted returns m's expected input as JSON values; a nil Input is the empty object,
+// so it matches every input partially and only an empty input exactly.
+func wanted(m *Match) any {
+	if m.Input == nil {
+		return map[string]any{}
+	}
+	return normalize(m.Input)
+}
+
 // matches compares want and got after normalising both to JSON values.
 func matches(m *Match, got map[string]any) bool {
-	want := normalize(m.Input)
+	want := wanted(m)
 	g := normalize(got)
 	if m.Exact {
 		return reflect.DeepEqual(want, g)
@@ -143,7 +167,7 @@ func subset(want, got any) bool {
 // diff shows want against got; for a partial match, got is cut down to want's keys
 // plus what is missing, so the diff shows only what matters.
 func diff(m *Match, got map[string]any) string {
-	want := normalize(m.Input)
+	want := wanted(m)
 	g := normalize(got)
 	if !m.Exact {
 		g = restrict(want, g)

@@ -32,7 +32,12 @@
 //
 // Process crashes and worker loss (a step either returns or is timed out), the
 // engine's scheduling, concurrency limits, rate limits and priorities, run
-// cancellation, DAG tasks other than hatchetflow's own steps, and ctx.ParentOutput or
-// other hatchet.Context methods beyond those listed on [Harness]; calling one panics
-// with a nil-pointer error that names the method.
+// cancellation, DAG tasks other than hatchetflow's own steps, and hatchet.Context
+// methods other than these: the context.Context methods, GetContext, SetContext,
+// AdditionalMetadata, WorkflowRunId, StepRunId, StepName, ActionId, RetryCount,
+// StepRunErrors, TenantId, WorkerId, Log, WorkflowInput and StepOutput, plus
+// RefreshTimeout, ReleaseSlot, Priority, PutStream and StreamEvent, which do nothing
+// or return a constant. Calling any other (ParentOutput, SpawnWorkflow...) panics
+// with a nil-pointer error: the attempt fails like any panic, and the harness's log
+// line for it carries the stack, which names the method.
 package flowtest

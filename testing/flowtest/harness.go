@@ -149,9 +149,12 @@ func (h *Harness) Step(ctx context.Context) bool {
 // It fails the test after [MaxRuns] runs.
 func (h *Harness) Drain(ctx context.Context) {
 	h.t.Helper()
-	for i := 0; h.Step(ctx); i++ {
-		if i >= MaxRuns {
+	for n := 0; ; n++ {
+		if n == MaxRuns && h.Queued() > 0 {
 			h.t.Fatalf("flowtest: Drain ran %d runs and the queue is not empty: a flow that never ends?", MaxRuns)
+			return
+		}
+		if !h.Step(ctx) {
 			return
 		}
 	}
@@ -214,7 +217,11 @@ func (h *Harness) execute(ctx context.Context, r *Run) {
 		h.mu.Lock()
 		r.Errors = append(r.Errors, plain)
 		h.mu.Unlock()
-		h.logf("%s run %s attempt %d failed: %s", r.Task, r.ID, attempt, plain)
+		stack := "" // a panic's stack names, say, an unsupported hatchet.Context method
+		if pe := (*hatchetflow.PanicError)(nil); errors.As(err, &pe) {
+			stack = "\n" + pe.Stack
+		}
+		h.logf("%s run %s attempt %d failed: %s%s", r.Task, r.ID, attempt, plain, stack)
 		if hatchetflow.IsNonRetryable(err) || attempt >= steps.Retries {
 			break
 		}

@@ -1,6 +1,7 @@
 package flowtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
 )
@@ -49,6 +50,7 @@ func (r *Run) clone() *Run {
 	c.Received = cloneJSON(r.Received)
 	c.Meta = maps.Clone(r.Meta)
 	c.Errors = append([]string(nil), r.Errors...)
+	c.Result = bytes.Clone(r.Result)
 	return &c
 }
 
