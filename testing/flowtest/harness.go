@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,12 +67,23 @@ func newHarness(t testingT, mr *miniredis.Miniredis, opts ...hatchetflow.Option)
 	h := &Harness{Redis: mr, t: t, byID: map[string]*Run{}, faults: map[faultKey]Fault{}}
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
+	// The client logs through the test log unless opts set a logger of their own.
+	logger := slog.New(slog.NewTextHandler(logWriter{h}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	opts = append([]hatchetflow.Option{hatchetflow.WithLogger(logger)}, opts...)
 	c, err := hatchetflow.New(nil, rdb, append(opts, hatchetflow.WithDispatcher(h))...)
 	if err != nil {
 		t.Fatalf("flowtest: %v", err)
 	}
 	h.Client = c
 	return h
+}
+
+// logWriter sends the client's log lines to the test log (dropped after Quiet).
+type logWriter struct{ h *Harness }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.h.logf("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // Dispatch implements hatchetflow.Dispatcher: it queues a run of task. A task not
