@@ -35,6 +35,6 @@ test:
 test-unit: ## unit tests only, no engine
 	go test ./...
 
-demo: ## start the stack and run the example worker (stop it with Ctrl-C, then `make down`)
-	$(STACK) up
+demo: ## start the stack and run the example worker end to end (`make down` stops the stack)
+	HATCHETFLOW_REDIS_OPTIONAL=1 $(STACK) up
 	set -a; . .state/env; set +a; go run ./cmd/example-worker
