@@ -1,0 +1,187 @@
+package faultsuite_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hatchet-dev/hatchet/pkg/client/rest"
+
+	"github.com/hatchetflow/go/internal/enginetest"
+	fs "github.com/hatchetflow/go/internal/faultsuite"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// a. A worker SIGKILLed in the middle of a task with a 3 s execution timeout and no
+// retries: nothing runs while no worker exists; once a new worker starts, the engine's
+// on-failure step runs there and the error callbacks run exactly once, the success
+// callbacks never.
+func TestWorkerKilledMidTask(t *testing.T) {
+	s := newSuite(t, "a. worker SIGKILLed mid-task (timeout 3 s, retries 0)", suiteOpt{})
+	s.row.Runs = 1
+	ctx := enginetest.Context(t, 2*time.Minute)
+	w1 := s.startWorker("w1", fs.ModeNormal)
+	h := s.run(ctx, sig(fs.TaskMain), fs.MainIn{ID: "a1", Block: true})
+	s.waitCount(ctx, fs.TaskMain, 1)
+	w1.kill(t)
+	killed := time.Now()
+
+	// Past the execution timeout, with no worker: the failure is pending on the engine.
+	time.Sleep(fs.MainTimeout + 1500*time.Millisecond)
+	rec, err := s.c.Signature(ctx, h.SignatureID())
+	must(t, err)
+	if rec.Status != redisstore.StatusActive || sum(s.counts(ctx, fs.TaskOnError)) != 0 {
+		t.Fatalf("without a worker: signature %s, error callbacks ran %d times", rec.Status, sum(s.counts(ctx, fs.TaskOnError)))
+	}
+
+	w2 := s.startWorker("w2", fs.ModeNormal)
+	st := s.finish(ctx, h)
+	t.Logf("kill → error callbacks settled: %v (new worker up → settled: %v)",
+		time.Since(killed).Round(time.Millisecond), time.Since(w2.started).Round(time.Millisecond))
+	s.expect(ctx, errorOnly("a1"))
+	s.expectMain(ctx, fs.TaskMain, "a1", 1)
+	if who := s.crdb.HGet(ctx, fs.WhoKey(s.prefix, fs.TaskOnError), "a1/e1").Val(); who != "w2" {
+		t.Errorf("error callback ran on %q, want the new worker w2", who)
+	}
+	rec, err = s.c.Signature(ctx, h.SignatureID())
+	must(t, err)
+	if rec.Status != redisstore.StatusFailed || !strings.Contains(rec.Error, "timeout") {
+		t.Errorf("signature %s, error %q; want failed by the timeout", rec.Status, rec.Error)
+	}
+	if st != rest.V1TaskStatusFAILED {
+		t.Errorf("engine run %s, want FAILED", st)
+	}
+	s.checkTTLs(ctx)
+	s.row.Note = "no callback while no worker; error callbacks on the new worker"
+}
+
+// a'. The same kill with one retry: the retry runs the task again on the new worker
+// (the task itself is at-least-once) and the success callbacks run exactly once.
+func TestWorkerKilledMidTaskRetried(t *testing.T) {
+	s := newSuite(t, "a'. worker SIGKILLed mid-task (timeout 3 s, retries 1)", suiteOpt{})
+	s.row.Runs = 1
+	ctx := enginetest.Context(t, 2*time.Minute)
+	w1 := s.startWorker("w1", fs.ModeNormal)
+	h := s.run(ctx, sig(fs.TaskMainRetry), fs.MainIn{ID: "a2", Block: true})
+	s.waitCount(ctx, fs.TaskMainRetry, 1)
+	w1.kill(t)
+	s.startWorker("w2", fs.ModeNormal)
+	st := s.finish(ctx, h)
+	s.expect(ctx, successOnly("a2"))
+	s.expectMain(ctx, fs.TaskMainRetry, "a2", 2)
+	if st != rest.V1TaskStatusCOMPLETED {
+		t.Errorf("engine run %s, want COMPLETED", st)
+	}
+	s.checkTTLs(ctx)
+	s.row.Note = "main ran twice (killed attempt + retry), callbacks once"
+}
+
+// b. A worker killed after the main task succeeded (signature done) but before any
+// callback was dispatched: the engine times the attempt out and retries it on a new
+// worker; the retry sees the signature done by its own run, returns the stored result
+// without calling user code, and the follow-up step dispatches the success callbacks,
+// which run exactly once.
+func TestWorkerKilledBeforeFollowUp(t *testing.T) {
+	s := newSuite(t, "b. worker SIGKILLed after success, before dispatch (retries 1)", suiteOpt{})
+	s.row.Runs = 1
+	ctx := enginetest.Context(t, 2*time.Minute)
+	w1 := s.startWorker("w1", fs.ModeCrashBefore)
+	h := s.run(ctx, sig(fs.TaskMainRetry), fs.MainIn{ID: "b1"})
+	w1.waitExit(t, 30*time.Second)
+	rec, err := s.c.Signature(ctx, h.SignatureID())
+	must(t, err)
+	if rec.Status != redisstore.StatusDone || sum(s.counts(ctx, fs.Dispatches)) != 0 {
+		t.Fatalf("after the crash: signature %s, %d dispatches; want done, 0", rec.Status, sum(s.counts(ctx, fs.Dispatches)))
+	}
+	s.startWorker("w2", fs.ModeNormal)
+	st := s.finish(ctx, h)
+	s.expect(ctx, successOnly("b1"))
+	s.expectMain(ctx, fs.TaskMainRetry, "b1", 1)
+	if st != rest.V1TaskStatusCOMPLETED {
+		t.Errorf("engine run %s, want COMPLETED", st)
+	}
+	out, err := h.Wait(ctx)
+	must(t, err)
+	if string(out) != `{"id":"b1","value":2}` {
+		t.Errorf("run result %s", out)
+	}
+	s.checkTTLs(ctx)
+	s.row.Note = "retry returned the stored result; user code not re-run"
+}
+
+// b'. As b, but the worker dies right after the first callback trigger was sent and
+// before hatchetflow recorded it: the follow-up step on the new worker triggers that
+// callback again, and the callback's own signature lets only one run call user code.
+func TestWorkerKilledAfterFirstTrigger(t *testing.T) {
+	s := newSuite(t, "b'. worker SIGKILLed between trigger and marker (retries 1)", suiteOpt{})
+	s.row.Runs = 1
+	ctx := enginetest.Context(t, 2*time.Minute)
+	w1 := s.startWorker("w1", fs.ModeCrashAfter)
+	h := s.run(ctx, sig(fs.TaskMainRetry), fs.MainIn{ID: "b2"})
+	w1.waitExit(t, 30*time.Second)
+	s.startWorker("w2", fs.ModeNormal)
+	if st := s.finish(ctx, h); st != rest.V1TaskStatusCOMPLETED {
+		t.Errorf("engine run %s, want COMPLETED", st)
+	}
+	s.expect(ctx, successOnly("b2"))
+	s.expectMain(ctx, fs.TaskMainRetry, "b2", 1)
+	if n := sum(s.counts(ctx, fs.Dispatches)); n < 3 {
+		t.Errorf("%d callback triggers; want at least 3 (one duplicate)", n)
+	}
+	s.checkTTLs(ctx)
+	s.row.Note = "a callback was triggered twice; its user code ran once"
+}
+
+// b”. As b, with no retries: the engine fails the main step at the timeout and runs
+// the on-failure step, which must see that its own run finished the signature and
+// dispatch the success callbacks (not drop them, not run error callbacks).
+func TestWorkerKilledBeforeFollowUpNoRetry(t *testing.T) {
+	s := newSuite(t, "b''. worker SIGKILLed after success, before dispatch (retries 0)", suiteOpt{})
+	s.row.Runs = 1
+	ctx := enginetest.Context(t, 2*time.Minute)
+	w1 := s.startWorker("w1", fs.ModeCrashBefore)
+	h := s.run(ctx, sig(fs.TaskMain), fs.MainIn{ID: "b3"})
+	w1.waitExit(t, 30*time.Second)
+	s.startWorker("w2", fs.ModeNormal)
+	if st := s.finish(ctx, h); st != rest.V1TaskStatusFAILED {
+		t.Errorf("engine run %s, want FAILED (the engine saw a timeout)", st)
+	}
+	s.expect(ctx, successOnly("b3"))
+	s.expectMain(ctx, fs.TaskMain, "b3", 1)
+	rec, err := s.c.Signature(ctx, h.SignatureID())
+	must(t, err)
+	if rec.Status != redisstore.StatusDone {
+		t.Errorf("signature %s, want done", rec.Status)
+	}
+	s.checkTTLs(ctx)
+	s.row.Note = "on-failure step finished the success path"
+}
+
+// a”. A worker killed inside the on-failure step, before it dispatched: Hatchet gives
+// that step no retries and a 60 s timeout, but it reassigns a dead worker's tasks
+// once its heartbeat is 30 s old, so the step runs again on a new worker and the
+// error callbacks run exactly once (about 30 s late).
+func TestWorkerKilledInOnFailure(t *testing.T) {
+	s := newSuite(t, "a''. worker SIGKILLed inside the on-failure step", suiteOpt{})
+	s.row.Runs = 1
+	ctx := enginetest.Context(t, 2*time.Minute)
+	w1 := s.startWorker("w1", fs.ModeCrashBefore)
+	h := s.run(ctx, sig(fs.TaskMain), fs.MainIn{ID: "a3", Fail: true})
+	w1.waitExit(t, 30*time.Second)
+	killed := time.Now()
+	rec, err := s.c.Signature(ctx, h.SignatureID())
+	must(t, err)
+	if rec.Status != redisstore.StatusFailed || sum(s.counts(ctx, fs.Dispatches)) != 0 {
+		t.Fatalf("after the crash: signature %s, %d dispatches; want failed, 0", rec.Status, sum(s.counts(ctx, fs.Dispatches)))
+	}
+	s.startWorker("w2", fs.ModeNormal)
+	if st := s.finish(ctx, h); st != rest.V1TaskStatusFAILED {
+		t.Errorf("engine run %s, want FAILED", st)
+	}
+	t.Logf("kill → error callbacks settled: %v", time.Since(killed).Round(time.Millisecond))
+	s.expect(ctx, errorOnly("a3"))
+	s.expectMain(ctx, fs.TaskMain, "a3", 1)
+	s.checkTTLs(ctx)
+	s.row.Note = fmt.Sprintf("on-failure reassigned after the heartbeat rule; settled %.0f s after the kill", time.Since(killed).Seconds())
+}

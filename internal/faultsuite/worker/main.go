@@ -1,0 +1,227 @@
+// Command worker is the fault suite's child worker: it registers the suite's tasks on a
+// hatchetflow client and runs them until SIGTERM (graceful) or SIGKILL (the point). It
+// prints "ready" on stdout once it is registered with the engine.
+//
+// The Hatchet connection comes from the HATCHET_CLIENT_* environment the test passes
+// down (including the test's namespace). Signatures live on -redis; execution counters
+// on -count-redis, so they survive when a test takes -redis away.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/faultsuite"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		redisURL  = flag.String("redis", os.Getenv("REDIS_URL"), "Redis for signatures")
+		countURL  = flag.String("count-redis", "", "Redis for execution counters (default -redis)")
+		prefix    = flag.String("prefix", "", "key prefix (required)")
+		name      = flag.String("name", "fs-worker", "worker name")
+		mode      = flag.String("mode", faultsuite.ModeNormal, "dispatcher mode")
+		failTimes = flag.Int("fail-times", 1, "lose-ack: failed reports per callback")
+		stepRetry = flag.Duration("step-retry", 45*time.Second, "hatchetflow.WithStepRetryTime")
+		slots     = flag.Int("slots", 100, "worker slots")
+		activeTTL = flag.Duration("active-ttl", 0, "hatchetflow.WithActiveTTL (0: default)")
+		logLevel  = flag.String("log", "info", "hatchetflow log level")
+	)
+	flag.Parse()
+	if *prefix == "" || *redisURL == "" {
+		return errors.New("-prefix and -redis are required")
+	}
+	if *countURL == "" {
+		*countURL = *redisURL
+	}
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(*logLevel))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})).With("worker", *name)
+
+	rdb, err := newRedis(*redisURL)
+	if err != nil {
+		return err
+	}
+	crdb, err := newRedis(*countURL)
+	if err != nil {
+		return err
+	}
+	hc, err := hatchet.NewClient()
+	if err != nil {
+		return err
+	}
+	opts := []hatchetflow.Option{hatchetflow.WithKeyPrefix(*prefix), hatchetflow.WithLogger(log),
+		hatchetflow.WithStepRetryTime(*stepRetry)}
+	if *activeTTL > 0 {
+		opts = append(opts, hatchetflow.WithActiveTTL(*activeTTL))
+	}
+	// Every mode wraps the production dispatcher (normal mode only counts triggers).
+	plain, err := hatchetflow.New(hc, rdb)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, hatchetflow.WithDispatcher(&faultDispatcher{
+		inner: plain.Dispatcher(), mode: *mode, failTimes: *failTimes,
+		rdb: crdb, prefix: *prefix, worker: *name, log: log}))
+	c, err := hatchetflow.New(hc, rdb, opts...)
+	if err != nil {
+		return err
+	}
+	count := func(ctx context.Context, task, field string) error {
+		// The counter must not be lost to a cancelled attempt: use a context of its own.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := faultsuite.Count(cctx, crdb, *prefix, task, field, *name); err != nil {
+			log.Error("count failed", "task", task, "field", field, "error", err)
+			return err
+		}
+		return nil
+	}
+	mainFn := func(task string) func(hatchet.Context, faultsuite.MainIn) (faultsuite.MainOut, error) {
+		return func(ctx hatchet.Context, in faultsuite.MainIn) (faultsuite.MainOut, error) {
+			if err := count(ctx, task, in.ID); err != nil {
+				return faultsuite.MainOut{}, err
+			}
+			log.Info("main running", "task", task, "id", in.ID, "attempt", ctx.RetryCount())
+			if in.Block && ctx.RetryCount() == 0 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(2 * time.Minute):
+				}
+				return faultsuite.MainOut{}, errors.New("blocked until the end")
+			}
+			if in.SleepMS > 0 {
+				time.Sleep(time.Duration(in.SleepMS) * time.Millisecond)
+			}
+			if in.Fail {
+				return faultsuite.MainOut{}, fmt.Errorf("injected failure of %s", in.ID)
+			}
+			return faultsuite.MainOut{ID: in.ID, Value: len(in.ID)}, nil
+		}
+	}
+	if _, err := hatchetflow.NewTask(c, faultsuite.TaskMain, mainFn(faultsuite.TaskMain),
+		hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout)); err != nil {
+		return err
+	}
+	if _, err := hatchetflow.NewTask(c, faultsuite.TaskMainRetry, mainFn(faultsuite.TaskMainRetry),
+		hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout), hatchetflow.WithRetries(1)); err != nil {
+		return err
+	}
+	if _, err := hatchetflow.NewTask(c, faultsuite.TaskOnSuccess, func(ctx hatchet.Context, in faultsuite.SuccessIn) (string, error) {
+		return "ok", count(ctx, faultsuite.TaskOnSuccess, in.Result.Value.ID+"/"+in.Tag)
+	}); err != nil {
+		return err
+	}
+	if _, err := hatchetflow.NewTask(c, faultsuite.TaskOnError, func(ctx hatchet.Context, in faultsuite.ErrorIn) (string, error) {
+		return "noted", count(ctx, faultsuite.TaskOnError, in.ID+"/"+in.Tag)
+	}); err != nil {
+		return err
+	}
+	if _, err := hatchetflow.NewTask(c, faultsuite.TaskOnErrorAny, func(ctx hatchet.Context, in map[string]any) (string, error) {
+		return "noted", count(ctx, faultsuite.TaskOnErrorAny, fmt.Sprint(in["id"])+"/"+fmt.Sprint(in["tag"]))
+	}); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	zl := zerolog.New(os.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Str("worker", *name).Logger()
+	w, err := c.NewWorker(ctx, *name, &hatchetflow.WorkerOptions{Options: []hatchet.WorkerOption{
+		hatchet.WithSlots(*slots), hatchet.WithLogger(&zl)}})
+	if err != nil {
+		return err
+	}
+	cleanup, err := w.Start()
+	if err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	log.Info("worker ready", "mode", *mode, "pid", os.Getpid())
+	<-ctx.Done()
+	log.Info("worker stopping")
+	return cleanup()
+}
+
+func newRedis(url string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewClient(opt), nil
+}
+
+// faultDispatcher wraps the production dispatcher and injects faults into callback
+// dispatches (those whose metadata names a parent signature).
+type faultDispatcher struct {
+	inner     hatchetflow.Dispatcher
+	mode      string
+	failTimes int
+	rdb       *redis.Client
+	prefix    string
+	worker    string
+	log       *slog.Logger
+	mu        sync.Mutex
+}
+
+func (d *faultDispatcher) Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
+	cb := meta[hatchetflow.MetaSignature]
+	if meta[hatchetflow.MetaParent] == "" {
+		return d.inner.Dispatch(ctx, task, input, meta)
+	}
+	if d.mode == faultsuite.ModeCrashBefore {
+		d.die("before dispatching", cb)
+	}
+	runID, err := d.inner.Dispatch(ctx, task, input, meta)
+	if err != nil {
+		return "", err
+	}
+	bg := context.WithoutCancel(ctx)
+	if err := faultsuite.Count(bg, d.rdb, d.prefix, faultsuite.Dispatches, cb, d.worker); err != nil {
+		d.log.Error("count dispatch failed", "error", err)
+	}
+	switch d.mode {
+	case faultsuite.ModeCrashAfter:
+		d.die("after dispatching", cb)
+	case faultsuite.ModeLoseAck:
+		key := d.prefix + ":faults:" + cb
+		var n *redis.IntCmd
+		_, err := d.rdb.TxPipelined(bg, func(p redis.Pipeliner) error {
+			n = p.Incr(bg, key)
+			p.PExpire(bg, key, faultsuite.CounterTTL)
+			return nil
+		})
+		if err == nil && n.Val() <= int64(d.failTimes) {
+			d.log.Warn("fault: trigger sent, reporting failure", "callback", cb, "run", runID, "n", n.Val())
+			return "", fmt.Errorf("injected: trigger of %s sent but reported lost (%d/%d)", cb, n.Val(), d.failTimes)
+		}
+	}
+	return runID, nil
+}
+
+// die SIGKILLs this process: no deferred function, no graceful stop.
+func (d *faultDispatcher) die(when, cb string) {
+	d.mu.Lock() // one goroutine reports; the others wait for the signal
+	d.log.Warn("fault: SIGKILL self "+when, "callback", cb)
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {}
+}
