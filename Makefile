@@ -5,7 +5,7 @@ SHELL := bash
 .DEFAULT_GOAL := test
 STACK := scripts/stack
 
-.PHONY: up down status env test test-unit demo engine
+.PHONY: up down status env test test-unit demo engine reliability bench
 
 up: ## build (if needed) and start the local Hatchet engine + Postgres + Redis; writes .state/env
 	$(STACK) up
@@ -38,3 +38,10 @@ test-unit: ## unit tests only, no engine
 demo: ## start the stack and run the example worker end to end (`make down` stops the stack)
 	HATCHETFLOW_REDIS_OPTIONAL=1 $(STACK) up
 	set -a; . .state/env; set +a; go run ./cmd/example-worker
+
+reliability: ## fault suite x3 + 30 s per fuzz target on the local engine; writes docs/reliability.md
+	@started="$$(mktemp)"; \
+	trap 'rc=$$?; $(STACK) down --only "$$started" || true; rm -f "$$started"; exit $$rc' EXIT; \
+	$(STACK) up --record "$$started"; \
+	set -a; . .state/env; set +a; \
+	go run ./cmd/hfreliability -count 3 -fuzztime 30s -out docs/reliability.md

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/hatchet-dev/hatchet/pkg/client/rest"
 	"github.com/hatchet-dev/hatchet/pkg/worker"
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 )
 
 // ErrNoHatchet is returned by [Client.NewWorker] on a client made without a Hatchet

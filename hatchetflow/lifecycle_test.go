@@ -44,7 +44,7 @@ type LogInput struct {
 // ErrorMessage embeds the original message and adds bound fields.
 type ErrorMessage struct {
 	Order
-	AdditionalField1 int              `json:"additional_field1"`
+	AdditionalField1 int               `json:"additional_field1"`
 	Failure          *inject.TaskError `json:"failure,omitempty" hatchetflow:"task_error"`
 }
 
