@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"reflect"
@@ -85,6 +86,7 @@ func generateSchema(t reflect.Type) (raw json.RawMessage, err error) {
 		RequiredFromJSONSchemaTags: true,
 		AllowAdditionalProperties:  false,
 		DoNotReference:             !recursive,
+		Mapper:                     integerBounds,
 	}
 	if recursive {
 		r.Namer = newDefNamer()
@@ -278,4 +280,34 @@ func newDefNamer() func(reflect.Type) string {
 		names[t], used[n] = n, true
 		return n
 	}
+}
+
+// integerBounds gives sized and unsigned integer types the range that decoding into
+// them accepts, so a message the producer's check passes is one the worker can decode.
+func integerBounds(t reflect.Type) *jsonschema.Schema {
+	if _, custom := reflect.New(t).Interface().(json.Unmarshaler); custom {
+		return nil
+	}
+	var lo, hi string
+	switch t.Kind() {
+	case reflect.Int8:
+		lo, hi = strconv.Itoa(math.MinInt8), strconv.Itoa(math.MaxInt8)
+	case reflect.Int16:
+		lo, hi = strconv.Itoa(math.MinInt16), strconv.Itoa(math.MaxInt16)
+	case reflect.Int32:
+		lo, hi = strconv.Itoa(math.MinInt32), strconv.Itoa(math.MaxInt32)
+	case reflect.Uint8:
+		lo, hi = "0", strconv.Itoa(math.MaxUint8)
+	case reflect.Uint16:
+		lo, hi = "0", strconv.Itoa(math.MaxUint16)
+	case reflect.Uint32:
+		lo, hi = "0", strconv.FormatUint(math.MaxUint32, 10)
+	case reflect.Int, reflect.Int64:
+		lo, hi = strconv.FormatInt(math.MinInt64, 10), strconv.FormatInt(math.MaxInt64, 10)
+	case reflect.Uint, reflect.Uint64, reflect.Uintptr:
+		lo, hi = "0", strconv.FormatUint(math.MaxUint64, 10)
+	default:
+		return nil
+	}
+	return &jsonschema.Schema{Type: "integer", Minimum: json.Number(lo), Maximum: json.Number(hi)}
 }

@@ -111,12 +111,12 @@ func TestSchemaOf(t *testing.T) {
 		"type": ["array", "null"],
 		"items": {
 			"type": "object",
-			"properties": {"sku": {"type": "string"}, "qty": {"type": "integer", "minimum": 1}},
+			"properties": {"sku": {"type": "string"}, "qty": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807}},
 			"required": ["sku"],
 			"additionalProperties": false
 		}}`)
 	assertJSON(t, at(t, props, "priority"), `{"type": "string", "enum": ["low", "high"]}`)
-	assertJSON(t, at(t, props, "count"), `{"type": "integer"}`)
+	assertJSON(t, at(t, props, "count"), `{"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}`)
 	assertJSON(t, at(t, props, "ratio"), `{"type": "number"}`)
 	assertJSON(t, at(t, props, "meta"), `{"type": ["object", "null"], "additionalProperties": {"type": "string"}}`)
 	assertJSON(t, at(t, props, "note"), `{"type": ["string", "null"]}`)
@@ -159,7 +159,7 @@ func TestSchemaOfPointerAndMap(t *testing.T) {
 		t.Fatalf("SchemaOf(*T) = %s, SchemaOf(T) = %s", a, b)
 	}
 	m := decodeSchema(t, reflect.TypeFor[map[string]int]())
-	assertJSON(t, m, `{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": {"type": "integer"}}`)
+	assertJSON(t, m, `{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": {"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}}`)
 }
 
 func TestSchemaOfRecursive(t *testing.T) {

@@ -52,6 +52,8 @@ func CompileSchema(doc json.RawMessage) (*Schema, error) {
 func compileDoc(doc any) (*sjs.Schema, error) {
 	c := sjs.NewCompiler()
 	c.UseLoader(noLoader{})
+	c.AssertFormat() // "format" is a check, not an annotation: time.Time fields need RFC 3339
+
 	if err := c.AddResource(schemaLocation, doc); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSchema, err)
 	}
