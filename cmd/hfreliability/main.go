@@ -415,9 +415,8 @@ const findings = `## What the suite found
 - **Engine behaviour relied on (scenario a'')**: Hatchet registers the on-failure step with no retries
   and a 60 s timeout, and the SDK gives no option to change that; a worker killed inside it is
   recovered only because the engine reassigns a dead worker's tasks once its heartbeat is 30 s old.
-- **Known gaps, found by FuzzValidate** (package inject): a message the producer's schema check accepts
-  can still fail the worker's decode, which then fails the run without retries (error callbacks run):
-  ` + "`time.Time`" + ` fields accept any string (the validator does not assert ` + "`format: date-time`" + `), and
-  sized or unsigned integers accept any integer (the schema has no bounds). Seeds in
-  ` + "`inject/testdata/fuzz/FuzzValidate`" + `; the fuzzers skip these two cases until they are fixed.
+- **Gaps found by FuzzValidate, fixed** (package inject): a message the producer's schema check
+  accepted could still fail the worker's decode: ` + "`" + `time.Time` + "`" + ` fields accepted any string and sized or
+  unsigned integers any integer. Schemas now carry integer ranges and the validator asserts
+  ` + "`" + `format` + "`" + `; the seeds stay in ` + "`" + `inject/testdata/fuzz/FuzzValidate` + "`" + ` as regression cases.
 `
