@@ -1,0 +1,267 @@
+// Command hfbench measures hatchetflow against hand-written native Hatchet on one local
+// engine, in one process, alternating the two sides:
+//
+//   - callback hop: a signature run with one success callback vs a native two-task DAG
+//     (the child reads its parent's output); the hop is callback/child user function
+//     start minus task/parent user function end, both taken in this process;
+//   - throughput: N signature runs with one callback each vs N native two-task runs,
+//     with bounded concurrency, until every callback/child has run;
+//   - Redis round trips per operation (save with 0, 2 and 10 callbacks, task start,
+//     finish plus dispatch markers) with the go-redis hook in internal/rtcount, and
+//     MEMORY USAGE of a typical saved signature.
+//
+// It prints a table on stdout and, as its last line:
+//
+//	hop_ratio=X throughput_ratio=X save_rtt=N start_rtt=N finish_rtt=N sig_bytes=N
+//
+// Progress goes to stderr. It needs the local stack (`scripts/stack up`, then
+// `set -a; . .state/env; set +a`): HATCHET_CLIENT_TOKEN and friends, and REDIS_URL.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"syscall"
+	"time"
+
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/rtcount"
+)
+
+type config struct {
+	hopRuns     int
+	tpRuns      int
+	tpRounds    int
+	warmup      int
+	concurrency int
+	slots       int
+	runTimeout  time.Duration
+	timeout     time.Duration
+	cpuProfile  string
+	skipEngine  bool
+	explain     bool
+}
+
+func main() {
+	var cfg config
+	flag.IntVar(&cfg.hopRuns, "hop-runs", 200, "callback-hop runs per side (interleaved)")
+	flag.IntVar(&cfg.tpRuns, "throughput-runs", 500, "throughput runs per side")
+	flag.IntVar(&cfg.tpRounds, "throughput-rounds", 2, "rounds per side the throughput runs are split into (ABBA order)")
+	flag.IntVar(&cfg.warmup, "warmup", 15, "warm-up runs per side before the hop series")
+	flag.IntVar(&cfg.concurrency, "concurrency", 50, "runs in flight during the throughput phase")
+	flag.IntVar(&cfg.slots, "slots", 200, "worker slots (hatchet.WithSlots)")
+	flag.DurationVar(&cfg.runTimeout, "run-timeout", 30*time.Second, "give up on one run after this long")
+	flag.DurationVar(&cfg.timeout, "timeout", 9*time.Minute, "give up on the whole benchmark after this long")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the engine phases to this file")
+	flag.BoolVar(&cfg.explain, "explain", false, "also run two reference sides with hatchetflow's engine shape but no hatchetflow code (see docs/benchmarks.md)")
+	flag.BoolVar(&cfg.skipEngine, "redis-only", false, "measure only Redis round trips and memory (no engine phases)")
+	flag.Parse()
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "hfbench:", err)
+		os.Exit(1)
+	}
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[hfbench %s] %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+}
+
+func run(cfg config) error {
+	began := time.Now()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		return errors.New("REDIS_URL is not set: run `scripts/stack up` and `set -a; . .state/env; set +a`")
+	}
+	if os.Getenv("HATCHET_CLIENT_TOKEN") == "" {
+		return errors.New("HATCHET_CLIENT_TOKEN is not set: run `scripts/stack up` and `set -a; . .state/env; set +a`")
+	}
+	setDefaultEnv("HATCHET_CLIENT_TLS_STRATEGY", "none") // the local engine is plaintext
+	setDefaultEnv("HATCHET_CLIENT_LOG_LEVEL", "warn")
+	ns := "hfbench-" + randHex(3)
+	os.Setenv("HATCHET_CLIENT_NAMESPACE", ns) // a fresh namespace: no other run's workflows
+
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	opt.PoolSize = max(opt.PoolSize, 4*cfg.concurrency)
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	counter := &rtcount.Counter{}
+	rdb.AddHook(counter)
+	prefix := ns // every key of this run starts with it; removed at the end
+	defer cleanupKeys(rdb, prefix)
+
+	hc, err := hatchet.NewClient()
+	if err != nil {
+		return fmt.Errorf("hatchet client: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The production dispatcher, wrapped to time each callback trigger (diagnostics
+	// only: it forwards every call unchanged).
+	base, err := hatchetflow.New(hc, rdb)
+	if err != nil {
+		return err
+	}
+	timing := &timingDispatcher{next: base.Dispatcher(), calls: map[string]dispatchTiming{}}
+	flow, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix),
+		hatchetflow.WithLogger(logger), hatchetflow.WithDispatcher(timing))
+	if err != nil {
+		return err
+	}
+	b, err := newBench(flow, hc, cfg.explain)
+	if err != nil {
+		return err
+	}
+	b.timing = timing
+	progress("namespace %s, redis %s, GOMAXPROCS %d, NumCPU %d", ns, opt.Addr, runtime.GOMAXPROCS(0), runtime.NumCPU())
+
+	// Redis first, while nothing else uses the client the counter is on.
+	if err := flow.RegisterTasks(ctx); err != nil {
+		return fmt.Errorf("register tasks: %w", err)
+	}
+	rr, err := measureRedis(ctx, b, rdb, counter, prefix)
+	if err != nil {
+		return err
+	}
+	progress("redis: save %v rtt, start %d, finish+mark %d, signature %d+%d bytes",
+		rr.save, rr.start, rr.finish, rr.sigBytes, rr.kwBytes)
+
+	res := &results{redis: rr, cfg: cfg}
+	for _, s := range b.sides {
+		res.sides = append(res.sides, s.name)
+	}
+	if !cfg.skipEngine {
+		if cfg.cpuProfile != "" {
+			f, err := os.Create(cfg.cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
+		wlog := zerolog.New(os.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Str("service", "worker").Logger()
+		w, err := waitFor(ctx, 60*time.Second, func() (*hatchet.Worker, error) {
+			return flow.NewWorker(ctx, "hfbench", &hatchetflow.WorkerOptions{
+				Workflows: b.workflows,
+				Options:   []hatchet.WorkerOption{hatchet.WithSlots(cfg.slots), hatchet.WithLogger(&wlog)},
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("new worker: %w", err)
+		}
+		stopWorker, err := waitFor(ctx, 60*time.Second, w.Start)
+		if err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		defer func() {
+			_, _ = waitFor(context.Background(), 20*time.Second, func() (struct{}, error) { return struct{}{}, stopWorker() })
+		}()
+		progress("worker started with %d slots", cfg.slots)
+
+		if err := b.warmUp(ctx, cfg); err != nil {
+			return err
+		}
+		if res.hop, err = b.hopSeries(ctx, cfg); err != nil {
+			return err
+		}
+		counter.Reset()
+		if res.tp, err = b.throughput(ctx, cfg); err != nil {
+			return err
+		}
+		// Let the callbacks' own main steps finish their Redis writes, then count.
+		res.e2eRTT = settle(counter, 3*time.Second)
+	}
+	res.elapsed = time.Since(began)
+	res.print(os.Stdout)
+	return nil
+}
+
+// settle waits until the counter stops moving (or max passes) and returns its value.
+func settle(c *rtcount.Counter, maxWait time.Duration) int64 {
+	deadline := time.Now().Add(maxWait)
+	last := c.N()
+	for time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		n := c.N()
+		if n == last {
+			return n
+		}
+		last = n
+	}
+	return last
+}
+
+func setDefaultEnv(k, v string) {
+	if os.Getenv(k) == "" {
+		os.Setenv(k, v)
+	}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// waitFor runs fn (an SDK call that ignores contexts) and gives up after d or when
+// ctx ends.
+func waitFor[T any](ctx context.Context, d time.Duration, fn func() (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, fmt.Errorf("gave up waiting: %w", ctx.Err())
+	}
+}
+
+// cleanupKeys removes every key of this run from the shared Redis.
+func cleanupKeys(rdb *redis.Client, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+		if len(keys) == 500 {
+			rdb.Del(ctx, keys...)
+			keys = keys[:0]
+		}
+	}
+	if len(keys) > 0 {
+		rdb.Del(ctx, keys...)
+	}
+}
