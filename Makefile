@@ -45,3 +45,11 @@ reliability: ## fault suite x3 + 30 s per fuzz target on the local engine; write
 	$(STACK) up --record "$$started"; \
 	set -a; . .state/env; set +a; \
 	go run ./cmd/hfreliability -count 3 -fuzztime 30s -out docs/reliability.md
+
+bench: ## hatchetflow vs native Hatchet on the local engine, then Go micro-benchmarks (docs/benchmarks.md)
+	@started="$$(mktemp)"; \
+	trap 'rc=$$?; $(STACK) down --only "$$started" || true; rm -f "$$started"; exit $$rc' EXIT; \
+	$(STACK) up --record "$$started"; \
+	set -a; . .state/env; set +a; \
+	go run ./cmd/hfbench; \
+	go test -run XXX -bench . -benchmem ./...
