@@ -11,6 +11,11 @@
 //	hf:{sig:ID}:kw  hash: bound kwargs, one field per top-level key, values JSON-encoded
 //	hf:{registry}   hash: task name -> JSON task definition (schema, return field, retries)
 //
+// Each callback is one field of its parent's record ("o:<id>" or "e:<id>") and each
+// dispatch marker another ("d:<outcome>:<id>"), so a typical record keeps every value
+// under 64 bytes and Redis stores it as a compact listpack (about 500 bytes with its
+// kwargs).
+//
 // Signature keys get the active TTL (default 24 h) in the same MULTI that creates them;
 // when a signature ends, it and the callbacks of the branch that will never run get the
 // done TTL (default 3 h). The registry is written by workers at start and has no TTL:
