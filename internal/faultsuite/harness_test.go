@@ -67,7 +67,7 @@ func buildWorker() {
 		if err != nil {
 			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 		}
-		cmd := exec.Command(goBin, "build", "-o", workerBin, "github.com/hatchetflow/go/internal/faultsuite/worker")
+		cmd := exec.Command(goBin, "build", "-o", workerBin, "github.com/hatchetflow/go/internal/cmd/faultworker")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build worker: %v\n%s", err, out)
