@@ -185,7 +185,8 @@ func TestInjectHitsOneAttemptOfEveryRun(t *testing.T) {
 	}
 }
 
-// TestExecutionTimeout is the one test that waits for a real timeout (1 s).
+// TestExecutionTimeout waits for a real timeout (200 ms: the harness, unlike the
+// engine, honours sub-second timeouts).
 func TestExecutionTimeout(t *testing.T) {
 	h := flowtest.New(t)
 	h.Quiet()
@@ -193,7 +194,7 @@ func TestExecutionTimeout(t *testing.T) {
 	register(t, h, rec, "stuck", func(ctx hatchet.Context, _ map[string]any) (any, error) {
 		<-ctx.Done()
 		return "too late", ctx.Err()
-	}, hatchetflow.WithExecutionTimeout(time.Second))
+	}, hatchetflow.WithExecutionTimeout(200*time.Millisecond))
 	register(t, h, rec, "report", nil)
 	ctx := context.Background()
 	hd, err := dsl.Sign("stuck").OnError(dsl.Sign("report")).Run(ctx, h.Client, map[string]any{"job": 7})
@@ -201,13 +202,13 @@ func TestExecutionTimeout(t *testing.T) {
 
 	_, err = hd.Wait(ctx)
 	var re *hatchetflow.RunError
-	if !errors.As(err, &re) || re.Message != "Task exceeded timeout of 1s" {
+	if !errors.As(err, &re) || re.Message != "Task exceeded timeout of 200ms" {
 		t.Fatalf("Wait error = %v, want a RunError with the engine's timeout text", err)
 	}
 	h.Drain(ctx)
 	run := onlyRun(t, h, "stuck")
 	equal(t, "Attempts", run.Attempts, 1)
-	equal(t, "Errors", run.Errors, []string{"Task exceeded timeout of 1s"})
+	equal(t, "Errors", run.Errors, []string{"Task exceeded timeout of 200ms"})
 	equal(t, "Status", run.Status, flowtest.StatusFailed)
 	h.RequireStatus(t, hd.SignatureID(), redisstore.StatusFailed)
 	h.RequireDispatched(t, "report", &flowtest.Match{Exact: true, Input: map[string]any{"job": 7}})
