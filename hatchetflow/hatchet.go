@@ -11,7 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/hatchet-dev/hatchet/pkg/client/rest"
 	"github.com/hatchet-dev/hatchet/pkg/worker"
+
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+	"github.com/hatchetflow/go/internal/await"
 )
 
 // ErrNoHatchet is returned by [Client.NewWorker] on a client made without a Hatchet
@@ -92,26 +94,14 @@ type hatchetDispatcher struct{ h *hatchet.Client }
 // Dispatch implements [Dispatcher]. The SDK's trigger call ignores ctx, so the wait
 // for it honours ctx here (the trigger may still land after ctx ended).
 func (d *hatchetDispatcher) Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
-	type result struct {
-		id  string
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
+	return await.Do(ctx, func() (string, error) {
 		// A plain context: a hatchet.Context would make the run a child of the caller.
 		ref, err := d.h.RunNoWait(context.WithoutCancel(ctx), task, input, hatchet.WithRunMetadata(meta))
 		if err != nil {
-			ch <- result{err: err}
-			return
+			return "", err
 		}
-		ch <- result{id: ref.RunId}
-	}()
-	select {
-	case r := <-ch:
-		return r.id, r.err
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
+		return ref.RunId, nil
+	})
 }
 
 // Wait implements [Waiter] by polling the run's details (the SDK's Result ignores

@@ -61,13 +61,9 @@ func (c *Client) RunSignature(ctx context.Context, spec dsl.Spec, input any) (ds
 // checkMessage validates the complete message (input with kwargs merged) against the
 // signature's schema.
 func (c *Client) checkMessage(ctx context.Context, rec *redisstore.Record, msg map[string]any) error {
-	schema := rec.Schema
-	if len(schema) == 0 {
-		defs, err := c.lookupTasks(ctx, []string{rec.Task})
-		if err != nil {
-			return err
-		}
-		schema = defs[rec.Task].Schema
+	schema, err := c.schemaOf(ctx, rec)
+	if err != nil {
+		return err
 	}
 	s, err := c.compiled(schema)
 	if err != nil || s == nil {

@@ -239,6 +239,19 @@ func (c *Client) lookupTasks(ctx context.Context, names []string) (map[string]re
 	return out, nil
 }
 
+// schemaOf returns the input schema a saved signature is checked against: its
+// validator override, else its task's registered schema.
+func (c *Client) schemaOf(ctx context.Context, rec *redisstore.Record) (json.RawMessage, error) {
+	if len(rec.Schema) > 0 {
+		return rec.Schema, nil
+	}
+	defs, err := c.lookupTasks(ctx, []string{rec.Task})
+	if err != nil {
+		return nil, err
+	}
+	return defs[rec.Task].Schema, nil
+}
+
 // UpdateKwargs sets top-level bound kwargs of a saved signature after creation
 // (MageFlow's kwargs.aupdate), checked against the task's schema. Concurrent updates
 // of different keys lose nothing. A run that already started keeps the kwargs it read.
@@ -250,13 +263,9 @@ func (c *Client) UpdateKwargs(ctx context.Context, id string, kw dsl.KW) error {
 	if err != nil {
 		return notFound(err)
 	}
-	schema := rec.Schema
-	if len(schema) == 0 {
-		defs, err := c.lookupTasks(ctx, []string{rec.Task})
-		if err != nil {
-			return err
-		}
-		schema = defs[rec.Task].Schema
+	schema, err := c.schemaOf(ctx, rec)
+	if err != nil {
+		return err
 	}
 	m := normalize(map[string]any(kw))
 	if err := c.checkKwargs(rec.Task, schema, m); err != nil {

@@ -38,6 +38,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/await"
 	"github.com/hatchetflow/go/internal/rtcount"
 )
 
@@ -230,22 +231,7 @@ func randHex(n int) string {
 func waitFor[T any](ctx context.Context, d time.Duration, fn func() (T, error)) (T, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	type result struct {
-		v   T
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		v, err := fn()
-		ch <- result{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, fmt.Errorf("gave up waiting: %w", ctx.Err())
-	}
+	return await.Do(ctx, fn)
 }
 
 // cleanupKeys removes every key of this run from the shared Redis.

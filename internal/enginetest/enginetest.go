@@ -29,6 +29,8 @@ import (
 	"time"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+
+	"github.com/hatchetflow/go/internal/await"
 	"github.com/rs/zerolog"
 )
 
@@ -159,22 +161,11 @@ func Context(t testing.TB, d time.Duration) context.Context {
 // SDK calls that ignore their context: WorkflowRunRef.Result, Run, RunNoWait, NewWorker.
 // On timeout fn keeps running in the background; its result is dropped.
 func Wait[T any](ctx context.Context, fn func() (T, error)) (T, error) {
-	type result struct {
-		v   T
-		err error
+	v, err := await.Do(ctx, fn)
+	if err != nil && ctx.Err() != nil {
+		return v, fmt.Errorf("enginetest: %w", err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		v, err := fn()
-		ch <- result{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, fmt.Errorf("enginetest: gave up waiting: %w", context.Cause(ctx))
-	}
+	return v, err
 }
 
 // Result waits for a run's result with ctx's deadline (WorkflowRunRef.Result has none).
