@@ -122,12 +122,16 @@ func NewTask[I, O any](c *Client, name string, fn func(ctx hatchet.Context, in I
 
 // RegisterTasks writes the registry entries of every task registered on c (name →
 // input schema, return field, retries) to Redis in one command, so producers elsewhere
-// can sign them by name. [Client.NewWorker] calls it.
+// can sign them by name, and loads the store's Lua scripts. [Client.NewWorker] calls
+// it.
 func (c *Client) RegisterTasks(ctx context.Context) error {
 	defs := c.registeredTasks()
 	entries := make([]redisstore.TaskDef, len(defs))
 	for i, d := range defs {
 		entries[i] = d.registryEntry()
 	}
-	return c.store.RegisterTasks(ctx, entries)
+	if err := c.store.RegisterTasks(ctx, entries); err != nil {
+		return err
+	}
+	return c.store.LoadScripts(ctx)
 }

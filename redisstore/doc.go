@@ -16,7 +16,7 @@
 // under 64 bytes and Redis stores it as a compact listpack (about 500 bytes with its
 // kwargs).
 //
-// Signature keys get the active TTL (default 24 h) in the same MULTI that creates them;
+// Signature keys get the active TTL (default 24 h) in the same script that creates them;
 // when a signature ends, it and the callbacks of the branch that will never run get the
 // done TTL (default 3 h). The registry is written by workers at start and has no TTL:
 // it describes code, not runs.
@@ -31,7 +31,8 @@
 //
 // # Round trips
 //
-// Saving a tree is one MULTI/EXEC round trip whatever its size (callbacks are queued
+// Saving a tree is one pipelined round trip whatever its size (one script per
+// signature, so it works on Redis Cluster; callbacks are queued
 // before their parent); starting a run is one script; finishing is one script plus one
 // pipeline that records dispatch markers and shortens the dead branch's TTL.
 package redisstore

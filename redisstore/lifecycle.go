@@ -109,20 +109,19 @@ func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, 
 	if len(runs) == 0 && len(deadBranch) == 0 {
 		return nil
 	}
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if len(runs) > 0 {
-			args := make([]any, 0, 2*len(runs))
-			for cb, run := range runs {
-				args = append(args, markerPrefix+DispatchKey(outcome, cb), run)
-			}
-			// EVAL, not EVALSHA: a pipeline cannot fall back on NOSCRIPT.
-			markCmd.Eval(ctx, p, []string{s.SignatureKey(id)}, args...)
+	var calls []scriptCall
+	if len(runs) > 0 {
+		args := make([]any, 0, 2*len(runs))
+		for cb, run := range runs {
+			args = append(args, markerPrefix+DispatchKey(outcome, cb), run)
 		}
+		calls = append(calls, scriptCall{keys: []string{s.SignatureKey(id)}, args: args})
+	}
+	err := s.pipelineScripts(ctx, markCmd, calls, func(p redis.Pipeliner) {
 		for _, cb := range deadBranch {
 			p.ExpireLT(ctx, s.SignatureKey(cb), s.doneTTL)
 			p.ExpireLT(ctx, s.KwargsKey(cb), s.doneTTL)
 		}
-		return nil
 	})
 	if err != nil {
 		return opError(fmt.Sprintf("mark dispatched for %q", id), err)

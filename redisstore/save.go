@@ -7,16 +7,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// SaveTree writes records in one MULTI/EXEC round trip (one per slot on Redis
-// Cluster), in the order given: pass callbacks before their parents, so a save cut short
-// never leaves a parent pointing at a missing callback. Each key gets the active TTL
-// in the same transaction that creates it.
+// SaveTree writes records in one pipelined round trip (one per node, in parallel, on
+// Redis Cluster), in the order given: pass callbacks before their parents, so a save
+// cut short never leaves a parent pointing at a missing callback. Each signature is
+// created by one script that gives its keys the active TTL as it writes them.
 func (s *Store) SaveTree(ctx context.Context, recs []*Record) error {
-	type encoded struct {
-		id         string
-		fields, kw []any
-	}
-	enc := make([]encoded, 0, len(recs))
+	calls := make([]scriptCall, 0, len(recs))
 	for _, r := range recs {
 		f, err := r.fields()
 		if err != nil {
@@ -26,21 +22,12 @@ func (s *Store) SaveTree(ctx context.Context, recs []*Record) error {
 		if err != nil {
 			return err
 		}
-		enc = append(enc, encoded{r.ID, f, kw})
+		args := make([]any, 0, 2+len(f)+len(kw))
+		args = append(args, ms(s.activeTTL), len(f)/2)
+		args = append(append(args, f...), kw...)
+		calls = append(calls, scriptCall{keys: []string{s.SignatureKey(r.ID), s.KwargsKey(r.ID)}, args: args})
 	}
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, e := range enc {
-			key := s.SignatureKey(e.id)
-			p.HSet(ctx, key, e.fields...)
-			p.PExpire(ctx, key, s.activeTTL)
-			if len(e.kw) > 0 {
-				p.HSet(ctx, s.KwargsKey(e.id), e.kw...)
-				p.PExpire(ctx, s.KwargsKey(e.id), s.activeTTL)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.pipelineScripts(ctx, saveCmd, calls, nil); err != nil {
 		return opError(fmt.Sprintf("save %d signatures", len(recs)), err)
 	}
 	return nil

@@ -2,6 +2,29 @@ package redisstore
 
 import "github.com/redis/go-redis/v9"
 
+// saveCmd creates one signature: its record and kwargs hashes, each with the active
+// TTL, atomically. A tree is saved as a pipeline of these, callbacks first, so it works
+// on Redis Cluster too (a MULTI may not span slots).
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash.
+// ARGV[1] TTL in ms, ARGV[2] n = number of record field/value pairs, then n record
+// pairs, then the kwargs pairs (possibly none).
+// Returns 1.
+var saveCmd = redis.NewScript(`
+local n = tonumber(ARGV[2])
+local rec = {}
+for i = 3, 2 + 2 * n do rec[#rec + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(rec))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if #ARGV > 2 + 2 * n then
+  local kw = {}
+  for i = 3 + 2 * n, #ARGV do kw[#kw + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[2], unpack(kw))
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+end
+return 1
+`)
+
 // startCmd moves a signature pending→active for one engine run and returns it.
 //
 // KEYS[1] record hash, KEYS[2] kwargs hash.

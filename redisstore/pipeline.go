@@ -1,0 +1,69 @@
+package redisstore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// scriptCall is one invocation of a Lua script in a pipeline.
+type scriptCall struct {
+	keys []string
+	args []any
+}
+
+// pipelineScripts sends calls of script with EVALSHA, plus whatever extra queues, in
+// one pipeline (one round trip per node). A pipeline cannot fall back from EVALSHA to
+// EVAL command by command, so when Redis answers NOSCRIPT (first use, or after a
+// restart or SCRIPT FLUSH) the script is loaded on every node and the pipeline is sent
+// again; every script here is safe to repeat.
+func (s *Store) pipelineScripts(ctx context.Context, script *redis.Script, calls []scriptCall, extra func(redis.Pipeliner)) error {
+	if len(calls) == 0 && extra == nil {
+		return nil
+	}
+	send := func() ([]redis.Cmder, error) {
+		return s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, c := range calls {
+				script.EvalSha(ctx, p, c.keys, c.args...)
+			}
+			if extra != nil {
+				extra(p)
+			}
+			return nil
+		})
+	}
+	cmds, err := send()
+	if err != nil && noScript(cmds) {
+		if err := script.Load(ctx, s.rdb).Err(); err != nil {
+			return err
+		}
+		_, err = send()
+	}
+	return err
+}
+
+func noScript(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			return true
+		}
+	}
+	return false
+}
+
+// scripts are every Lua script of the store.
+var scripts = []*redis.Script{saveCmd, startCmd, finishCmd, failCmd, markCmd, updateKwargsCmd}
+
+// LoadScripts loads every Lua script into Redis (on every node of a Cluster), so that
+// the first operations after a start or a Redis restart take their usual single round
+// trip. It is optional: a script missing at run time is loaded on demand. Workers call
+// it at start.
+func (s *Store) LoadScripts(ctx context.Context) error {
+	for _, sc := range scripts {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			return opError("load scripts", err)
+		}
+	}
+	return nil
+}
