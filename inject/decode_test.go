@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -211,17 +210,7 @@ type fuzzTarget struct {
 	T  time.Time                   `json:"t"`
 }
 
-var fuzzSchema = func() *inject.Schema {
-	raw, err := inject.SchemaOf(reflect.TypeFor[fuzzTarget]())
-	if err != nil {
-		panic(err)
-	}
-	s, err := inject.CompileSchema(raw)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}()
+var fuzzSchema = mustSchema[fuzzTarget]()
 
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"a":1,"b":[{"sku":"x","qty":2}],"c":{"k":{"qty":1}},"d":[1,2],"e":[1.5,2]}`))

@@ -168,27 +168,24 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 	if ms, err := strconv.ParseInt(h[fCreated], 10, 64); err == nil {
 		r.CreatedAt = time.UnixMilli(ms).UTC()
 	}
-	var okPos, erPos []int
+	var ok, er []positioned
 	for k, v := range h {
-		var dst *[]CallbackRef
-		var pos *[]int
+		var dst *[]positioned
 		switch {
 		case strings.HasPrefix(k, fOnSuccess):
-			dst, pos = &r.OnSuccess, &okPos
+			dst = &ok
 		case strings.HasPrefix(k, fOnError):
-			dst, pos = &r.OnError, &erPos
+			dst = &er
 		default:
 			continue
 		}
-		i, cb, err := decodeCallback(k[len(fOnSuccess):], v)
+		p, err := decodeCallback(k[len(fOnSuccess):], v)
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: signature %q: field %s: %w", id, k, err)
 		}
-		*dst = append(*dst, cb)
-		*pos = append(*pos, i)
+		*dst = append(*dst, p)
 	}
-	sortByPos(r.OnSuccess, okPos)
-	sortByPos(r.OnError, erPos)
+	r.OnSuccess, r.OnError = inOrder(ok), inOrder(er)
 	for k, v := range h {
 		if strings.HasPrefix(k, markerPrefix) {
 			if r.Dispatched == nil {
@@ -239,28 +236,33 @@ func encodeCallback(pos int, cb CallbackRef) string {
 	return strconv.Itoa(pos) + sep + cb.Task + sep + cb.ReturnField + sep + cb.ErrorField
 }
 
-func decodeCallback(id, v string) (int, CallbackRef, error) {
+// positioned is a callback with its position in its branch.
+type positioned struct {
+	pos int
+	cb  CallbackRef
+}
+
+func decodeCallback(id, v string) (positioned, error) {
 	parts := strings.Split(v, sep)
 	if len(parts) != 4 {
-		return 0, CallbackRef{}, fmt.Errorf("malformed callback %q", v)
+		return positioned{}, fmt.Errorf("malformed callback %q", v)
 	}
 	pos, err := strconv.Atoi(parts[0])
 	if err != nil {
-		return 0, CallbackRef{}, fmt.Errorf("malformed callback position %q", parts[0])
+		return positioned{}, fmt.Errorf("malformed callback position %q", parts[0])
 	}
-	return pos, CallbackRef{ID: id, Task: parts[1], ReturnField: parts[2], ErrorField: parts[3]}, nil
+	return positioned{pos, CallbackRef{ID: id, Task: parts[1], ReturnField: parts[2], ErrorField: parts[3]}}, nil
 }
 
-// sortByPos orders cbs by their stored positions (pos[i] belongs to cbs[i]).
-func sortByPos(cbs []CallbackRef, pos []int) {
-	idx := make([]int, len(cbs))
-	for i := range idx {
-		idx[i] = i
+// inOrder returns the callbacks sorted by their stored positions, or nil for none.
+func inOrder(ps []positioned) []CallbackRef {
+	if len(ps) == 0 {
+		return nil
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return pos[idx[a]] < pos[idx[b]] })
-	sorted := make([]CallbackRef, len(cbs))
-	for i, j := range idx {
-		sorted[i] = cbs[j]
+	sort.Slice(ps, func(i, j int) bool { return ps[i].pos < ps[j].pos })
+	out := make([]CallbackRef, len(ps))
+	for i, p := range ps {
+		out[i] = p.cb
 	}
-	copy(cbs, sorted)
+	return out
 }
