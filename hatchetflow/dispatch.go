@@ -2,6 +2,7 @@ package hatchetflow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -17,9 +18,10 @@ type Dispatcher interface {
 }
 
 // Waiter is implemented by dispatchers that can wait for a run: it returns the main
-// step's output (the result envelope) once that step completed, or the run's error.
+// step's output once that step completed (see inject.WrapOutput), or the run's error
+// (a [*RunError], made with [NewRunError]).
 type Waiter interface {
-	Wait(ctx context.Context, runID, task string) (map[string]any, error)
+	Wait(ctx context.Context, runID, task string) (json.RawMessage, error)
 }
 
 // fire dispatches the callbacks of one outcome of rec that have no dispatch marker yet,

@@ -24,9 +24,127 @@ var (
 	ErrNoRedis = errors.New("hatchetflow: a Redis client is required")
 	// ErrDuplicateTask is returned by [NewTask] for a name registered twice.
 	ErrDuplicateTask = errors.New("hatchetflow: task already registered")
-	// ErrRunFailed is matched by [*RunError].
+	// ErrRunFailed is matched by a [*RunError] of a run that failed.
 	ErrRunFailed = errors.New("hatchetflow: run failed")
+	// ErrCancelled is matched by a [*RunError] of a run that was cancelled.
+	ErrCancelled = errors.New("hatchetflow: run cancelled")
+	// ErrNotPending is matched by [*NotPendingError]: the signature already ran, is
+	// running, or ended, so it cannot be run or changed again.
+	ErrNotPending = errors.New("hatchetflow: signature not pending")
+	// ErrCallbackMismatch is matched by [*CallbackMismatchError].
+	ErrCallbackMismatch = errors.New("hatchetflow: callback does not fit its task")
+	// ErrRegistrationClosed is returned by [NewTask] after [Client.NewWorker]: the
+	// worker registered its workflows already and would never serve the task.
+	ErrRegistrationClosed = errors.New("hatchetflow: tasks must be registered before NewWorker")
+	// ErrInputNotObject is returned by [NewTask] for an input type that no JSON
+	// object decodes into (a string, a number, a slice...): every message is an object.
+	ErrInputNotObject = errors.New("hatchetflow: task input type cannot hold a JSON object")
+	// ErrConflictingOptions is matched by [*ConflictingOptionError].
+	ErrConflictingOptions = errors.New("hatchetflow: conflicting options")
 )
+
+// NotPendingError reports a signature that is no longer pending: Run refuses to
+// dispatch it again and UpdateKwargs refuses to change it. A duplicate engine run of a
+// signature fails with it without calling user code.
+type NotPendingError struct {
+	// ID is the signature id; Status the status it has.
+	ID     string
+	Status Status
+	// RunID is the engine run that owns the signature ("" if none started it).
+	RunID string
+}
+
+// Error implements error.
+func (e *NotPendingError) Error() string {
+	s := fmt.Sprintf("hatchetflow: signature %q is not pending: it is %s", e.ID, e.Status)
+	if e.RunID != "" {
+		s += fmt.Sprintf(" (run %s)", e.RunID)
+	}
+	return s
+}
+
+// Is reports whether target is [ErrNotPending].
+func (e *NotPendingError) Is(target error) bool { return target == ErrNotPending }
+
+// SignatureNotFoundError names a signature id that no stored signature has (never
+// saved, expired or deleted). It matches [ErrSignatureNotFound] and unwraps to the
+// store's error.
+type SignatureNotFoundError struct {
+	// ID is the signature id.
+	ID string
+	// Callback is true when the id was given as a callback.
+	Callback bool
+	// Err is the store's error.
+	Err error
+}
+
+// Error implements error.
+func (e *SignatureNotFoundError) Error() string {
+	what := "signature"
+	if e.Callback {
+		what = "callback signature"
+	}
+	return fmt.Sprintf("hatchetflow: %s %q not found (never saved, expired or deleted)", what, e.ID)
+}
+
+// Is reports whether target is [ErrSignatureNotFound].
+func (e *SignatureNotFoundError) Is(target error) bool { return target == ErrSignatureNotFound }
+
+// Unwrap returns the store's error.
+func (e *SignatureNotFoundError) Unwrap() error { return e.Err }
+
+// CallbackMismatchError reports, at Save, a callback that cannot fit what it will
+// receive: a success callback's return field whose type does not accept the parent's
+// return value, or a field a callback requires that neither its bound kwargs nor (for
+// error callbacks) the parent's message provide. Nothing was written.
+type CallbackMismatchError struct {
+	// Parent is the task whose outcome triggers the callback; Callback the
+	// callback's task.
+	Parent, Callback string
+	// Outcome is "success" or "error".
+	Outcome string
+	// Field is the callback input field, as a path such as "task_result.items".
+	Field string
+	// Want is what the callback's field accepts; Got what it would receive ("" when
+	// nothing provides a required field).
+	Want, Got string
+}
+
+// Error implements error.
+func (e *CallbackMismatchError) Error() string {
+	if e.Got == "" {
+		return fmt.Sprintf("hatchetflow: %s callback %q of %q: required field %q (%s) is provided by neither its bound kwargs nor %s",
+			e.Outcome, e.Callback, e.Parent, e.Field, e.Want, e.source())
+	}
+	return fmt.Sprintf("hatchetflow: %s callback %q of %q: field %q wants %s but gets %s from %s",
+		e.Outcome, e.Callback, e.Parent, e.Field, e.Want, e.Got, e.source())
+}
+
+func (e *CallbackMismatchError) source() string {
+	if e.Outcome == string(OutcomeSuccess) {
+		return fmt.Sprintf("the return value of %q", e.Parent)
+	}
+	return fmt.Sprintf("the message of %q", e.Parent)
+}
+
+// Is reports whether target is [ErrCallbackMismatch].
+func (e *CallbackMismatchError) Is(target error) bool { return target == ErrCallbackMismatch }
+
+// ConflictingOptionError reports two options of one task that set the same thing to
+// different values, such as [WithRetries] and hatchet.WithRetries given through
+// [WithHatchetTaskOptions], or a worker option that would drop hatchetflow's workflows.
+type ConflictingOptionError struct {
+	// Task is the task (or worker) name; Option what was set twice; Detail the values.
+	Task, Option, Detail string
+}
+
+// Error implements error.
+func (e *ConflictingOptionError) Error() string {
+	return fmt.Sprintf("hatchetflow: %q: conflicting %s: %s", e.Task, e.Option, e.Detail)
+}
+
+// Is reports whether target is [ErrConflictingOptions].
+func (e *ConflictingOptionError) Is(target error) bool { return target == ErrConflictingOptions }
 
 // UnknownTaskError names a task that no worker registered and that has no validator
 // override ([dsl.Builder.Validate]).
@@ -59,19 +177,44 @@ func (e *KwargsTooLargeError) Error() string {
 // Is reports whether target is [ErrKwargsTooLarge].
 func (e *KwargsTooLargeError) Is(target error) bool { return target == ErrKwargsTooLarge }
 
-// RunError is the failure of a run, as [Handle.Wait] reports it.
+// RunError is the end of a run that did not complete, as [Handle.Wait] reports it:
+// it matches [ErrCancelled] when the run was cancelled, else [ErrRunFailed]. When the
+// run was refused by hatchetflow itself (a signature that is not pending, or not
+// found), it also unwraps to that typed error, so errors.Is(err, ErrNotPending) and
+// errors.As(err, &notPending) work on it.
 type RunError struct {
 	// RunID is the engine run; Task the task that failed; Message its error text.
 	RunID, Task, Message string
+	// Cancelled is true when the run was cancelled rather than failed.
+	Cancelled bool
+	// Cause is the typed error the message carries, or nil.
+	Cause error
+}
+
+// NewRunError returns the error of a run that failed with message (the engine's
+// error text) or, with cancelled, was cancelled. It recognises hatchetflow's own
+// refusals in message and sets Cause. It is for engines and harnesses.
+func NewRunError(runID, task, message string, cancelled bool) *RunError {
+	message = cleanError(message)
+	return &RunError{RunID: runID, Task: task, Message: message, Cancelled: cancelled, Cause: parseRefusal(message)}
 }
 
 // Error implements error.
 func (e *RunError) Error() string {
+	if e.Cancelled {
+		return fmt.Sprintf("hatchetflow: run %s of task %q was cancelled", e.RunID, e.Task)
+	}
 	return fmt.Sprintf("hatchetflow: run %s of task %q failed: %s", e.RunID, e.Task, e.Message)
 }
 
-// Is reports whether target is [ErrRunFailed].
-func (e *RunError) Is(target error) bool { return target == ErrRunFailed }
+// Is reports whether target is [ErrRunFailed] (a failed run) or [ErrCancelled] (a
+// cancelled one).
+func (e *RunError) Is(target error) bool {
+	return (target == ErrRunFailed && !e.Cancelled) || (target == ErrCancelled && e.Cancelled)
+}
+
+// Unwrap returns Cause.
+func (e *RunError) Unwrap() error { return e.Cause }
 
 // PanicError is what a task's panic becomes: an ordinary, retryable failure.
 type PanicError struct {
@@ -107,3 +250,18 @@ func IsNonRetryable(err error) bool {
 	var nr *NonRetryableError
 	return errors.As(err, &nr)
 }
+
+// DispatchError is a trigger the engine refused or that could not reach it.
+type DispatchError struct {
+	// Task is the task that was to run; Err the engine client's error.
+	Task string
+	Err  error
+}
+
+// Error implements error.
+func (e *DispatchError) Error() string {
+	return fmt.Sprintf("hatchetflow: dispatch %q: %v", e.Task, e.Err)
+}
+
+// Unwrap returns the engine client's error.
+func (e *DispatchError) Unwrap() error { return e.Err }

@@ -66,20 +66,14 @@ func (c *Client) workflow(def *taskDef) *hatchet.Workflow {
 	if def.cfg.scheduleTimeout > 0 {
 		opts = append(opts, hatchet.WithScheduleTimeout(def.cfg.scheduleTimeout))
 	}
-	main := wf.NewTask(def.name, forHatchet(steps.Main), append(opts, def.cfg.hatchetTask...)...)
-	wf.NewTask(FollowUpStep, forHatchet(steps.FollowUp),
-		hatchet.WithParents(main),
-		// Skipped by the engine when the main step's fast path dispatched everything;
-		// anything but a JSON true (errors included) lets it run: the safe direction.
-		hatchet.WithSkipIf(hatchet.ParentCondition(main, "output.dispatched == true")),
-		hatchet.WithRetries(3))
+	wf.NewTask(def.name, forHatchet(steps.Main), append(opts, def.cfg.hatchetTask...)...)
 	wf.OnFailure(forHatchet(steps.OnFailure))
 	return wf
 }
 
 // forHatchet adapts a step to the SDK: non-retryable errors become the SDK's.
-func forHatchet(fn StepFunc) func(hatchet.Context, map[string]any) (map[string]any, error) {
-	return func(hctx hatchet.Context, in map[string]any) (map[string]any, error) {
+func forHatchet(fn StepFunc) func(hatchet.Context, map[string]any) (json.RawMessage, error) {
+	return func(hctx hatchet.Context, in map[string]any) (json.RawMessage, error) {
 		out, err := fn(hctx, in)
 		if err != nil && IsNonRetryable(err) {
 			return nil, worker.NewNonRetryableError(err) //nolint:staticcheck // the SDK's only non-retryable marker
@@ -106,7 +100,7 @@ func (d *hatchetDispatcher) Dispatch(ctx context.Context, task string, input map
 
 // Wait implements [Waiter] by polling the run's details (the SDK's Result ignores
 // ctx), from 10 ms up to 250 ms between polls.
-func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (map[string]any, error) {
+func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.RawMessage, error) {
 	id, err := uuid.Parse(runID)
 	if err != nil {
 		return nil, fmt.Errorf("hatchetflow: run id %q: %w", runID, err)
@@ -121,21 +115,17 @@ func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (map[s
 				}
 				switch tr.Status {
 				case rest.V1TaskStatusCOMPLETED:
-					var out map[string]any
-					if err := json.Unmarshal(tr.Output, &out); err != nil {
-						return nil, fmt.Errorf("hatchetflow: output of run %s: %w", runID, err)
-					}
-					return out, nil
+					return json.RawMessage(tr.Output), nil
 				case rest.V1TaskStatusFAILED, rest.V1TaskStatusCANCELLED:
 					msg := string(tr.Status)
 					if tr.Error != nil {
-						msg = cleanError(*tr.Error)
+						msg = *tr.Error
 					}
-					return nil, &RunError{RunID: runID, Task: task, Message: msg}
+					return nil, NewRunError(runID, task, msg, tr.Status == rest.V1TaskStatusCANCELLED)
 				}
 			}
 			if det.Done && det.Status != rest.V1TaskStatusCOMPLETED {
-				return nil, &RunError{RunID: runID, Task: task, Message: string(det.Status)}
+				return nil, NewRunError(runID, task, string(det.Status), det.Status == rest.V1TaskStatusCANCELLED)
 			}
 		}
 		select {

@@ -179,8 +179,8 @@ func TestSuccessCallbacksGetReturnValue(t *testing.T) {
 		t.Fatalf("error callback ran %d times after success", n)
 	}
 	run := f.h.RequireReceived(t, "process-order", &flowtest.Match{Input: map[string]any{"order_id": "A-1", "priority": "high"}})
-	if run.FollowUpRan {
-		t.Fatal("follow-up step ran although the fast path dispatched everything")
+	if run.OnFailureRan {
+		t.Fatal("on-failure step ran after a success")
 	}
 	f.h.RequireStatus(t, h.SignatureID(), redisstore.StatusDone)
 	f.h.RequireDispatched(t, "send-success-email", &flowtest.Match{Exact: true,
@@ -202,6 +202,7 @@ func TestBoundKwargsWinOverReturnValue(t *testing.T) {
 
 func TestErrorCallbackGetsOriginalMessageAndDetails(t *testing.T) {
 	f := newFlow(t)
+	f.h.ExpectFailure("process-order")
 	f.fail = func(int) error { return errors.New("card declined") }
 	ctx := context.Background()
 	h, err := f.orderSig().Run(ctx, f.h.Client, Order{OrderID: "C-9"})
@@ -282,6 +283,7 @@ func TestFaultsReachErrorCallbacks(t *testing.T) {
 
 func TestDecodeErrorIsNotRetried(t *testing.T) {
 	f := newFlow(t)
+	f.h.ExpectFailure("process-order")
 	ctx := context.Background()
 	// The error callback takes a map: the original (bad) message would not decode into
 	// ErrorMessage either.
@@ -308,9 +310,9 @@ func TestPlainRunTouchesNoSignature(t *testing.T) {
 	before := len(f.h.Redis.Keys())
 	id, err := f.h.Client.Dispatcher().Dispatch(ctx, "process-order", map[string]any{"order_id": "P"}, nil)
 	must(t, err)
-	out, err := f.h.Wait(ctx, id, "process-order")
+	raw, err := f.h.Wait(ctx, id, "process-order")
 	must(t, err)
-	raw, _ := inject.Unenvelope(out)
+	// The engine keeps the return value itself: plain Hatchet callers decode it as is.
 	if string(raw) != `{"order_id":"P","total":42}` {
 		t.Fatalf("plain result %s", raw)
 	}
@@ -355,6 +357,7 @@ func TestCallbacksThreeDeep(t *testing.T) {
 
 func TestMissingCallbackIsSkippedOthersFire(t *testing.T) {
 	f := newFlow(t)
+	f.h.ExpectFailure("log-completion") // its signature was deleted: the run is refused
 	ctx := context.Background()
 	doomed, err := dsl.Sign("log-completion").Save(ctx, f.h.Client)
 	must(t, err)
@@ -369,16 +372,80 @@ func TestMissingCallbackIsSkippedOthersFire(t *testing.T) {
 
 func TestDuplicateRunDoesNotRunUserCodeTwice(t *testing.T) {
 	f := newFlow(t)
+	f.h.ExpectFailure("process-order") // the duplicate run is refused
 	ctx := context.Background()
 	saved, err := f.orderSig().Save(ctx, f.h.Client)
 	must(t, err)
-	for i := 0; i < 2; i++ { // e.g. a dispatcher that crashed between trigger and marker
-		_, err := saved.Run(ctx, f.h.Client, Order{OrderID: "D"})
+	var handles []dsl.Handle
+	for i := 0; i < 2; i++ { // both dispatched before either started, as after a crash between trigger and marker
+		h, err := saved.Run(ctx, f.h.Client, Order{OrderID: "D"})
 		must(t, err)
+		handles = append(handles, h)
 	}
 	f.h.Drain(ctx)
 	if f.calls.get("process-order") != 1 || f.calls.get("send-success-email") != 1 || f.calls.get("log-completion") != 1 {
 		t.Fatalf("process %d, email %d, log %d", f.calls.get("process-order"), f.calls.get("send-success-email"), f.calls.get("log-completion"))
+	}
+	if _, err := hatchetflow.WaitResult[Receipt](ctx, handles[0]); err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	// Waiting on the duplicate never returns a zero value with a nil error.
+	got, err := hatchetflow.WaitResult[Receipt](ctx, handles[1])
+	var np *hatchetflow.NotPendingError
+	if !errors.Is(err, hatchetflow.ErrNotPending) || !errors.As(err, &np) || np.ID != saved.ID ||
+		np.Status != hatchetflow.StatusDone || np.RunID != handles[0].RunID() || !errors.Is(err, hatchetflow.ErrRunFailed) {
+		t.Fatalf("duplicate run: %+v, %v; want a NotPendingError for %s, done by run %s", got, err, saved.ID, handles[0].RunID())
+	}
+}
+
+func TestRunRefusesSignatureThatIsNotPending(t *testing.T) {
+	f := newFlow(t)
+	f.h.ExpectFailure("process-order")
+	ctx := context.Background()
+	done, err := f.orderSig().Save(ctx, f.h.Client)
+	must(t, err)
+	h, err := done.Run(ctx, f.h.Client, Order{OrderID: "R"})
+	must(t, err)
+	f.h.Drain(ctx)
+
+	f.fail = func(int) error { return hatchetflow.NonRetryable(errors.New("declined")) }
+	failed, err := f.orderSig().Save(ctx, f.h.Client)
+	must(t, err)
+	_, err = failed.Run(ctx, f.h.Client, Order{OrderID: "F"})
+	must(t, err)
+	f.h.Drain(ctx)
+	f.fail = nil
+
+	active, err := f.orderSig().Save(ctx, f.h.Client)
+	must(t, err)
+	// Another run owns it: started by an engine run that is still going.
+	_, _, err = f.h.Client.Store().Start(ctx, active.ID, "other-run", 1)
+	must(t, err)
+
+	before := len(f.h.Runs(""))
+	for _, tc := range []struct {
+		spec   interface{ Ref() dsl.Ref }
+		status hatchetflow.Status
+		owner  string
+	}{
+		{done, hatchetflow.StatusDone, h.RunID()},
+		{failed, hatchetflow.StatusFailed, f.h.Runs("process-order")[1].ID},
+		{active, hatchetflow.StatusActive, "other-run"},
+	} {
+		for _, run := range []func() (dsl.Handle, error){
+			func() (dsl.Handle, error) { return tc.spec.Ref().Run(ctx, f.h.Client, Order{OrderID: "again"}) },
+			func() (dsl.Handle, error) { return f.h.Client.RunSignature(ctx, tc.spec.Ref(), Order{OrderID: "again"}) },
+		} {
+			got, err := run()
+			var np *hatchetflow.NotPendingError
+			if got != nil || !errors.Is(err, hatchetflow.ErrNotPending) || !errors.As(err, &np) ||
+				np.ID != string(tc.spec.Ref()) || np.Status != tc.status || np.RunID != tc.owner {
+				t.Fatalf("Run of a %s signature = %v, %v (%+v); want a NotPendingError", tc.status, got, err, np)
+			}
+		}
+	}
+	if after := len(f.h.Runs("")); after != before {
+		t.Fatalf("refused runs dispatched %d runs", after-before)
 	}
 }
 
@@ -464,6 +531,7 @@ func TestValidateOverrideAllowsUnregisteredName(t *testing.T) {
 
 func TestMalformedSignatureIDInMetadata(t *testing.T) {
 	f := newFlow(t)
+	f.h.ExpectFailure("process-order")
 	ctx := context.Background()
 	_, err := f.h.Client.Dispatcher().Dispatch(ctx, "process-order", map[string]any{"order_id": "X"},
 		map[string]string{hatchetflow.MetaSignature: "../../etc/passwd"})

@@ -40,6 +40,10 @@ func (c *Client) RunSignature(ctx context.Context, spec dsl.Spec, input any) (ds
 		if root, err = c.store.Get(ctx, id); err != nil {
 			return nil, notFound(err)
 		}
+		if root.Status != redisstore.StatusPending {
+			// A run would skip user code and report nothing useful: refuse now.
+			return nil, &NotPendingError{ID: root.ID, Status: root.Status, RunID: root.RunID}
+		}
 	default:
 		return nil, dsl.ErrNilCallback
 	}
@@ -53,7 +57,7 @@ func (c *Client) RunSignature(ctx context.Context, spec dsl.Spec, input any) (ds
 	}
 	runID, err := c.dispatcher.Dispatch(ctx, root.Task, msg, map[string]string{MetaSignature: root.ID})
 	if err != nil {
-		return nil, fmt.Errorf("hatchetflow: dispatch %q: %w", root.Task, err)
+		return nil, &DispatchError{Task: root.Task, Err: err}
 	}
 	return &Handle{c: c, sigID: root.ID, runID: runID, task: root.Task}, nil
 }
@@ -85,8 +89,9 @@ func (h *Handle) SignatureID() string { return h.sigID }
 func (h *Handle) RunID() string { return h.runID }
 
 // Wait blocks until the task's main step ends or ctx is done. It returns the task's
-// return value as JSON, or a [*RunError] when the run failed. Callbacks run on their
-// own; Wait does not wait for them.
+// return value as JSON, or a [*RunError] when the run failed or was cancelled (which
+// unwraps to a [*NotPendingError] when the run was a duplicate that hatchetflow
+// refused). Callbacks run on their own; Wait does not wait for them.
 func (h *Handle) Wait(ctx context.Context) (json.RawMessage, error) {
 	w, ok := h.c.dispatcher.(Waiter)
 	if !ok {
@@ -96,7 +101,7 @@ func (h *Handle) Wait(ctx context.Context) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return inject.Unenvelope(out)
+	return inject.UnwrapOutput(out)
 }
 
 // WaitResult waits for h and decodes the task's return value into O.

@@ -105,7 +105,7 @@ func (c *Client) callbackRef(s dsl.Spec, refRecs map[string]*redisstore.Record,
 		id := specID(cb)
 		r := refRecs[id]
 		if r == nil {
-			return redisstore.CallbackRef{}, fmt.Errorf("callback %w: %w", ErrSignatureNotFound, &redisstore.NotFoundError{ID: id})
+			return redisstore.CallbackRef{}, &SignatureNotFoundError{ID: id, Callback: true, Err: &redisstore.NotFoundError{ID: id}}
 		}
 		return redisstore.CallbackRef{ID: r.ID, Task: r.Task, ReturnField: r.ReturnField, ErrorField: r.ErrorField}, nil
 	}
@@ -142,7 +142,7 @@ func (c *Client) definition(b dsl.Builder, defs map[string]redisstore.TaskDef) (
 	if t := b.ValidatorType(); t != nil {
 		schema, err := inject.SchemaOf(t)
 		if err != nil {
-			return redisstore.TaskDef{}, false, fmt.Errorf("hatchetflow: validator for %q: %w", b.Task(), err)
+			return redisstore.TaskDef{}, false, wrap(err, "validator for %q", b.Task())
 		}
 		f := inject.FieldsOf(t)
 		return redisstore.TaskDef{Name: b.Task(), Schema: schema, ReturnField: f.Return, ErrorField: f.Error}, true, nil
@@ -283,10 +283,11 @@ func (c *Client) Signature(ctx context.Context, id string) (*redisstore.Record, 
 	return r, notFound(err)
 }
 
-// notFound adds ErrSignatureNotFound to the store's not-found errors.
+// notFound turns the store's not-found errors into [*SignatureNotFoundError]s.
 func notFound(err error) error {
-	if errors.Is(err, redisstore.ErrNotFound) {
-		return fmt.Errorf("%w: %w", ErrSignatureNotFound, err)
+	var nf *redisstore.NotFoundError
+	if errors.As(err, &nf) {
+		return &SignatureNotFoundError{ID: nf.ID, Err: err}
 	}
 	return err
 }

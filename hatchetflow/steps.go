@@ -14,19 +14,16 @@ import (
 	"github.com/hatchetflow/go/redisstore"
 )
 
-// FollowUpStep is the name of the step that dispatches success callbacks when the
-// main step could not.
-const FollowUpStep = "hatchetflow-follow-up"
+// StepFunc is the shape of every step hatchetflow registers: the input is a JSON
+// object, the output raw JSON (an object or null, as the engine requires).
+type StepFunc func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error)
 
-// StepFunc is the shape of every step hatchetflow registers: input and output are JSON
-// objects.
-type StepFunc func(hctx hatchet.Context, input map[string]any) (map[string]any, error)
-
-// Steps are the step functions of one registered task. The Hatchet wiring registers
-// exactly these; the flowtest harness runs them in memory with a fake context. An
-// engine must run Main; then FollowUp after Main succeeded, unless Main's output has
-// "dispatched": true; and OnFailure once after any step failed for good. Errors made
-// with [NonRetryable] must not be retried.
+// Steps are the step functions of one registered task. They are for engines and
+// harnesses: the Hatchet wiring registers exactly these, and the flowtest harness runs
+// them in memory with a fake context. An engine must run Main (retrying it up to
+// Retries times, never for errors made with [NonRetryable]), and OnFailure once after
+// Main failed for good. Main's output is the task's return value (see
+// inject.WrapOutput).
 type Steps struct {
 	// Task is the task name, also the main step's name.
 	Task string
@@ -34,13 +31,13 @@ type Steps struct {
 	Retries int
 	// ExecutionTimeout limits one main attempt; 0 means the engine's default.
 	ExecutionTimeout time.Duration
-	// Main runs the user function.
+	// Main runs the user function, then finishes the signature and dispatches its
+	// success callbacks.
 	Main StepFunc
-	// FollowUp reads Main's output with hctx.StepOutput(Task, ...) and dispatches
-	// success callbacks the main step could not.
-	FollowUp StepFunc
 	// OnFailure marks the signature failed and dispatches error callbacks; it reads
-	// hctx.StepRunErrors().
+	// hctx.StepRunErrors(). When the failed run had finished the signature (its worker
+	// died after the user function returned), it dispatches the success callbacks
+	// instead.
 	OnFailure StepFunc
 }
 
@@ -55,21 +52,18 @@ func (c *Client) Steps(name string) (Steps, bool) {
 		Retries:          def.cfg.retries,
 		ExecutionTimeout: def.cfg.executionTimeout,
 		Main:             c.mainStep(def),
-		FollowUp:         c.followUpStep(def),
 		OnFailure:        c.onFailureStep(def),
 	}, true
 }
 
-// skipped is the main step's output when it must not run user code: nothing to
-// dispatch, so the follow-up step is skipped too.
-func skipped(reason string) map[string]any {
-	out := inject.Envelope(nil, true)
-	out["skipped"] = reason
-	return out
-}
+// skippedOutput is the on-failure step's output when it had nothing to do.
+var skippedOutput = json.RawMessage(`{"skipped":true}`)
+
+// dispatchedOutput is the on-failure step's output after it dispatched callbacks.
+var dispatchedOutput = json.RawMessage(`{"dispatched":true}`)
 
 func (c *Client) mainStep(def *taskDef) StepFunc {
-	return func(hctx hatchet.Context, input map[string]any) (map[string]any, error) {
+	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
 		meta := hctx.AdditionalMetadata()
 		sigID := meta[MetaSignature]
@@ -78,7 +72,11 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			if err != nil {
 				return nil, err
 			}
-			return inject.Envelope(out, true), nil
+			raw, err := encodeResult(def, out)
+			if err != nil {
+				return nil, err
+			}
+			return inject.WrapOutput(raw), nil
 		}
 		if !redisstore.ValidID(sigID) {
 			return nil, NonRetryable(fmt.Errorf("%w: %q in run metadata %s", ErrInvalidSignatureID, sigID, MetaSignature))
@@ -93,27 +91,27 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			return err
 		})
 		switch {
-		case errors.Is(err, redisstore.ErrNotFound) && meta[MetaParent] != "":
-			c.log.Warn("hatchetflow: callback signature expired or deleted; skipped",
-				"signature", sigID, "parent", meta[MetaParent], "task", def.name)
-			return skipped("signature not found"), nil
 		case errors.Is(err, redisstore.ErrNotFound):
-			return nil, NonRetryable(notFound(err))
+			nf := &SignatureNotFoundError{ID: sigID, Callback: meta[MetaParent] != "", Err: err}
+			c.log.Warn("hatchetflow: signature not found; user code not called",
+				"signature", sigID, "parent", meta[MetaParent], "task", def.name, "run", runID)
+			return nil, NonRetryable(nf)
 		case err != nil:
 			return nil, err
 		}
-		switch outcome {
-		case redisstore.Busy, redisstore.AlreadyFailed:
+		switch {
+		case outcome == redisstore.AlreadyDone && rec.RunID == runID:
+			// A retry after this run finished the signature (its worker died, or the
+			// dispatch could not complete): dispatch what is left and return the stored
+			// result without calling user code again.
+			if err := c.retrying(ctx, "finish", func() error { return c.succeed(ctx, sigID, runID, rec.Result) }); err != nil {
+				return nil, err
+			}
+			return inject.WrapOutput(rec.Result), nil
+		case outcome != redisstore.Started && outcome != redisstore.Resumed:
 			c.log.Info("hatchetflow: signature not runnable; user code not called",
 				"signature", sigID, "status", rec.Status, "owner_run", rec.RunID, "run", runID)
-			return skipped("signature " + string(rec.Status)), nil
-		case redisstore.AlreadyDone:
-			if rec.RunID != runID {
-				return skipped("signature done"), nil
-			}
-			// A retry after this run finished: return the stored result, and let the
-			// follow-up step dispatch whatever is left.
-			return inject.Envelope(rec.Result, allDispatched(rec, redisstore.OutcomeSuccess)), nil
+			return nil, NonRetryable(&NotPendingError{ID: sigID, Status: rec.Status, RunID: rec.RunID})
 		}
 		out, err := invoke(hctx, def, inject.Merge(input, rec.Kwargs))
 		if err != nil {
@@ -124,20 +122,34 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			// the signature must not be marked done behind the engine's back.
 			return nil, err
 		}
-		raw, err := json.Marshal(out)
+		raw, err := encodeResult(def, out)
 		if err != nil {
-			return nil, NonRetryable(fmt.Errorf("hatchetflow: encode result of %q: %w", def.name, err))
+			return nil, err
 		}
-		// Fast path: dispatch success callbacks now; the follow-up step is the
-		// engine-driven backstop when this does not complete.
-		dispatched := true
-		if err := c.succeed(ctx, sigID, runID, raw); err != nil {
-			c.log.Warn("hatchetflow: fast-path dispatch incomplete; the follow-up step will finish it",
-				"signature", sigID, "error", err)
-			dispatched = false
+		// Finish and dispatch the success callbacks now, retrying through short
+		// outages. If that cannot complete, the attempt fails: the engine's retry (or,
+		// with none left, the on-failure step) finishes the success path from the
+		// stored result when Finish had applied.
+		if err := c.retrying(ctx, "finish", func() error { return c.succeed(ctx, sigID, runID, raw) }); err != nil {
+			if errors.Is(err, redisstore.ErrNotFound) || errors.Is(err, redisstore.ErrTransition) {
+				// Deleted or changed by someone else while the function ran.
+				c.log.Warn("hatchetflow: signature changed while its run was active; no callbacks",
+					"signature", sigID, "run", runID, "error", err)
+				return inject.WrapOutput(raw), nil
+			}
+			return nil, err
 		}
-		return inject.Envelope(json.RawMessage(raw), dispatched), nil
+		return inject.WrapOutput(raw), nil
 	}
+}
+
+// encodeResult encodes a user function's return value.
+func encodeResult(def *taskDef, out any) (json.RawMessage, error) {
+	raw, err := json.Marshal(out)
+	if err != nil {
+		return nil, NonRetryable(fmt.Errorf("hatchetflow: encode result of %q: %w", def.name, err))
+	}
+	return raw, nil
 }
 
 // CallObserver may be implemented by the hatchet.Context an engine passes to the main
@@ -165,7 +177,8 @@ func invoke(hctx hatchet.Context, def *taskDef, msg map[string]any) (out any, er
 	out, err = def.call(hctx, msg)
 	var de *inject.DecodeError
 	if errors.As(err, &de) {
-		return nil, NonRetryable(fmt.Errorf("hatchetflow: task %q: %w", def.name, err))
+		de.Task = def.name
+		return nil, NonRetryable(err)
 	}
 	return out, err
 }
@@ -182,61 +195,32 @@ func (c *Client) succeed(ctx context.Context, sigID, runID string, result json.R
 	})
 }
 
-func (c *Client) followUpStep(def *taskDef) StepFunc {
-	return func(hctx hatchet.Context, _ map[string]any) (map[string]any, error) {
-		sigID := hctx.AdditionalMetadata()[MetaSignature]
-		if sigID == "" || !redisstore.ValidID(sigID) {
-			return map[string]any{}, nil
-		}
-		var out map[string]any
-		if err := hctx.StepOutput(def.name, &out); err != nil {
-			return nil, fmt.Errorf("hatchetflow: read output of %q: %w", def.name, err)
-		}
-		if d, _ := out[inject.DispatchedKey].(bool); d {
-			return map[string]any{"skipped": true}, nil
-		}
-		raw, err := inject.Unenvelope(out)
-		if err != nil {
-			return nil, NonRetryable(err)
-		}
-		return c.finishSuccess(hctx, sigID, raw)
-	}
-}
-
-// finishSuccess completes the success path from an engine step, retrying through
-// short outages.
-func (c *Client) finishSuccess(hctx hatchet.Context, sigID string, raw json.RawMessage) (map[string]any, error) {
+// finishSuccess completes the success path from the on-failure step, retrying
+// through short outages.
+func (c *Client) finishSuccess(hctx hatchet.Context, sigID string, raw json.RawMessage) (json.RawMessage, error) {
 	ctx := hctx.GetContext()
-	err := c.retrying(ctx, "follow-up", func() error { return c.succeed(ctx, sigID, hctx.WorkflowRunId(), raw) })
+	err := c.retrying(ctx, "on-failure finish", func() error { return c.succeed(ctx, sigID, hctx.WorkflowRunId(), raw) })
 	if errors.Is(err, redisstore.ErrNotFound) || errors.Is(err, redisstore.ErrTransition) {
 		c.log.Warn("hatchetflow: nothing to dispatch", "signature", sigID, "error", err)
-		return map[string]any{"skipped": true}, nil
+		return skippedOutput, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{inject.DispatchedKey: true}, nil
+	return dispatchedOutput, nil
 }
 
 func (c *Client) onFailureStep(def *taskDef) StepFunc {
-	return func(hctx hatchet.Context, input map[string]any) (map[string]any, error) {
+	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
 		sigID := hctx.AdditionalMetadata()[MetaSignature]
 		if sigID == "" || !redisstore.ValidID(sigID) {
-			return map[string]any{}, nil
+			return skippedOutput, nil
 		}
 		runID := hctx.WorkflowRunId()
 		stepErrs := hctx.StepRunErrors()
 		mainErr, mainFailed := stepErrs[def.name]
 		if !mainFailed {
-			// The main step succeeded and the follow-up step failed for good: finish
-			// the success path instead of reporting a failure.
-			var out map[string]any
-			if err := hctx.StepOutput(def.name, &out); err == nil {
-				if raw, err := inject.Unenvelope(out); err == nil {
-					return c.finishSuccess(hctx, sigID, raw)
-				}
-			}
 			for _, e := range stepErrs {
 				mainErr = e
 			}
@@ -251,7 +235,7 @@ func (c *Client) onFailureStep(def *taskDef) StepFunc {
 		switch {
 		case errors.Is(err, redisstore.ErrNotFound):
 			c.log.Warn("hatchetflow: failed signature expired or deleted; no error callbacks", "signature", sigID)
-			return map[string]any{"skipped": true}, nil
+			return skippedOutput, nil
 		case errors.As(err, &te) && te.From == redisstore.StatusDone && te.OwnerRunID == runID:
 			// This run's user function returned and the signature holds its result, but
 			// the worker died before the engine heard of it and no retry was left, so the
@@ -263,7 +247,7 @@ func (c *Client) onFailureStep(def *taskDef) StepFunc {
 				rec, err = c.store.Get(ctx, sigID)
 				return err
 			}); errors.Is(err, redisstore.ErrNotFound) {
-				return map[string]any{"skipped": true}, nil
+				return skippedOutput, nil
 			} else if err != nil {
 				return nil, err
 			}
@@ -271,7 +255,7 @@ func (c *Client) onFailureStep(def *taskDef) StepFunc {
 		case errors.As(err, &te):
 			c.log.Info("hatchetflow: failure of a run that does not own the signature; ignored",
 				"signature", sigID, "status", te.From, "owner_run", te.OwnerRunID, "run", runID)
-			return map[string]any{"skipped": true}, nil
+			return skippedOutput, nil
 		case err != nil:
 			return nil, err
 		}
@@ -286,6 +270,6 @@ func (c *Client) onFailureStep(def *taskDef) StepFunc {
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{inject.DispatchedKey: true}, nil
+		return dispatchedOutput, nil
 	}
 }

@@ -95,7 +95,7 @@ func NewTask[I, O any](c *Client, name string, fn func(ctx hatchet.Context, in I
 	inType := reflect.TypeFor[I]()
 	schema, err := inject.SchemaOf(inType)
 	if err != nil {
-		return nil, fmt.Errorf("hatchetflow: NewTask %q: input schema: %w", name, err)
+		return nil, wrap(err, "NewTask %q: input schema", name)
 	}
 	def := &taskDef{
 		name:   name,

@@ -33,11 +33,14 @@
 // [Merge]: where both sides hold JSON objects they merge recursively,
 // otherwise the bound kwarg wins. This is MageFlow's deep_merge rule.
 //
-// # Output envelope
+// # Task outputs
 //
-// Hatchet payloads must be JSON objects, so task outputs travel as
-// {"result": <any JSON value>, "dispatched": <bool>}; see [Envelope] and
-// [Unenvelope].
+// A task's main step hands the engine its return value as it is when that is a
+// JSON object or null (structs, maps, nil pointers), so plain Hatchet callers
+// read exactly what the function returned. Other values (numbers, strings,
+// lists) travel as {"hatchetflow_value": <value>}, because the engine leaves
+// a run stuck when a task of a workflow with an on-failure step returns a
+// non-object; see [WrapOutput] and [UnwrapOutput].
 //
 // # Decoding
 //

@@ -6,73 +6,51 @@ import (
 	"fmt"
 )
 
-// ResultKey is the envelope key that holds a task's return value.
-const ResultKey = "result"
+// ValueKey is the one key of the object that carries a task's return value when that
+// value is not itself a JSON object or null; see [WrapOutput].
+const ValueKey = "hatchetflow_value"
 
-// DispatchedKey is the envelope key that records whether the task's
-// callbacks were dispatched.
-const DispatchedKey = "dispatched"
-
-// Envelope wraps a task's return value for Hatchet, whose payloads must be
-// JSON objects: {"result": result, "dispatched": dispatched}. result may be
-// any JSON value, including null, a number or a list.
-func Envelope(result any, dispatched bool) map[string]any {
-	return map[string]any{ResultKey: result, DispatchedKey: dispatched}
-}
-
-// Unenvelope extracts the result from a task output produced by
-// [Envelope], given as a map[string]any, a map[string]json.RawMessage or
-// raw JSON bytes ([]byte or json.RawMessage). A null result is returned as
-// the JSON text null. Outputs that are not JSON objects or have no "result"
-// key give an error wrapping [ErrNotEnvelope].
-func Unenvelope(out any) (json.RawMessage, error) {
-	switch o := out.(type) {
-	case map[string]any:
-		v, ok := o[ResultKey]
-		if !ok {
-			return nil, fmt.Errorf("%w: no %q key", ErrNotEnvelope, ResultKey)
-		}
-		if raw, ok := v.(json.RawMessage); ok {
-			return rawOrNull(raw), nil
-		}
-		b, err := marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("hatchetflow: encode envelope result: %w", err)
-		}
-		return b, nil
-	case map[string]json.RawMessage:
-		raw, ok := o[ResultKey]
-		if !ok {
-			return nil, fmt.Errorf("%w: no %q key", ErrNotEnvelope, ResultKey)
-		}
-		return rawOrNull(bytes.Clone(raw)), nil
-	case json.RawMessage:
-		return unenvelopeBytes(o)
-	case []byte:
-		return unenvelopeBytes(o)
-	case nil:
-		return nil, fmt.Errorf("%w: output is nil", ErrNotEnvelope)
-	default:
-		return nil, fmt.Errorf("%w: unsupported output type %T", ErrNotEnvelope, out)
+// WrapOutput returns what a task's main step hands the engine for the encoded return
+// value raw: raw itself when it is a JSON object or null, which is nearly every task
+// (structs and maps), so that the Hatchet dashboard, plain Hatchet callers and other
+// languages read exactly what the function returned; otherwise (numbers, strings,
+// lists, booleans) the object {"hatchetflow_value": raw}. Hatchet cannot complete a
+// run of a workflow with an on-failure step whose task output is not an object: the
+// run stays stuck forever (measured on v0.104.7), so such values must travel wrapped.
+// [UnwrapOutput] reverses it.
+func WrapOutput(raw json.RawMessage) json.RawMessage {
+	raw = rawOrNull(bytes.TrimSpace(raw))
+	if raw[0] == '{' || bytes.Equal(raw, []byte("null")) {
+		return raw
 	}
+	out := make([]byte, 0, len(ValueKey)+len(raw)+5)
+	out = append(out, `{"`+ValueKey+`":`...)
+	out = append(out, raw...)
+	return append(out, '}')
 }
 
-func unenvelopeBytes(b []byte) (json.RawMessage, error) {
+// UnwrapOutput returns the return value a main step's output carries: the value under
+// [ValueKey] when out is an object with that one key, else out itself. An empty out
+// is null. It returns an error wrapping [ErrNotJSON] when out is not valid JSON.
+func UnwrapOutput(out json.RawMessage) (json.RawMessage, error) {
+	out = rawOrNull(bytes.TrimSpace(out))
+	if !json.Valid(out) {
+		return nil, fmt.Errorf("%w: %.64q", ErrNotJSON, out)
+	}
+	if out[0] != '{' {
+		return out, nil
+	}
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotEnvelope, err)
+	if err := json.Unmarshal(out, &obj); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotJSON, err)
 	}
-	if obj == nil {
-		return nil, fmt.Errorf("%w: output is null", ErrNotEnvelope)
+	if v, ok := obj[ValueKey]; ok && len(obj) == 1 {
+		return rawOrNull(v), nil
 	}
-	raw, ok := obj[ResultKey]
-	if !ok {
-		return nil, fmt.Errorf("%w: no %q key", ErrNotEnvelope, ResultKey)
-	}
-	return rawOrNull(raw), nil
+	return out, nil
 }
 
-// rawOrNull maps an empty (Go nil) raw message to JSON null.
+// rawOrNull maps an empty raw message to JSON null.
 func rawOrNull(raw json.RawMessage) json.RawMessage {
 	if len(raw) == 0 {
 		return json.RawMessage("null")

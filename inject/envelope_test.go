@@ -8,75 +8,56 @@ import (
 	"github.com/hatchetflow/go/inject"
 )
 
-func TestEnvelopeRoundTrip(t *testing.T) {
+func TestWrapOutputRoundTrip(t *testing.T) {
 	tests := []struct {
-		result any
-		want   string
+		value, wire string
 	}{
-		{42, `42`},
-		{"s", `"s"`},
-		{[]int{1, 2}, `[1,2]`},
-		{[]any{1.0, "x"}, `[1,"x"]`},
-		{nil, `null`},
-		{map[string]any{"a": 1}, `{"a":1}`},
-		{point{1, 2}, `{"x":1,"y":2}`},
-		{json.RawMessage(`{"raw":true}`), `{"raw":true}`},
+		{`42`, `{"hatchetflow_value":42}`},
+		{`"s"`, `{"hatchetflow_value":"s"}`},
+		{`[1,2]`, `{"hatchetflow_value":[1,2]}`},
+		{`true`, `{"hatchetflow_value":true}`},
+		{`null`, `null`},
+		{``, `null`},
+		{`{"a":1}`, `{"a":1}`},
+		{` {"x":1,"y":2}`, `{"x":1,"y":2}`},
+		// An object that happens to hold the key next to others is a plain object.
+		{`{"hatchetflow_value":1,"b":2}`, `{"hatchetflow_value":1,"b":2}`},
 	}
 	for _, tt := range tests {
-		env := inject.Envelope(tt.result, true)
-		if env[inject.DispatchedKey] != true {
-			t.Fatalf("Envelope(%v) dispatched = %v", tt.result, env[inject.DispatchedKey])
+		wire := inject.WrapOutput(json.RawMessage(tt.value))
+		if string(wire) != tt.wire {
+			t.Errorf("WrapOutput(%s) = %s, want %s", tt.value, wire, tt.wire)
 		}
-		got, err := inject.Unenvelope(env)
-		if err != nil {
-			t.Fatalf("Unenvelope(map of %v): %v", tt.result, err)
+		var obj any
+		if err := json.Unmarshal(wire, &obj); err != nil {
+			t.Fatalf("WrapOutput(%s) is not JSON: %v", tt.value, err)
 		}
-		if string(got) != tt.want {
-			t.Fatalf("Unenvelope(map of %v) = %s, want %s", tt.result, got, tt.want)
+		if _, isObj := obj.(map[string]any); !isObj && obj != nil {
+			t.Errorf("WrapOutput(%s) = %s: not an object or null", tt.value, wire)
 		}
-
-		data, err := json.Marshal(inject.Envelope(tt.result, false))
-		if err != nil {
-			t.Fatal(err)
+		back, err := inject.UnwrapOutput(wire)
+		want := tt.value
+		if want == "" {
+			want = "null"
 		}
-		for _, out := range []any{data, json.RawMessage(data)} {
-			got, err := inject.Unenvelope(out)
-			if err != nil {
-				t.Fatalf("Unenvelope(%s): %v", data, err)
-			}
-			if string(got) != tt.want {
-				t.Fatalf("Unenvelope(%s) = %s, want %s", data, got, tt.want)
-			}
-		}
-		var raws map[string]json.RawMessage
-		if err := json.Unmarshal(data, &raws); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := inject.Unenvelope(raws); err != nil || string(got) != tt.want {
-			t.Fatalf("Unenvelope(map[string]json.RawMessage %s) = %s, %v", data, got, err)
+		if err != nil || jsonCompact(t, string(back)) != jsonCompact(t, want) {
+			t.Errorf("UnwrapOutput(%s) = %s, %v; want %s", wire, back, err, want)
 		}
 	}
 }
 
-func TestUnenvelopeErrors(t *testing.T) {
-	for _, out := range []any{
-		map[string]any{"hatchet_results": 1},
-		[]byte(`{"dispatched":true}`),
-		[]byte(`[1,2]`),
-		[]byte(`42`),
-		[]byte(`null`),
-		[]byte(`not json`),
-		json.RawMessage(``),
-		map[string]json.RawMessage{},
-		nil,
-		42,
-		"{\"result\":1}",
-	} {
-		if _, err := inject.Unenvelope(out); !errors.Is(err, inject.ErrNotEnvelope) {
-			t.Errorf("Unenvelope(%#v) error = %v, want ErrNotEnvelope", out, err)
-		}
+func TestUnwrapOutputRejectsNonJSON(t *testing.T) {
+	if _, err := inject.UnwrapOutput(json.RawMessage(`{"a":`)); !errors.Is(err, inject.ErrNotJSON) {
+		t.Fatalf("UnwrapOutput(bad) = %v, want ErrNotJSON", err)
 	}
-	if _, err := inject.Unenvelope(map[string]any{"result": make(chan int)}); err == nil || errors.Is(err, inject.ErrNotEnvelope) {
-		t.Errorf("Unenvelope of an unencodable result = %v, want an encoding error", err)
+}
+
+func jsonCompact(t *testing.T, s string) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatal(err)
 	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -13,9 +13,8 @@ var ErrValidation = errors.New("hatchetflow: invalid input")
 // cannot be compiled, and by errors from a nil or zero [Schema].
 var ErrInvalidSchema = errors.New("hatchetflow: invalid JSON schema")
 
-// ErrNotEnvelope is wrapped by [Unenvelope] errors when the output is not a
-// {"result": ..., "dispatched": ...} envelope.
-var ErrNotEnvelope = errors.New("hatchetflow: task output is not a result envelope")
+// ErrNotJSON is wrapped by [UnwrapOutput] errors when a task output is not JSON.
+var ErrNotJSON = errors.New("hatchetflow: task output is not JSON")
 
 // ErrDecode is matched (with errors.Is) by every [*DecodeError].
 var ErrDecode = errors.New("hatchetflow: cannot decode message")
@@ -26,6 +25,8 @@ var ErrUnsupportedType = errors.New("hatchetflow: unsupported type")
 
 // DecodeError reports a message that does not fit the target Go type.
 type DecodeError struct {
+	// Task is the task whose input it is, when known.
+	Task string
 	// Field is the path of the offending value, such as "items[2].qty";
 	// "" means the message itself.
 	Field string
@@ -43,6 +44,10 @@ type DecodeError struct {
 func (e *DecodeError) Error() string {
 	var b strings.Builder
 	b.WriteString("hatchetflow: cannot decode message")
+	if e.Task != "" {
+		b.WriteString(" for task ")
+		b.WriteString(strconv.Quote(e.Task))
+	}
 	if e.Field != "" {
 		b.WriteString(": field ")
 		b.WriteString(e.Field)

@@ -137,13 +137,15 @@ func ExampleDecode() {
 	// Output: field items[2].qty: got string, want int
 }
 
-// Task outputs travel in an envelope because Hatchet payloads are objects.
-func ExampleUnenvelope() {
-	out, _ := json.Marshal(inject.Envelope([]int{1, 2}, true))
-	fmt.Println(string(out))
-	result, err := inject.Unenvelope(out)
-	fmt.Println(string(result), err)
+// Objects travel as they are; other values are wrapped, because the engine
+// cannot finish a run whose task returned a non-object.
+func ExampleWrapOutput() {
+	for _, v := range []string{`{"order_id":"o-1"}`, `[1,2]`} {
+		out := inject.WrapOutput(json.RawMessage(v))
+		back, err := inject.UnwrapOutput(out)
+		fmt.Println(string(out), string(back), err)
+	}
 	// Output:
-	// {"dispatched":true,"result":[1,2]}
-	// [1,2] <nil>
+	// {"order_id":"o-1"} {"order_id":"o-1"} <nil>
+	// {"hatchetflow_value":[1,2]} [1,2] <nil>
 }

@@ -13,6 +13,7 @@ import (
 // showcase of testing a flow without an engine.
 func TestScenariosInFlowtest(t *testing.T) {
 	h := flowtest.New(t)
+	h.ExpectFailure("external-api-call") // scenario 3 fails on purpose
 	h.Quiet()
 	rec := newRecorder()
 	tk, err := register(h.Client, rec)

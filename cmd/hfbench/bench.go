@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -508,7 +509,7 @@ func (d *timingDispatcher) Dispatch(ctx context.Context, task string, input map[
 }
 
 // Wait forwards to the production dispatcher's Waiter.
-func (d *timingDispatcher) Wait(ctx context.Context, runID, task string) (map[string]any, error) {
+func (d *timingDispatcher) Wait(ctx context.Context, runID, task string) (json.RawMessage, error) {
 	w, ok := d.next.(hatchetflow.Waiter)
 	if !ok {
 		return nil, hatchetflow.ErrCannotWait

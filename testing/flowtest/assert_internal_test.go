@@ -315,6 +315,7 @@ func TestRequireReceivedSeesBoundKwargs(t *testing.T) {
 func TestRequireReceivedNeverCalled(t *testing.T) {
 	h := newHarness(t, miniredis.RunT(t), hatchetflow.WithLogger(slog.New(slog.DiscardHandler)))
 	h.Quiet()
+	h.ExpectFailure("ship")
 	if _, err := hatchetflow.NewTask(h.Client, "ship", func(_ hatchet.Context, in map[string]any) (int, error) { return 1, nil }); err != nil {
 		t.Fatal(err)
 	}

@@ -86,6 +86,7 @@ func onlyRun(t *testing.T, h *flowtest.Harness, task string) *flowtest.Run {
 func TestRetryCountRunsFromZero(t *testing.T) {
 	h := flowtest.New(t)
 	h.Quiet()
+	h.ExpectFailure("flaky")
 	rec := newRecorder()
 	register(t, h, rec, "flaky", func(hatchet.Context, map[string]any) (any, error) {
 		return nil, errors.New("down")
@@ -111,6 +112,7 @@ func TestRetryCountRunsFromZero(t *testing.T) {
 func TestNonRetryableStopsRetries(t *testing.T) {
 	h := flowtest.New(t)
 	h.Quiet()
+	h.ExpectFailure("charge")
 	rec := newRecorder()
 	register(t, h, rec, "charge", func(ctx hatchet.Context, _ map[string]any) (any, error) {
 		if ctx.RetryCount() == 0 {
@@ -190,6 +192,7 @@ func TestInjectHitsOneAttemptOfEveryRun(t *testing.T) {
 func TestExecutionTimeout(t *testing.T) {
 	h := flowtest.New(t)
 	h.Quiet()
+	h.ExpectFailure("stuck")
 	rec := newRecorder()
 	register(t, h, rec, "stuck", func(ctx hatchet.Context, _ map[string]any) (any, error) {
 		<-ctx.Done()
@@ -376,6 +379,7 @@ func TestFastForwardExpiresSignatures(t *testing.T) {
 		h.Quiet()
 		rec := newRecorder()
 		register(t, h, rec, "job", nil, hatchetflow.WithRetries(2))
+		h.ExpectFailure("job")
 		ctx := context.Background()
 		_, err := dsl.Sign("job").Run(ctx, h.Client, nil)
 		noErr(t, err)
@@ -384,7 +388,7 @@ func TestFastForwardExpiresSignatures(t *testing.T) {
 		run := onlyRun(t, h, "job")
 		equal(t, "user function calls", len(rec.calls("job")), 0)
 		equal(t, "Attempts (not found is not retried)", run.Attempts, 1)
-		if run.Status != flowtest.StatusFailed || !strings.Contains(run.Errors[0], "signature not found") {
+		if run.Status != flowtest.StatusFailed || !strings.Contains(run.Errors[0], "not found") {
 			t.Fatalf("run of an expired signature: status %s, errors %q", run.Status, run.Errors)
 		}
 	})

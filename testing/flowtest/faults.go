@@ -46,6 +46,58 @@ func (h *Harness) Inject(task string, attempt int, f Fault) {
 	h.faults[faultKey{task, attempt}] = f
 }
 
+// ClearFault removes the fault injected for attempt of task, if any.
+func (h *Harness) ClearFault(task string, attempt int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.faults, faultKey{task, attempt})
+}
+
+// ClearFaults removes every injected fault: later runs call their user functions.
+func (h *Harness) ClearFaults() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	clear(h.faults)
+}
+
+// ExpectFailure declares that runs of task may fail without an injected fault (the
+// user function returns an error, a refused duplicate run...). Without it, such a run
+// fails the test at cleanup, naming the run and its error.
+func (h *Harness) ExpectFailure(task string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.expected[task] = true
+}
+
+// AllowFailures turns the cleanup check of unexpected failures off for every task.
+func (h *Harness) AllowFailures() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.allowAll = true
+}
+
+// checkFailures fails the test for each run that failed although no fault met it and
+// its task was not declared with ExpectFailure.
+func (h *Harness) checkFailures() {
+	h.t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.allowAll {
+		return
+	}
+	for _, r := range h.runs {
+		if r.Status != StatusFailed || r.faulted || h.expected[r.Task] {
+			continue
+		}
+		msg := ""
+		if len(r.Errors) > 0 {
+			msg = r.Errors[len(r.Errors)-1]
+		}
+		h.t.Errorf("flowtest: run %s of task %q failed unexpectedly (no injected fault; declare it with ExpectFailure, or AllowFailures): %s",
+			r.ID, r.Task, msg)
+	}
+}
+
 type faultKey struct {
 	task    string
 	attempt int

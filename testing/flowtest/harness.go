@@ -49,6 +49,10 @@ type Harness struct {
 	byID   map[string]*Run
 	faults map[faultKey]Fault
 	quiet  bool
+	// expected holds the tasks whose runs may fail without a fault; allowAll turns
+	// the check off.
+	expected map[string]bool
+	allowAll bool
 }
 
 var (
@@ -64,7 +68,8 @@ func New(t testing.TB, opts ...hatchetflow.Option) *Harness {
 }
 
 func newHarness(t testingT, mr *miniredis.Miniredis, opts ...hatchetflow.Option) *Harness {
-	h := &Harness{Redis: mr, t: t, byID: map[string]*Run{}, faults: map[faultKey]Fault{}}
+	h := &Harness{Redis: mr, t: t, byID: map[string]*Run{}, faults: map[faultKey]Fault{}, expected: map[string]bool{}}
+	t.Cleanup(h.checkFailures)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
 	// The client logs through the test log unless opts set a logger of their own.
@@ -113,26 +118,28 @@ func (h *Harness) Dispatch(_ context.Context, task string, input map[string]any,
 }
 
 // Wait implements hatchetflow.Waiter: it drives the queue until run id's main step
-// ended, and returns its output envelope or a *hatchetflow.RunError.
-func (h *Harness) Wait(ctx context.Context, runID, task string) (map[string]any, error) {
+// ended, and returns its output or a *hatchetflow.RunError.
+func (h *Harness) Wait(ctx context.Context, runID, task string) (json.RawMessage, error) {
 	for {
 		h.mu.Lock()
 		r := h.byID[runID]
 		var status Status
+		var out json.RawMessage
+		var lastErr string
 		if r != nil {
-			status = r.Status
+			status, out = r.Status, r.output
+			if len(r.Errors) > 0 {
+				lastErr = r.Errors[len(r.Errors)-1]
+			}
 		}
 		h.mu.Unlock()
 		switch {
 		case r == nil:
 			return nil, fmt.Errorf("flowtest: no run %s", runID)
 		case status == StatusCompleted:
-			return inject.Envelope(r.Result, true), nil
+			return out, nil
 		case status == StatusFailed:
-			h.mu.Lock()
-			msg := r.Errors[len(r.Errors)-1]
-			h.mu.Unlock()
-			return nil, &hatchetflow.RunError{RunID: runID, Task: task, Message: msg}
+			return nil, hatchetflow.NewRunError(runID, task, lastErr, false)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -207,20 +214,17 @@ func (h *Harness) logf(format string, args ...any) {
 }
 
 // execute runs r the way Hatchet would: main attempts up to Retries+1 (fewer on a
-// non-retryable error), then the follow-up step unless the main step says it
-// dispatched everything, or the on-failure step once when a step failed for good.
+// non-retryable error), then the on-failure step once when the main step failed for
+// good.
 func (h *Harness) execute(ctx context.Context, r *Run) {
 	steps, _ := h.Client.Steps(r.Task)
-	outputs := map[string]map[string]any{}
 	var mainErr string
-	ok := false
 	for attempt := 0; ; attempt++ {
 		h.setAttempts(r, attempt+1)
 		out, err := h.attempt(ctx, steps, r, attempt)
 		if err == nil {
-			outputs[steps.Task] = out
-			ok = true
-			break
+			h.finishMain(r, out)
+			return
 		}
 		mainErr = errorText(steps, err)
 		plain := err.Error()
@@ -239,57 +243,32 @@ func (h *Harness) execute(ctx context.Context, r *Run) {
 			break
 		}
 	}
-	failed := map[string]string{}
-	if ok {
-		h.finishMain(r, outputs[steps.Task])
-		if d, _ := outputs[steps.Task][inject.DispatchedKey].(bool); !d {
-			h.mu.Lock()
-			r.FollowUpRan = true
-			h.mu.Unlock()
-			var err error
-			for attempt := 0; attempt <= 3; attempt++ { // the follow-up step has 3 retries
-				sc := h.context(ctx, r, hatchetflow.FollowUpStep, attempt, nil, outputs)
-				if _, err = steps.FollowUp(sc, r.Input); err == nil || hatchetflow.IsNonRetryable(err) {
-					break
-				}
-			}
-			if err != nil {
-				failed[hatchetflow.FollowUpStep] = quote(err.Error())
-			}
-		}
-	} else {
-		h.mu.Lock()
-		r.Status = StatusFailed
-		h.mu.Unlock()
-		failed[steps.Task] = mainErr
-	}
-	if len(failed) > 0 {
-		h.mu.Lock()
-		r.OnFailureRan = true
-		h.mu.Unlock()
-		sc := h.context(ctx, r, "on-failure", 0, failed, outputs)
-		if _, err := steps.OnFailure(sc, r.Input); err != nil {
-			h.logf("%s run %s: on-failure step failed: %v", r.Task, r.ID, err)
-		}
+	h.mu.Lock()
+	r.Status = StatusFailed
+	r.OnFailureRan = true
+	h.mu.Unlock()
+	sc := h.context(ctx, r, "on-failure", 0, map[string]string{steps.Task: mainErr})
+	if _, err := steps.OnFailure(sc, r.Input); err != nil {
+		h.logf("%s run %s: on-failure step failed: %v", r.Task, r.ID, err)
 	}
 }
 
 // attempt runs one main attempt, bounded by the task's execution timeout.
-func (h *Harness) attempt(ctx context.Context, steps hatchetflow.Steps, r *Run, attempt int) (map[string]any, error) {
+func (h *Harness) attempt(ctx context.Context, steps hatchetflow.Steps, r *Run, attempt int) (json.RawMessage, error) {
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if steps.ExecutionTimeout > 0 {
 		actx, cancel = context.WithTimeout(ctx, steps.ExecutionTimeout)
 	}
 	defer cancel()
 	type result struct {
-		out map[string]any
+		out json.RawMessage
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		out, err := steps.Main(h.context(actx, r, steps.Task, attempt, nil, nil), cloneJSON(r.Input))
-		if err == nil {
-			out, err = roundTrip(out)
+		out, err := steps.Main(h.context(actx, r, steps.Task, attempt, nil), cloneJSON(r.Input))
+		if err == nil && !isObjectOrNull(out) {
+			err = fmt.Errorf("flowtest: main step of %q returned %.40q: the engine takes only a JSON object or null", r.Task, out)
 		}
 		done <- result{out, err}
 	}()
@@ -304,8 +283,37 @@ func (h *Harness) attempt(ctx context.Context, steps hatchetflow.Steps, r *Run, 
 	}
 }
 
-func (h *Harness) context(ctx context.Context, r *Run, step string, attempt int, errs map[string]string, outputs map[string]map[string]any) *stepContext {
-	return &stepContext{ctx: ctx, h: h, run: r, step: step, attempt: attempt, errs: errs, outputs: outputs}
+// isObjectOrNull reports whether out is what the engine accepts as a task output in a
+// workflow with an on-failure step.
+func isObjectOrNull(out json.RawMessage) bool {
+	var v any
+	if json.Unmarshal(out, &v) != nil {
+		return false
+	}
+	_, obj := v.(map[string]any)
+	return obj || v == nil
+}
+
+func (h *Harness) context(ctx context.Context, r *Run, step string, attempt int, errs map[string]string) *Context {
+	return &Context{ctx: ctx, task: r.Task, runID: r.ID, step: step, attempt: attempt,
+		meta: r.Meta, input: r.Input, errs: errs, logf: h.logf,
+		before: func(msg map[string]any) error { return h.beforeCall(r, attempt, msg) }}
+}
+
+// beforeCall records what the user function of r receives and applies an injected
+// fault.
+func (h *Harness) beforeCall(r *Run, attempt int, msg map[string]any) error {
+	h.mu.Lock()
+	r.Received = cloneJSON(msg)
+	f, ok := h.faults[faultKey{r.Task, attempt}]
+	if ok {
+		r.faulted = true
+	}
+	h.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return f.apply()
 }
 
 func (h *Harness) setAttempts(r *Run, n int) {
@@ -314,12 +322,13 @@ func (h *Harness) setAttempts(r *Run, n int) {
 	r.Attempts = n
 }
 
-func (h *Harness) finishMain(r *Run, out map[string]any) {
-	res, _ := inject.Unenvelope(out)
+func (h *Harness) finishMain(r *Run, out json.RawMessage) {
+	res, _ := inject.UnwrapOutput(out)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r.Status = StatusCompleted
 	r.Result = res
+	r.output = out
 }
 
 // errorText is the text the engine would hand the on-failure step: plain for

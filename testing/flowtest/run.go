@@ -37,8 +37,11 @@ type Run struct {
 	Result json.RawMessage
 	// Errors holds the error text of each failed main attempt.
 	Errors []string
-	// FollowUpRan and OnFailureRan tell which of hatchetflow's extra steps ran.
-	FollowUpRan, OnFailureRan bool
+	// OnFailureRan tells whether hatchetflow's on-failure step ran.
+	OnFailureRan bool
+
+	output  json.RawMessage // the main step's output, as the engine keeps it
+	faulted bool            // an injected fault met one of its attempts
 }
 
 // SignatureID returns the signature id the run executes, or "" for a plain run.
@@ -51,6 +54,7 @@ func (r *Run) clone() *Run {
 	c.Meta = maps.Clone(r.Meta)
 	c.Errors = append([]string(nil), r.Errors...)
 	c.Result = bytes.Clone(r.Result)
+	c.output = bytes.Clone(r.output)
 	return &c
 }
 
