@@ -434,7 +434,9 @@ func TestRunRefusesSignatureThatIsNotPending(t *testing.T) {
 	} {
 		for _, run := range []func() (dsl.Handle, error){
 			func() (dsl.Handle, error) { return tc.spec.Ref().Run(ctx, f.h.Client, Order{OrderID: "again"}) },
-			func() (dsl.Handle, error) { return f.h.Client.RunSignature(ctx, tc.spec.Ref(), Order{OrderID: "again"}) },
+			func() (dsl.Handle, error) {
+				return f.h.Client.RunSignature(ctx, tc.spec.Ref(), Order{OrderID: "again"})
+			},
 		} {
 			got, err := run()
 			var np *hatchetflow.NotPendingError
