@@ -79,10 +79,10 @@ func TestWorkerKilledMidTaskRetried(t *testing.T) {
 
 // b. A worker killed after the main task succeeded (signature done) but before any
 // callback was dispatched: the engine times the attempt out and retries it on a new
-// worker; the retry sees the signature done by its own run, returns the stored result
-// without calling user code, and the follow-up step dispatches the success callbacks,
-// which run exactly once.
-func TestWorkerKilledBeforeFollowUp(t *testing.T) {
+// worker; the retry sees the signature done by its own run, dispatches the success
+// callbacks (which run exactly once) and returns the stored result without calling
+// user code.
+func TestWorkerKilledBeforeDispatch(t *testing.T) {
 	s := newSuite(t, "b. worker SIGKILLed after success, before dispatch (retries 1)", suiteOpt{})
 	s.row.Runs = 1
 	ctx := enginetest.Context(t, 2*time.Minute)
@@ -111,7 +111,7 @@ func TestWorkerKilledBeforeFollowUp(t *testing.T) {
 }
 
 // b'. As b, but the worker dies right after the first callback trigger was sent and
-// before hatchetflow recorded it: the follow-up step on the new worker triggers that
+// before hatchetflow recorded it: the main step's retry on the new worker triggers that
 // callback again, and the callback's own signature lets only one run call user code.
 func TestWorkerKilledAfterFirstTrigger(t *testing.T) {
 	s := newSuite(t, "b'. worker SIGKILLed between trigger and marker (retries 1)", suiteOpt{})
@@ -136,7 +136,7 @@ func TestWorkerKilledAfterFirstTrigger(t *testing.T) {
 // b”. As b, with no retries: the engine fails the main step at the timeout and runs
 // the on-failure step, which must see that its own run finished the signature and
 // dispatch the success callbacks (not drop them, not run error callbacks).
-func TestWorkerKilledBeforeFollowUpNoRetry(t *testing.T) {
+func TestWorkerKilledBeforeDispatchNoRetry(t *testing.T) {
 	s := newSuite(t, "b''. worker SIGKILLed after success, before dispatch (retries 0)", suiteOpt{})
 	s.row.Runs = 1
 	ctx := enginetest.Context(t, 2*time.Minute)

@@ -10,17 +10,15 @@ import (
 	fs "github.com/hatchetflow/go/internal/faultsuite"
 )
 
-// c. The follow-up step fails after dispatching: every callback trigger is sent but
-// its first two are reported as failed (a lost acknowledgement), and the worker does
-// not retry inside a step (-step-retry 0). The main step's fast path fails, the
-// follow-up step's first attempt dispatches again and fails, the engine retries it,
-// and its second attempt dispatches a third time and succeeds. Each success callback
-// was triggered three times; its user code ran once.
-func TestFollowUpFailsAfterDispatch(t *testing.T) {
-	s := newSuite(t, "c. follow-up step fails after dispatching (engine retries it)", suiteOpt{})
+// c. The main step's dispatch fails after dispatching: every callback trigger is sent
+// but its first two are reported as failed (a lost acknowledgement). The main step
+// retries its finish within the attempt (WithStepRetryTime), so each success callback
+// is triggered three times, its user code runs once, and the run completes.
+func TestMainDispatchFailsAfterDispatch(t *testing.T) {
+	s := newSuite(t, "c. main step's dispatch fails after dispatching (retried in-step)", suiteOpt{})
 	s.row.Runs = 1
 	ctx := enginetest.Context(t, 2*time.Minute)
-	s.startWorker("w1", fs.ModeLoseAck, "-fail-times", "2", "-step-retry", "0s")
+	s.startWorker("w1", fs.ModeLoseAck, "-fail-times", "2", "-step-retry", "20s")
 	h := s.run(ctx, sig(fs.TaskMain), fs.MainIn{ID: "c1"})
 	if st := s.finish(ctx, h); st != rest.V1TaskStatusCOMPLETED {
 		t.Errorf("engine run %s, want COMPLETED", st)
@@ -31,7 +29,7 @@ func TestFollowUpFailsAfterDispatch(t *testing.T) {
 	must(t, err)
 	for _, cb := range rec.OnSuccess {
 		if n := s.counts(ctx, fs.Dispatches)[cb.ID]; n != 3 {
-			t.Errorf("callback %s triggered %d times, want 3 (fast path, failed follow-up, its retry)", cb.ID, n)
+			t.Errorf("callback %s triggered %d times, want 3 (two lost acknowledgements, then one that lands)", cb.ID, n)
 		}
 	}
 	s.checkTTLs(ctx)
