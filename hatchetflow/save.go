@@ -34,7 +34,8 @@ func (c *Client) SaveSignature(ctx context.Context, b dsl.Builder) (dsl.Saved, e
 }
 
 // prepareTree validates the tree of b and returns its records, callbacks before
-// their parents, the root last.
+// their parents, the root last. Each callback is checked against what it will receive
+// (see checkFit).
 func (c *Client) prepareTree(ctx context.Context, b dsl.Builder) ([]*redisstore.Record, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
@@ -42,49 +43,59 @@ func (c *Client) prepareTree(ctx context.Context, b dsl.Builder) ([]*redisstore.
 	var names []string
 	var refs []string
 	collectTree(b, &names, &refs)
-	defs, err := c.lookupTasks(ctx, names)
+	refRecs, err := c.store.GetMany(ctx, refs)
 	if err != nil {
 		return nil, err
 	}
-	refRecs, err := c.store.GetMany(ctx, refs)
+	for _, r := range refRecs {
+		if len(r.Schema) == 0 {
+			names = append(names, r.Task)
+		}
+	}
+	defs, err := c.lookupTasks(ctx, names)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
 	var recs []*redisstore.Record
-	var build func(b dsl.Builder) (*redisstore.Record, error)
-	build = func(b dsl.Builder) (*redisstore.Record, error) {
+	var build func(b dsl.Builder) (shape, error)
+	build = func(b dsl.Builder) (shape, error) {
 		def, override, err := c.definition(b, defs)
 		if err != nil {
-			return nil, err
+			return shape{}, err
 		}
 		kw := map[string]any(b.Kwargs())
 		if err := c.checkKwargs(b.Task(), def.Schema, kw); err != nil {
-			return nil, err
+			return shape{}, err
 		}
 		id, err := redisstore.NewID()
 		if err != nil {
-			return nil, err
+			return shape{}, err
 		}
 		rec := &redisstore.Record{ID: id, Task: b.Task(), Kwargs: kw, Status: redisstore.StatusPending,
 			ReturnField: def.ReturnField, ErrorField: def.ErrorField, CreatedAt: now}
 		if override {
 			rec.Schema = def.Schema
 		}
+		self := shapeOf(rec, def)
 		for _, branch := range []struct {
-			specs []dsl.Spec
-			dst   *[]redisstore.CallbackRef
-		}{{b.SuccessCallbacks(), &rec.OnSuccess}, {b.ErrorCallbacks(), &rec.OnError}} {
+			outcome redisstore.Outcome
+			specs   []dsl.Spec
+			dst     *[]redisstore.CallbackRef
+		}{{redisstore.OutcomeSuccess, b.SuccessCallbacks(), &rec.OnSuccess}, {redisstore.OutcomeError, b.ErrorCallbacks(), &rec.OnError}} {
 			for _, s := range branch.specs {
-				ref, err := c.callbackRef(s, refRecs, build)
+				cb, err := c.callbackShape(s, refRecs, defs, build)
 				if err != nil {
-					return nil, err
+					return shape{}, err
 				}
-				*branch.dst = append(*branch.dst, ref)
+				if err := checkFit(self, cb, branch.outcome); err != nil {
+					return shape{}, err
+				}
+				*branch.dst = append(*branch.dst, cb.ref())
 			}
 		}
 		recs = append(recs, rec) // after its callbacks
-		return rec, nil
+		return self, nil
 	}
 	if _, err := build(b); err != nil {
 		return nil, err
@@ -92,23 +103,23 @@ func (c *Client) prepareTree(ctx context.Context, b dsl.Builder) ([]*redisstore.
 	return recs, nil
 }
 
-func (c *Client) callbackRef(s dsl.Spec, refRecs map[string]*redisstore.Record,
-	build func(dsl.Builder) (*redisstore.Record, error)) (redisstore.CallbackRef, error) {
-	switch cb := s.(type) {
-	case dsl.Builder:
-		r, err := build(cb)
-		if err != nil {
-			return redisstore.CallbackRef{}, err
-		}
-		return redisstore.CallbackRef{ID: r.ID, Task: r.Task, ReturnField: r.ReturnField, ErrorField: r.ErrorField}, nil
-	default:
-		id := specID(cb)
-		r := refRecs[id]
-		if r == nil {
-			return redisstore.CallbackRef{}, &SignatureNotFoundError{ID: id, Callback: true, Err: &redisstore.NotFoundError{ID: id}}
-		}
-		return redisstore.CallbackRef{ID: r.ID, Task: r.Task, ReturnField: r.ReturnField, ErrorField: r.ErrorField}, nil
+// callbackShape returns the shape of one callback spec: a builder is built (and its
+// own tree checked), a reference is read from refRecs.
+func (c *Client) callbackShape(s dsl.Spec, refRecs map[string]*redisstore.Record, defs map[string]redisstore.TaskDef,
+	build func(dsl.Builder) (shape, error)) (shape, error) {
+	if b, ok := s.(dsl.Builder); ok {
+		return build(b)
 	}
+	id := specID(s)
+	r := refRecs[id]
+	if r == nil {
+		return shape{}, &SignatureNotFoundError{ID: id, Callback: true, Err: &redisstore.NotFoundError{ID: id}}
+	}
+	def := defs[r.Task]
+	if len(r.Schema) > 0 {
+		def = redisstore.TaskDef{Name: r.Task, Schema: r.Schema}
+	}
+	return shapeOf(r, def), nil
 }
 
 // specID returns the signature id of a Ref or Saved spec.
@@ -122,7 +133,8 @@ func specID(s dsl.Spec) string {
 	return ""
 }
 
-// collectTree gathers the task names to look up and the referenced signature ids.
+// collectTree gathers the task names to look up and the referenced signature ids
+// (whose tasks are looked up once they are read).
 func collectTree(b dsl.Builder, names, refs *[]string) {
 	if b.ValidatorType() == nil {
 		*names = append(*names, b.Task())

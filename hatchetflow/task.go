@@ -68,6 +68,10 @@ type taskDef struct {
 	cfg    taskConfig
 	fields inject.Fields
 	schema json.RawMessage
+	// output is the return value's schema (nil when it has none); inType and outType
+	// name the Go types.
+	output          json.RawMessage
+	inType, outType string
 	// call decodes msg into the task's input type and runs the user function. A
 	// decode failure is returned as *inject.DecodeError.
 	call func(hctx hatchet.Context, msg map[string]any) (any, error)
@@ -75,7 +79,8 @@ type taskDef struct {
 
 func (d *taskDef) registryEntry() redisstore.TaskDef {
 	return redisstore.TaskDef{Name: d.name, Schema: d.schema, ReturnField: d.fields.Return,
-		ErrorField: d.fields.Error, Retries: d.cfg.retries}
+		ErrorField: d.fields.Error, Retries: d.cfg.retries, Output: d.output,
+		InputType: d.inType, OutputType: d.outType}
 }
 
 // NewTask registers fn as task name on c. I is the input type (a struct or a map), O
@@ -97,11 +102,18 @@ func NewTask[I, O any](c *Client, name string, fn func(ctx hatchet.Context, in I
 	if err != nil {
 		return nil, wrap(err, "NewTask %q: input schema", name)
 	}
+	outType := reflect.TypeFor[O]()
+	// A return type with no JSON Schema (say, with a func field) leaves the output
+	// unknown: callbacks are then not checked against it.
+	output, _ := inject.SchemaOf(outType)
 	def := &taskDef{
-		name:   name,
-		cfg:    cfg,
-		fields: inject.FieldsOf(inType),
-		schema: schema,
+		name:    name,
+		cfg:     cfg,
+		fields:  inject.FieldsOf(inType),
+		schema:  schema,
+		output:  output,
+		inType:  inType.String(),
+		outType: outType.String(),
 		call: func(hctx hatchet.Context, msg map[string]any) (any, error) {
 			in, err := inject.Decode[I](msg)
 			if err != nil {

@@ -19,6 +19,12 @@ type TaskDef struct {
 	ErrorField string `json:"error_field,omitempty"`
 	// Retries is how many times the engine retries a failed attempt.
 	Retries int `json:"retries"`
+	// Output is the JSON Schema of the task's return value, nil when unknown.
+	Output json.RawMessage `json:"output,omitempty"`
+	// InputType and OutputType are the Go types of the task's input and return value,
+	// for error messages ("" when unknown).
+	InputType  string `json:"input_type,omitempty"`
+	OutputType string `json:"output_type,omitempty"`
 }
 
 // RegisterTasks writes defs to the registry in one command. The registry has no TTL.

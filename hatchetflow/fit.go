@@ -1,0 +1,105 @@
+package hatchetflow
+
+import (
+	"encoding/json"
+	"sort"
+
+	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// shape is what Save knows of one signature to check it against its parent: its
+// task's input and output schemas (nil when unknown) and its bound kwargs.
+type shape struct {
+	rec                *redisstore.Record
+	input, output      json.RawMessage
+	outType            string
+	returnField, errCB string
+}
+
+func shapeOf(rec *redisstore.Record, def redisstore.TaskDef) shape {
+	return shape{rec: rec, input: def.Schema, output: def.Output, outType: def.OutputType,
+		returnField: rec.ReturnField, errCB: rec.ErrorField}
+}
+
+func (s shape) ref() redisstore.CallbackRef {
+	return redisstore.CallbackRef{ID: s.rec.ID, Task: s.rec.Task, ReturnField: s.rec.ReturnField, ErrorField: s.rec.ErrorField}
+}
+
+// checkFit refuses a callback that cannot fit what it will receive from parent:
+//
+//   - a success callback gets the parent's return value in its return field (unless
+//     its bound kwargs set that field): the parent's output schema must fit the
+//     field's schema;
+//   - an error callback gets the parent's message (the parent's input, with the
+//     parent's bound kwargs): a field both declare must fit, type for type;
+//   - every field the callback requires must be provided: by its bound kwargs, by the
+//     injected return value or error details, or (error callbacks) by a property of
+//     the parent's input or the parent's bound kwargs.
+//
+// Where either side is unknown (a task checked only by a Validate type, an any-typed
+// input or output, a map input) it accepts.
+func checkFit(parent, cb shape, outcome redisstore.Outcome) error {
+	props, required, ok := inject.Properties(cb.input)
+	if !ok {
+		return nil
+	}
+	mismatch := func(field, want, got string) error {
+		return &CallbackMismatchError{Parent: parent.rec.Task, Callback: cb.rec.Task, Outcome: string(outcome),
+			Field: field, Want: want, Got: got}
+	}
+	bound := func(name string) bool { _, ok := cb.rec.Kwargs[name]; return ok }
+	provided := map[string]bool{}
+	if cb.errCB != "" && outcome == redisstore.OutcomeError {
+		provided[cb.errCB] = true
+	}
+	switch outcome {
+	case redisstore.OutcomeSuccess:
+		rf := cb.returnField
+		if rf == "" {
+			rf = inject.DefaultReturnField
+		}
+		provided[rf] = true
+		if field, has := props[rf]; has && !bound(rf) {
+			if m, fits := inject.Fits(parent.output, field); !fits {
+				got := m.Got
+				if m.Path == "" && parent.outType != "" {
+					got += " (" + parent.outType + ")"
+				}
+				return mismatch(rf+m.Path, m.Want, got)
+			}
+		}
+	case redisstore.OutcomeError:
+		pprops, _, known := inject.Properties(parent.input)
+		if !known {
+			return nil // the parent's message is unknown: anything may be in it
+		}
+		for k := range parent.rec.Kwargs {
+			provided[k] = true
+		}
+		names := make([]string, 0, len(props))
+		for name := range props {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			pp, has := pprops[name]
+			if !has {
+				continue
+			}
+			provided[name] = true
+			if bound(name) || name == cb.errCB {
+				continue
+			}
+			if m, fits := inject.Fits(pp, props[name]); !fits {
+				return mismatch(name+m.Path, m.Want, m.Got)
+			}
+		}
+	}
+	for _, r := range required {
+		if !provided[r] && !bound(r) {
+			return mismatch(r, inject.Kinds(props[r]), "")
+		}
+	}
+	return nil
+}
