@@ -32,6 +32,8 @@ type Client struct {
 	mu    sync.RWMutex
 	tasks map[string]*taskDef
 	order []string
+	// workerBuilt is set by NewWorker: tasks registered later would never be served.
+	workerBuilt bool
 
 	registry sync.Map // task name -> cachedDef
 	schemas  sync.Map // schema document -> *inject.Schema

@@ -14,6 +14,7 @@ import (
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/hatchetflow/go/internal/await"
+	"github.com/hatchetflow/go/internal/sdkprobe"
 )
 
 // ErrNoHatchet is returned by [Client.NewWorker] on a client made without a Hatchet
@@ -26,7 +27,8 @@ type WorkerOptions struct {
 	// registers all of a worker's workflows in one call). Default none.
 	Workflows []hatchet.WorkflowBase
 	// Options are passed to hatchet.Client.NewWorker (slots, labels, logger...).
-	// Default none.
+	// Default none. hatchet.WithWorkflows is refused here with a
+	// [*ConflictingOptionError]: it replaces the worker's whole list; use Workflows.
 	Options []hatchet.WorkerOption
 }
 
@@ -40,6 +42,13 @@ func (c *Client) NewWorker(ctx context.Context, name string, opts *WorkerOptions
 	if opts == nil {
 		opts = &WorkerOptions{}
 	}
+	if sdkprobe.WorkerSetsWorkflows(opts.Options) {
+		return nil, &ConflictingOptionError{Task: name, Option: "workflows",
+			Detail: "hatchet.WithWorkflows in WorkerOptions.Options would replace hatchetflow's workflows; pass them in WorkerOptions.Workflows"}
+	}
+	c.mu.Lock()
+	c.workerBuilt = true
+	c.mu.Unlock()
 	if err := c.RegisterTasks(ctx); err != nil {
 		return nil, err
 	}

@@ -225,3 +225,60 @@ func TestEngineCallbacksThreeDeep(t *testing.T) {
 	e.settle(ctx, t, h.RunID(), h.SignatureID())
 	wantCalls(t, e.flow, map[string]int32{"scalar": 3, "list": 1})
 }
+
+// A plain Hatchet caller reads the task's own return value: no hatchetflow wrapper
+// around an object, for plain runs and signature runs alike.
+func TestEnginePlainCallerReadsTheReturnValue(t *testing.T) {
+	e := newEngineFlow(t)
+	ctx := enginetest.Context(t, time.Minute)
+	res, err := e.hc.Run(ctx, "process-order", Order{OrderID: "plain-1"})
+	must(t, err)
+	var got Receipt
+	must(t, res.TaskOutput("process-order").Into(&got))
+	if got != (Receipt{OrderID: "plain-1", Total: 42}) {
+		t.Fatalf("plain Run output = %+v", got)
+	}
+	h, ctx := e.run(t, dsl.Sign(e.process).OnSuccess(dsl.Sign("log-completion")), Order{OrderID: "sig-1"})
+	e.settle(ctx, t, h.RunID(), h.SignatureID())
+	det, err := e.hc.Runs().GetDetails(ctx, uuid.MustParse(h.RunID()))
+	must(t, err)
+	for name, tr := range det.TaskRuns {
+		if strings.EqualFold(name, "process-order") && string(tr.Output) != `{"order_id":"sig-1","total":42}` {
+			t.Fatalf("signature run output in the engine = %s", tr.Output)
+		}
+	}
+	typed, err := hatchetflow.WaitResult[Receipt](ctx, h)
+	if err != nil || typed != (Receipt{OrderID: "sig-1", Total: 42}) {
+		t.Fatalf("WaitResult = %+v, %v", typed, err)
+	}
+}
+
+// Run refuses a signature that already ran; a duplicate engine run of it (a second
+// trigger carrying our metadata) calls no user code and waiting on it returns the
+// typed error, never a zero value.
+func TestEngineRerunAndDuplicateRunAreRefused(t *testing.T) {
+	e := newEngineFlow(t)
+	h, ctx := e.run(t, dsl.Sign(e.process), Order{OrderID: "again"})
+	e.settle(ctx, t, h.RunID(), h.SignatureID())
+	_, err := dsl.Ref(h.SignatureID()).Run(ctx, e.c, Order{OrderID: "again"})
+	var np *hatchetflow.NotPendingError
+	if !errors.As(err, &np) || np.Status != hatchetflow.StatusDone || np.RunID != h.RunID() {
+		t.Fatalf("re-run of a done signature = %v", err)
+	}
+	dup, err := e.c.Dispatcher().Dispatch(ctx, "process-order", map[string]any{"order_id": "again"},
+		map[string]string{hatchetflow.MetaSignature: h.SignatureID()})
+	must(t, err)
+	_, err = e.c.Dispatcher().(hatchetflow.Waiter).Wait(ctx, dup, "process-order")
+	if !errors.As(err, &np) || np.ID != h.SignatureID() || !errors.Is(err, hatchetflow.ErrNotPending) {
+		t.Fatalf("waiting on a duplicate run = %v, want a NotPendingError", err)
+	}
+	wantCalls(t, e.flow, map[string]int32{"process-order": 1})
+}
+
+func TestEngineNewTaskAfterNewWorkerIsRefused(t *testing.T) {
+	e := newEngineFlow(t)
+	_, err := hatchetflow.NewTask(e.c, "too-late", func(hatchet.Context, Order) (any, error) { return nil, nil })
+	if !errors.Is(err, hatchetflow.ErrRegistrationClosed) {
+		t.Fatalf("NewTask after NewWorker = %v, want ErrRegistrationClosed", err)
+	}
+}

@@ -264,9 +264,12 @@ func (c *Client) schemaOf(ctx context.Context, rec *redisstore.Record) (json.Raw
 	return defs[rec.Task].Schema, nil
 }
 
-// UpdateKwargs sets top-level bound kwargs of a saved signature after creation
-// (MageFlow's kwargs.aupdate), checked against the task's schema. Concurrent updates
-// of different keys lose nothing. A run that already started keeps the kwargs it read.
+// UpdateKwargs sets top-level bound kwargs of a saved, pending signature after
+// creation (MageFlow's kwargs.aupdate), checked against the task's schema. Concurrent
+// updates of different keys lose nothing. A signature that already started or ended
+// gives a [*NotPendingError]; kwargs that would grow past [WithMaxKwargsBytes] (the
+// stored kwargs with the update, measured as one JSON object) give a
+// [*KwargsTooLargeError]. Nothing is written on error.
 func (c *Client) UpdateKwargs(ctx context.Context, id string, kw dsl.KW) error {
 	if !redisstore.ValidID(id) {
 		return fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
@@ -274,6 +277,9 @@ func (c *Client) UpdateKwargs(ctx context.Context, id string, kw dsl.KW) error {
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {
 		return notFound(err)
+	}
+	if rec.Status != redisstore.StatusPending {
+		return &NotPendingError{ID: id, Status: rec.Status, RunID: rec.RunID}
 	}
 	schema, err := c.schemaOf(ctx, rec)
 	if err != nil {
@@ -283,7 +289,18 @@ func (c *Client) UpdateKwargs(ctx context.Context, id string, kw dsl.KW) error {
 	if err := c.checkKwargs(rec.Task, schema, m); err != nil {
 		return err
 	}
-	return notFound(c.store.UpdateKwargs(ctx, id, m))
+	// The store re-checks status and total size in the same script that writes, so a
+	// concurrent start or update cannot slip between.
+	err = c.store.UpdateKwargs(ctx, id, m, max(c.cfg.maxKwargs, 0))
+	var np *redisstore.NotPendingError
+	var se *redisstore.SizeError
+	switch {
+	case errors.As(err, &np):
+		return &NotPendingError{ID: id, Status: np.Status, RunID: np.OwnerRunID}
+	case errors.As(err, &se):
+		return &KwargsTooLargeError{Task: rec.Task, Size: se.Size, Limit: se.Limit}
+	}
+	return notFound(err)
 }
 
 // Signature reads a saved signature: status, kwargs, callbacks, result.

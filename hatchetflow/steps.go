@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
@@ -130,7 +131,23 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		// outages. If that cannot complete, the attempt fails: the engine's retry (or,
 		// with none left, the on-failure step) finishes the success path from the
 		// stored result when Finish had applied.
-		if err := c.retrying(ctx, "finish", func() error { return c.succeed(ctx, sigID, runID, raw) }); err != nil {
+		// The task's execution timeout bounds the user function, not this: on the first
+		// failure the attempt's engine timeout is extended by the step retry time, so a
+		// Redis outage does not turn a success into a timeout.
+		extend := sync.OnceFunc(func() {
+			by := fmt.Sprintf("%ds", int(c.cfg.stepRetryTime.Seconds())+5)
+			if err := hctx.RefreshTimeout(by); err != nil {
+				c.log.Warn("hatchetflow: cannot extend the attempt's timeout", "signature", sigID, "error", err)
+			}
+		})
+		finish := func() error {
+			err := c.succeed(ctx, sigID, runID, raw)
+			if err != nil {
+				extend()
+			}
+			return err
+		}
+		if err := c.retrying(ctx, "finish", finish); err != nil {
 			if errors.Is(err, redisstore.ErrNotFound) || errors.Is(err, redisstore.ErrTransition) {
 				// Deleted or changed by someone else while the function ran.
 				c.log.Warn("hatchetflow: signature changed while its run was active; no callbacks",

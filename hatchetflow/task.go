@@ -2,6 +2,7 @@ package hatchetflow
 
 import (
 	"context"
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 
 	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/internal/sdkprobe"
 	"github.com/hatchetflow/go/redisstore"
 )
 
@@ -28,6 +30,7 @@ type TaskOption func(*taskConfig)
 
 type taskConfig struct {
 	retries          int
+	retriesSet       bool
 	executionTimeout time.Duration
 	scheduleTimeout  time.Duration
 	hatchetTask      []hatchet.TaskOption
@@ -36,7 +39,9 @@ type taskConfig struct {
 
 // WithRetries sets how many times the engine retries a failed attempt. Default 0.
 // Error callbacks run once, after the last attempt.
-func WithRetries(n int) TaskOption { return func(c *taskConfig) { c.retries = n } }
+func WithRetries(n int) TaskOption {
+	return func(c *taskConfig) { c.retries, c.retriesSet = n, true }
+}
 
 // WithExecutionTimeout limits one attempt. Default: Hatchet's (60 s). The engine sends
 // whole seconds.
@@ -51,7 +56,10 @@ func WithScheduleTimeout(d time.Duration) TaskOption {
 }
 
 // WithHatchetTaskOptions passes options to the main step's Hatchet task: concurrency,
-// rate limits, backoff and the like.
+// rate limits, backoff and the like. Retries and timeouts set here are what the task
+// uses (the registry and flowtest included); setting one here and with [WithRetries],
+// [WithExecutionTimeout] or [WithScheduleTimeout] to different values is a
+// [*ConflictingOptionError].
 func WithHatchetTaskOptions(opts ...hatchet.TaskOption) TaskOption {
 	return func(c *taskConfig) { c.hatchetTask = append(c.hatchetTask, opts...) }
 }
@@ -83,9 +91,11 @@ func (d *taskDef) registryEntry() redisstore.TaskDef {
 		InputType: d.inType, OutputType: d.outType}
 }
 
-// NewTask registers fn as task name on c. I is the input type (a struct or a map), O
-// the return type (any JSON value). A handler of the wrong shape does not compile.
-// Register every task before [Client.NewWorker].
+// NewTask registers fn as task name on c. I is the input type (a struct, a map or
+// any: every message is a JSON object, so other types are refused with
+// [ErrInputNotObject]), O the return type (any JSON value). A handler of the wrong
+// shape does not compile. Register every task before [Client.NewWorker]; after it,
+// NewTask returns [ErrRegistrationClosed].
 func NewTask[I, O any](c *Client, name string, fn func(ctx hatchet.Context, in I) (O, error), opts ...TaskOption) (*Task[I, O], error) {
 	if name == "" {
 		return nil, fmt.Errorf("hatchetflow: NewTask: empty task name")
@@ -97,7 +107,13 @@ func NewTask[I, O any](c *Client, name string, fn func(ctx hatchet.Context, in I
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if err := cfg.adoptHatchetSettings(name); err != nil {
+		return nil, err
+	}
 	inType := reflect.TypeFor[I]()
+	if !decodesObject(inType) {
+		return nil, fmt.Errorf("%w: task %q takes %s (use a struct, a map with string keys, or any)", ErrInputNotObject, name, inType)
+	}
 	schema, err := inject.SchemaOf(inType)
 	if err != nil {
 		return nil, wrap(err, "NewTask %q: input schema", name)
@@ -124,6 +140,9 @@ func NewTask[I, O any](c *Client, name string, fn func(ctx hatchet.Context, in I
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.workerBuilt {
+		return nil, fmt.Errorf("%w: task %q", ErrRegistrationClosed, name)
+	}
 	if _, dup := c.tasks[name]; dup {
 		return nil, fmt.Errorf("%w: %q", ErrDuplicateTask, name)
 	}
@@ -146,4 +165,50 @@ func (c *Client) RegisterTasks(ctx context.Context) error {
 		return err
 	}
 	return c.store.LoadScripts(ctx)
+}
+
+// adoptHatchetSettings makes the retries and timeouts given through
+// WithHatchetTaskOptions the task's own, so the registry and flowtest agree with the
+// engine, and refuses values that disagree with hatchetflow's own options.
+func (c *taskConfig) adoptHatchetSettings(task string) error {
+	set := sdkprobe.Task(c.hatchetTask)
+	if r := set.Retries; r != nil {
+		if c.retriesSet && *r != c.retries {
+			return &ConflictingOptionError{Task: task, Option: "retries",
+				Detail: fmt.Sprintf("WithRetries(%d) and hatchet.WithRetries(%d)", c.retries, *r)}
+		}
+		c.retries, c.retriesSet = *r, true
+	}
+	for _, d := range []struct {
+		name string
+		got  *time.Duration
+		own  *time.Duration
+	}{{"execution timeout", set.ExecutionTimeout, &c.executionTimeout}, {"schedule timeout", set.ScheduleTimeout, &c.scheduleTimeout}} {
+		if d.got == nil {
+			continue
+		}
+		if *d.own != 0 && *d.own != *d.got {
+			return &ConflictingOptionError{Task: task, Option: d.name,
+				Detail: fmt.Sprintf("hatchetflow's %s and hatchet's %s", *d.own, *d.got)}
+		}
+		*d.own = *d.got
+	}
+	return nil
+}
+
+// decodesObject reports whether a JSON object can decode into t: structs, maps with
+// string (or text-like) keys, interfaces, and pointers to those.
+func decodesObject(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Interface:
+		return true
+	case reflect.Map:
+		k := t.Key().Kind()
+		return k == reflect.String || (k >= reflect.Int && k <= reflect.Uint64) ||
+			reflect.PointerTo(t.Key()).Implements(reflect.TypeFor[encoding.TextUnmarshaler]())
+	}
+	return reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]())
 }

@@ -60,6 +60,41 @@ func (e *TransitionError) Error() string {
 // Is reports whether target is [ErrTransition].
 func (e *TransitionError) Is(target error) bool { return target == ErrTransition }
 
+// NotPendingError reports a change refused because the signature is no longer
+// pending. It matches [ErrTransition].
+type NotPendingError struct {
+	// ID is the signature id; Status its status; OwnerRunID the run that owns it.
+	ID         string
+	Status     Status
+	OwnerRunID string
+}
+
+// Error implements error.
+func (e *NotPendingError) Error() string {
+	return fmt.Sprintf("redisstore: signature %q is %s, not pending (owner run %q)", e.ID, e.Status, e.OwnerRunID)
+}
+
+// Is reports whether target is [ErrTransition].
+func (e *NotPendingError) Is(target error) bool { return target == ErrTransition }
+
+// ErrTooLarge is matched by [*SizeError].
+var ErrTooLarge = errors.New("redisstore: value too large")
+
+// SizeError reports kwargs that would grow past a size limit.
+type SizeError struct {
+	// ID is the signature id; Size and Limit are in bytes.
+	ID          string
+	Size, Limit int
+}
+
+// Error implements error.
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("redisstore: kwargs of %q would be %d bytes, over the %d-byte limit", e.ID, e.Size, e.Limit)
+}
+
+// Is reports whether target is [ErrTooLarge].
+func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
+
 // OpError is the error of a store operation that Redis refused or could not serve.
 type OpError struct {
 	// Op names the operation, e.g. `start "0190..."`.

@@ -76,24 +76,39 @@ func (s *Store) GetMany(ctx context.Context, ids []string) (map[string]*Record, 
 	return out, nil
 }
 
-// UpdateKwargs sets top-level kwargs of an existing signature atomically (MageFlow's
-// kwargs.aupdate). Concurrent updates of different keys never lose each other.
-func (s *Store) UpdateKwargs(ctx context.Context, id string, kw map[string]any) error {
+// UpdateKwargs sets top-level kwargs of a pending signature atomically (MageFlow's
+// kwargs.aupdate), in one round trip. Concurrent updates of different keys never lose
+// each other. A signature that is not pending gives a [*NotPendingError]; kwargs whose
+// JSON encoding would grow past maxBytes (0: no limit) give a [*SizeError]; a missing
+// one a [*NotFoundError]. Nothing is written on error.
+func (s *Store) UpdateKwargs(ctx context.Context, id string, kw map[string]any, maxBytes int) error {
 	if len(kw) == 0 {
 		return nil
 	}
-	args, err := kwargsFields(kw)
+	fields, err := kwargsFields(kw)
 	if err != nil {
 		return err
 	}
-	n, err := updateKwargsCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)}, args...).Int()
+	args := append([]any{maxBytes}, fields...)
+	res, err := updateKwargsCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)}, args...).Slice()
 	if err != nil {
 		return opError(fmt.Sprintf("update kwargs of %q", id), err)
 	}
-	if n < 0 {
+	switch code, _ := res[0].(string); code {
+	case "ok":
+		return nil
+	case "missing":
 		return &NotFoundError{ID: id}
+	case "status":
+		st, _ := res[1].(string)
+		owner, _ := res[2].(string)
+		return &NotPendingError{ID: id, Status: Status(st), OwnerRunID: owner}
+	case "size":
+		n, _ := res[1].(int64)
+		return &SizeError{ID: id, Size: int(n), Limit: maxBytes}
+	default:
+		return fmt.Errorf("redisstore: update kwargs of %q: unexpected reply %v", id, res)
 	}
-	return nil
 }
 
 // Delete removes a signature and its kwargs.

@@ -121,17 +121,44 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 `)
 
-// updateKwargsCmd sets top-level kwargs of an existing signature atomically; each
-// field is replaced whole, other fields are untouched, so concurrent updaters of
-// different keys lose nothing. The kwargs hash gets the record's remaining TTL.
+// updateKwargsCmd sets top-level kwargs of a pending signature atomically; each field
+// is replaced whole, other fields are untouched, so concurrent updaters of different
+// keys lose nothing. The kwargs hash gets the record's remaining TTL. The JSON size of
+// the resulting kwargs object is 2 + the sum over fields of (#name + 3 + #value) + the
+// commas between them (exact for names that need no escaping).
 //
 // KEYS[1] record hash, KEYS[2] kwargs hash.
-// ARGV field/value pairs, values JSON-encoded.
-// Returns -1 when the record is missing, else the number of fields written.
+// ARGV[1] size limit in bytes (0: none), then field/value pairs, values JSON-encoded.
+// Returns {code, ...}, code one of:
+//
+//	"ok", n          n fields written
+//	"missing"        no record
+//	"status", s, r   the signature is not pending: its status s and owner run r
+//	"size", n        the result would be n bytes, over the limit; nothing written
 var updateKwargsCmd = redis.NewScript(`
 local ttl = redis.call('PTTL', KEYS[1])
-if ttl == -2 then return -1 end
-redis.call('HSET', KEYS[2], unpack(ARGV))
+if ttl == -2 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+if st ~= 'pending' then
+  return {'status', st or '', redis.call('HGET', KEYS[1], 'rid') or ''}
+end
+local limit = tonumber(ARGV[1])
+if limit > 0 then
+  local kw = {}
+  local cur = redis.call('HGETALL', KEYS[2])
+  for i = 1, #cur, 2 do kw[cur[i]] = cur[i + 1] end
+  for i = 2, #ARGV, 2 do kw[ARGV[i]] = ARGV[i + 1] end
+  local size, n = 2, 0
+  for k, v in pairs(kw) do
+    size = size + #k + 3 + #v
+    n = n + 1
+  end
+  if n > 1 then size = size + n - 1 end
+  if size > limit then return {'size', size} end
+end
+local pairs_ = {}
+for i = 2, #ARGV do pairs_[#pairs_ + 1] = ARGV[i] end
+redis.call('HSET', KEYS[2], unpack(pairs_))
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-return #ARGV / 2
+return {'ok', (#ARGV - 1) / 2}
 `)

@@ -301,7 +301,7 @@ func TestUpdateKwargsConcurrentLosesNothing(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				errs <- b.store.UpdateKwargs(ctx, r.ID, map[string]any{fmt.Sprintf("k%03d", i): i})
+				errs <- b.store.UpdateKwargs(ctx, r.ID, map[string]any{fmt.Sprintf("k%03d", i): i}, 0)
 			}(i)
 		}
 		wg.Wait()
@@ -323,7 +323,7 @@ func TestUpdateKwargsConcurrentLosesNothing(t *testing.T) {
 		if ttl := b.store.Redis().PTTL(ctx, b.store.KwargsKey(r.ID)).Val(); ttl <= 0 {
 			t.Fatalf("kwargs key TTL %v", ttl)
 		}
-		err := b.store.UpdateKwargs(ctx, "0190f2a0-0000-7000-8000-00000000f00d", map[string]any{"a": 1})
+		err := b.store.UpdateKwargs(ctx, "0190f2a0-0000-7000-8000-00000000f00d", map[string]any{"a": 1}, 0)
 		if !errors.Is(err, ErrNotFound) {
 			t.Fatalf("update missing = %v", err)
 		}

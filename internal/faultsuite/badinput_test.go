@@ -123,7 +123,7 @@ func TestBadInput(t *testing.T) {
 		before := s.countKeys(ctx)
 		for _, tc := range []struct{ id, want string }{
 			{"../../etc/passwd", "invalid signature id"},
-			{uuid.Must(uuid.NewV7()).String(), "signature not found"},
+			{uuid.Must(uuid.NewV7()).String(), "not found"},
 		} {
 			runID, err := s.c.Dispatcher().Dispatch(ctx, fs.TaskMainRetry, map[string]any{"id": "m-" + tc.id[:4]},
 				map[string]string{hatchetflow.MetaSignature: tc.id})
@@ -193,13 +193,22 @@ func TestBadInput(t *testing.T) {
 		}
 		rec, err := s.c.Signature(ctx, h.SignatureID())
 		must(t, err)
-		// All three were dispatched; the two missing ones ended without user code.
+		// All three were dispatched; the runs of the two missing ones were refused
+		// without user code (FAILED, with a not-found error), the third completed.
 		if len(rec.Dispatched) != 3 {
 			t.Errorf("dispatch markers %v, want 3", rec.Dispatched)
 		}
 		for cb, run := range rec.Dispatched {
-			if st := s.runStatus(ctx, run); st != rest.V1TaskStatusCOMPLETED {
-				t.Errorf("callback run %s (%s): %s, want COMPLETED (skipped)", run, cb, st)
+			want := rest.V1TaskStatusCOMPLETED
+			if strings.HasSuffix(cb, expired.ID) || strings.HasSuffix(cb, deleted.ID) {
+				want = rest.V1TaskStatusFAILED
+				_, err := s.c.Dispatcher().(hatchetflow.Waiter).Wait(ctx, run, fs.TaskOnSuccess)
+				if !errors.Is(err, hatchetflow.ErrSignatureNotFound) {
+					t.Errorf("callback run %s of a missing signature: Wait = %v, want ErrSignatureNotFound", run, err)
+				}
+			}
+			if st := s.runStatus(ctx, run); st != want {
+				t.Errorf("callback run %s (%s): %s, want %s", run, cb, st, want)
 			}
 		}
 		for _, id := range []string{expired.ID, deleted.ID} {
@@ -252,32 +261,50 @@ func TestBadInput(t *testing.T) {
 	})
 
 	t.Run("concurrent Run of one saved signature", func(t *testing.T) {
-		// Eight triggers of one stored signature: one run owns it, the others end
-		// without user code; callbacks run once.
+		// Eight concurrent Runs of one stored signature: each is either refused at Run
+		// (the signature already started) or dispatched; of the dispatched runs one
+		// owns the signature and completes, the others fail with a NotPendingError and
+		// no user code. Callbacks run once.
 		saved, err := sig(fs.TaskMain).Save(ctx, s.c)
 		must(t, err)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var hs []dsl.Handle
+		refused := 0
 		for range 8 {
 			wg.Go(func() {
 				h, err := saved.Run(ctx, s.c, fs.MainIn{ID: "r1"})
-				if err != nil {
-					t.Error(err)
-					return
-				}
 				mu.Lock()
-				hs = append(hs, h)
-				mu.Unlock()
+				defer mu.Unlock()
+				switch {
+				case errors.Is(err, hatchetflow.ErrNotPending):
+					refused++
+				case err != nil:
+					t.Error(err)
+				default:
+					hs = append(hs, h)
+				}
 			})
 		}
 		wg.Wait()
 		runs++
+		completed := 0
 		for _, h := range hs {
-			if st := s.finish(ctx, h); st != rest.V1TaskStatusCOMPLETED {
+			switch st := s.finish(ctx, h); st {
+			case rest.V1TaskStatusCOMPLETED:
+				completed++
+			case rest.V1TaskStatusFAILED:
+				if _, err := h.Wait(ctx); !errors.Is(err, hatchetflow.ErrNotPending) {
+					t.Errorf("duplicate run %s: Wait = %v, want ErrNotPending", h.RunID(), err)
+				}
+			default:
 				t.Errorf("run %s: %s", h.RunID(), st)
 			}
 		}
+		if completed != 1 || refused+len(hs) != 8 {
+			t.Errorf("%d runs completed, %d dispatched, %d refused at Run; want 1 completed of 8", completed, len(hs), refused)
+		}
+		t.Logf("concurrent Runs: %d refused at Run, %d dispatched (1 owner)", refused, len(hs))
 		s.expectMain(ctx, fs.TaskMain, "r1", 1)
 		for task, m := range successOnly("r1") {
 			for f := range m {

@@ -1,0 +1,214 @@
+package hatchetflow_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	v0 "github.com/hatchet-dev/hatchet/pkg/client"
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/testing/flowtest"
+)
+
+func TestUpdateKwargsRefusesSignaturesThatAreNotPending(t *testing.T) {
+	f := newFlow(t)
+	ctx := context.Background()
+	done, err := dsl.Sign("log-completion").Save(ctx, f.h.Client)
+	must(t, err)
+	_, err = done.Run(ctx, f.h.Client, map[string]any{})
+	must(t, err)
+	f.h.Drain(ctx)
+	active, err := dsl.Sign("log-completion").Save(ctx, f.h.Client)
+	must(t, err)
+	_, _, err = f.h.Client.Store().Start(ctx, active.ID, "run-1", 1)
+	must(t, err)
+	for _, tc := range []struct {
+		id     string
+		status hatchetflow.Status
+	}{{done.ID, hatchetflow.StatusDone}, {active.ID, hatchetflow.StatusActive}} {
+		err := f.h.Client.UpdateKwargs(ctx, tc.id, dsl.KW{"level": "debug"})
+		var np *hatchetflow.NotPendingError
+		if !errors.Is(err, hatchetflow.ErrNotPending) || !errors.As(err, &np) || np.ID != tc.id || np.Status != tc.status {
+			t.Fatalf("UpdateKwargs on a %s signature = %v", tc.status, err)
+		}
+		rec, err := f.h.Client.Signature(ctx, tc.id)
+		must(t, err)
+		if _, written := rec.Kwargs["level"]; written {
+			t.Fatalf("a refused update wrote kwargs %v", rec.Kwargs)
+		}
+	}
+}
+
+func TestUpdateKwargsMeasuresTheWholeKwargs(t *testing.T) {
+	f := newFlow(t, hatchetflow.WithMaxKwargsBytes(60))
+	ctx := context.Background()
+	stored := map[string]any{"level": strings.Repeat("a", 30)} // 42 bytes: under the limit
+	saved, err := dsl.Sign("scalar").With(stored).Save(ctx, f.h.Client)
+	must(t, err)
+	// The update alone is small; with what is stored it is over the limit.
+	merged, _ := json.Marshal(map[string]any{"level": stored["level"], "other": "bbbbbbbb"})
+	err = f.h.Client.UpdateKwargs(ctx, saved.ID, dsl.KW{"other": "bbbbbbbb"})
+	var tl *hatchetflow.KwargsTooLargeError
+	if !errors.Is(err, hatchetflow.ErrKwargsTooLarge) || !errors.As(err, &tl) || tl.Size != len(merged) || tl.Limit != 60 {
+		t.Fatalf("UpdateKwargs past the limit = %v (%+v); want size %d", err, tl, len(merged))
+	}
+	rec, err := f.h.Client.Signature(ctx, saved.ID)
+	must(t, err)
+	if len(rec.Kwargs) != 1 {
+		t.Fatalf("a refused update wrote kwargs %v", rec.Kwargs)
+	}
+	// Replacing the big value with a small one keeps the total under: accepted.
+	must(t, f.h.Client.UpdateKwargs(ctx, saved.ID, dsl.KW{"level": "b", "other": "bbbbbbbb"}))
+}
+
+func TestNewTaskRefusesInputsThatCannotHoldAnObject(t *testing.T) {
+	h := flowtest.New(t)
+	c := h.Client
+	for name, err := range map[string]error{
+		"string": register[string](c, "string"),
+		"int":    register[int](c, "int"),
+		"slice":  register[[]Order](c, "slice"),
+		"bool":   register[*bool](c, "bool"),
+	} {
+		if !errors.Is(err, hatchetflow.ErrInputNotObject) || !strings.Contains(err.Error(), `"`+name+`"`) {
+			t.Errorf("NewTask with a %s input = %v, want ErrInputNotObject naming the task", name, err)
+		}
+	}
+	for name, err := range map[string]error{
+		"struct":  register[Order](c, "struct"),
+		"pointer": register[*Order](c, "pointer"),
+		"map":     register[map[string]any](c, "map"),
+		"any":     register[any](c, "any"),
+		"raw":     register[json.RawMessage](c, "raw"),
+	} {
+		if err != nil {
+			t.Errorf("NewTask with a %s input = %v", name, err)
+		}
+	}
+}
+
+func register[I any](c *hatchetflow.Client, name string) error {
+	_, err := hatchetflow.NewTask(c, name, func(hatchet.Context, I) (any, error) { return nil, nil })
+	return err
+}
+
+func TestRetriesGivenTwiceMustAgree(t *testing.T) {
+	h := flowtest.New(t)
+	c := h.Client
+	noop := func(hatchet.Context, Order) (any, error) { return nil, nil }
+	_, err := hatchetflow.NewTask(c, "both", noop, hatchetflow.WithRetries(2),
+		hatchetflow.WithHatchetTaskOptions(hatchet.WithRetries(5)))
+	var ce *hatchetflow.ConflictingOptionError
+	if !errors.Is(err, hatchetflow.ErrConflictingOptions) || !errors.As(err, &ce) || ce.Task != "both" || ce.Option != "retries" {
+		t.Fatalf("NewTask with disagreeing retries = %v", err)
+	}
+	_, err = hatchetflow.NewTask(c, "timeouts", noop, hatchetflow.WithExecutionTimeout(time.Second),
+		hatchetflow.WithHatchetTaskOptions(hatchet.WithExecutionTimeout(time.Minute)))
+	if !errors.As(err, &ce) || ce.Option != "execution timeout" {
+		t.Fatalf("NewTask with disagreeing timeouts = %v", err)
+	}
+	// Given only through the SDK's option, the value is the task's own: the harness
+	// retries as the engine would.
+	calls := 0
+	_, err = hatchetflow.NewTask(c, "sdk-retries", func(hatchet.Context, Order) (any, error) {
+		calls++
+		return nil, errors.New("down")
+	}, hatchetflow.WithHatchetTaskOptions(hatchet.WithRetries(3)))
+	must(t, err)
+	steps, _ := c.Steps("sdk-retries")
+	if steps.Retries != 3 {
+		t.Fatalf("Steps.Retries = %d, want 3 from hatchet.WithRetries", steps.Retries)
+	}
+	h.ExpectFailure("sdk-retries")
+	ctx := context.Background()
+	_, err = dsl.Sign("sdk-retries").Run(ctx, c, Order{OrderID: "r"})
+	must(t, err)
+	h.Drain(ctx)
+	if calls != 4 {
+		t.Fatalf("user function called %d times, want 4 (3 retries)", calls)
+	}
+	// Agreeing values are fine.
+	_, err = hatchetflow.NewTask(c, "agree", noop, hatchetflow.WithRetries(1), hatchetflow.WithHatchetTaskOptions(hatchet.WithRetries(1)))
+	must(t, err)
+}
+
+// offlineHatchet returns a Hatchet client for a token whose engine does not exist; it
+// makes no connection until used.
+func offlineHatchet(t *testing.T) *hatchet.Client {
+	t.Helper()
+	t.Setenv("HATCHET_CLIENT_TLS_STRATEGY", "none")
+	claims, _ := json.Marshal(map[string]any{"sub": "707d0855-80ab-4e1f-a156-f1c4546cbf52",
+		"server_url": "http://127.0.0.1:1", "grpc_broadcast_address": "127.0.0.1:1",
+		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+	enc := base64.RawURLEncoding.EncodeToString
+	hc, err := hatchet.NewClient(v0.WithToken(enc([]byte(`{"alg":"none"}`)) + "." + enc(claims) + ".x"))
+	must(t, err)
+	return hc
+}
+
+func TestNewWorkerRefusesWithWorkflowsInOptions(t *testing.T) {
+	h := flowtest.New(t)
+	rdb := redis.NewClient(&redis.Options{Addr: h.Redis.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	c, err := hatchetflow.New(offlineHatchet(t), rdb)
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "t", func(hatchet.Context, Order) (any, error) { return nil, nil })
+	must(t, err)
+	plain := c.Hatchet().NewStandaloneTask("plain", func(hatchet.Context, map[string]any) (map[string]any, error) { return nil, nil })
+	_, err = c.NewWorker(context.Background(), "w", &hatchetflow.WorkerOptions{
+		Options: []hatchet.WorkerOption{hatchet.WithSlots(5), hatchet.WithWorkflows(plain)}})
+	var ce *hatchetflow.ConflictingOptionError
+	if !errors.Is(err, hatchetflow.ErrConflictingOptions) || !errors.As(err, &ce) || ce.Option != "workflows" {
+		t.Fatalf("NewWorker with hatchet.WithWorkflows = %v", err)
+	}
+	// Nothing was registered: tasks can still be added.
+	if _, err := hatchetflow.NewTask(c, "later", func(hatchet.Context, Order) (any, error) { return nil, nil }); err != nil {
+		t.Fatalf("NewTask after a refused NewWorker = %v", err)
+	}
+}
+
+func TestErrorsReadOnce(t *testing.T) {
+	f := newFlow(t)
+	f.h.ExpectFailure("process-order")
+	ctx := context.Background()
+	saved, err := dsl.Sign("process-order").Save(ctx, f.h.Client)
+	must(t, err)
+	_, err = f.h.Client.Dispatcher().Dispatch(ctx, "process-order", map[string]any{"order_id": 17},
+		map[string]string{hatchetflow.MetaSignature: saved.ID})
+	must(t, err)
+	f.h.Drain(ctx)
+	decodeErr := f.h.Runs("process-order")[0].Errors[0]
+	_, notFound := f.h.Client.Signature(ctx, "0190f2a0-0000-7000-8000-00000000beef")
+	_, refNotFound := dsl.Sign("process-order").OnSuccess(dsl.Ref("0190f2a0-0000-7000-8000-00000000beef")).Save(ctx, f.h.Client)
+	for _, msg := range []string{decodeErr, notFound.Error(), refNotFound.Error()} {
+		if n := strings.Count(msg, "hatchetflow:"); n != 1 || strings.Contains(msg, "redisstore:") {
+			t.Errorf("error reads its prefix %d times: %s", n, msg)
+		}
+		if strings.Count(msg, "not found") > 1 || strings.Count(msg, "decode") > 1 {
+			t.Errorf("error repeats itself: %s", msg)
+		}
+	}
+	if !strings.Contains(decodeErr, `task "process-order"`) || !strings.Contains(decodeErr, "order_id") {
+		t.Errorf("decode error %q names neither task nor field", decodeErr)
+	}
+	if !errors.Is(notFound, hatchetflow.ErrSignatureNotFound) || !errors.Is(refNotFound, hatchetflow.ErrSignatureNotFound) {
+		t.Errorf("not-found errors do not match ErrSignatureNotFound: %v, %v", notFound, refNotFound)
+	}
+	cancelled := hatchetflow.NewRunError("run-1", "t", "CANCELLED", true)
+	if !errors.Is(cancelled, hatchetflow.ErrCancelled) || errors.Is(cancelled, hatchetflow.ErrRunFailed) ||
+		strings.Contains(cancelled.Error(), "CANCELLED") {
+		t.Errorf("cancelled run error = %v", cancelled)
+	}
+	failed := hatchetflow.NewRunError("run-1", "t", `"card declined"`, false)
+	if !errors.Is(failed, hatchetflow.ErrRunFailed) || errors.Is(failed, hatchetflow.ErrCancelled) || failed.Message != "card declined" {
+		t.Errorf("failed run error = %v (%q)", failed, failed.Message)
+	}
+}
