@@ -5,7 +5,7 @@ SHELL := bash
 .DEFAULT_GOAL := test
 STACK := scripts/stack
 
-.PHONY: up down status env test test-unit demo engine reliability bench
+.PHONY: up down status env test test-unit lint demo engine reliability bench
 
 up: ## build (if needed) and start the local Hatchet engine + Postgres + Redis; writes .state/env
 	$(STACK) up
@@ -34,6 +34,9 @@ test:
 
 test-unit: ## unit tests only, no engine
 	go test ./...
+
+lint: ## staticcheck on the whole module (version pinned in tools/lint/go.mod)
+	go run -modfile=tools/lint/go.mod honnef.co/go/tools/cmd/staticcheck ./...
 
 demo: ## start the stack and run the example worker end to end (`make down` stops the stack)
 	HATCHETFLOW_REDIS_OPTIONAL=1 $(STACK) up

@@ -78,20 +78,6 @@ func (c *Client) fire(ctx context.Context, rec *redisstore.Record, outcome redis
 	return errors.Join(errs...)
 }
 
-// allDispatched reports whether every callback of outcome has a dispatch marker.
-func allDispatched(rec *redisstore.Record, outcome redisstore.Outcome) bool {
-	cbs := rec.OnSuccess
-	if outcome == redisstore.OutcomeError {
-		cbs = rec.OnError
-	}
-	for _, cb := range cbs {
-		if _, ok := rec.Dispatched[redisstore.DispatchKey(outcome, cb.ID)]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // retrying runs fn until it succeeds, fails with an error that retrying cannot fix
 // (a refused transition, a missing signature), ctx ends, or the step retry time is
 // spent, backing off from 50 ms to 2 s. It keeps a step alive through a short Redis

@@ -85,7 +85,8 @@ func forHatchet(fn StepFunc) func(hatchet.Context, map[string]any) (json.RawMess
 	return func(hctx hatchet.Context, in map[string]any) (json.RawMessage, error) {
 		out, err := fn(hctx, in)
 		if err != nil && IsNonRetryable(err) {
-			return nil, worker.NewNonRetryableError(err) //nolint:staticcheck // the SDK's only non-retryable marker
+			//lint:ignore SA1019 the SDK's only non-retryable marker; its own examples use it
+			return nil, worker.NewNonRetryableError(err)
 		}
 		return out, err
 	}

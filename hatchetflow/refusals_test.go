@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	v0 "github.com/hatchet-dev/hatchet/pkg/client"
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/redis/go-redis/v9"
 
@@ -149,7 +148,8 @@ func offlineHatchet(t *testing.T) *hatchet.Client {
 		"server_url": "http://127.0.0.1:1", "grpc_broadcast_address": "127.0.0.1:1",
 		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
 	enc := base64.RawURLEncoding.EncodeToString
-	hc, err := hatchet.NewClient(v0.WithToken(enc([]byte(`{"alg":"none"}`)) + "." + enc(claims) + ".x"))
+	t.Setenv("HATCHET_CLIENT_TOKEN", enc([]byte(`{"alg":"none"}`))+"."+enc(claims)+".x")
+	hc, err := hatchet.NewClient()
 	must(t, err)
 	return hc
 }

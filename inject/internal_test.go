@@ -12,6 +12,7 @@ type (
 	tfInner struct {
 		A int `json:"a"`
 		B int
+		//lint:ignore U1000 an unexported field: the test checks it is skipped
 		c int
 	}
 	tfOther struct {
@@ -30,8 +31,10 @@ type (
 		*tfOther
 		Named tfInner `json:"named"`
 		tfunexported
-		Skip    int `json:"-"`
-		Dash    int `json:"-,"`
+		Skip int `json:"-"`
+		//lint:ignore SA5008 encoding/json names this field "-": the test checks we do too
+		Dash int `json:"-,"`
+		//lint:ignore SA5008 an invalid name: encoding/json uses the Go name, as we must
 		Invalid int `json:"a\\b"`
 		Later   string
 		tfTagged

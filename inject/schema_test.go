@@ -32,7 +32,8 @@ type (
 		Anything any                              `json:"anything"`
 		GoName   bool
 		Skipped  string `json:"-"`
-		private  int
+		//lint:ignore U1000 an unexported field: the schema must leave it out
+		private int
 	}
 	schemaNoReturn struct {
 		A int `json:"a"`

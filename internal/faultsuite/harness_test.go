@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -65,7 +64,7 @@ func buildWorker() {
 		workerBin = filepath.Join(buildDir, "worker")
 		goBin, err := exec.LookPath("go")
 		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+			goBin = "/usr/local/go/bin/go"
 		}
 		cmd := exec.Command(goBin, "build", "-o", workerBin, "github.com/hatchetflow/go/internal/cmd/faultworker")
 		out, err := cmd.CombinedOutput()
