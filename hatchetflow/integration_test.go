@@ -277,6 +277,8 @@ func TestEngineRerunAndDuplicateRunAreRefused(t *testing.T) {
 
 func TestEngineNewTaskAfterNewWorkerIsRefused(t *testing.T) {
 	e := newEngineFlow(t)
+	h, ctx := e.run(t, dsl.Sign("scalar"), nil) // the worker serves (and the SDK finished registering it)
+	e.settle(ctx, t, h.RunID(), h.SignatureID())
 	_, err := hatchetflow.NewTask(e.c, "too-late", func(hatchet.Context, Order) (any, error) { return nil, nil })
 	if !errors.Is(err, hatchetflow.ErrRegistrationClosed) {
 		t.Fatalf("NewTask after NewWorker = %v, want ErrRegistrationClosed", err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
@@ -114,6 +113,7 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 				"signature", sigID, "status", rec.Status, "owner_run", rec.RunID, "run", runID)
 			return nil, NonRetryable(&NotPendingError{ID: sigID, Status: rec.Status, RunID: rec.RunID})
 		}
+		started := time.Now()
 		out, err := invoke(hctx, def, inject.Merge(input, rec.Kwargs))
 		if err != nil {
 			return nil, err
@@ -131,22 +131,11 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		// outages. If that cannot complete, the attempt fails: the engine's retry (or,
 		// with none left, the on-failure step) finishes the success path from the
 		// stored result when Finish had applied.
-		// The task's execution timeout bounds the user function, not this: on the first
-		// failure the attempt's engine timeout is extended by the step retry time, so a
-		// Redis outage does not turn a success into a timeout.
-		extend := sync.OnceFunc(func() {
-			by := fmt.Sprintf("%ds", int(c.cfg.stepRetryTime.Seconds())+5)
-			if err := hctx.RefreshTimeout(by); err != nil {
-				c.log.Warn("hatchetflow: cannot extend the attempt's timeout", "signature", sigID, "error", err)
-			}
-		})
-		finish := func() error {
-			err := c.succeed(ctx, sigID, runID, raw)
-			if err != nil {
-				extend()
-			}
-			return err
-		}
+		// The task's execution timeout bounds the user function, not this: while the
+		// finish is slow (Redis unreachable), the attempt's engine timeout is extended.
+		stop := c.keepAlive(hctx, def, started, sigID)
+		defer stop()
+		finish := func() error { return c.succeed(ctx, sigID, runID, raw) }
 		if err := c.retrying(ctx, "finish", finish); err != nil {
 			if errors.Is(err, redisstore.ErrNotFound) || errors.Is(err, redisstore.ErrTransition) {
 				// Deleted or changed by someone else while the function ran.
@@ -158,6 +147,26 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		}
 		return inject.WrapOutput(raw), nil
 	}
+}
+
+// keepAlive extends the engine timeout of the attempt that started its user function
+// at started, once its finish takes longer than half a second (or at once when the
+// attempt has under 1.5 s left), by the step retry time plus 5 s: one refresh covers
+// every retry of the finish. The finish of a healthy Redis takes milliseconds, so
+// normally no refresh is sent. stop cancels it.
+func (c *Client) keepAlive(hctx hatchet.Context, def *taskDef, started time.Time, sigID string) (stop func()) {
+	timeout := def.cfg.executionTimeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second // Hatchet's default
+	}
+	delay := min(500*time.Millisecond, max(timeout-time.Since(started)-time.Second, 0))
+	t := time.AfterFunc(delay, func() {
+		by := fmt.Sprintf("%ds", int(c.cfg.stepRetryTime.Seconds())+5)
+		if err := hctx.RefreshTimeout(by); err != nil {
+			c.log.Warn("hatchetflow: cannot extend the attempt's timeout", "signature", sigID, "error", err)
+		}
+	})
+	return func() { t.Stop() }
 }
 
 // encodeResult encodes a user function's return value.
