@@ -17,19 +17,29 @@
 //
 // [NewTask] registers a typed function; a handler of the wrong shape does not compile.
 // [Client.NewWorker] writes the task registry (name → input schema, return field,
-// retries) to Redis and registers every task as one Hatchet workflow with three steps:
+// retries, output schema) to Redis and registers every task as one Hatchet workflow with
+// two steps:
 //
 //   - main: decodes the input itself (a decode error fails the run at once, naming the
 //     field), moves the run's signature pending→active, calls the function with the
 //     input and the bound kwargs merged over it (bound kwargs win), and right after it
-//     returns marks the signature done and dispatches the success callbacks (the fast
-//     path);
-//   - follow-up: runs after main only when the fast path did not finish (the engine
-//     skips it otherwise) and dispatches what is left;
+//     returns marks the signature done and dispatches the success callbacks, retrying
+//     through short Redis outages; its output is the function's return value;
 //   - on-failure: runs once after the last attempt failed (errors, panics, timeouts,
-//     a lost worker) and dispatches the error callbacks with the original message.
+//     a lost worker) and dispatches the error callbacks with the original message, or
+//     finishes the success path when its own run had already finished the signature.
 //
 // Runs without a signature in their metadata are plain Hatchet runs and touch no Redis.
+//
+// # No silent wrong results
+//
+// A call that cannot do what was asked returns a typed error: [Client.RunSignature] of a
+// signature that is not pending ([*NotPendingError]), a Save whose callback cannot fit
+// what it will receive ([*CallbackMismatchError]), [Client.UpdateKwargs] of a started
+// signature or past the size limit, [NewTask] after [Client.NewWorker]
+// ([ErrRegistrationClosed]) or with an input type no JSON object decodes into
+// ([ErrInputNotObject]), and options that contradict each other
+// ([*ConflictingOptionError]).
 //
 // # Exactly once
 //

@@ -33,7 +33,7 @@ type WorkerOptions struct {
 }
 
 // NewWorker writes the task registry to Redis and returns a Hatchet worker that runs
-// every task registered on c (each a workflow with its main, follow-up and on-failure
+// every task registered on c (each a workflow with its main and on-failure
 // steps), plus opts.Workflows. Start it with Start or StartBlocking.
 func (c *Client) NewWorker(ctx context.Context, name string, opts *WorkerOptions) (*hatchet.Worker, error) {
 	if c.hatchet == nil {

@@ -57,7 +57,7 @@ func WithMaxKwargsBytes(n int) Option { return func(c *config) { c.maxKwargs = n
 // disables the cache.
 func WithRegistryCacheTTL(d time.Duration) Option { return func(c *config) { c.registryTTL = d } }
 
-// WithStepRetryTime bounds how long the follow-up and on-failure steps keep retrying
+// WithStepRetryTime bounds how long the main and on-failure steps keep retrying
 // Redis and dispatch errors within one attempt (for example while Redis restarts)
 // before they fail the attempt. Default 45 s, under Hatchet's 60 s step timeout.
 func WithStepRetryTime(d time.Duration) Option { return func(c *config) { c.stepRetryTime = d } }

@@ -16,8 +16,8 @@ import (
 )
 
 // Task is a typed task registered through hatchetflow: a Hatchet workflow with the
-// user's function as its main step, a follow-up step that dispatches success callbacks
-// and an on-failure step that dispatches error callbacks. Sign it with dsl.Sign(task).
+// user's function as its main step (which dispatches the success callbacks) and an
+// on-failure step that dispatches error callbacks. Sign it with dsl.Sign(task).
 type Task[I, O any] struct {
 	def *taskDef
 }

@@ -6,7 +6,7 @@
 // [New] returns a [Harness] whose Client is a real hatchetflow client on miniredis.
 // Its dispatcher queues runs in memory and executes them through the very step
 // functions hatchetflow registers with Hatchet (hatchetflow.Client.Steps): the main
-// step's signature checks, the fast-path dispatch, the follow-up and on-failure steps,
+// step's signature checks and callback dispatch, the on-failure step,
 // return-value injection, dispatch markers and TTLs. Retries, non-retryable errors and
 // on-failure ordering follow Hatchet's rules.
 //
@@ -21,6 +21,16 @@
 // [Harness.Inject] makes a chosen attempt of a task fail ([Fail]), panic ([Panic]) or
 // time out ([Timeout]) at the moment its user function would be called, after the
 // signature checks, as on the engine. Attempts count from 0, like Hatchet's RetryCount.
+//
+// # Unexpected failures
+//
+// A run that fails without an injected fault fails the test at cleanup, naming the run
+// and its error, unless the test declared it with [Harness.ExpectFailure] (per task) or
+// [Harness.AllowFailures]. [Harness.ClearFault] and [Harness.ClearFaults] remove faults.
+//
+// # Calling one handler
+//
+// [NewContext] returns a fake hatchet.Context for calling a handler directly.
 //
 // # Assertions
 //
