@@ -5,7 +5,7 @@ SHELL := bash
 .DEFAULT_GOAL := test
 STACK := scripts/stack
 
-.PHONY: up down status env test test-unit demo engine reliability bench
+.PHONY: up down status env test test-unit vulncheck demo engine reliability bench
 
 up: ## build (if needed) and start the local Hatchet engine + Postgres + Redis; writes .state/env
 	$(STACK) up
@@ -34,6 +34,9 @@ test:
 
 test-unit: ## unit tests only, no engine
 	go test ./...
+
+vulncheck: ## govulncheck offline against the pinned vulnerability data (docs/dependencies.md)
+	scripts/vulncheck
 
 demo: ## start the stack and run the example worker end to end (`make down` stops the stack)
 	HATCHETFLOW_REDIS_OPTIONAL=1 $(STACK) up
