@@ -5,7 +5,7 @@ SHELL := bash
 .DEFAULT_GOAL := test
 STACK := scripts/stack
 
-.PHONY: up down status env test test-unit lint demo engine reliability bench
+.PHONY: up down status env test test-unit lint vulncheck demo engine reliability bench
 
 up: ## build (if needed) and start the local Hatchet engine + Postgres + Redis; writes .state/env
 	$(STACK) up
@@ -37,6 +37,9 @@ test-unit: ## unit tests only, no engine
 
 lint: ## staticcheck on the whole module (version pinned in tools/lint/go.mod)
 	go run -modfile=tools/lint/go.mod honnef.co/go/tools/cmd/staticcheck ./...
+
+vulncheck: ## govulncheck offline against the pinned vulnerability data (docs/dependencies.md)
+	scripts/vulncheck
 
 demo: ## start the stack and run the example worker end to end (`make down` stops the stack)
 	HATCHETFLOW_REDIS_OPTIONAL=1 $(STACK) up
