@@ -111,18 +111,9 @@ func (b Builder) Err() error {
 	if b.err != nil {
 		return b.err
 	}
-	for _, s := range append(slices.Clone(b.success), b.failure...) {
-		switch c := s.(type) {
-		case Builder:
-			if err := c.Err(); err != nil {
-				return err
-			}
-		case nil:
-			return ErrNilCallback
-		case Ref:
-			if c == "" {
-				return ErrNilCallback
-			}
+	for _, s := range slices.Concat(b.success, b.failure) {
+		if err := specErr(s); err != nil {
+			return err
 		}
 	}
 	return nil

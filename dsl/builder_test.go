@@ -106,7 +106,8 @@ type recordingBackend struct {
 	runs  []Spec
 }
 
-func (r *recordingBackend) SaveSignature(_ context.Context, b Builder) (Saved, error) {
+func (r *recordingBackend) SaveSignature(_ context.Context, s Spec) (Saved, error) {
+	b, _ := s.(Builder)
 	r.saved = append(r.saved, b)
 	return Saved{ID: "id-1", Task: b.Task()}, nil
 }
@@ -224,4 +225,31 @@ func fmtKW(kw KW) string {
 		}
 	}
 	return s
+}
+
+func TestChainIsImmutableAndChecksItsSteps(t *testing.T) {
+	base := Chain(Sign("a"), Sign("b")).With(KW{"k": 1})
+	c1 := base.With(KW{"k": 2}).OnSuccess(Sign("s"))
+	c2 := base.OnError(Sign("e"))
+	if base.Kwargs()["k"] != 1 || c1.Kwargs()["k"] != 2 || len(base.SuccessCallbacks()) != 0 ||
+		len(c1.SuccessCallbacks()) != 1 || len(c2.ErrorCallbacks()) != 1 || len(c2.SuccessCallbacks()) != 0 {
+		t.Fatalf("chain builders share state: base %+v c1 %+v c2 %+v", base, c1, c2)
+	}
+	var short *ChainTooShortError
+	if err := Chain(Sign("a")).Err(); !errors.Is(err, ErrChainTooShort) || !errors.As(err, &short) || short.Steps != 1 {
+		t.Fatalf("one-step chain: %v", err)
+	}
+	if err := Chain(Sign("a"), Sign("")).Err(); !errors.Is(err, ErrInvalidTarget) {
+		t.Fatalf("chain with an invalid step: %v", err)
+	}
+	if err := Chain(Sign("a"), Chain(Sign("b"))).Err(); !errors.Is(err, ErrChainTooShort) {
+		t.Fatalf("nested short chain: %v", err)
+	}
+	if err := Sign("x").OnSuccess(Chain(Sign("a"), nil)).Err(); !errors.Is(err, ErrNilCallback) {
+		t.Fatalf("callback chain with a nil step: %v", err)
+	}
+	be := &recordingBackend{}
+	if _, err := Chain(Sign("a")).Save(context.Background(), be); !errors.Is(err, ErrChainTooShort) || len(be.saved) != 0 {
+		t.Fatalf("Save of a short chain reached the backend: %v", err)
+	}
 }

@@ -11,6 +11,23 @@ var ErrInvalidTarget = errors.New("dsl: invalid sign target")
 // ErrNilCallback is returned when a callback is nil or an empty [Ref].
 var ErrNilCallback = errors.New("dsl: nil callback")
 
+// ErrChainTooShort is matched by [*ChainTooShortError].
+var ErrChainTooShort = errors.New("dsl: a chain needs at least two steps")
+
+// ChainTooShortError reports a chain of fewer than two steps.
+type ChainTooShortError struct {
+	// Steps is how many steps it has.
+	Steps int
+}
+
+// Error implements error.
+func (e *ChainTooShortError) Error() string {
+	return fmt.Sprintf("dsl: a chain needs at least two steps, got %d", e.Steps)
+}
+
+// Is reports whether target is [ErrChainTooShort].
+func (e *ChainTooShortError) Is(target error) bool { return target == ErrChainTooShort }
+
 // InvalidTargetError reports a [Sign] target that is neither a non-empty task name nor
 // a [Named] task handle.
 type InvalidTargetError struct {

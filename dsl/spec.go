@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 )
 
-// Spec is what callbacks and runs accept: a [Builder], a [Ref] to a signature saved
-// earlier, or a [Saved] signature. The set is closed.
+// Spec is what callbacks and runs accept: a [Builder], a [ChainBuilder], a [Ref] to a
+// signature or chain saved earlier, or a [Saved] one. The set is closed.
 type Spec interface {
 	spec()
 }
@@ -28,8 +28,10 @@ func (r Ref) Run(ctx context.Context, backend Backend, input any) (Handle, error
 type Saved struct {
 	// ID is the signature id (a UUIDv7 string).
 	ID string
-	// Task is the task name the signature runs.
+	// Task is the task name the signature runs; for a chain, its first step's task.
 	Task string
+	// Chain is true when the saved spec is a chain.
+	Chain bool
 }
 
 func (Saved) spec() {}
@@ -44,8 +46,9 @@ func (s Saved) Run(ctx context.Context, backend Backend, input any) (Handle, err
 
 // Backend stores and dispatches signatures; the hatchetflow client implements it.
 type Backend interface {
-	// SaveSignature persists the tree of b and returns the saved root.
-	SaveSignature(ctx context.Context, b Builder) (Saved, error)
+	// SaveSignature persists the tree of spec (a [Builder] or a [ChainBuilder]) and
+	// returns the saved root.
+	SaveSignature(ctx context.Context, spec Spec) (Saved, error)
 	// RunSignature dispatches spec (saving it first when it is a Builder) with input.
 	RunSignature(ctx context.Context, spec Spec, input any) (Handle, error)
 }

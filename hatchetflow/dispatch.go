@@ -24,20 +24,22 @@ type Waiter interface {
 	Wait(ctx context.Context, runID, task string) (json.RawMessage, error)
 }
 
-// fire dispatches the callbacks of one outcome of rec that have no dispatch marker yet,
+// branch is one dispatch of fire: the callbacks of an outcome, the signatures that
+// will never run because of it (their TTL is lowered to the done TTL) and those that
+// must live on (a chain's later steps: their TTL is raised back to the active TTL).
+type branch struct {
+	outcome         redisstore.Outcome
+	callbacks       []redisstore.CallbackRef
+	dead, keepAlive []string
+	input           func(cb redisstore.CallbackRef) map[string]any
+}
+
+// fire dispatches the callbacks of br that have no dispatch marker on rec yet,
 // concurrently and each on its own (one failure never blocks the others), then records
-// markers for those that were dispatched and shortens the TTL of the other branch. It
+// markers for those that were dispatched and adjusts the TTLs, in one pipeline. It
 // returns the dispatch errors joined.
-func (c *Client) fire(ctx context.Context, rec *redisstore.Record, outcome redisstore.Outcome,
-	input func(cb redisstore.CallbackRef) map[string]any) error {
-	cbs, dead := rec.OnSuccess, rec.OnError
-	if outcome == redisstore.OutcomeError {
-		cbs, dead = rec.OnError, rec.OnSuccess
-	}
-	deadIDs := make([]string, len(dead))
-	for i, d := range dead {
-		deadIDs[i] = d.ID
-	}
+func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) error {
+	outcome, cbs, input := br.outcome, br.callbacks, br.input
 	var (
 		mu   sync.Mutex
 		wg   sync.WaitGroup
@@ -72,7 +74,7 @@ func (c *Client) fire(ctx context.Context, rec *redisstore.Record, outcome redis
 	for cb, run := range runs {
 		rec.Dispatched[redisstore.DispatchKey(outcome, cb)] = run
 	}
-	if err := c.store.MarkDispatched(ctx, rec.ID, outcome, runs, deadIDs); err != nil {
+	if err := c.store.MarkDispatched(ctx, rec.ID, outcome, runs, br.dead, br.keepAlive); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -101,4 +103,12 @@ func (c *Client) retrying(ctx context.Context, what string, fn func() error) err
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+func callbackIDs(cbs []redisstore.CallbackRef) []string {
+	out := make([]string, len(cbs))
+	for i, cb := range cbs {
+		out[i] = cb.ID
+	}
+	return out
 }

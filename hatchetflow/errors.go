@@ -3,6 +3,8 @@ package hatchetflow
 import (
 	"errors"
 	"fmt"
+
+	"github.com/hatchetflow/go/redisstore"
 )
 
 var (
@@ -39,6 +41,13 @@ var (
 	// ErrInputNotObject is returned by [NewTask] for an input type that no JSON
 	// object decodes into (a string, a number, a slice...): every message is an object.
 	ErrInputNotObject = errors.New("hatchetflow: task input type cannot hold a JSON object")
+	// ErrNotAChain is returned by [Client.Chain] for the id of a signature.
+	ErrNotAChain = errors.New("hatchetflow: not a chain")
+	// ErrSavedChainStep is returned when a saved chain (a Ref or Saved of a chain) is
+	// given as a step of another chain: nest the chain's builder instead.
+	ErrSavedChainStep = errors.New("hatchetflow: a saved chain cannot be a step of another chain")
+	// ErrAlreadyInChain is matched by [*AlreadyInChainError].
+	ErrAlreadyInChain = errors.New("hatchetflow: signature already in a chain")
 	// ErrConflictingOptions is matched by [*ConflictingOptionError].
 	ErrConflictingOptions = errors.New("hatchetflow: conflicting options")
 )
@@ -265,3 +274,31 @@ func (e *DispatchError) Error() string {
 
 // Unwrap returns the engine client's error.
 func (e *DispatchError) Unwrap() error { return e.Err }
+
+// AlreadyInChainError reports a saved signature given as a chain step while it is a
+// step of another chain already: a signature belongs to one chain.
+type AlreadyInChainError struct {
+	// ID is the signature; ChainID the chain it is in.
+	ID, ChainID string
+}
+
+// Error implements error.
+func (e *AlreadyInChainError) Error() string {
+	return fmt.Sprintf("hatchetflow: signature %q is already a step of chain %q", e.ID, e.ChainID)
+}
+
+// Is reports whether target is [ErrAlreadyInChain].
+func (e *AlreadyInChainError) Is(target error) bool { return target == ErrAlreadyInChain }
+
+// linkError turns the store's refusals of a chain link into hatchetflow's errors.
+func linkError(err error) error {
+	var np *redisstore.NotPendingError
+	var ce *redisstore.ContainedError
+	switch {
+	case errors.As(err, &np):
+		return &NotPendingError{ID: np.ID, Status: np.Status, RunID: np.OwnerRunID}
+	case errors.As(err, &ce):
+		return &AlreadyInChainError{ID: ce.ID, ChainID: ce.ContainerIDs[0]}
+	}
+	return notFound(err)
+}

@@ -14,9 +14,11 @@ import (
 // ErrCannotWait is returned by [Handle.Wait] when the dispatcher cannot report results.
 var ErrCannotWait = errors.New("hatchetflow: the dispatcher cannot wait for runs")
 
-// RunSignature dispatches a signature with input (a JSON object: a map or a struct).
-// A [dsl.Builder] is saved first; a [dsl.Ref] or [dsl.Saved] runs a stored signature.
-// The message the task receives is input with the bound kwargs merged over it (bound
+// RunSignature dispatches a signature or a chain with input (a JSON object: a map or a
+// struct). A [dsl.Builder] or [dsl.ChainBuilder] is saved first; a [dsl.Ref] or
+// [dsl.Saved] runs a stored one, which must be pending (never started): otherwise a
+// [*NotPendingError] is returned and nothing is dispatched. The message the task (a
+// chain's first step) receives is input with its bound kwargs merged over it (bound
 // kwargs win); it is checked against the task's schema before anything is written.
 // It implements [dsl.Backend]; call it as b.Run(ctx, client, input).
 func (c *Client) RunSignature(ctx context.Context, spec dsl.Spec, input any) (dsl.Handle, error) {
@@ -24,42 +26,65 @@ func (c *Client) RunSignature(ctx context.Context, spec dsl.Spec, input any) (ds
 	if err != nil {
 		return nil, err
 	}
-	var root *redisstore.Record
-	var recs []*redisstore.Record
+	var p *plan
+	var root node
 	switch s := spec.(type) {
-	case dsl.Builder:
-		if recs, err = c.prepareTree(ctx, s); err != nil {
+	case dsl.Builder, dsl.ChainBuilder:
+		if p, err = c.compile(ctx, s); err != nil {
 			return nil, err
 		}
-		root = recs[len(recs)-1]
+		root = p.root
 	case dsl.Ref, dsl.Saved:
-		id := specID(s)
-		if !redisstore.ValidID(id) {
-			return nil, fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
-		}
-		if root, err = c.store.Get(ctx, id); err != nil {
-			return nil, notFound(err)
-		}
-		if root.Status != redisstore.StatusPending {
-			// A run would skip user code and report nothing useful: refuse now.
-			return nil, &NotPendingError{ID: root.ID, Status: root.Status, RunID: root.RunID}
+		if root, err = c.storedRoot(ctx, specID(s)); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, dsl.ErrNilCallback
 	}
-	if err := c.checkMessage(ctx, root, msg); err != nil {
+	if err := c.checkMessage(ctx, root.entry.rec, msg); err != nil {
 		return nil, err
 	}
-	if recs != nil {
-		if err := c.store.SaveTree(ctx, recs); err != nil {
+	if p != nil {
+		if err := c.write(ctx, p); err != nil {
 			return nil, err
 		}
 	}
-	runID, err := c.dispatcher.Dispatch(ctx, root.Task, msg, map[string]string{MetaSignature: root.ID})
+	entry := root.entry.rec
+	runID, err := c.dispatcher.Dispatch(ctx, entry.Task, msg, map[string]string{MetaSignature: entry.ID})
 	if err != nil {
-		return nil, &DispatchError{Task: root.Task, Err: err}
+		return nil, &DispatchError{Task: entry.Task, Err: err}
 	}
-	return &Handle{c: c, sigID: root.ID, runID: runID, task: root.Task}, nil
+	h := &Handle{c: c, sigID: root.id, runID: runID, task: entry.Task}
+	if root.chain {
+		h.leaves = root.leaves
+	}
+	return h, nil
+}
+
+// storedRoot reads a saved signature or chain to run, which must be pending.
+func (c *Client) storedRoot(ctx context.Context, id string) (node, error) {
+	if !redisstore.ValidID(id) {
+		return node{}, fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
+	}
+	rec, err := c.store.Get(ctx, id)
+	if err != nil {
+		return node{}, notFound(err)
+	}
+	if rec.Kind != redisstore.KindChain {
+		if rec.Status != redisstore.StatusPending {
+			// A run would skip user code and report nothing useful: refuse now.
+			return node{}, &NotPendingError{ID: rec.ID, Status: rec.Status, RunID: rec.RunID}
+		}
+		return node{id: id, entry: shape{rec: rec}, leaves: []string{id}}, nil
+	}
+	st, err := c.chainState(ctx, rec)
+	if err != nil {
+		return node{}, err
+	}
+	if st.Status != StatusPending {
+		return node{}, &NotPendingError{ID: id, Status: st.Status}
+	}
+	return node{id: id, chain: true, entry: shape{rec: st.leaves[0]}, leaves: rec.Leaves}, nil
 }
 
 // checkMessage validates the complete message (input with kwargs merged) against the
@@ -76,23 +101,30 @@ func (c *Client) checkMessage(ctx context.Context, rec *redisstore.Record, msg m
 	return withTask(s.Validate(inject.Merge(msg, normalize(rec.Kwargs))), rec.Task)
 }
 
-// Handle follows a dispatched signature run. It implements [dsl.Handle].
+// Handle follows a dispatched signature or chain run. It implements [dsl.Handle].
 type Handle struct {
 	c                  *Client
 	sigID, runID, task string
+	leaves             []string // a chain's steps
 }
 
 // SignatureID returns the id of the signature that runs.
 func (h *Handle) SignatureID() string { return h.sigID }
 
-// RunID returns the engine's run id.
+// RunID returns the engine's run id (for a chain, its first step's run).
 func (h *Handle) RunID() string { return h.runID }
 
 // Wait blocks until the task's main step ends or ctx is done. It returns the task's
 // return value as JSON, or a [*RunError] when the run failed or was cancelled (which
 // unwraps to a [*NotPendingError] when the run was a duplicate that hatchetflow
 // refused). Callbacks run on their own; Wait does not wait for them.
+//
+// For a chain, Wait blocks until the chain ended and returns its last step's return
+// value, or the [*RunError] of the step that failed.
 func (h *Handle) Wait(ctx context.Context) (json.RawMessage, error) {
+	if h.leaves != nil {
+		return h.c.waitChain(ctx, h.sigID, h.leaves, h.runID, h.task)
+	}
 	w, ok := h.c.dispatcher.(Waiter)
 	if !ok {
 		return nil, ErrCannotWait

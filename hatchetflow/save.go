@@ -13,113 +13,27 @@ import (
 	"github.com/hatchetflow/go/redisstore"
 )
 
-// SaveSignature persists the tree of b (the signature and its nested callbacks) and
-// returns the saved root. It implements [dsl.Backend]; call it as b.Save(ctx, client).
+// SaveSignature persists the tree of spec (a [dsl.Builder]: the signature and its
+// nested callbacks; or a [dsl.ChainBuilder]: the chain, its steps and every callback)
+// and returns the saved root. It implements [dsl.Backend]; call it as
+// b.Save(ctx, client).
 //
 // Every task in the tree must be registered by a worker (or carry a validator from
-// Validate), bound kwargs must match the task's input schema, and every [dsl.Ref] must
-// name a stored signature; otherwise a typed error is returned and nothing is written.
-// The write is one Redis round trip whatever the size of the tree; looking up the task
-// registry (cached per client) and referenced signatures may add one each.
-func (c *Client) SaveSignature(ctx context.Context, b dsl.Builder) (dsl.Saved, error) {
-	recs, err := c.prepareTree(ctx, b)
+// Validate), bound kwargs must match the task's input schema, every callback must fit
+// what it will receive, and every [dsl.Ref] must name a stored signature; otherwise a
+// typed error is returned and nothing is written. The write is one Redis round trip
+// whatever the size of the tree; looking up the task registry (cached per client) and
+// referenced signatures may add one each, and each saved signature used as a chain
+// step one more.
+func (c *Client) SaveSignature(ctx context.Context, spec dsl.Spec) (dsl.Saved, error) {
+	p, err := c.compile(ctx, spec)
 	if err != nil {
 		return dsl.Saved{}, err
 	}
-	if err := c.store.SaveTree(ctx, recs); err != nil {
+	if err := c.write(ctx, p); err != nil {
 		return dsl.Saved{}, err
 	}
-	root := recs[len(recs)-1]
-	return dsl.Saved{ID: root.ID, Task: root.Task}, nil
-}
-
-// prepareTree validates the tree of b and returns its records, callbacks before
-// their parents, the root last. Each callback is checked against what it will receive
-// (see checkFit).
-func (c *Client) prepareTree(ctx context.Context, b dsl.Builder) ([]*redisstore.Record, error) {
-	if err := b.Err(); err != nil {
-		return nil, err
-	}
-	var names []string
-	var refs []string
-	collectTree(b, &names, &refs)
-	refRecs, err := c.store.GetMany(ctx, refs)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range refRecs {
-		if len(r.Schema) == 0 {
-			names = append(names, r.Task)
-		}
-	}
-	defs, err := c.lookupTasks(ctx, names)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	var recs []*redisstore.Record
-	var build func(b dsl.Builder) (shape, error)
-	build = func(b dsl.Builder) (shape, error) {
-		def, override, err := c.definition(b, defs)
-		if err != nil {
-			return shape{}, err
-		}
-		kw := map[string]any(b.Kwargs())
-		if err := c.checkKwargs(b.Task(), def.Schema, kw); err != nil {
-			return shape{}, err
-		}
-		id, err := redisstore.NewID()
-		if err != nil {
-			return shape{}, err
-		}
-		rec := &redisstore.Record{ID: id, Task: b.Task(), Kwargs: kw, Status: redisstore.StatusPending,
-			ReturnField: def.ReturnField, ErrorField: def.ErrorField, CreatedAt: now}
-		if override {
-			rec.Schema = def.Schema
-		}
-		self := shapeOf(rec, def)
-		for _, branch := range []struct {
-			outcome redisstore.Outcome
-			specs   []dsl.Spec
-			dst     *[]redisstore.CallbackRef
-		}{{redisstore.OutcomeSuccess, b.SuccessCallbacks(), &rec.OnSuccess}, {redisstore.OutcomeError, b.ErrorCallbacks(), &rec.OnError}} {
-			for _, s := range branch.specs {
-				cb, err := c.callbackShape(s, refRecs, defs, build)
-				if err != nil {
-					return shape{}, err
-				}
-				if err := checkFit(self, cb, branch.outcome); err != nil {
-					return shape{}, err
-				}
-				*branch.dst = append(*branch.dst, cb.ref())
-			}
-		}
-		recs = append(recs, rec) // after its callbacks
-		return self, nil
-	}
-	if _, err := build(b); err != nil {
-		return nil, err
-	}
-	return recs, nil
-}
-
-// callbackShape returns the shape of one callback spec: a builder is built (and its
-// own tree checked), a reference is read from refRecs.
-func (c *Client) callbackShape(s dsl.Spec, refRecs map[string]*redisstore.Record, defs map[string]redisstore.TaskDef,
-	build func(dsl.Builder) (shape, error)) (shape, error) {
-	if b, ok := s.(dsl.Builder); ok {
-		return build(b)
-	}
-	id := specID(s)
-	r := refRecs[id]
-	if r == nil {
-		return shape{}, &SignatureNotFoundError{ID: id, Callback: true, Err: &redisstore.NotFoundError{ID: id}}
-	}
-	def := defs[r.Task]
-	if len(r.Schema) > 0 {
-		def = redisstore.TaskDef{Name: r.Task, Schema: r.Schema}
-	}
-	return shapeOf(r, def), nil
+	return p.saved(), nil
 }
 
 // specID returns the signature id of a Ref or Saved spec.
@@ -131,21 +45,6 @@ func specID(s dsl.Spec) string {
 		return v.ID
 	}
 	return ""
-}
-
-// collectTree gathers the task names to look up and the referenced signature ids
-// (whose tasks are looked up once they are read).
-func collectTree(b dsl.Builder, names, refs *[]string) {
-	if b.ValidatorType() == nil {
-		*names = append(*names, b.Task())
-	}
-	for _, s := range append(b.SuccessCallbacks(), b.ErrorCallbacks()...) {
-		if cb, ok := s.(dsl.Builder); ok {
-			collectTree(cb, names, refs)
-		} else {
-			*refs = append(*refs, specID(s))
-		}
-	}
 }
 
 // definition returns the task definition a builder is checked against: its validator

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
@@ -104,7 +105,7 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			// A retry after this run finished the signature (its worker died, or the
 			// dispatch could not complete): dispatch what is left and return the stored
 			// result without calling user code again.
-			if err := c.retrying(ctx, "finish", func() error { return c.succeed(ctx, sigID, runID, rec.Result) }); err != nil {
+			if err := c.retrying(ctx, "finish", func() error { return c.succeed(ctx, rec, runID, rec.Result, input) }); err != nil {
 				return nil, err
 			}
 			return inject.WrapOutput(rec.Result), nil
@@ -135,7 +136,7 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		// finish is slow (Redis unreachable), the attempt's engine timeout is extended.
 		stop := c.keepAlive(hctx, def, started, sigID)
 		defer stop()
-		finish := func() error { return c.succeed(ctx, sigID, runID, raw) }
+		finish := func() error { return c.succeed(ctx, rec, runID, raw, input) }
 		if err := c.retrying(ctx, "finish", finish); err != nil {
 			if errors.Is(err, redisstore.ErrNotFound) || errors.Is(err, redisstore.ErrTransition) {
 				// Deleted or changed by someone else while the function ran.
@@ -209,23 +210,58 @@ func invoke(hctx hatchet.Context, def *taskDef, msg map[string]any) (out any, er
 	return out, err
 }
 
-// succeed marks the signature done for runID with result and dispatches the success
-// callbacks that have no marker yet.
-func (c *Client) succeed(ctx context.Context, sigID, runID string, result json.RawMessage) error {
-	tr, err := c.store.Finish(ctx, sigID, runID, result)
+// succeed marks the signature rec done for runID with result and dispatches the
+// success callbacks that have no marker yet: its own, and, when it is a chain step, the
+// next step (or, after a chain's last step, the chain's success callbacks). A chain's
+// first step keeps its run input, the chain's input. Advancing a chain costs what any
+// finish costs: one round trip for Finish (which also reads the chains' step lists),
+// one for the markers and TTLs. In that second one the chains' later steps and error
+// callbacks get the active TTL again, so a long chain never loses them mid-run, and a
+// chain that ends gets the done TTL.
+func (c *Client) succeed(ctx context.Context, rec *redisstore.Record, runID string, result json.RawMessage, input map[string]any) error {
+	opts := &redisstore.FinishOptions{Containers: rec.Containers}
+	if rec.FirstLeaf {
+		opts.Input, _ = json.Marshal(input)
+	}
+	tr, err := c.store.Finish(ctx, rec.ID, runID, result, opts)
 	if err != nil {
 		return err
 	}
-	return c.fire(ctx, tr.Record, redisstore.OutcomeSuccess, func(cb redisstore.CallbackRef) map[string]any {
-		return inject.SuccessInput(inject.Fields{Return: cb.ReturnField}, json.RawMessage(result))
-	})
+	br := branch{outcome: redisstore.OutcomeSuccess, callbacks: tr.Record.OnSuccess, dead: callbackIDs(tr.Record.OnError),
+		input: func(cb redisstore.CallbackRef) map[string]any {
+			return inject.SuccessInput(inject.Fields{Return: cb.ReturnField}, result)
+		}}
+	for _, chain := range tr.Record.Containers {
+		later, known := tr.Later[chain]
+		errs := chainErrorIDs(tr.Record, chain)
+		if known && len(later) == 0 { // the chain's last step: the chain is done
+			br.dead = append(append(br.dead, chain), errs...)
+			continue
+		}
+		br.keepAlive = append(append(append(br.keepAlive, chain), later...), errs...)
+	}
+	return c.fire(ctx, tr.Record, br)
 }
 
-// finishSuccess completes the success path from the on-failure step, retrying
+// chainErrorIDs returns the ids of the error callbacks rec carries for chain.
+func chainErrorIDs(rec *redisstore.Record, chain string) []string {
+	var out []string
+	for _, cb := range rec.ChainErrors {
+		if cb.ContainerID == chain {
+			out = append(out, cb.ID)
+		}
+	}
+	return out
+}
+
+// finishSuccess completes the success path of rec from the on-failure step, retrying
 // through short outages.
-func (c *Client) finishSuccess(hctx hatchet.Context, sigID string, raw json.RawMessage) (json.RawMessage, error) {
+func (c *Client) finishSuccess(hctx hatchet.Context, rec *redisstore.Record, input map[string]any) (json.RawMessage, error) {
 	ctx := hctx.GetContext()
-	err := c.retrying(ctx, "on-failure finish", func() error { return c.succeed(ctx, sigID, hctx.WorkflowRunId(), raw) })
+	sigID := rec.ID
+	err := c.retrying(ctx, "on-failure finish", func() error {
+		return c.succeed(ctx, rec, hctx.WorkflowRunId(), rec.Result, input)
+	})
 	if errors.Is(err, redisstore.ErrNotFound) || errors.Is(err, redisstore.ErrTransition) {
 		c.log.Warn("hatchetflow: nothing to dispatch", "signature", sigID, "error", err)
 		return skippedOutput, nil
@@ -277,7 +313,7 @@ func (c *Client) onFailureStep(def *taskDef) StepFunc {
 			} else if err != nil {
 				return nil, err
 			}
-			return c.finishSuccess(hctx, sigID, rec.Result)
+			return c.finishSuccess(hctx, rec, input)
 		case errors.As(err, &te):
 			c.log.Info("hatchetflow: failure of a run that does not own the signature; ignored",
 				"signature", sigID, "status", te.From, "owner_run", te.OwnerRunID, "run", runID)
@@ -289,13 +325,70 @@ func (c *Client) onFailureStep(def *taskDef) StepFunc {
 		detail := &inject.TaskError{Task: def.name, SignatureID: sigID, RunID: runID,
 			Attempt: max(tr.Record.Attempt, 1), Message: msg}
 		err = c.retrying(ctx, "on-failure dispatch", func() error {
-			return c.fire(ctx, tr.Record, redisstore.OutcomeError, func(cb redisstore.CallbackRef) map[string]any {
-				return inject.ErrorInput(original, inject.Fields{Error: cb.ErrorField}, detail)
-			})
+			return c.fire(ctx, tr.Record, branch{outcome: redisstore.OutcomeError, callbacks: tr.Record.OnError,
+				dead: callbackIDs(tr.Record.OnSuccess),
+				input: func(cb redisstore.CallbackRef) map[string]any {
+					return inject.ErrorInput(original, inject.Fields{Error: cb.ErrorField}, detail)
+				}})
 		})
 		if err != nil {
 			return nil, err
 		}
+		if len(tr.Record.ChainErrors) > 0 {
+			err = c.retrying(ctx, "on-failure chain dispatch", func() error {
+				return c.failChains(ctx, tr.Record, input, *detail)
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
 		return dispatchedOutput, nil
 	}
+}
+
+// failChains dispatches the error callbacks of every chain the failed step rec is a
+// step of, each with its chain's input (its first step's run input) and error details
+// naming the failed step and the chain. The chains' later steps and success callbacks
+// will never run: they and the chains get the done TTL. One round trip to read the
+// chains and their first steps, one for the markers and TTLs.
+func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError) error {
+	ids := append([]string(nil), rec.Containers...)
+	for _, cb := range rec.ChainErrors {
+		if cb.FirstLeafID != rec.ID {
+			ids = append(ids, cb.FirstLeafID)
+		}
+	}
+	got, err := c.store.GetMany(ctx, ids)
+	if err != nil {
+		return err
+	}
+	chainOf := map[string]redisstore.ContainerCallbackRef{}
+	var cbs []redisstore.CallbackRef
+	for _, cb := range rec.ChainErrors {
+		chainOf[cb.ID] = cb
+		cbs = append(cbs, cb.CallbackRef)
+	}
+	dead := append([]string(nil), rec.Containers...)
+	for _, chain := range rec.Containers {
+		if r := got[chain]; r != nil {
+			if i := slices.Index(r.Leaves, rec.ID); i >= 0 {
+				dead = append(dead, r.Leaves[i+1:]...)
+			}
+			dead = append(dead, callbackIDs(r.OnSuccess)...)
+		}
+	}
+	return c.fire(ctx, rec, branch{outcome: redisstore.OutcomeError, callbacks: cbs, dead: dead,
+		input: func(cb redisstore.CallbackRef) map[string]any {
+			ref := chainOf[cb.ID]
+			chainInput := input
+			if ref.FirstLeafID != rec.ID {
+				chainInput = nil
+				if first := got[ref.FirstLeafID]; first != nil && len(first.Input) > 0 {
+					_ = json.Unmarshal(first.Input, &chainInput)
+				}
+			}
+			d := detail
+			d.ChainID = ref.ContainerID
+			return inject.ErrorInput(chainInput, inject.Fields{Error: cb.ErrorField}, &d)
+		}})
 }

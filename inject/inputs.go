@@ -15,17 +15,24 @@ type TaskError struct {
 	Attempt int `json:"attempt"`
 	// Message is the error message of the final attempt.
 	Message string `json:"message"`
+	// ChainID is the chain whose step failed, when the callback is the chain's error
+	// callback; Task and SignatureID then name the failed step.
+	ChainID string `json:"chain_id,omitempty"`
 }
 
 // toMap encodes te as a JSON object with the json names of its fields.
 func (te *TaskError) toMap() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"task":         te.Task,
 		"signature_id": te.SignatureID,
 		"run_id":       te.RunID,
 		"attempt":      te.Attempt,
 		"message":      te.Message,
 	}
+	if te.ChainID != "" {
+		m["chain_id"] = te.ChainID
+	}
+	return m
 }
 
 // SuccessInput returns the injected part of a success callback's input:

@@ -77,6 +77,22 @@ func (e *NotPendingError) Error() string {
 // Is reports whether target is [ErrTransition].
 func (e *NotPendingError) Is(target error) bool { return target == ErrTransition }
 
+// ContainedError reports a signature that is already a step of a chain: a signature
+// belongs to one chain. It matches [ErrTransition].
+type ContainedError struct {
+	// ID is the signature id; ContainerIDs the chains it is in, innermost first.
+	ID           string
+	ContainerIDs []string
+}
+
+// Error implements error.
+func (e *ContainedError) Error() string {
+	return fmt.Sprintf("redisstore: signature %q is already a step of chain %q", e.ID, e.ContainerIDs[0])
+}
+
+// Is reports whether target is [ErrTransition].
+func (e *ContainedError) Is(target error) bool { return target == ErrTransition }
+
 // ErrTooLarge is matched by [*SizeError].
 var ErrTooLarge = errors.New("redisstore: value too large")
 

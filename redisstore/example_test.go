@@ -33,7 +33,7 @@ func ExampleStore_Start() {
 	outcome, _, _ = store.Start(ctx, id, "run-2", 1)
 	fmt.Println("second run:", outcome)
 
-	tr, _ := store.Finish(ctx, id, "run-1", json.RawMessage(`{"total":42}`))
+	tr, _ := store.Finish(ctx, id, "run-1", json.RawMessage(`{"total":42}`), nil)
 	fmt.Println(tr.Record.Status, string(tr.Record.Result))
 
 	_, err = store.Fail(ctx, id, "run-1", "too late")

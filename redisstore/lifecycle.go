@@ -3,7 +3,9 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -53,17 +55,61 @@ type Transition struct {
 	Repeated bool
 	// Record is the signature after the transition (its kwargs are set by Fail only).
 	Record *Record
+	// Later maps each chain the signature is a step of (FinishOptions.Containers) to
+	// the steps after it, read by Finish: empty for a chain's last step.
+	Later map[string][]string
+}
+
+// FinishOptions are the chain parts of [Store.Finish]. A nil *FinishOptions means a
+// plain signature.
+type FinishOptions struct {
+	// Input is the run input, kept when the signature is a chain's first step.
+	Input json.RawMessage
+	// Containers are the chains the signature is a step of: their steps are read in
+	// the same round trip, and Transition.Later lists the ones after it.
+	Containers []string
 }
 
 // Finish moves signature id active→done for runID, keeps result (JSON) and gives the
-// signature the done TTL, in one round trip.
-func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMessage) (*Transition, error) {
-	res, err := finishCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)},
-		runID, string(result), ms(s.doneTTL)).Slice()
+// signature the done TTL, in one round trip (one pipeline with the chains' step lists
+// when opts names containers).
+func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMessage, opts *FinishOptions) (*Transition, error) {
+	if opts == nil {
+		opts = &FinishOptions{}
+	}
+	args := []any{runID, string(result), ms(s.doneTTL)}
+	if len(opts.Input) > 0 {
+		args = append(args, string(opts.Input))
+	}
+	var fin *redis.Cmd
+	leaves := make([]*redis.StringCmd, len(opts.Containers))
+	err := s.pipelineScripts(ctx, finishCmd, nil, func(p redis.Pipeliner) {
+		fin = finishCmd.EvalSha(ctx, p, []string{s.SignatureKey(id), s.KwargsKey(id)}, args...)
+		for i, c := range opts.Containers {
+			leaves[i] = p.HGet(ctx, s.SignatureKey(c), fLeaves)
+		}
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, opError(fmt.Sprintf("finish %q", id), err)
+	}
+	res, err := fin.Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("finish %q", id), err)
 	}
-	return s.transition(id, runID, StatusDone, res)
+	tr, err := s.transition(id, runID, StatusDone, res)
+	if err != nil {
+		return nil, err
+	}
+	if len(leaves) > 0 {
+		tr.Later = map[string][]string{}
+	}
+	for i, l := range leaves {
+		ids := splitList(l.Val())
+		if j := slices.Index(ids, id); j >= 0 {
+			tr.Later[opts.Containers[i]] = ids[j+1:]
+		}
+	}
+	return tr, nil
 }
 
 // Fail moves signature id to failed for runID (from active for that run, or from
@@ -102,11 +148,12 @@ func (s *Store) transition(id, runID string, to Status, res []any) (*Transition,
 }
 
 // MarkDispatched records that callbacks of signature id were dispatched for outcome
-// (callback id → dispatched run id) and gives the callbacks of the branch that will
-// never run the done TTL (only ever lowering a TTL), in one pipelined round trip.
-// Markers are never written to a missing record.
-func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, runs map[string]string, deadBranch []string) error {
-	if len(runs) == 0 && len(deadBranch) == 0 {
+// (callback id → dispatched run id), gives the callbacks of the branch that will never
+// run the done TTL (only ever lowering a TTL) and the signatures in keepAlive the
+// active TTL again (only ever raising it: later steps of a chain that advances), in
+// one pipelined round trip. Markers are never written to a missing record.
+func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, runs map[string]string, deadBranch, keepAlive []string) error {
+	if len(runs) == 0 && len(deadBranch) == 0 && len(keepAlive) == 0 {
 		return nil
 	}
 	var calls []scriptCall
@@ -122,6 +169,10 @@ func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, 
 			p.ExpireLT(ctx, s.SignatureKey(cb), s.doneTTL)
 			p.ExpireLT(ctx, s.KwargsKey(cb), s.doneTTL)
 		}
+		for _, k := range keepAlive {
+			p.ExpireGT(ctx, s.SignatureKey(k), s.activeTTL)
+			p.ExpireGT(ctx, s.KwargsKey(k), s.activeTTL)
+		}
 	})
 	if err != nil {
 		return opError(fmt.Sprintf("mark dispatched for %q", id), err)
@@ -130,3 +181,37 @@ func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, 
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// LinkStep makes the saved, pending signature id a step of a chain: fields are record
+// field/value pairs to add (see [Record]), kwargs the chain's kwargs, set only where the
+// step has none of its own. One round trip. A missing signature gives a
+// [*NotFoundError]; one that is not pending a [*NotPendingError]; one already in a
+// chain a [*ContainedError].
+func (s *Store) LinkStep(ctx context.Context, id string, rec *Record, kwargs map[string]any) error {
+	f, err := rec.linkFields()
+	if err != nil {
+		return err
+	}
+	kw, err := kwargsFields(kwargs)
+	if err != nil {
+		return err
+	}
+	args := append([]any{ms(s.activeTTL), len(f) / 2}, f...)
+	args = append(args, kw...)
+	res, err := linkCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)}, args...).Slice()
+	if err != nil {
+		return opError(fmt.Sprintf("link %q", id), err)
+	}
+	switch code, _ := res[0].(string); code {
+	case "ok":
+		return nil
+	case "missing":
+		return &NotFoundError{ID: id}
+	case "status":
+		st, _ := res[1].(string)
+		return &NotPendingError{ID: id, Status: Status(st)}
+	default:
+		c, _ := res[1].(string)
+		return &ContainedError{ID: id, ContainerIDs: splitList(c)}
+	}
+}

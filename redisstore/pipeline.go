@@ -53,7 +53,7 @@ func noScript(cmds []redis.Cmder) bool {
 }
 
 // scripts are every Lua script of the store.
-var scripts = []*redis.Script{saveCmd, startCmd, finishCmd, failCmd, markCmd, updateKwargsCmd}
+var scripts = []*redis.Script{saveCmd, startCmd, finishCmd, failCmd, markCmd, updateKwargsCmd, linkCmd}
 
 // LoadScripts loads every Lua script into Redis (on every node of a Cluster), so that
 // the first operations after a start or a Redis restart take their usual single round

@@ -42,8 +42,26 @@ type CallbackRef struct {
 	ErrorField string `json:"ef,omitempty"`
 }
 
-// Record is one signature.
+// Kinds of record: a signature runs a task; a chain is a container of steps.
+const (
+	KindSignature = ""
+	KindChain     = "chain"
+)
+
+// ContainerCallbackRef is an error callback of a container (a chain) that every leaf
+// step of it carries: when a step fails for good, the step dispatches it with the
+// container's input, read from the container's first leaf.
+type ContainerCallbackRef struct {
+	CallbackRef
+	// ContainerID is the chain; FirstLeafID the chain's first leaf step, which keeps
+	// the chain's input.
+	ContainerID, FirstLeafID string
+}
+
+// Record is one signature, or one container of signatures (Kind chain).
 type Record struct {
+	// Kind is KindSignature or KindChain.
+	Kind string
 	// ID is the signature id (UUIDv7).
 	ID string
 	// Task is the task name the signature runs.
@@ -66,8 +84,18 @@ type Record struct {
 	RunID string
 	// Attempt is the 1-based attempt number of the owner run's latest attempt.
 	Attempt int
-	// ContainerID is reserved for chains and swarms.
-	ContainerID string
+	// Containers are the chains this signature is a step of, innermost first.
+	Containers []string
+	// FirstLeaf is true when this signature is the first step of a chain: its finish
+	// keeps the run input in Input, as the chain's input.
+	FirstLeaf bool
+	// Input is the run input of a chain's first step, kept once it finished.
+	Input json.RawMessage
+	// ChainErrors are the error callbacks of the chains this signature is a step of.
+	ChainErrors []ContainerCallbackRef
+	// Steps are a container's direct steps (signature or container ids), in order;
+	// Leaves its signatures in run order, nested containers flattened.
+	Steps, Leaves []string
 	// Result is the task's return value as JSON, kept once the signature is done.
 	Result json.RawMessage
 	// Error is the failure message, kept once the signature failed.
@@ -90,7 +118,13 @@ const (
 	fCreated     = "ca"
 	fRunID       = "rid"
 	fAttempt     = "at"
-	fContainer   = "cid"
+	fContainer   = "cid" // comma-separated container ids, innermost first
+	fKind        = "k"
+	fFirstLeaf   = "fi"
+	fInput       = "in"
+	fSteps       = "st"
+	fLeaves      = "lv"
+	fChainError  = "E:" // E:<callback id> -> encoded ContainerCallbackRef
 	fOnSuccess   = "o:" // o:<callback id> -> encoded CallbackRef, one field per callback
 	fOnError     = "e:"
 	fResult      = "res"
@@ -117,8 +151,23 @@ func (r *Record) fields() ([]any, error) {
 	if r.RunID != "" {
 		out = append(out, fRunID, r.RunID)
 	}
-	if r.ContainerID != "" {
-		out = append(out, fContainer, r.ContainerID)
+	if r.Kind != "" {
+		out = append(out, fKind, r.Kind)
+	}
+	if len(r.Containers) > 0 {
+		out = append(out, fContainer, strings.Join(r.Containers, ","))
+	}
+	if r.FirstLeaf {
+		out = append(out, fFirstLeaf, "1")
+	}
+	if len(r.Steps) > 0 {
+		out = append(out, fSteps, strings.Join(r.Steps, ","))
+	}
+	if len(r.Leaves) > 0 {
+		out = append(out, fLeaves, strings.Join(r.Leaves, ","))
+	}
+	for i, cb := range r.ChainErrors {
+		out = append(out, fChainError+cb.ID, encodeCallback(i, cb.CallbackRef)+sep+cb.ContainerID+sep+cb.FirstLeafID)
 	}
 	for i, cb := range r.OnSuccess {
 		out = append(out, fOnSuccess+cb.ID, encodeCallback(i, cb))
@@ -155,8 +204,15 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 		ReturnField: h[fReturnField],
 		ErrorField:  h[fErrorField],
 		RunID:       h[fRunID],
-		ContainerID: h[fContainer],
+		Kind:        h[fKind],
+		FirstLeaf:   h[fFirstLeaf] == "1",
+		Containers:  splitList(h[fContainer]),
+		Steps:       splitList(h[fSteps]),
+		Leaves:      splitList(h[fLeaves]),
 		Error:       h[fError],
+	}
+	if v := h[fInput]; v != "" {
+		r.Input = json.RawMessage(v)
 	}
 	if v := h[fSchema]; v != "" {
 		r.Schema = json.RawMessage(v)
@@ -169,6 +225,7 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 		r.CreatedAt = time.UnixMilli(ms).UTC()
 	}
 	var ok, er []positioned
+	var ce []positionedContainer
 	for k, v := range h {
 		var dst *[]positioned
 		switch {
@@ -176,6 +233,13 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 			dst = &ok
 		case strings.HasPrefix(k, fOnError):
 			dst = &er
+		case strings.HasPrefix(k, fChainError):
+			p, err := decodeContainerCallback(k[len(fChainError):], v)
+			if err != nil {
+				return nil, fmt.Errorf("redisstore: signature %q: field %s: %w", id, k, err)
+			}
+			ce = append(ce, p)
+			continue
 		default:
 			continue
 		}
@@ -186,6 +250,12 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 		*dst = append(*dst, p)
 	}
 	r.OnSuccess, r.OnError = inOrder(ok), inOrder(er)
+	if len(ce) > 0 {
+		sort.Slice(ce, func(i, j int) bool { return ce[i].pos < ce[j].pos })
+		for _, p := range ce {
+			r.ChainErrors = append(r.ChainErrors, p.cb)
+		}
+	}
 	for k, v := range h {
 		if strings.HasPrefix(k, markerPrefix) {
 			if r.Dispatched == nil {
@@ -265,4 +335,51 @@ func inOrder(ps []positioned) []CallbackRef {
 		out[i] = p.cb
 	}
 	return out
+}
+
+func splitList(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+type positionedContainer struct {
+	pos int
+	cb  ContainerCallbackRef
+}
+
+// decodeContainerCallback decodes an E: field: a callback's four parts, then the
+// container id and its first leaf id.
+func decodeContainerCallback(id, v string) (positionedContainer, error) {
+	parts := strings.Split(v, sep)
+	if len(parts) != 6 {
+		return positionedContainer{}, fmt.Errorf("malformed container callback %q", v)
+	}
+	p, err := decodeCallback(id, strings.Join(parts[:4], sep))
+	if err != nil {
+		return positionedContainer{}, err
+	}
+	return positionedContainer{p.pos, ContainerCallbackRef{CallbackRef: p.cb, ContainerID: parts[4], FirstLeafID: parts[5]}}, nil
+}
+
+// linkFields encodes the chain fields of r that LinkStep adds to a saved signature:
+// its next steps (success callbacks, appended after the ones it has), chain error
+// callbacks, containers and the first-step flag.
+func (r *Record) linkFields() ([]any, error) {
+	var out []any
+	if len(r.Containers) > 0 {
+		out = append(out, fContainer, strings.Join(r.Containers, ","))
+	}
+	if r.FirstLeaf {
+		out = append(out, fFirstLeaf, "1")
+	}
+	for i, cb := range r.OnSuccess {
+		// Positions after any the signature has: 1000 + i keeps them last.
+		out = append(out, fOnSuccess+cb.ID, encodeCallback(1000+i, cb))
+	}
+	for i, cb := range r.ChainErrors {
+		out = append(out, fChainError+cb.ID, encodeCallback(i, cb.CallbackRef)+sep+cb.ContainerID+sep+cb.FirstLeafID)
+	}
+	return out, nil
 }

@@ -62,7 +62,8 @@ return {outcome, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 // gives both keys the done TTL.
 //
 // KEYS[1] record hash, KEYS[2] kwargs hash.
-// ARGV[1] run id, ARGV[2] result JSON, ARGV[3] done TTL in ms.
+// ARGV[1] run id, ARGV[2] result JSON, ARGV[3] done TTL in ms, ARGV[4] (optional) the
+// run input, kept in "in" when the record is a chain's first step ("fi").
 // Returns {code, record field/value list}, code one of:
 //
 //	"ok"       active→done for ARGV[1]
@@ -76,6 +77,9 @@ local owner = redis.call('HGET', KEYS[1], 'rid')
 local code = 'refused'
 if st == 'active' and owner == ARGV[1] then
   redis.call('HSET', KEYS[1], 's', 'done', 'ls', 'active', 'res', ARGV[2])
+  if ARGV[4] and redis.call('HGET', KEYS[1], 'fi') == '1' then
+    redis.call('HSET', KEYS[1], 'in', ARGV[4])
+  end
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
   code = 'ok'
@@ -161,4 +165,34 @@ for i = 2, #ARGV do pairs_[#pairs_ + 1] = ARGV[i] end
 redis.call('HSET', KEYS[2], unpack(pairs_))
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return {'ok', (#ARGV - 1) / 2}
+`)
+
+// linkCmd makes a saved, pending signature a step of a chain: it adds record fields
+// (the next step as a success callback, the chain's error callbacks, the container
+// list, the first-step flag) and the chain's kwargs under the step's own (HSETNX:
+// the step's kwargs win), and refreshes both keys' TTL.
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash.
+// ARGV[1] TTL in ms, ARGV[2] n = number of record field/value pairs, then n record
+// pairs, then the kwargs pairs (possibly none).
+// Returns {code, ...}, code one of:
+//
+//	"ok"                 linked
+//	"missing"            no record
+//	"status", s          not pending (status s): a step that ran cannot join a chain
+//	"contained", c       already a step of chain c: a signature belongs to one chain
+var linkCmd = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+if st ~= 'pending' then return {'status', st} end
+local cid = redis.call('HGET', KEYS[1], 'cid')
+if cid then return {'contained', cid} end
+local n = tonumber(ARGV[2])
+local rec = {}
+for i = 3, 2 + 2 * n do rec[#rec + 1] = ARGV[i] end
+if #rec > 0 then redis.call('HSET', KEYS[1], unpack(rec)) end
+for i = 3 + 2 * n, #ARGV, 2 do redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+return {'ok'}
 `)

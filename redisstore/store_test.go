@@ -169,7 +169,7 @@ func TestStartTransitions(t *testing.T) {
 		if out, _, _ := b.store.Start(ctx, r.ID, "run-2", 1); out != Busy {
 			t.Fatalf("other run = %v, want busy", out)
 		}
-		if _, err := b.store.Finish(ctx, r.ID, "run-1", json.RawMessage(`[1,2]`)); err != nil {
+		if _, err := b.store.Finish(ctx, r.ID, "run-1", json.RawMessage(`[1,2]`), nil); err != nil {
 			t.Fatal(err)
 		}
 		out, rec, _ = b.store.Start(ctx, r.ID, "run-1", 1)
@@ -192,7 +192,7 @@ func TestFinishAndFailRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		// pending→done is refused: a signature must start first.
-		_, err := b.store.Finish(ctx, pending.ID, "run-1", json.RawMessage(`1`))
+		_, err := b.store.Finish(ctx, pending.ID, "run-1", json.RawMessage(`1`), nil)
 		var te *TransitionError
 		if !errors.Is(err, ErrTransition) || !errors.As(err, &te) || te.From != StatusPending || te.To != StatusDone {
 			t.Fatalf("finish pending = %v", err)
@@ -200,17 +200,17 @@ func TestFinishAndFailRules(t *testing.T) {
 		if _, _, err := b.store.Start(ctx, active.ID, "run-1", 1); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.store.Finish(ctx, active.ID, "run-2", nil); !errors.Is(err, ErrTransition) {
+		if _, err := b.store.Finish(ctx, active.ID, "run-2", nil, nil); !errors.Is(err, ErrTransition) {
 			t.Fatalf("finish by another run = %v", err)
 		}
 		if _, err := b.store.Fail(ctx, active.ID, "run-2", "x"); !errors.Is(err, ErrTransition) {
 			t.Fatalf("fail by another run = %v", err)
 		}
-		tr, err := b.store.Finish(ctx, active.ID, "run-1", json.RawMessage(`{"ok":true}`))
+		tr, err := b.store.Finish(ctx, active.ID, "run-1", json.RawMessage(`{"ok":true}`), nil)
 		if err != nil || tr.Repeated || tr.Record.Status != StatusDone || tr.Record.LastStatus != StatusActive {
 			t.Fatalf("finish = %+v %v", tr, err)
 		}
-		tr, err = b.store.Finish(ctx, active.ID, "run-1", json.RawMessage(`{"ok":false}`))
+		tr, err = b.store.Finish(ctx, active.ID, "run-1", json.RawMessage(`{"ok":false}`), nil)
 		if err != nil || !tr.Repeated || string(tr.Record.Result) != `{"ok":true}` {
 			t.Fatalf("repeat finish = %+v %v", tr, err)
 		}
@@ -245,7 +245,7 @@ func TestMarkDispatchedAndDeadBranch(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.rt.Reset()
-		err := b.store.MarkDispatched(ctx, parent.ID, OutcomeSuccess, map[string]string{"cb-1": "run-a", "cb-2": "run-b"}, []string{dead.ID})
+		err := b.store.MarkDispatched(ctx, parent.ID, OutcomeSuccess, map[string]string{"cb-1": "run-a", "cb-2": "run-b"}, []string{dead.ID}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,7 +261,7 @@ func TestMarkDispatchedAndDeadBranch(t *testing.T) {
 		}
 		// A marker for a record that expired must not create a key without TTL.
 		gone := "0190f2a0-0000-7000-8000-00000000beef"
-		if err := b.store.MarkDispatched(ctx, gone, OutcomeError, map[string]string{"cb": "r"}, nil); err != nil {
+		if err := b.store.MarkDispatched(ctx, gone, OutcomeError, map[string]string{"cb": "r"}, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		if n := b.store.Redis().Exists(ctx, b.store.SignatureKey(gone)).Val(); n != 0 {
@@ -278,7 +278,7 @@ func TestDeadBranchTTLIsNeverRaised(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.store.Redis().Expire(ctx, b.store.SignatureKey(cb.ID), time.Minute)
-		if err := b.store.MarkDispatched(ctx, "p", OutcomeSuccess, nil, []string{cb.ID}); err != nil {
+		if err := b.store.MarkDispatched(ctx, "p", OutcomeSuccess, nil, []string{cb.ID}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if ttl := b.store.Redis().TTL(ctx, b.store.SignatureKey(cb.ID)).Val(); ttl > time.Minute {
@@ -365,7 +365,7 @@ func TestTTLsAgeOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.store.Start(ctx, r.ID, "run", 1)
-	b.store.Finish(ctx, r.ID, "run", json.RawMessage(`1`))
+	b.store.Finish(ctx, r.ID, "run", json.RawMessage(`1`), nil)
 	b.mini.FastForward(2 * time.Minute)
 	if _, err := b.store.Get(ctx, r.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("done signature still there after its done TTL: %v", err)
@@ -427,7 +427,7 @@ func TestScriptsLoadOnDemandAfterFlush(t *testing.T) {
 		if err := b.store.SaveTree(ctx, []*Record{r}); err != nil {
 			t.Fatalf("save after SCRIPT FLUSH: %v", err)
 		}
-		if err := b.store.MarkDispatched(ctx, r.ID, OutcomeSuccess, map[string]string{"cb": "run"}, nil); err != nil {
+		if err := b.store.MarkDispatched(ctx, r.ID, OutcomeSuccess, map[string]string{"cb": "run"}, nil, nil); err != nil {
 			t.Fatalf("mark after SCRIPT FLUSH: %v", err)
 		}
 		got, err := b.store.Get(ctx, r.ID)

@@ -116,7 +116,7 @@ func measureRedis(ctx context.Context, b *bench, rdb *redis.Client, c *rtcount.C
 		// (no Redis), MarkDispatched with the markers and the dead branch — the same
 		// arguments hatchetflow's fire builds.
 		finish, err := count(func() error {
-			tr, err := store.Finish(ctx, sig.ID, runID, result)
+			tr, err := store.Finish(ctx, sig.ID, runID, result, nil)
 			if err != nil {
 				return err
 			}
@@ -128,7 +128,7 @@ func measureRedis(ctx context.Context, b *bench, rdb *redis.Client, c *rtcount.C
 			for _, cb := range tr.Record.OnError {
 				dead = append(dead, cb.ID)
 			}
-			return store.MarkDispatched(ctx, sig.ID, redisstore.OutcomeSuccess, runs, dead)
+			return store.MarkDispatched(ctx, sig.ID, redisstore.OutcomeSuccess, runs, dead, nil)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("finish: %w", err)

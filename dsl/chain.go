@@ -1,0 +1,110 @@
+package dsl
+
+import (
+	"context"
+	"slices"
+)
+
+// ChainBuilder is an immutable blueprint of a chain: steps run one after the other,
+// each receiving the previous step's return value in its return field, with success
+// and error callbacks of its own. Start one with [Chain]. Every method returns a new
+// ChainBuilder. A ChainBuilder is a [Spec]: it can be a callback, a step of another
+// chain, or run on its own.
+type ChainBuilder struct {
+	steps   []Spec
+	kwargs  KW
+	success []Spec
+	failure []Spec
+}
+
+// Chain starts a chain of two or more steps: builders, [Ref]s, [Saved] signatures or
+// other chains. Fewer than two steps make the terminal calls fail with
+// [ErrChainTooShort].
+func Chain(steps ...Spec) ChainBuilder {
+	return ChainBuilder{steps: slices.Clone(steps)}
+}
+
+// With binds chain kwargs: every step receives them (nested chains' steps too), under
+// its own bound kwargs, which win on conflicts. Repeated calls merge at the top level,
+// the later value winning. Values are deep-copied.
+func (c ChainBuilder) With(kw KW) ChainBuilder {
+	c.kwargs = mergeKW(c.kwargs, kw)
+	return c
+}
+
+// OnSuccess appends callbacks that run once the last step succeeded, with its return
+// value injected.
+func (c ChainBuilder) OnSuccess(callbacks ...Spec) ChainBuilder {
+	c.success = appendSpecs(c.success, callbacks)
+	return c
+}
+
+// OnError appends callbacks that run once when a step failed for good (later steps
+// never start), with the chain's input merged with their bound kwargs.
+func (c ChainBuilder) OnError(callbacks ...Spec) ChainBuilder {
+	c.failure = appendSpecs(c.failure, callbacks)
+	return c
+}
+
+// Steps returns a copy of the steps.
+func (c ChainBuilder) Steps() []Spec { return slices.Clone(c.steps) }
+
+// Kwargs returns a deep copy of the chain kwargs.
+func (c ChainBuilder) Kwargs() KW { return c.kwargs.clone() }
+
+// SuccessCallbacks returns a copy of the chain's success callbacks.
+func (c ChainBuilder) SuccessCallbacks() []Spec { return slices.Clone(c.success) }
+
+// ErrorCallbacks returns a copy of the chain's error callbacks.
+func (c ChainBuilder) ErrorCallbacks() []Spec { return slices.Clone(c.failure) }
+
+// Err reports the first problem in the chain: fewer than two steps, or a problem in
+// a step or callback (see [Builder.Err]).
+func (c ChainBuilder) Err() error {
+	if len(c.steps) < 2 {
+		return &ChainTooShortError{Steps: len(c.steps)}
+	}
+	for _, s := range slices.Concat(c.steps, c.success, c.failure) {
+		if err := specErr(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Save persists the chain (its steps, their callbacks and the chain's callbacks)
+// through backend and returns the saved chain.
+func (c ChainBuilder) Save(ctx context.Context, backend Backend) (Saved, error) {
+	if err := c.Err(); err != nil {
+		return Saved{}, err
+	}
+	return backend.SaveSignature(ctx, c)
+}
+
+// Run saves the chain and dispatches its first step with input, a JSON object (a map
+// or a struct), merged under the first step's kwargs.
+func (c ChainBuilder) Run(ctx context.Context, backend Backend, input any) (Handle, error) {
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	return backend.RunSignature(ctx, c, input)
+}
+
+func (ChainBuilder) spec() {}
+
+// specErr reports a nil or invalid spec.
+func specErr(s Spec) error {
+	switch v := s.(type) {
+	case nil:
+		return ErrNilCallback
+	case Builder:
+		return v.Err()
+	case ChainBuilder:
+		return v.Err()
+	case Ref:
+		if v == "" {
+			return ErrNilCallback
+		}
+	}
+	return nil
+}

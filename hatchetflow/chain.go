@@ -1,0 +1,147 @@
+package hatchetflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// ChainState is a chain as stored: its status and steps. A chain's status is derived
+// from its steps', so it can never disagree with them: pending until the first step
+// starts, failed once a step failed, done once the last step is done, active between.
+type ChainState struct {
+	// ID is the chain id.
+	ID string
+	// Status is the chain's status.
+	Status Status
+	// Current is the index in Steps of the step that runs, failed, or runs next; the
+	// last step once the chain is done.
+	Current int
+	// Steps are the chain's signatures in run order (nested chains flattened).
+	Steps []ChainStep
+	// Result is the last step's return value once the chain is done.
+	Result json.RawMessage
+	// Error is the failed step's error once the chain failed.
+	Error string
+
+	leaves []*redisstore.Record
+}
+
+// ChainStep is one step of a chain.
+type ChainStep struct {
+	// ID is the step's signature id; Task its task.
+	ID, Task string
+	// Status is the step's status.
+	Status Status
+	// RunID is the engine run that owns the step, once it started; Attempt its latest
+	// attempt (1-based).
+	RunID   string
+	Attempt int
+}
+
+// Chain reads chain id: its status, current step and steps, in two round trips.
+func (c *Client) Chain(ctx context.Context, id string) (*ChainState, error) {
+	if !redisstore.ValidID(id) {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
+	}
+	rec, err := c.store.Get(ctx, id)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	if rec.Kind != redisstore.KindChain {
+		return nil, fmt.Errorf("%w: %q is a signature of task %q", ErrNotAChain, id, rec.Task)
+	}
+	return c.chainState(ctx, rec)
+}
+
+// chainState reads the steps of the chain rec and derives its state.
+func (c *Client) chainState(ctx context.Context, rec *redisstore.Record) (*ChainState, error) {
+	got, err := c.store.GetMany(ctx, rec.Leaves)
+	if err != nil {
+		return nil, err
+	}
+	st := &ChainState{ID: rec.ID, Status: StatusPending}
+	done, started := 0, false
+	for i, id := range rec.Leaves {
+		l := got[id]
+		if l == nil {
+			return nil, &SignatureNotFoundError{ID: id, Err: &redisstore.NotFoundError{ID: id}}
+		}
+		st.leaves = append(st.leaves, l)
+		st.Steps = append(st.Steps, ChainStep{ID: l.ID, Task: l.Task, Status: l.Status, RunID: l.RunID, Attempt: l.Attempt})
+		switch l.Status {
+		case StatusFailed:
+			if st.Status != StatusFailed {
+				st.Status, st.Current, st.Error = StatusFailed, i, l.Error
+			}
+		case StatusDone:
+			done++
+			started = true
+		case StatusActive:
+			started = true
+		}
+	}
+	switch {
+	case st.Status == StatusFailed:
+	case done == len(rec.Leaves):
+		st.Status, st.Current, st.Result = StatusDone, len(rec.Leaves)-1, st.leaves[len(st.leaves)-1].Result
+	case started:
+		st.Status, st.Current = StatusActive, done
+	}
+	return st, nil
+}
+
+// waitChain follows a chain run step by step through the dispatcher's Waiter (which
+// drives an in-memory engine too): each step's run, then the run its finish dispatched
+// for the next step, read from the step's dispatch marker.
+func (c *Client) waitChain(ctx context.Context, chainID string, leaves []string, firstRun, firstTask string) (json.RawMessage, error) {
+	w, ok := c.dispatcher.(Waiter)
+	if !ok {
+		return nil, ErrCannotWait
+	}
+	run, task := firstRun, firstTask
+	for i, leaf := range leaves {
+		out, err := w.Wait(ctx, run, task)
+		if err != nil {
+			return nil, err
+		}
+		if i == len(leaves)-1 {
+			return inject.UnwrapOutput(out)
+		}
+		if run, task, err = c.nextRun(ctx, leaf, leaves[i+1]); err != nil {
+			return nil, fmt.Errorf("hatchetflow: chain %s after step %d: %w", chainID, i, err)
+		}
+	}
+	return nil, fmt.Errorf("hatchetflow: chain %s has no steps", chainID)
+}
+
+// nextRun waits for step's dispatch marker of next and returns its run and task.
+func (c *Client) nextRun(ctx context.Context, step, next string) (runID, task string, err error) {
+	delay := 5 * time.Millisecond
+	for {
+		rec, err := c.store.Get(ctx, step)
+		if err != nil && !errors.Is(err, redisstore.ErrUnavailable) {
+			return "", "", notFound(err)
+		}
+		if rec != nil {
+			if run, ok := rec.Dispatched[redisstore.DispatchKey(redisstore.OutcomeSuccess, next)]; ok {
+				for _, cb := range rec.OnSuccess {
+					if cb.ID == next {
+						return run, cb.Task, nil
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", "", ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 250*time.Millisecond)
+	}
+}

@@ -1,0 +1,353 @@
+package hatchetflow
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// plan is what one Save writes: new records, callbacks and later steps before the
+// records that name them, and saved signatures to link into chains.
+type plan struct {
+	recs  []*redisstore.Record
+	links []link
+	root  node
+}
+
+// link makes a saved, pending signature a chain step (redisstore.Store.LinkStep).
+type link struct {
+	id     string
+	fields *redisstore.Record
+	kwargs map[string]any
+}
+
+// node is a compiled spec: its own id (a signature or a chain), the leaf signature that
+// starts it (entry) and the one whose result is its result (exit).
+type node struct {
+	id          string
+	chain       bool
+	entry, exit shape
+	leaves      []string
+}
+
+// frame is what enclosing chains add to a spec compiled as their step.
+type frame struct {
+	next       []shape                           // successors: success callbacks of the exit leaf
+	chainErrs  []redisstore.ContainerCallbackRef // the enclosing chains' error callbacks
+	defaults   map[string]any                    // chain kwargs, inner over outer; step kwargs win
+	containers []string                          // enclosing chains, innermost first
+	first      bool                              // the entry leaf starts a chain
+}
+
+func (f frame) inChain() bool { return len(f.containers) > 0 }
+
+// saved returns the Saved value of the plan's root.
+func (p *plan) saved() dsl.Saved {
+	return dsl.Saved{ID: p.root.id, Task: p.root.entry.rec.Task, Chain: p.root.chain}
+}
+
+// write saves the plan's records in one pipeline, then links saved steps.
+func (c *Client) write(ctx context.Context, p *plan) error {
+	if err := c.store.SaveTree(ctx, p.recs); err != nil {
+		return err
+	}
+	for _, l := range p.links {
+		if err := c.store.LinkStep(ctx, l.id, l.fields, l.kwargs); err != nil {
+			return linkError(err)
+		}
+	}
+	return nil
+}
+
+// compile validates the tree of spec and returns what saving it writes. Each callback
+// and each chain step is checked against what it will receive (see checkFit).
+func (c *Client) compile(ctx context.Context, spec dsl.Spec) (*plan, error) {
+	if err := specErr(spec); err != nil {
+		return nil, err
+	}
+	var names, refs []string
+	collect(spec, &names, &refs)
+	refRecs, err := c.store.GetMany(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	// Saved chains are used through their first and last steps.
+	var leafIDs []string
+	for _, r := range refRecs {
+		if r.Kind == redisstore.KindChain && len(r.Leaves) > 0 {
+			leafIDs = append(leafIDs, r.Leaves[0], r.Leaves[len(r.Leaves)-1])
+		}
+	}
+	if len(leafIDs) > 0 {
+		leaves, err := c.store.GetMany(ctx, leafIDs)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(refRecs, leaves)
+	}
+	for _, r := range refRecs {
+		if r.Kind == redisstore.KindSignature && len(r.Schema) == 0 {
+			names = append(names, r.Task)
+		}
+	}
+	defs, err := c.lookupTasks(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	t := &tree{c: c, defs: defs, refs: refRecs, now: time.Now(), plan: &plan{}}
+	root, err := t.compile(spec, frame{})
+	if err != nil {
+		return nil, err
+	}
+	t.plan.root = root
+	return t.plan, nil
+}
+
+// specErr reports a spec that cannot be saved at all.
+func specErr(spec dsl.Spec) error {
+	switch s := spec.(type) {
+	case dsl.Builder:
+		return s.Err()
+	case dsl.ChainBuilder:
+		return s.Err()
+	case dsl.Ref, dsl.Saved:
+		return nil
+	}
+	return dsl.ErrNilCallback
+}
+
+// collect gathers the task names to look up and the referenced ids of a tree.
+func collect(spec dsl.Spec, names, refs *[]string) {
+	switch s := spec.(type) {
+	case dsl.Builder:
+		if s.ValidatorType() == nil {
+			*names = append(*names, s.Task())
+		}
+		for _, cb := range append(s.SuccessCallbacks(), s.ErrorCallbacks()...) {
+			collect(cb, names, refs)
+		}
+	case dsl.ChainBuilder:
+		for _, st := range append(append(s.Steps(), s.SuccessCallbacks()...), s.ErrorCallbacks()...) {
+			collect(st, names, refs)
+		}
+	default:
+		*refs = append(*refs, specID(s))
+	}
+}
+
+// tree compiles one Save.
+type tree struct {
+	c    *Client
+	defs map[string]redisstore.TaskDef
+	refs map[string]*redisstore.Record
+	now  time.Time
+	plan *plan
+}
+
+func (t *tree) compile(spec dsl.Spec, f frame) (node, error) {
+	switch s := spec.(type) {
+	case dsl.Builder:
+		return t.signature(s, f)
+	case dsl.ChainBuilder:
+		return t.chain(s, f)
+	default:
+		return t.saved(specID(s), f)
+	}
+}
+
+// signature compiles a builder into a new record.
+func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
+	def, override, err := t.c.definition(b, t.defs)
+	if err != nil {
+		return node{}, err
+	}
+	kw := withDefaults(map[string]any(b.Kwargs()), f.defaults)
+	if err := t.c.checkKwargs(b.Task(), def.Schema, kw); err != nil {
+		return node{}, err
+	}
+	id, err := redisstore.NewID()
+	if err != nil {
+		return node{}, err
+	}
+	rec := &redisstore.Record{ID: id, Task: b.Task(), Kwargs: kw, Status: redisstore.StatusPending,
+		ReturnField: def.ReturnField, ErrorField: def.ErrorField, CreatedAt: t.now,
+		Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs}
+	if override {
+		rec.Schema = def.Schema
+	}
+	self := shapeOf(rec, def)
+	for _, branch := range []struct {
+		outcome redisstore.Outcome
+		specs   []dsl.Spec
+		dst     *[]redisstore.CallbackRef
+	}{{redisstore.OutcomeSuccess, b.SuccessCallbacks(), &rec.OnSuccess}, {redisstore.OutcomeError, b.ErrorCallbacks(), &rec.OnError}} {
+		for _, s := range branch.specs {
+			cb, err := t.compile(s, frame{})
+			if err != nil {
+				return node{}, err
+			}
+			if err := checkFit(self, cb.entry, branch.outcome); err != nil {
+				return node{}, err
+			}
+			*branch.dst = append(*branch.dst, cb.entry.ref())
+		}
+	}
+	for _, next := range f.next {
+		if err := checkFit(self, next, redisstore.OutcomeSuccess); err != nil {
+			return node{}, err
+		}
+		rec.OnSuccess = append(rec.OnSuccess, next.ref())
+	}
+	t.plan.recs = append(t.plan.recs, rec) // after its callbacks
+	return node{id: id, entry: self, exit: self, leaves: []string{id}}, nil
+}
+
+// chain compiles a chain: its callbacks, then its steps from the last to the first
+// (each step's successor exists before it), then its container record.
+func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
+	id, err := redisstore.NewID()
+	if err != nil {
+		return node{}, err
+	}
+	defaults := withDefaults(map[string]any(ch.Kwargs()), f.defaults)
+	container := &redisstore.Record{ID: id, Kind: redisstore.KindChain, Task: redisstore.KindChain,
+		Kwargs: map[string]any(ch.Kwargs()), Status: redisstore.StatusPending, CreatedAt: t.now, Containers: f.containers}
+	var next []shape
+	for _, s := range ch.SuccessCallbacks() {
+		cb, err := t.compile(s, frame{})
+		if err != nil {
+			return node{}, err
+		}
+		next = append(next, cb.entry)
+		container.OnSuccess = append(container.OnSuccess, cb.entry.ref())
+	}
+	next = append(next, f.next...)
+	var errNodes []node
+	chainErrs := append([]redisstore.ContainerCallbackRef(nil), f.chainErrs...)
+	for _, s := range ch.ErrorCallbacks() {
+		cb, err := t.compile(s, frame{})
+		if err != nil {
+			return node{}, err
+		}
+		errNodes = append(errNodes, cb)
+		container.OnError = append(container.OnError, cb.entry.ref())
+		chainErrs = append(chainErrs, redisstore.ContainerCallbackRef{CallbackRef: cb.entry.ref(), ContainerID: id})
+	}
+	steps := ch.Steps()
+	nodes := make([]node, len(steps))
+	for i := len(steps) - 1; i >= 0; i-- {
+		sf := frame{next: next, chainErrs: chainErrs, defaults: defaults,
+			containers: append([]string{id}, f.containers...), first: i == 0}
+		if i < len(steps)-1 {
+			sf.next = []shape{nodes[i+1].entry}
+		}
+		n, err := t.compile(steps[i], sf)
+		if err != nil {
+			return node{}, err
+		}
+		nodes[i] = n
+	}
+	for _, n := range nodes {
+		container.Steps = append(container.Steps, n.id)
+		container.Leaves = append(container.Leaves, n.leaves...)
+	}
+	// The chain's error callbacks get the chain's input, kept by its first step.
+	first := container.Leaves[0]
+	for _, r := range t.plan.recs {
+		setFirstLeaf(r.ChainErrors, id, first)
+	}
+	for _, l := range t.plan.links {
+		setFirstLeaf(l.fields.ChainErrors, id, first)
+	}
+	for _, cb := range errNodes {
+		if err := checkFit(nodes[0].entry, cb.entry, redisstore.OutcomeError); err != nil {
+			return node{}, err
+		}
+	}
+	t.plan.recs = append(t.plan.recs, container)
+	return node{id: id, chain: true, entry: nodes[0].entry, exit: nodes[len(nodes)-1].exit, leaves: container.Leaves}, nil
+}
+
+func setFirstLeaf(refs []redisstore.ContainerCallbackRef, container, first string) {
+	for i := range refs {
+		if refs[i].ContainerID == container {
+			refs[i].FirstLeafID = first
+		}
+	}
+}
+
+// saved compiles a reference to a stored signature or chain: as a callback it is
+// used as it is; as a chain step a signature is linked into the chain.
+func (t *tree) saved(id string, f frame) (node, error) {
+	r := t.refs[id]
+	if r == nil {
+		return node{}, &SignatureNotFoundError{ID: id, Callback: true, Err: &redisstore.NotFoundError{ID: id}}
+	}
+	if r.Kind == redisstore.KindChain {
+		if f.inChain() {
+			return node{}, fmt.Errorf("%w: chain %q", ErrSavedChainStep, id)
+		}
+		entry, exit := t.refs[r.Leaves[0]], t.refs[r.Leaves[len(r.Leaves)-1]]
+		if entry == nil || exit == nil {
+			return node{}, &SignatureNotFoundError{ID: id, Callback: true, Err: &redisstore.NotFoundError{ID: id}}
+		}
+		return node{id: id, chain: true, entry: t.shape(entry), exit: t.shape(exit), leaves: r.Leaves}, nil
+	}
+	self := t.shape(r)
+	if !f.inChain() {
+		return node{id: id, entry: self, exit: self, leaves: []string{id}}, nil
+	}
+	if r.Status != redisstore.StatusPending {
+		return node{}, &NotPendingError{ID: id, Status: r.Status, RunID: r.RunID}
+	}
+	if len(r.Containers) > 0 {
+		return node{}, &AlreadyInChainError{ID: id, ChainID: r.Containers[0]}
+	}
+	def := t.defs[r.Task]
+	if len(r.Schema) > 0 {
+		def.Schema = r.Schema
+	}
+	defaults := map[string]any{}
+	for k, v := range f.defaults {
+		if _, own := r.Kwargs[k]; !own {
+			defaults[k] = v
+		}
+	}
+	if err := t.c.checkKwargs(r.Task, def.Schema, defaults); err != nil {
+		return node{}, err
+	}
+	fields := &redisstore.Record{Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs}
+	for _, next := range f.next {
+		if err := checkFit(self, next, redisstore.OutcomeSuccess); err != nil {
+			return node{}, err
+		}
+		fields.OnSuccess = append(fields.OnSuccess, next.ref())
+	}
+	t.plan.links = append(t.plan.links, link{id: id, fields: fields, kwargs: defaults})
+	return node{id: id, entry: self, exit: self, leaves: []string{id}}, nil
+}
+
+// shape returns the shape of a stored signature.
+func (t *tree) shape(r *redisstore.Record) shape {
+	def := t.defs[r.Task]
+	if len(r.Schema) > 0 {
+		def = redisstore.TaskDef{Name: r.Task, Schema: r.Schema}
+	}
+	return shapeOf(r, def)
+}
+
+// withDefaults returns own with every key of defaults it lacks: a step's own kwargs
+// win over its chains' kwargs.
+func withDefaults(own, defaults map[string]any) map[string]any {
+	if len(defaults) == 0 {
+		return own
+	}
+	out := make(map[string]any, len(own)+len(defaults))
+	maps.Copy(out, defaults)
+	maps.Copy(out, own)
+	return out
+}
