@@ -52,7 +52,13 @@ func newChainFlow(t *testing.T, opts ...hatchetflow.Option) *chainFlow {
 	t.Helper()
 	f := &chainFlow{h: flowtest.New(t, opts...), calls: map[string][]int{}, failAt: map[int]bool{}}
 	f.h.Quiet()
-	c := f.h.Client
+	f.register(t, f.h.Client)
+	return f
+}
+
+// register registers the chain test tasks on c.
+func (f *chainFlow) register(t *testing.T, c *hatchetflow.Client) {
+	t.Helper()
 	_, err := hatchetflow.NewTask(c, "inc", func(_ hatchet.Context, in IncInput) (int, error) {
 		f.record("inc", in.V.Value)
 		if f.failAt[in.V.Value] {
@@ -79,7 +85,15 @@ func newChainFlow(t *testing.T, opts ...hatchetflow.Option) *chainFlow {
 	must(t, err)
 	_, err = hatchetflow.NewTask(c, "receipt", func(_ hatchet.Context, in IncInput) (Receipt, error) { return Receipt{Total: in.V.Value}, nil })
 	must(t, err)
-	return f
+	_, err = hatchetflow.NewTask(c, "nap", func(ctx hatchet.Context, in IncInput) (int, error) {
+		f.record("nap", in.V.Value)
+		select {
+		case <-ctx.Done():
+		case <-time.After(30 * time.Second):
+		}
+		return in.V.Value, nil
+	}, hatchetflow.WithExecutionTimeout(time.Second))
+	must(t, err)
 }
 
 func equalInts(t *testing.T, what string, got, want []int) {

@@ -29,7 +29,7 @@ type engineFlow struct {
 // newEngineFlow registers the test tasks on a client for the local engine (skipping
 // unless HATCHETFLOW_INTEGRATION=1) with its own namespace and Redis key prefix, and
 // starts a worker.
-func newEngineFlow(t *testing.T) *engineFlow {
+func newEngineFlow(t *testing.T, more ...func(*hatchetflow.Client)) *engineFlow {
 	t.Helper()
 	hc := enginetest.Client(t)
 	url := os.Getenv("REDIS_URL")
@@ -45,6 +45,9 @@ func newEngineFlow(t *testing.T) *engineFlow {
 	must(t, err)
 	f := &flow{}
 	f.register(t, c)
+	for _, register := range more {
+		register(c)
+	}
 	ctx := enginetest.Context(t, time.Minute)
 	w, err := enginetest.Wait(ctx, func() (*hatchet.Worker, error) { return c.NewWorker(ctx, "it-worker", nil) })
 	must(t, err)
