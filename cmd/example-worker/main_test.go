@@ -33,6 +33,10 @@ func TestScenariosInFlowtest(t *testing.T) {
 		`alert-administrator  received {"endpoint":"https://api.example.com/charge","attempt":1}`,
 		`retry_count`,
 		`unknown task "no-such-task"`,
+		`reserve-stock        received {"receipt":{"order_id":"ord-2002","total":10},"warehouse":"north"}`,
+		`ship-order           received {"reservation":{"order_id":"ord-2002","warehouse":"north"},"carrier":"ups"}`,
+		`notify-shipped       received {"shipment":{"order_id":"ord-2002","tracking":"ups-north-1"}}`,
+		`chain done after 3 steps`,
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %s\n--- output:\n%s", want, out.String())

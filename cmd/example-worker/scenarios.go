@@ -49,6 +49,7 @@ func (d *demo) run(ctx context.Context) error {
 		{"2. Kwargs updated after the signature was created", d.updateKwargs},
 		{"3. Error callbacks: the original message, bound kwargs and error details", d.errorCallbacks},
 		{"4. Validation errors are clear and write nothing", d.validation},
+		{"5. A chain: each step gets the previous step's return value", d.chain},
 	} {
 		d.printf("\n%s\n", s.title)
 		if err := s.fn(ctx); err != nil {
@@ -142,5 +143,34 @@ func (d *demo) validation(ctx context.Context) error {
 		return fmt.Errorf("want ErrUnknownTask, got %v", err)
 	}
 	d.printf("  Save refused: %v\n", err)
+	return nil
+}
+
+func (d *demo) chain(ctx context.Context) error {
+	chain := dsl.Chain(
+		dsl.Sign(d.t.processOrder),
+		dsl.Sign("reserve-stock").With(dsl.KW{"warehouse": "north"}),
+		dsl.Sign("ship-order").With(dsl.KW{"carrier": "ups"}),
+	).OnSuccess(dsl.Sign("notify-shipped"))
+	h, err := chain.Run(ctx, d.c, Order{OrderID: "ord-2002", Items: []string{"desk"}})
+	if err != nil {
+		return err
+	}
+	if d.settle != nil {
+		d.settle(ctx)
+	}
+	shipment, err := hatchetflow.WaitResult[Shipment](ctx, h)
+	if err != nil {
+		return err
+	}
+	if err := d.wait(ctx, map[string]int{"notify-shipped": 1}); err != nil {
+		return err
+	}
+	d.show("reserve-stock", "ship-order", "notify-shipped")
+	st, err := d.c.Chain(ctx, h.SignatureID())
+	if err != nil {
+		return err
+	}
+	d.printf("  chain %s after %d steps; result %+v\n", st.Status, len(st.Steps), shipment)
 	return nil
 }

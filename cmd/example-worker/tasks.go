@@ -185,5 +185,49 @@ func register(c *hatchetflow.Client, rec *recorder) (*tasks, error) {
 		return nil, nil
 	})
 	add(e)
+	_, e = hatchetflow.NewTask(c, "reserve-stock", func(_ hatchet.Context, in StockRequest) (Reservation, error) {
+		rec.add("reserve-stock", in)
+		return Reservation{OrderID: in.Receipt.Value.OrderID, Warehouse: in.Warehouse}, nil
+	})
+	add(e)
+	_, e = hatchetflow.NewTask(c, "ship-order", func(_ hatchet.Context, in ShipRequest) (Shipment, error) {
+		rec.add("ship-order", in)
+		return Shipment{OrderID: in.Reservation.Value.OrderID, Tracking: in.Carrier + "-" + in.Reservation.Value.Warehouse + "-1"}, nil
+	})
+	add(e)
+	_, e = hatchetflow.NewTask(c, "notify-shipped", func(_ hatchet.Context, in ShippedMessage) (any, error) {
+		rec.add("notify-shipped", in)
+		return nil, nil
+	})
+	add(e)
 	return &t, err
+}
+
+// StockRequest is the chain's second step: it receives process-order's Receipt.
+type StockRequest struct {
+	Receipt   inject.ReturnValue[Receipt] `json:"receipt"`
+	Warehouse string                      `json:"warehouse,omitempty"`
+}
+
+// Reservation is reserve-stock's return value.
+type Reservation struct {
+	OrderID   string `json:"order_id"`
+	Warehouse string `json:"warehouse"`
+}
+
+// ShipRequest is the chain's third step: it receives reserve-stock's Reservation.
+type ShipRequest struct {
+	Reservation inject.ReturnValue[Reservation] `json:"reservation"`
+	Carrier     string                          `json:"carrier,omitempty"`
+}
+
+// Shipment is ship-order's return value, the chain's result.
+type Shipment struct {
+	OrderID  string `json:"order_id"`
+	Tracking string `json:"tracking"`
+}
+
+// ShippedMessage is the chain's success callback.
+type ShippedMessage struct {
+	Shipment inject.ReturnValue[Shipment] `json:"shipment"`
 }
