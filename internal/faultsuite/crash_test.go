@@ -8,6 +8,8 @@ import (
 
 	"github.com/hatchet-dev/hatchet/pkg/client/rest"
 
+	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/internal/enginetest"
 	fs "github.com/hatchetflow/go/internal/faultsuite"
 	"github.com/hatchetflow/go/redisstore"
@@ -184,4 +186,63 @@ func TestWorkerKilledInOnFailure(t *testing.T) {
 	s.expectMain(ctx, fs.TaskMain, "a3", 1)
 	s.checkTTLs(ctx)
 	s.row.Note = fmt.Sprintf("on-failure reassigned after the heartbeat rule; settled %.0f s after the kill", time.Since(killed).Seconds())
+}
+
+// chainUnderTest is a three-step chain whose second step blocks on its first attempt:
+// TaskMain (id), then step (id+"-2", blocking), then step (id+"-3"); its success
+// callback counts <last id>/s, its error callback <id>/e (the chain's input).
+func chainUnderTest(id, step string) dsl.ChainBuilder {
+	return dsl.Chain(
+		dsl.Sign(fs.TaskMain),
+		dsl.Sign(step).With(dsl.KW{"id": id + "-2", "block": true}),
+		dsl.Sign(step).With(dsl.KW{"id": id + "-3"}),
+	).OnSuccess(dsl.Sign(fs.TaskOnSuccess).With(dsl.KW{"tag": "s"})).
+		OnError(dsl.Sign(fs.TaskOnError).With(dsl.KW{"tag": "e"}))
+}
+
+// f. A worker SIGKILLed during a chain's second step (no retries): once a new worker
+// exists, the engine fails the step at its timeout and its on-failure step fires the
+// chain's error callback exactly once; the third step never starts.
+func TestWorkerKilledDuringChainStep(t *testing.T) {
+	s := newSuite(t, "f. worker SIGKILLed during chain step 2 (retries 0)", suiteOpt{})
+	s.row.Runs = 1
+	ctx := enginetest.Context(t, 2*time.Minute)
+	w1 := s.startWorker("w1", fs.ModeNormal)
+	h, err := chainUnderTest("f1", fs.TaskStep).Run(ctx, s.c, fs.MainIn{ID: "f1"})
+	must(t, err)
+	s.waitCount(ctx, fs.TaskStep, 1)
+	w1.kill(t)
+	s.startWorker("w2", fs.ModeNormal)
+	st := s.settleChain(ctx, h.SignatureID())
+	if st.Status != hatchetflow.StatusFailed || st.Current != 1 {
+		t.Errorf("chain %s at step %d, want failed at step 1", st.Status, st.Current)
+	}
+	s.expect(ctx, map[string]map[string]int{fs.TaskOnError: {"f1/e": 1}})
+	s.expectMain(ctx, fs.TaskStep, "f1-2", 1)
+	s.expectMain(ctx, fs.TaskStep, "f1-3", 0)
+	s.checkTTLs(ctx)
+	s.row.Note = "chain error callback once; later step never started"
+}
+
+// f'. The same kill with one retry: the step runs again on the new worker, the chain
+// goes on, and its success callback runs exactly once.
+func TestWorkerKilledDuringChainStepRetried(t *testing.T) {
+	s := newSuite(t, "f'. worker SIGKILLed during chain step 2 (retries 1)", suiteOpt{})
+	s.row.Runs = 1
+	ctx := enginetest.Context(t, 2*time.Minute)
+	w1 := s.startWorker("w1", fs.ModeNormal)
+	h, err := chainUnderTest("f2", fs.TaskStepRetry).Run(ctx, s.c, fs.MainIn{ID: "f2"})
+	must(t, err)
+	s.waitCount(ctx, fs.TaskStepRetry, 1)
+	w1.kill(t)
+	s.startWorker("w2", fs.ModeNormal)
+	st := s.settleChain(ctx, h.SignatureID())
+	if st.Status != hatchetflow.StatusDone {
+		t.Errorf("chain %s, want done", st.Status)
+	}
+	s.expect(ctx, map[string]map[string]int{fs.TaskOnSuccess: {"f2-3/s": 1}})
+	s.expectMain(ctx, fs.TaskStepRetry, "f2-2", 2)
+	s.expectMain(ctx, fs.TaskStepRetry, "f2-3", 1)
+	s.checkTTLs(ctx)
+	s.row.Note = "step retried on the new worker; chain success callback once"
 }

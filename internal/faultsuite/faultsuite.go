@@ -28,6 +28,10 @@ import (
 const (
 	// TaskMain is the task under test: retries 0, execution timeout MainTimeout.
 	TaskMain = "fs-main"
+	// TaskStep is a chain step after TaskMain: retries 0, timeout MainTimeout.
+	TaskStep = "fs-step"
+	// TaskStepRetry is TaskStep with one retry.
+	TaskStepRetry = "fs-step-retry"
 	// TaskMainRetry is TaskMain with one retry.
 	TaskMainRetry = "fs-main-retry"
 	// TaskOnSuccess is the success callback; it counts the field "<result id>/<tag>".
@@ -66,6 +70,16 @@ const (
 
 // EnvReport names the file the tests append their result rows to (JSON lines).
 const EnvReport = "HFRELIABILITY_REPORT"
+
+// StepIn is the input of TaskStep and TaskStepRetry, the later steps of a chain: the
+// previous step's result, and bound fields.
+type StepIn struct {
+	Prev inject.ReturnValue[MainOut] `json:"prev"`
+	// ID names the step (bound as a kwarg).
+	ID string `json:"id"`
+	// Block makes the first attempt wait until its context ends (or two minutes).
+	Block bool `json:"block,omitempty"`
+}
 
 // MainIn is the input of the main tasks.
 type MainIn struct {

@@ -366,6 +366,9 @@ func (s *suite) pending(ctx context.Context, ids []string) ([]string, error) {
 					for _, cb := range rec.OnError {
 						next = append(next, cb.ID)
 					}
+					for _, cb := range rec.ChainErrors {
+						next = append(next, cb.ID)
+					}
 				default:
 					pending = append(pending, fmt.Sprintf("%s(%s %s)", rec.Task, rec.ID, rec.Status))
 				}
@@ -541,5 +544,28 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// settleChain waits until chain id ended and every signature under its steps settled,
+// and returns its state.
+func (s *suite) settleChain(ctx context.Context, id string) *hatchetflow.ChainState {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	for {
+		st, err := s.c.Chain(ctx, id)
+		if err == nil && (st.Status == hatchetflow.StatusDone || st.Status == hatchetflow.StatusFailed) {
+			var ids []string // steps after a failed one never run: they stay pending
+			for _, step := range st.Steps[:st.Current+1] {
+				ids = append(ids, step.ID)
+			}
+			s.settle(ctx, ids...)
+			return st
+		}
+		if ctx.Err() != nil {
+			s.t.Fatalf("chain %s not done: %+v (%v)", id, st, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

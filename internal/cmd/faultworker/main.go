@@ -127,6 +127,30 @@ func run() error {
 		hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout), hatchetflow.WithRetries(1)); err != nil {
 		return err
 	}
+	stepFn := func(task string) func(hatchet.Context, faultsuite.StepIn) (faultsuite.MainOut, error) {
+		return func(ctx hatchet.Context, in faultsuite.StepIn) (faultsuite.MainOut, error) {
+			if err := count(ctx, task, in.ID); err != nil {
+				return faultsuite.MainOut{}, err
+			}
+			log.Info("step running", "task", task, "id", in.ID, "attempt", ctx.RetryCount())
+			if in.Block && ctx.RetryCount() == 0 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(2 * time.Minute):
+				}
+				return faultsuite.MainOut{}, errors.New("blocked until the end")
+			}
+			return faultsuite.MainOut{ID: in.ID, Value: in.Prev.Value.Value + 1}, nil
+		}
+	}
+	if _, err := hatchetflow.NewTask(c, faultsuite.TaskStep, stepFn(faultsuite.TaskStep),
+		hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout)); err != nil {
+		return err
+	}
+	if _, err := hatchetflow.NewTask(c, faultsuite.TaskStepRetry, stepFn(faultsuite.TaskStepRetry),
+		hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout), hatchetflow.WithRetries(1)); err != nil {
+		return err
+	}
 	if _, err := hatchetflow.NewTask(c, faultsuite.TaskOnSuccess, func(ctx hatchet.Context, in faultsuite.SuccessIn) (string, error) {
 		return "ok", count(ctx, faultsuite.TaskOnSuccess, in.Result.Value.ID+"/"+in.Tag)
 	}); err != nil {
