@@ -41,6 +41,8 @@ var (
 	// ErrInputNotObject is returned by [NewTask] for an input type that no JSON
 	// object decodes into (a string, a number, a slice...): every message is an object.
 	ErrInputNotObject = errors.New("hatchetflow: task input type cannot hold a JSON object")
+	// ErrWrongTask is returned by [Task.RunSignature] for a signature of another task.
+	ErrWrongTask = errors.New("hatchetflow: signature of another task")
 	// ErrNotAChain is returned by [Client.Chain] for the id of a signature.
 	ErrNotAChain = errors.New("hatchetflow: not a chain")
 	// ErrSavedChainStep is returned when a saved chain (a Ref or Saved of a chain) is

@@ -194,3 +194,25 @@ func ExampleClient_SaveSignature_validation() {
 	// hatchetflow: unknown task "validate-data": no worker registered it (start a worker, or give a validator with Validate)
 	// <nil>
 }
+
+// A typed task handle runs with its own input type and waits with its own output type:
+// passing anything else does not compile.
+func ExampleTask_Run() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	type Order struct {
+		OrderID string `json:"order_id"`
+	}
+	type Receipt struct {
+		OrderID string `json:"order_id"`
+		Total   int    `json:"total"`
+	}
+	task, _ := hatchetflow.NewTask(h.Client, "total-order", func(_ hatchet.Context, in Order) (Receipt, error) {
+		return Receipt{OrderID: in.OrderID, Total: 42}, nil
+	})
+	ctx := context.Background()
+	run, _ := task.Run(ctx, Order{OrderID: "o-7"}) // task.Run(ctx, "o-7") would not compile
+	receipt, err := run.Wait(ctx)                // a Receipt, not JSON
+	fmt.Println(receipt.OrderID, receipt.Total, err)
+	// Output: o-7 42 <nil>
+}

@@ -20,6 +20,7 @@ import (
 // on-failure step that dispatches error callbacks. Sign it with dsl.Sign(task).
 type Task[I, O any] struct {
 	def *taskDef
+	c   *Client
 }
 
 // TaskName returns the name the task is registered under.
@@ -148,7 +149,7 @@ func NewTask[I, O any](c *Client, name string, fn func(ctx hatchet.Context, in I
 	}
 	c.tasks[name] = def
 	c.order = append(c.order, name)
-	return &Task[I, O]{def: def}, nil
+	return &Task[I, O]{def: def, c: c}, nil
 }
 
 // RegisterTasks writes the registry entries of every task registered on c (name →
