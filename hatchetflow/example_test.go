@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
@@ -212,7 +213,43 @@ func ExampleTask_Run() {
 	})
 	ctx := context.Background()
 	run, _ := task.Run(ctx, Order{OrderID: "o-7"}) // task.Run(ctx, "o-7") would not compile
-	receipt, err := run.Wait(ctx)                // a Receipt, not JSON
+	receipt, err := run.Wait(ctx)                  // a Receipt, not JSON
 	fmt.Println(receipt.OrderID, receipt.Total, err)
 	// Output: o-7 42 <nil>
+}
+
+// A worker the application builds itself serves hatchetflow's tasks next to its own
+// Hatchet workflows; the application writes the registry with its own call.
+func ExampleClient_Workflows() {
+	hc, err := hatchet.NewClient() // HATCHET_CLIENT_TOKEN and friends from the environment
+	if err != nil {
+		return
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	flow, err := hatchetflow.New(hc, rdb)
+	if err != nil {
+		return
+	}
+	if _, err := hatchetflow.NewTask(flow, "charge", func(_ hatchet.Context, in map[string]any) (any, error) { return nil, nil }); err != nil {
+		return
+	}
+	plain := hc.NewStandaloneTask("plain-report", func(_ hatchet.Context, in map[string]any) (map[string]any, error) { return in, nil })
+
+	ctx := context.Background()
+	wfs, err := flow.Workflows()
+	if err != nil {
+		return
+	}
+	if err := flow.RegisterTasks(ctx); err != nil {
+		return
+	}
+	worker, err := hc.NewWorker("app", hatchet.WithWorkflows(append(wfs, plain)...), hatchet.WithSlots(50))
+	if err != nil {
+		return
+	}
+	cleanup, err := worker.Start()
+	if err != nil {
+		return
+	}
+	defer func() { _ = cleanup() }()
 }

@@ -46,15 +46,12 @@ func (c *Client) NewWorker(ctx context.Context, name string, opts *WorkerOptions
 		return nil, &ConflictingOptionError{Task: name, Option: "workflows",
 			Detail: "hatchet.WithWorkflows in WorkerOptions.Options would replace hatchetflow's workflows; pass them in WorkerOptions.Workflows"}
 	}
-	c.mu.Lock()
-	c.workerBuilt = true
-	c.mu.Unlock()
-	if err := c.RegisterTasks(ctx); err != nil {
+	wfs, err := c.Workflows()
+	if err != nil {
 		return nil, err
 	}
-	var wfs []hatchet.WorkflowBase
-	for _, def := range c.registeredTasks() {
-		wfs = append(wfs, c.workflow(def))
+	if err := c.RegisterTasks(ctx); err != nil {
+		return nil, err
 	}
 	wfs = append(wfs, opts.Workflows...)
 	w, err := c.hatchet.NewWorker(name, append(opts.Options, hatchet.WithWorkflows(wfs...))...)
@@ -62,6 +59,31 @@ func (c *Client) NewWorker(ctx context.Context, name string, opts *WorkerOptions
 		return nil, fmt.Errorf("hatchetflow: new worker %q: %w", name, err)
 	}
 	return w, nil
+}
+
+// Workflows returns the Hatchet workflows of every task registered on c (each with its
+// main and on-failure steps), for a worker the application builds itself next to its
+// plain Hatchet workflows:
+//
+//	wfs, err := flow.Workflows()
+//	err = flow.RegisterTasks(ctx) // the registry producers sign against
+//	w, err := hc.NewWorker("app", hatchet.WithWorkflows(append(wfs, myWorkflow)...))
+//
+// After Workflows (or [Client.NewWorker]), [NewTask] returns [ErrRegistrationClosed]:
+// a task registered later would be served by no worker. It returns [ErrNoHatchet] on a
+// client made without a Hatchet client.
+func (c *Client) Workflows() ([]hatchet.WorkflowBase, error) {
+	if c.hatchet == nil {
+		return nil, ErrNoHatchet
+	}
+	c.mu.Lock()
+	c.workerBuilt = true
+	c.mu.Unlock()
+	var wfs []hatchet.WorkflowBase
+	for _, def := range c.registeredTasks() {
+		wfs = append(wfs, c.workflow(def))
+	}
+	return wfs, nil
 }
 
 // workflow builds the Hatchet workflow of one task.

@@ -287,3 +287,43 @@ func TestEngineNewTaskAfterNewWorkerIsRefused(t *testing.T) {
 		t.Fatalf("NewTask after NewWorker = %v, want ErrRegistrationClosed", err)
 	}
 }
+
+// A worker the application builds serves hatchetflow's tasks next to its own workflow.
+func TestEngineTasksJoinTheApplicationsWorker(t *testing.T) {
+	hc := enginetest.Client(t)
+	opt, err := redis.ParseURL(os.Getenv("REDIS_URL"))
+	must(t, err)
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	c, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix("hfit-"+enginetest.Namespace()))
+	must(t, err)
+	f := &flow{}
+	f.register(t, c)
+	plain := hc.NewStandaloneTask("app-plain", func(_ hatchet.Context, in map[string]any) (map[string]any, error) {
+		return map[string]any{"plain": true}, nil
+	})
+	ctx := enginetest.Context(t, time.Minute)
+	wfs, err := c.Workflows()
+	must(t, err)
+	must(t, c.RegisterTasks(ctx))
+	w, err := enginetest.Wait(ctx, func() (*hatchet.Worker, error) {
+		return hc.NewWorker("app-worker", hatchet.WithWorkflows(append(wfs, plain)...))
+	})
+	must(t, err)
+	stop, err := enginetest.Wait(ctx, w.Start)
+	must(t, err)
+	t.Cleanup(func() { _ = stop() })
+	h, err := dsl.Sign("process-order").OnSuccess(dsl.Sign("log-completion")).Run(ctx, c, Order{OrderID: "app-1"})
+	must(t, err)
+	got, err := hatchetflow.WaitResult[Receipt](ctx, h)
+	if err != nil || got.OrderID != "app-1" {
+		t.Fatalf("signature run on the application's worker = %+v, %v", got, err)
+	}
+	res, err := hc.Run(ctx, "app-plain", map[string]any{})
+	must(t, err)
+	var out map[string]any
+	must(t, res.TaskOutput("app-plain").Into(&out))
+	if out["plain"] != true {
+		t.Fatalf("plain workflow output %v", out)
+	}
+}
