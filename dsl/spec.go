@@ -32,6 +32,9 @@ type Saved struct {
 	Task string
 	// Chain is true when the saved spec is a chain.
 	Chain bool
+	// OnSuccess and OnError are the callbacks saved with it, in order, each with its
+	// own callbacks: their ids, for reading or updating them later.
+	OnSuccess, OnError []Saved
 }
 
 func (Saved) spec() {}

@@ -55,9 +55,25 @@
 // failed task's message with its own bound kwargs merged over it, and the error details
 // in a field typed inject.TaskError (or tagged `hatchetflow:"task_error"`) if it has one.
 //
-// # Engines
+// # Chains
 //
-// The lifecycle needs one thing from an engine, a [Dispatcher]. [Client.Steps] returns
-// the step functions the Hatchet wiring registers; package testing/flowtest runs the
-// same functions in memory.
+// dsl.Chain(a, b, c) runs steps in order, each with the previous step's return value;
+// the chain's own callbacks fire once at the end or on the first failed step.
+// [Client.Chain] reads a chain's status and steps. See docs/chains.md.
+//
+// # Reading state
+//
+// [Client.Signature] returns a [Signature] and [Client.Chain] a [ChainState], with
+// statuses as [Status] values ([StatusDone]...): application code and its tests never
+// need package redisstore. Save returns a dsl.Saved that lists the ids of the callbacks
+// it saved. Typed task handles run with [Task.Run] and wait with [TaskRun.Wait].
+//
+// # Engines and harnesses
+//
+// The lifecycle needs one thing from an engine, a [Dispatcher] (and a [Waiter] to wait
+// for runs). [Client.Steps] returns the step functions the Hatchet wiring registers,
+// [CallObserver] lets a harness watch and fault a call, [NewRunError] builds the error
+// of a failed run, and [Client.Store] and [Client.Dispatcher] expose the plumbing;
+// package testing/flowtest runs the same functions in memory. These are for engines and
+// harnesses: application code needs none of them.
 package hatchetflow

@@ -43,6 +43,8 @@ var (
 	ErrInputNotObject = errors.New("hatchetflow: task input type cannot hold a JSON object")
 	// ErrWrongTask is returned by [Task.RunSignature] for a signature of another task.
 	ErrWrongTask = errors.New("hatchetflow: signature of another task")
+	// ErrNotASignature is returned by [Client.Signature] for the id of a chain.
+	ErrNotASignature = errors.New("hatchetflow: not a signature")
 	// ErrNotAChain is returned by [Client.Chain] for the id of a signature.
 	ErrNotAChain = errors.New("hatchetflow: not a chain")
 	// ErrSavedChainStep is returned when a saved chain (a Ref or Saved of a chain) is

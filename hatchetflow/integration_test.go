@@ -16,7 +16,6 @@ import (
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/internal/enginetest"
-	"github.com/hatchetflow/go/redisstore"
 )
 
 // engineFlow is the test flow on the real engine and a real Redis.
@@ -103,11 +102,11 @@ func (e *engineFlow) walk(ctx context.Context, t *testing.T, id string, pending 
 	}
 	must(t, err)
 	switch rec.Status {
-	case redisstore.StatusDone:
+	case hatchetflow.StatusDone:
 		for _, cb := range rec.OnSuccess {
 			e.walk(ctx, t, cb.ID, pending)
 		}
-	case redisstore.StatusFailed:
+	case hatchetflow.StatusFailed:
 		for _, cb := range rec.OnError {
 			e.walk(ctx, t, cb.ID, pending)
 		}

@@ -15,7 +15,6 @@ import (
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
-	"github.com/hatchetflow/go/redisstore"
 	"github.com/hatchetflow/go/testing/flowtest"
 )
 
@@ -182,7 +181,7 @@ func TestSuccessCallbacksGetReturnValue(t *testing.T) {
 	if run.OnFailureRan {
 		t.Fatal("on-failure step ran after a success")
 	}
-	f.h.RequireStatus(t, h.SignatureID(), redisstore.StatusDone)
+	f.h.RequireStatus(t, h.SignatureID(), hatchetflow.StatusDone)
 	f.h.RequireDispatched(t, "send-success-email", &flowtest.Match{Exact: true,
 		Input: map[string]any{"task_result": map[string]any{"order_id": "A-1", "total": 42}}})
 }
@@ -230,7 +229,7 @@ func TestErrorCallbackGetsOriginalMessageAndDetails(t *testing.T) {
 	if f.calls.get("send-success-email")+f.calls.get("log-completion") != 0 {
 		t.Fatal("success callbacks ran after a failure")
 	}
-	f.h.RequireStatus(t, h.SignatureID(), redisstore.StatusFailed)
+	f.h.RequireStatus(t, h.SignatureID(), hatchetflow.StatusFailed)
 }
 
 func TestRetryThenSuccess(t *testing.T) {

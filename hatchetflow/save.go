@@ -202,13 +202,21 @@ func (c *Client) UpdateKwargs(ctx context.Context, id string, kw dsl.KW) error {
 	return notFound(err)
 }
 
-// Signature reads a saved signature: status, kwargs, callbacks, result.
-func (c *Client) Signature(ctx context.Context, id string) (*redisstore.Record, error) {
+// Signature reads a saved signature in one round trip: status, kwargs, callbacks,
+// result or error, owner run and attempt. A chain's id gives [ErrNotASignature]: read
+// chains with [Client.Chain].
+func (c *Client) Signature(ctx context.Context, id string) (*Signature, error) {
 	if !redisstore.ValidID(id) {
 		return nil, fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
 	}
 	r, err := c.store.Get(ctx, id)
-	return r, notFound(err)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	if r.Kind == redisstore.KindChain {
+		return nil, fmt.Errorf("%w: %q is a chain (use Client.Chain)", ErrNotASignature, id)
+	}
+	return signatureOf(r), nil
 }
 
 // notFound turns the store's not-found errors into [*SignatureNotFoundError]s.

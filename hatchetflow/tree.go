@@ -32,6 +32,7 @@ type node struct {
 	chain       bool
 	entry, exit shape
 	leaves      []string
+	saved       dsl.Saved // what Save reports of it
 }
 
 // frame is what enclosing chains add to a spec compiled as their step.
@@ -46,9 +47,7 @@ type frame struct {
 func (f frame) inChain() bool { return len(f.containers) > 0 }
 
 // saved returns the Saved value of the plan's root.
-func (p *plan) saved() dsl.Saved {
-	return dsl.Saved{ID: p.root.id, Task: p.root.entry.rec.Task, Chain: p.root.chain}
-}
+func (p *plan) saved() dsl.Saved { return p.root.saved }
 
 // write saves the plan's records in one pipeline, then links saved steps.
 func (c *Client) write(ctx context.Context, p *plan) error {
@@ -180,11 +179,14 @@ func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
 		rec.Schema = def.Schema
 	}
 	self := shapeOf(rec, def)
+	saved := dsl.Saved{ID: id, Task: rec.Task}
 	for _, branch := range []struct {
 		outcome redisstore.Outcome
 		specs   []dsl.Spec
 		dst     *[]redisstore.CallbackRef
-	}{{redisstore.OutcomeSuccess, b.SuccessCallbacks(), &rec.OnSuccess}, {redisstore.OutcomeError, b.ErrorCallbacks(), &rec.OnError}} {
+		out     *[]dsl.Saved
+	}{{redisstore.OutcomeSuccess, b.SuccessCallbacks(), &rec.OnSuccess, &saved.OnSuccess},
+		{redisstore.OutcomeError, b.ErrorCallbacks(), &rec.OnError, &saved.OnError}} {
 		for _, s := range branch.specs {
 			cb, err := t.compile(s, frame{})
 			if err != nil {
@@ -194,6 +196,7 @@ func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
 				return node{}, err
 			}
 			*branch.dst = append(*branch.dst, cb.entry.ref())
+			*branch.out = append(*branch.out, cb.saved)
 		}
 	}
 	for _, next := range f.next {
@@ -203,7 +206,7 @@ func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
 		rec.OnSuccess = append(rec.OnSuccess, next.ref())
 	}
 	t.plan.recs = append(t.plan.recs, rec) // after its callbacks
-	return node{id: id, entry: self, exit: self, leaves: []string{id}}, nil
+	return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: saved}, nil
 }
 
 // chain compiles a chain: its callbacks, then its steps from the last to the first
@@ -216,6 +219,7 @@ func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
 	defaults := withDefaults(map[string]any(ch.Kwargs()), f.defaults)
 	container := &redisstore.Record{ID: id, Kind: redisstore.KindChain, Task: redisstore.KindChain,
 		Kwargs: map[string]any(ch.Kwargs()), Status: redisstore.StatusPending, CreatedAt: t.now, Containers: f.containers}
+	saved := dsl.Saved{ID: id, Chain: true}
 	var next []shape
 	for _, s := range ch.SuccessCallbacks() {
 		cb, err := t.compile(s, frame{})
@@ -224,6 +228,7 @@ func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
 		}
 		next = append(next, cb.entry)
 		container.OnSuccess = append(container.OnSuccess, cb.entry.ref())
+		saved.OnSuccess = append(saved.OnSuccess, cb.saved)
 	}
 	next = append(next, f.next...)
 	var errNodes []node
@@ -235,6 +240,7 @@ func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
 		}
 		errNodes = append(errNodes, cb)
 		container.OnError = append(container.OnError, cb.entry.ref())
+		saved.OnError = append(saved.OnError, cb.saved)
 		chainErrs = append(chainErrs, redisstore.ContainerCallbackRef{CallbackRef: cb.entry.ref(), ContainerID: id})
 	}
 	steps := ch.Steps()
@@ -269,7 +275,8 @@ func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
 		}
 	}
 	t.plan.recs = append(t.plan.recs, container)
-	return node{id: id, chain: true, entry: nodes[0].entry, exit: nodes[len(nodes)-1].exit, leaves: container.Leaves}, nil
+	saved.Task = nodes[0].entry.rec.Task
+	return node{id: id, chain: true, entry: nodes[0].entry, exit: nodes[len(nodes)-1].exit, leaves: container.Leaves, saved: saved}, nil
 }
 
 func setFirstLeaf(refs []redisstore.ContainerCallbackRef, container, first string) {
@@ -295,11 +302,12 @@ func (t *tree) saved(id string, f frame) (node, error) {
 		if entry == nil || exit == nil {
 			return node{}, &SignatureNotFoundError{ID: id, Callback: true, Err: &redisstore.NotFoundError{ID: id}}
 		}
-		return node{id: id, chain: true, entry: t.shape(entry), exit: t.shape(exit), leaves: r.Leaves}, nil
+		return node{id: id, chain: true, entry: t.shape(entry), exit: t.shape(exit), leaves: r.Leaves,
+			saved: dsl.Saved{ID: id, Task: entry.Task, Chain: true}}, nil
 	}
 	self := t.shape(r)
 	if !f.inChain() {
-		return node{id: id, entry: self, exit: self, leaves: []string{id}}, nil
+		return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: dsl.Saved{ID: id, Task: r.Task}}, nil
 	}
 	if r.Status != redisstore.StatusPending {
 		return node{}, &NotPendingError{ID: id, Status: r.Status, RunID: r.RunID}
@@ -328,7 +336,7 @@ func (t *tree) saved(id string, f frame) (node, error) {
 		fields.OnSuccess = append(fields.OnSuccess, next.ref())
 	}
 	t.plan.links = append(t.plan.links, link{id: id, fields: fields, kwargs: defaults})
-	return node{id: id, entry: self, exit: self, leaves: []string{id}}, nil
+	return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: dsl.Saved{ID: id, Task: r.Task}}, nil
 }
 
 // shape returns the shape of a stored signature.

@@ -326,7 +326,7 @@ func addWant(want map[string]map[string]int, task, field string) {
 	want[task][field]++
 }
 
-func cbIDs(refs []redisstore.CallbackRef) []string {
+func cbIDs(refs []hatchetflow.Callback) []string {
 	out := make([]string, len(refs))
 	for i, r := range refs {
 		out[i] = r.ID

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hatchetflow/go/redisstore"
+	"github.com/hatchetflow/go/hatchetflow"
 )
 
 // Match selects runs by input. A nil *Match matches every run of the task.
@@ -45,7 +45,7 @@ func (h *Harness) RequireNotDispatched(t testing.TB, task string, m *Match) {
 }
 
 // RequireStatus fails t unless signature id has status want.
-func (h *Harness) RequireStatus(t testing.TB, id string, want redisstore.Status) {
+func (h *Harness) RequireStatus(t testing.TB, id string, want hatchetflow.Status) {
 	t.Helper()
 	h.requireStatus(t, id, want)
 }
@@ -94,7 +94,7 @@ func (h *Harness) requireNotDispatched(t testingT, task string, m *Match) {
 	}
 }
 
-func (h *Harness) requireStatus(t testingT, id string, want redisstore.Status) {
+func (h *Harness) requireStatus(t testingT, id string, want hatchetflow.Status) {
 	t.Helper()
 	got, err := h.Status(context.Background(), id)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
-	"github.com/hatchetflow/go/redisstore"
 )
 
 // fakeT is a testingT that records what the harness reports. Fatalf stops the calling
@@ -376,18 +375,18 @@ func TestRequireNotDispatched(t *testing.T) {
 func TestRequireStatus(t *testing.T) {
 	h, hd := shipped(t)
 	f := &fakeT{}
-	call(func() { h.requireStatus(f, hd.SignatureID(), redisstore.StatusDone) })
+	call(func() { h.requireStatus(f, hd.SignatureID(), hatchetflow.StatusDone) })
 	requireClean(t, f)
 
 	f = &fakeT{}
-	if !call(func() { h.requireStatus(f, hd.SignatureID(), redisstore.StatusFailed) }) {
+	if !call(func() { h.requireStatus(f, hd.SignatureID(), hatchetflow.StatusFailed) }) {
 		t.Fatal("the helper stopped the test")
 	}
 	requireContains(t, onlyError(t, f), hd.SignatureID(), `has status "done", want "failed"`)
 
 	f = &fakeT{}
 	missing := "0190f2a0-0000-7000-8000-000000000001"
-	call(func() { h.requireStatus(f, missing, redisstore.StatusDone) })
+	call(func() { h.requireStatus(f, missing, hatchetflow.StatusDone) })
 	requireContains(t, onlyError(t, f), "status of signature "+missing, "not found")
 }
 
@@ -401,7 +400,7 @@ func TestPublicAssertions(t *testing.T) {
 		t.Fatalf("RequireReceived returned %+v", r)
 	}
 	h.RequireNotDispatched(t, "audit", nil)
-	h.RequireStatus(t, hd.SignatureID(), redisstore.StatusDone)
+	h.RequireStatus(t, hd.SignatureID(), hatchetflow.StatusDone)
 }
 
 func TestDrainStopsAFlowThatNeverEnds(t *testing.T) {

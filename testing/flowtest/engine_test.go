@@ -15,7 +15,6 @@ import (
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
-	"github.com/hatchetflow/go/redisstore"
 	"github.com/hatchetflow/go/testing/flowtest"
 )
 
@@ -213,7 +212,7 @@ func TestExecutionTimeout(t *testing.T) {
 	equal(t, "Attempts", run.Attempts, 1)
 	equal(t, "Errors", run.Errors, []string{"Task exceeded timeout of 200ms"})
 	equal(t, "Status", run.Status, flowtest.StatusFailed)
-	h.RequireStatus(t, hd.SignatureID(), redisstore.StatusFailed)
+	h.RequireStatus(t, hd.SignatureID(), hatchetflow.StatusFailed)
 	h.RequireDispatched(t, "report", &flowtest.Match{Exact: true, Input: map[string]any{"job": 7}})
 }
 
@@ -283,10 +282,10 @@ func TestDrainRunsCallbacksOfCallbacks(t *testing.T) {
 	for _, name := range []string{"a", "b", "c"} {
 		run := onlyRun(t, h, name)
 		equal(t, name+" status", run.Status, flowtest.StatusCompleted)
-		h.RequireStatus(t, run.SignatureID(), redisstore.StatusDone)
+		h.RequireStatus(t, run.SignatureID(), hatchetflow.StatusDone)
 	}
 	equal(t, "error callback runs", len(h.Runs("never")), 0)
-	h.RequireStatus(t, hd.SignatureID(), redisstore.StatusDone)
+	h.RequireStatus(t, hd.SignatureID(), hatchetflow.StatusDone)
 	// c got b's return value, which holds a's.
 	h.RequireReceived(t, "c", &flowtest.Match{Input: map[string]any{"level": 3,
 		"mageflow_results": map[string]any{"level": 2, "mageflow_results": map[string]any{"level": 1}}}})

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
-	"github.com/hatchetflow/go/redisstore"
 	"github.com/hatchetflow/go/testing/flowtest"
 )
 
@@ -161,7 +160,7 @@ func ExampleHarness_RequireDispatched() {
 		"template":         "thanks",
 	}})
 	h.RequireNotDispatched(t, "notify-failure", nil)
-	h.RequireStatus(t, hd.SignatureID(), redisstore.StatusDone)
+	h.RequireStatus(t, hd.SignatureID(), hatchetflow.StatusDone)
 	fmt.Println("callback run:", run.Status)
 	// Output:
 	// charge: attempt 0

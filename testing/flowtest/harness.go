@@ -17,7 +17,6 @@ import (
 
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
-	"github.com/hatchetflow/go/redisstore"
 )
 
 // testingT is the part of testing.TB the harness uses; tests of the harness itself
@@ -346,7 +345,7 @@ func quote(s string) string {
 }
 
 // Status reads the status of signature id.
-func (h *Harness) Status(ctx context.Context, id string) (redisstore.Status, error) {
+func (h *Harness) Status(ctx context.Context, id string) (hatchetflow.Status, error) {
 	rec, err := h.Client.Signature(ctx, id)
 	if err != nil {
 		return "", err
