@@ -64,10 +64,10 @@ type OnErrorIn struct {
 }
 
 // mark is what one run records, all from time.Now() in this process (monotonic
-// clock): trigger call start, parent function start and end, child function start.
+// clock): parent function start and end, child function start.
 type mark struct {
-	trigger, pstart, end, start time.Time
-	done                        chan struct{}
+	pstart, end, start time.Time
+	done               chan struct{}
 }
 
 // recorder keeps the marks of one side, by sequence number.
