@@ -43,6 +43,10 @@ var (
 	ErrInputNotObject = errors.New("hatchetflow: task input type cannot hold a JSON object")
 	// ErrWrongTask is returned by [Task.RunSignature] for a signature of another task.
 	ErrWrongTask = errors.New("hatchetflow: signature of another task")
+	// ErrUnsupportedOption is returned for a per-run option the dispatcher cannot honour.
+	ErrUnsupportedOption = errors.New("hatchetflow: unsupported run option")
+	// ErrReservedMetadata is returned for run metadata that uses hatchetflow's own keys.
+	ErrReservedMetadata = errors.New("hatchetflow: reserved metadata key")
 	// ErrNotASignature is returned by [Client.Signature] for the id of a chain.
 	ErrNotASignature = errors.New("hatchetflow: not a signature")
 	// ErrNotAChain is returned by [Client.Chain] for the id of a signature.

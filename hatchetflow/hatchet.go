@@ -130,6 +130,27 @@ func (d *hatchetDispatcher) Dispatch(ctx context.Context, task string, input map
 	})
 }
 
+// DispatchWith implements [OptionDispatcher] with the SDK's run options.
+func (d *hatchetDispatcher) DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *RunOptions) (string, error) {
+	ro := []hatchet.RunOptFunc{hatchet.WithRunMetadata(meta)}
+	if opts.Priority > 0 {
+		ro = append(ro, hatchet.WithRunPriority(hatchet.RunPriority(opts.Priority)))
+	}
+	if opts.Sticky {
+		ro = append(ro, hatchet.WithRunSticky(true))
+	}
+	if len(opts.DesiredWorkerLabels) > 0 {
+		ro = append(ro, hatchet.WithDesiredWorkerLabels(opts.DesiredWorkerLabels))
+	}
+	return await.Do(ctx, func() (string, error) {
+		ref, err := d.h.RunNoWait(context.WithoutCancel(ctx), task, input, ro...)
+		if err != nil {
+			return "", err
+		}
+		return ref.RunId, nil
+	})
+}
+
 // Wait implements [Waiter] by polling the run's details (the SDK's Result ignores
 // ctx), from 10 ms up to 250 ms between polls.
 func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.RawMessage, error) {

@@ -2,6 +2,7 @@ package hatchetflow_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -324,5 +325,24 @@ func TestEngineTasksJoinTheApplicationsWorker(t *testing.T) {
 	must(t, res.TaskOutput("app-plain").Into(&out))
 	if out["plain"] != true {
 		t.Fatalf("plain workflow output %v", out)
+	}
+}
+
+// Per-run options reach the engine: the run carries the user's metadata next to ours.
+func TestEngineRunOptions(t *testing.T) {
+	e := newEngineFlow(t)
+	ctx := enginetest.Context(t, time.Minute)
+	h, err := e.c.RunWithOptions(ctx, dsl.Sign(e.process), Order{OrderID: "opt-1"},
+		&hatchetflow.RunOptions{Priority: 3, Metadata: map[string]string{"tenant": "acme"}})
+	must(t, err)
+	if _, err := hatchetflow.WaitResult[Receipt](ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	det, err := e.hc.Runs().GetDetails(ctx, uuid.MustParse(h.RunID()))
+	must(t, err)
+	meta := map[string]any{}
+	must(t, json.Unmarshal(det.AdditionalMetadata, &meta))
+	if meta["tenant"] != "acme" || meta[hatchetflow.MetaSignature] != h.SignatureID() {
+		t.Fatalf("engine run metadata %v", meta)
 	}
 }

@@ -22,6 +22,13 @@ var ErrCannotWait = errors.New("hatchetflow: the dispatcher cannot wait for runs
 // kwargs win); it is checked against the task's schema before anything is written.
 // It implements [dsl.Backend]; call it as b.Run(ctx, client, input).
 func (c *Client) RunSignature(ctx context.Context, spec dsl.Spec, input any) (dsl.Handle, error) {
+	return c.run(ctx, spec, input, nil)
+}
+
+func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, opts *RunOptions) (dsl.Handle, error) {
+	if _, err := opts.check(nil); err != nil {
+		return nil, err // before anything is written
+	}
 	msg, err := toObject(input)
 	if err != nil {
 		return nil, err
@@ -50,7 +57,7 @@ func (c *Client) RunSignature(ctx context.Context, spec dsl.Spec, input any) (ds
 		}
 	}
 	entry := root.entry.rec
-	runID, err := c.dispatcher.Dispatch(ctx, entry.Task, msg, map[string]string{MetaSignature: entry.ID})
+	runID, err := c.dispatchRoot(ctx, entry.Task, msg, map[string]string{MetaSignature: entry.ID}, opts)
 	if err != nil {
 		return nil, &DispatchError{Task: entry.Task, Err: err}
 	}

@@ -55,8 +55,9 @@ type Harness struct {
 }
 
 var (
-	_ hatchetflow.Dispatcher = (*Harness)(nil)
-	_ hatchetflow.Waiter     = (*Harness)(nil)
+	_ hatchetflow.Dispatcher       = (*Harness)(nil)
+	_ hatchetflow.OptionDispatcher = (*Harness)(nil)
+	_ hatchetflow.Waiter           = (*Harness)(nil)
 )
 
 // New returns a harness on a fresh miniredis, closed with t.Cleanup. opts configure the
@@ -93,7 +94,14 @@ func (w logWriter) Write(p []byte) (int, error) {
 // Dispatch implements hatchetflow.Dispatcher: it queues a run of task. A task not
 // registered on the client fails at once, as on an engine started with fail-fast
 // settings.
-func (h *Harness) Dispatch(_ context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
+func (h *Harness) Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
+	return h.DispatchWith(ctx, task, input, meta, nil)
+}
+
+// DispatchWith implements hatchetflow.OptionDispatcher: as Dispatch, and the run keeps
+// opts (Run.Options) for assertions. The harness schedules by FIFO only, so priority,
+// stickiness and worker labels change no order.
+func (h *Harness) DispatchWith(_ context.Context, task string, input map[string]any, meta map[string]string, opts *hatchetflow.RunOptions) (string, error) {
 	if _, ok := h.Client.Steps(task); !ok {
 		return "", fmt.Errorf("flowtest: workflow names not found: %s", task)
 	}
@@ -105,6 +113,10 @@ func (h *Harness) Dispatch(_ context.Context, task string, input map[string]any,
 		in = map[string]any{}
 	}
 	r := &Run{ID: uuid.NewString(), Task: task, Input: in, Meta: map[string]string{}, Status: StatusQueued}
+	if opts != nil {
+		o := *opts
+		r.Options = &o
+	}
 	for k, v := range meta {
 		r.Meta[k] = v
 	}

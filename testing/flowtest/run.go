@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+
+	"github.com/hatchetflow/go/hatchetflow"
 )
 
 // Status is the state of a run in the harness.
@@ -39,6 +41,8 @@ type Run struct {
 	Errors []string
 	// OnFailureRan tells whether hatchetflow's on-failure step ran.
 	OnFailureRan bool
+	// Options are the per-run options it was dispatched with, or nil.
+	Options *hatchetflow.RunOptions
 
 	output  json.RawMessage // the main step's output, as the engine keeps it
 	faulted bool            // an injected fault met one of its attempts
