@@ -130,6 +130,19 @@ func (d *hatchetDispatcher) Dispatch(ctx context.Context, task string, input map
 	})
 }
 
+// DispatchChild implements [ChildDispatcher]: a run triggered with the task's context
+// is its child, and the engine returns the first child's id for a key it saw from the
+// same parent task, on any attempt.
+func (d *hatchetDispatcher) DispatchChild(hctx hatchet.Context, task string, input map[string]any, meta map[string]string, key string) (string, error) {
+	return await.Do(hctx.GetContext(), func() (string, error) {
+		ref, err := d.h.RunNoWait(hctx, task, input, hatchet.WithRunMetadata(meta), hatchet.WithRunKey(key))
+		if err != nil {
+			return "", err
+		}
+		return ref.RunId, nil
+	})
+}
+
 // DispatchWith implements [OptionDispatcher] with the SDK's run options.
 func (d *hatchetDispatcher) DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *RunOptions) (string, error) {
 	ro := []hatchet.RunOptFunc{hatchet.WithRunMetadata(meta)}

@@ -346,3 +346,28 @@ func TestEngineRunOptions(t *testing.T) {
 		t.Fatalf("engine run metadata %v", meta)
 	}
 }
+
+// A handler that runs a child signature and then fails once: on the engine, one child
+// signature exists and its user code ran once.
+func TestEngineSigningInsideARetriedTask(t *testing.T) {
+	f := &inTaskFlow{children: make(chan string, 16)}
+	e := newEngineFlow(t, func(c *hatchetflow.Client) { must(t, registerInTask(f)(c)) })
+	ctx := enginetest.Context(t, time.Minute)
+	h, err := dsl.Sign("parent").Run(ctx, e.c, map[string]any{})
+	must(t, err)
+	if _, err := h.Wait(ctx); err != nil {
+		t.Fatalf("parent: %v", err)
+	}
+	first, second := <-f.children, <-f.children
+	if first != second {
+		t.Fatalf("attempts got %q and %q, want the same ids and run", first, second)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for f.childCalls.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if n := f.childCalls.Load(); n != 1 {
+		t.Fatalf("child user code ran %d times, want 1", n)
+	}
+}

@@ -37,7 +37,7 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, opts *RunOpt
 	var root node
 	switch s := spec.(type) {
 	case dsl.Builder, dsl.ChainBuilder:
-		if p, err = c.compile(ctx, s); err != nil {
+		if p, err = c.compile(ctx, s, ""); err != nil {
 			return nil, err
 		}
 		root = p.root
@@ -70,6 +70,19 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, opts *RunOpt
 
 // storedRoot reads a saved signature or chain to run, which must be pending.
 func (c *Client) storedRoot(ctx context.Context, id string) (node, error) {
+	n, err := c.storedNode(ctx, id)
+	if err != nil {
+		return node{}, err
+	}
+	if n.status != StatusPending {
+		// A run would skip user code and report nothing useful: refuse now.
+		return node{}, &NotPendingError{ID: id, Status: n.status, RunID: n.owner}
+	}
+	return n, nil
+}
+
+// storedNode reads a saved signature or chain to run, with its status.
+func (c *Client) storedNode(ctx context.Context, id string) (node, error) {
 	if !redisstore.ValidID(id) {
 		return node{}, fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
 	}
@@ -78,20 +91,13 @@ func (c *Client) storedRoot(ctx context.Context, id string) (node, error) {
 		return node{}, notFound(err)
 	}
 	if rec.Kind != redisstore.KindChain {
-		if rec.Status != redisstore.StatusPending {
-			// A run would skip user code and report nothing useful: refuse now.
-			return node{}, &NotPendingError{ID: rec.ID, Status: rec.Status, RunID: rec.RunID}
-		}
-		return node{id: id, entry: shape{rec: rec}, leaves: []string{id}}, nil
+		return node{id: id, entry: shape{rec: rec}, leaves: []string{id}, status: rec.Status, owner: rec.RunID}, nil
 	}
 	st, err := c.chainState(ctx, rec)
 	if err != nil {
 		return node{}, err
 	}
-	if st.Status != StatusPending {
-		return node{}, &NotPendingError{ID: id, Status: st.Status}
-	}
-	return node{id: id, chain: true, entry: shape{rec: st.leaves[0]}, leaves: rec.Leaves}, nil
+	return node{id: id, chain: true, entry: shape{rec: st.leaves[0]}, leaves: rec.Leaves, status: st.Status}, nil
 }
 
 // checkMessage validates the complete message (input with kwargs merged) against the

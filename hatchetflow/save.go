@@ -26,7 +26,7 @@ import (
 // referenced signatures may add one each, and each saved signature used as a chain
 // step one more.
 func (c *Client) SaveSignature(ctx context.Context, spec dsl.Spec) (dsl.Saved, error) {
-	p, err := c.compile(ctx, spec)
+	p, err := c.compile(ctx, spec, "")
 	if err != nil {
 		return dsl.Saved{}, err
 	}

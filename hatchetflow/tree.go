@@ -2,9 +2,12 @@ package hatchetflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/redisstore"
@@ -16,6 +19,9 @@ type plan struct {
 	recs  []*redisstore.Record
 	links []link
 	root  node
+	// ifAbsent: the ids are deterministic (a call inside a task), so records that a
+	// previous attempt created are kept, and links it made are accepted.
+	ifAbsent bool
 }
 
 // link makes a saved, pending signature a chain step (redisstore.Store.LinkStep).
@@ -33,6 +39,9 @@ type node struct {
 	entry, exit shape
 	leaves      []string
 	saved       dsl.Saved // what Save reports of it
+	// status and owner are a stored node's (read to run it).
+	status Status
+	owner  string
 }
 
 // frame is what enclosing chains add to a spec compiled as their step.
@@ -51,11 +60,20 @@ func (p *plan) saved() dsl.Saved { return p.root.saved }
 
 // write saves the plan's records in one pipeline, then links saved steps.
 func (c *Client) write(ctx context.Context, p *plan) error {
-	if err := c.store.SaveTree(ctx, p.recs); err != nil {
+	save := c.store.SaveTree
+	if p.ifAbsent {
+		save = c.store.SaveTreeIfAbsent
+	}
+	if err := save(ctx, p.recs); err != nil {
 		return err
 	}
 	for _, l := range p.links {
-		if err := c.store.LinkStep(ctx, l.id, l.fields, l.kwargs); err != nil {
+		err := c.store.LinkStep(ctx, l.id, l.fields, l.kwargs)
+		var ce *redisstore.ContainedError
+		if p.ifAbsent && errors.As(err, &ce) && ce.ContainerIDs[0] == l.fields.Containers[0] {
+			continue // linked by a previous attempt into the same chain
+		}
+		if err != nil {
 			return linkError(err)
 		}
 	}
@@ -63,8 +81,9 @@ func (c *Client) write(ctx context.Context, p *plan) error {
 }
 
 // compile validates the tree of spec and returns what saving it writes. Each callback
-// and each chain step is checked against what it will receive (see checkFit).
-func (c *Client) compile(ctx context.Context, spec dsl.Spec) (*plan, error) {
+// and each chain step is checked against what it will receive (see checkFit). A
+// non-empty seed makes the ids deterministic.
+func (c *Client) compile(ctx context.Context, spec dsl.Spec, seed string) (*plan, error) {
 	if err := specErr(spec); err != nil {
 		return nil, err
 	}
@@ -97,7 +116,8 @@ func (c *Client) compile(ctx context.Context, spec dsl.Spec) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &tree{c: c, defs: defs, refs: refRecs, now: time.Now(), plan: &plan{}}
+	t := &tree{c: c, defs: defs, refs: refRecs, now: time.Now(), plan: &plan{}, seed: seed}
+	t.plan.ifAbsent = seed != ""
 	root, err := t.compile(spec, frame{})
 	if err != nil {
 		return nil, err
@@ -145,6 +165,21 @@ type tree struct {
 	refs map[string]*redisstore.Record
 	now  time.Time
 	plan *plan
+	// seed, when set, makes ids deterministic: the n-th id of the tree is a UUIDv5 of
+	// seed and n, so a retried attempt compiles the same ids (see InTask).
+	seed string
+	n    int
+}
+
+// idSpace is the UUIDv5 namespace of deterministic signature ids.
+var idSpace = uuid.MustParse("5b0c7f0e-8f4e-4d0a-9d0b-6e1f3a2c4b10")
+
+func (t *tree) newID() (string, error) {
+	if t.seed == "" {
+		return redisstore.NewID()
+	}
+	t.n++
+	return uuid.NewSHA1(idSpace, []byte(fmt.Sprintf("%s/%d", t.seed, t.n))).String(), nil
 }
 
 func (t *tree) compile(spec dsl.Spec, f frame) (node, error) {
@@ -168,7 +203,7 @@ func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
 	if err := t.c.checkKwargs(b.Task(), def.Schema, kw); err != nil {
 		return node{}, err
 	}
-	id, err := redisstore.NewID()
+	id, err := t.newID()
 	if err != nil {
 		return node{}, err
 	}
@@ -212,7 +247,7 @@ func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
 // chain compiles a chain: its callbacks, then its steps from the last to the first
 // (each step's successor exists before it), then its container record.
 func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
-	id, err := redisstore.NewID()
+	id, err := t.newID()
 	if err != nil {
 		return node{}, err
 	}
@@ -306,6 +341,10 @@ func (t *tree) saved(id string, f frame) (node, error) {
 			saved: dsl.Saved{ID: id, Task: entry.Task, Chain: true}}, nil
 	}
 	self := t.shape(r)
+	if f.inChain() && t.seed != "" && len(r.Containers) > 0 && r.Containers[0] == f.containers[0] {
+		// A retried attempt: a previous one linked it into this very chain.
+		return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: dsl.Saved{ID: id, Task: r.Task}}, nil
+	}
 	if !f.inChain() {
 		return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: dsl.Saved{ID: id, Task: r.Task}}, nil
 	}

@@ -12,6 +12,21 @@ import (
 // cut short never leaves a parent pointing at a missing callback. Each signature is
 // created by one script that gives its keys the active TTL as it writes them.
 func (s *Store) SaveTree(ctx context.Context, recs []*Record) error {
+	return s.saveTree(ctx, recs, false)
+}
+
+// SaveTreeIfAbsent is [Store.SaveTree] for ids that a retried attempt produces again:
+// a signature that exists already is left as it is (its status, kwargs and markers),
+// the others are created. Same round trip.
+func (s *Store) SaveTreeIfAbsent(ctx context.Context, recs []*Record) error {
+	return s.saveTree(ctx, recs, true)
+}
+
+func (s *Store) saveTree(ctx context.Context, recs []*Record, ifAbsent bool) error {
+	ttl := ms(s.activeTTL)
+	if ifAbsent {
+		ttl = -ttl
+	}
 	calls := make([]scriptCall, 0, len(recs))
 	for _, r := range recs {
 		f, err := r.fields()
@@ -23,7 +38,7 @@ func (s *Store) SaveTree(ctx context.Context, recs []*Record) error {
 			return err
 		}
 		args := make([]any, 0, 2+len(f)+len(kw))
-		args = append(args, ms(s.activeTTL), len(f)/2)
+		args = append(args, ttl, len(f)/2)
 		args = append(append(args, f...), kw...)
 		calls = append(calls, scriptCall{keys: []string{s.SignatureKey(r.ID), s.KwargsKey(r.ID)}, args: args})
 	}

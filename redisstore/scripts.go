@@ -7,20 +7,26 @@ import "github.com/redis/go-redis/v9"
 // on Redis Cluster too (a MULTI may not span slots).
 //
 // KEYS[1] record hash, KEYS[2] kwargs hash.
-// ARGV[1] TTL in ms, ARGV[2] n = number of record field/value pairs, then n record
-// pairs, then the kwargs pairs (possibly none).
-// Returns 1.
+// ARGV[1] TTL in ms, or the negated TTL to create the signature only if it does not
+// exist yet (a retried attempt saving the same ids), ARGV[2] n = number of record
+// field/value pairs, then n record pairs, then the kwargs pairs (possibly none).
+// Returns 1, or 0 when an existing signature was left as it is.
 var saveCmd = redis.NewScript(`
+local ttl = tonumber(ARGV[1])
+if ttl < 0 then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+  ttl = -ttl
+end
 local n = tonumber(ARGV[2])
 local rec = {}
 for i = 3, 2 + 2 * n do rec[#rec + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(rec))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ttl)
 if #ARGV > 2 + 2 * n then
   local kw = {}
   for i = 3 + 2 * n, #ARGV do kw[#kw + 1] = ARGV[i] end
   redis.call('HSET', KEYS[2], unpack(kw))
-  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], ttl)
 end
 return 1
 `)
@@ -183,10 +189,10 @@ return {'ok', (#ARGV - 1) / 2}
 //	"contained", c       already a step of chain c: a signature belongs to one chain
 var linkCmd = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local st = redis.call('HGET', KEYS[1], 's')
-if st ~= 'pending' then return {'status', st} end
 local cid = redis.call('HGET', KEYS[1], 'cid')
 if cid then return {'contained', cid} end
+local st = redis.call('HGET', KEYS[1], 's')
+if st ~= 'pending' then return {'status', st} end
 local n = tonumber(ARGV[2])
 local rec = {}
 for i = 3, 2 + 2 * n do rec[#rec + 1] = ARGV[i] end

@@ -13,6 +13,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/google/uuid"
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hatchetflow/go/hatchetflow"
@@ -52,11 +53,14 @@ type Harness struct {
 	// the check off.
 	expected map[string]bool
 	allowAll bool
+	// children maps a parent run and key to the child run dispatched for them.
+	children map[string]string
 }
 
 var (
 	_ hatchetflow.Dispatcher       = (*Harness)(nil)
 	_ hatchetflow.OptionDispatcher = (*Harness)(nil)
+	_ hatchetflow.ChildDispatcher  = (*Harness)(nil)
 	_ hatchetflow.Waiter           = (*Harness)(nil)
 )
 
@@ -68,7 +72,7 @@ func New(t testing.TB, opts ...hatchetflow.Option) *Harness {
 }
 
 func newHarness(t testingT, mr *miniredis.Miniredis, opts ...hatchetflow.Option) *Harness {
-	h := &Harness{Redis: mr, t: t, byID: map[string]*Run{}, faults: map[faultKey]Fault{}, expected: map[string]bool{}}
+	h := &Harness{Redis: mr, t: t, byID: map[string]*Run{}, faults: map[faultKey]Fault{}, expected: map[string]bool{}, children: map[string]string{}}
 	t.Cleanup(h.checkFailures)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
@@ -96,6 +100,27 @@ func (w logWriter) Write(p []byte) (int, error) {
 // settings.
 func (h *Harness) Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
 	return h.DispatchWith(ctx, task, input, meta, nil)
+}
+
+// DispatchChild implements hatchetflow.ChildDispatcher as Hatchet does: the run is a
+// child of the run under hctx, and a key that run used before (on any attempt) returns
+// the first child's id and queues nothing.
+func (h *Harness) DispatchChild(hctx hatchet.Context, task string, input map[string]any, meta map[string]string, key string) (string, error) {
+	k := hctx.WorkflowRunId() + "\x00" + key
+	h.mu.Lock()
+	id, seen := h.children[k]
+	h.mu.Unlock()
+	if seen {
+		return id, nil
+	}
+	id, err := h.DispatchWith(hctx.GetContext(), task, input, meta, nil)
+	if err != nil {
+		return "", err
+	}
+	h.mu.Lock()
+	h.children[k] = id
+	h.mu.Unlock()
+	return id, nil
 }
 
 // DispatchWith implements hatchetflow.OptionDispatcher: as Dispatch, and the run keeps

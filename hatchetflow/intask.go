@@ -1,0 +1,142 @@
+package hatchetflow
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+
+	"github.com/hatchetflow/go/dsl"
+)
+
+// ChildDispatcher is implemented by dispatchers that can trigger a run as a child of a
+// running task, de-duplicated by key across the task's retries (Hatchet does, per
+// parent task and key). It is for engines and harnesses.
+type ChildDispatcher interface {
+	DispatchChild(hctx hatchet.Context, task string, input map[string]any, meta map[string]string, key string) (runID string, err error)
+}
+
+// TaskBackend is the [dsl.Backend] for Save and Run calls made inside a running task:
+// on a retried attempt the same calls produce the same signature ids (created only if
+// absent) and dispatch the same runs at most once. It is MageFlow's retry cache without
+// its order-replay bug: a call is identified by its key, or by its position among the
+// backend's keyless calls, and the ids derive from the run and that identity, never
+// from a shared counter. Make one per handler call with [Client.InTask].
+type TaskBackend struct {
+	c    *Client
+	hctx hatchet.Context
+	mu   sync.Mutex
+	n    int
+}
+
+var _ dsl.Backend = (*TaskBackend)(nil)
+
+// InTask returns the backend for Save and Run calls made by the handler running under
+// hctx. Use it for every such call of one handler call, in the same order on every
+// attempt, or give calls keys with [TaskBackend.Key].
+func (c *Client) InTask(hctx hatchet.Context) *TaskBackend {
+	return &TaskBackend{c: c, hctx: hctx}
+}
+
+// Key returns a backend whose calls are identified by key instead of their position:
+// use it when the calls a handler makes vary between attempts. A key must be unique
+// within the handler.
+func (b *TaskBackend) Key(key string) dsl.Backend { return &keyedBackend{b: b, key: "k:" + key} }
+
+// SaveSignature implements [dsl.Backend] with deterministic ids.
+func (b *TaskBackend) SaveSignature(ctx context.Context, spec dsl.Spec) (dsl.Saved, error) {
+	return b.save(ctx, spec, b.next())
+}
+
+// RunSignature implements [dsl.Backend]: deterministic ids, and a child run of the
+// task, de-duplicated by the engine across retries.
+func (b *TaskBackend) RunSignature(ctx context.Context, spec dsl.Spec, input any) (dsl.Handle, error) {
+	return b.run(ctx, spec, input, b.next())
+}
+
+func (b *TaskBackend) next() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.n++
+	return "p:" + strconv.Itoa(b.n)
+}
+
+// seed identifies one call: the workflow run (the same on every attempt) and the
+// call's key or position.
+func (b *TaskBackend) seed(call string) string { return b.hctx.WorkflowRunId() + "/" + call }
+
+func (b *TaskBackend) save(ctx context.Context, spec dsl.Spec, call string) (dsl.Saved, error) {
+	p, err := b.c.compile(ctx, spec, b.seed(call))
+	if err != nil {
+		return dsl.Saved{}, err
+	}
+	if err := b.c.write(ctx, p); err != nil {
+		return dsl.Saved{}, err
+	}
+	return p.saved(), nil
+}
+
+func (b *TaskBackend) run(ctx context.Context, spec dsl.Spec, input any, call string) (dsl.Handle, error) {
+	cd, ok := b.c.dispatcher.(ChildDispatcher)
+	if !ok {
+		return nil, fmt.Errorf("%w: the dispatcher cannot trigger child runs", ErrUnsupportedOption)
+	}
+	msg, err := toObject(input)
+	if err != nil {
+		return nil, err
+	}
+	var root node
+	switch s := spec.(type) {
+	case dsl.Builder, dsl.ChainBuilder:
+		p, err := b.c.compile(ctx, s, b.seed(call))
+		if err != nil {
+			return nil, err
+		}
+		if err := b.c.checkMessage(ctx, p.root.entry.rec, msg); err != nil {
+			return nil, err
+		}
+		if err := b.c.write(ctx, p); err != nil {
+			return nil, err
+		}
+		root = p.root
+	case dsl.Ref, dsl.Saved:
+		// No pending check: on a retry the signature has started already, and the
+		// engine returns the first attempt's run for the same key.
+		if root, err = b.c.storedNode(ctx, specID(s)); err != nil {
+			return nil, err
+		}
+		if err := b.c.checkMessage(ctx, root.entry.rec, msg); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, dsl.ErrNilCallback
+	}
+	entry := root.entry.rec
+	meta := map[string]string{MetaSignature: entry.ID, MetaParent: b.hctx.AdditionalMetadata()[MetaSignature]}
+	// The key names its target: the engine's child key ignores which workflow runs.
+	runID, err := cd.DispatchChild(b.hctx, entry.Task, msg, meta, entry.Task+":"+entry.ID)
+	if err != nil {
+		return nil, &DispatchError{Task: entry.Task, Err: err}
+	}
+	h := &Handle{c: b.c, sigID: root.id, runID: runID, task: entry.Task}
+	if root.chain {
+		h.leaves = root.leaves
+	}
+	return h, nil
+}
+
+// keyedBackend is a TaskBackend call identified by a key.
+type keyedBackend struct {
+	b   *TaskBackend
+	key string
+}
+
+func (k *keyedBackend) SaveSignature(ctx context.Context, spec dsl.Spec) (dsl.Saved, error) {
+	return k.b.save(ctx, spec, k.key)
+}
+
+func (k *keyedBackend) RunSignature(ctx context.Context, spec dsl.Spec, input any) (dsl.Handle, error) {
+	return k.b.run(ctx, spec, input, k.key)
+}
