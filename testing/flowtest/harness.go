@@ -14,6 +14,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
@@ -93,8 +94,9 @@ func (w logWriter) Write(p []byte) (int, error) {
 
 // Dispatch implements hatchetflow.Dispatcher: it queues a run of task. A task not
 // registered on the client fails at once, as on an engine started with fail-fast
-// settings.
-func (h *Harness) Dispatch(_ context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
+// settings. As Hatchet's SDK does, it sets the run's "traceparent" metadata to the
+// span in ctx, if there is one.
+func (h *Harness) Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
 	if _, ok := h.Client.Steps(task); !ok {
 		return "", fmt.Errorf("flowtest: workflow names not found: %s", task)
 	}
@@ -108,6 +110,11 @@ func (h *Harness) Dispatch(_ context.Context, task string, input map[string]any,
 	r := &Run{ID: uuid.NewString(), Task: task, Input: in, Meta: map[string]string{}, Status: StatusQueued}
 	for k, v := range meta {
 		r.Meta[k] = v
+	}
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	if tp := carrier["traceparent"]; tp != "" {
+		r.Meta["traceparent"] = tp
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
