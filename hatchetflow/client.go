@@ -7,6 +7,7 @@ import (
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/redisstore"
@@ -18,6 +19,14 @@ const (
 	MetaSignature = "hatchetflow_signature"
 	// MetaParent holds the id of the signature whose callback this run is.
 	MetaParent = "hatchetflow_parent"
+	// MetaTraceParent holds the W3C traceparent of the span that dispatched the run
+	// (a callback's "hatchetflow.dispatch" span). It is not Hatchet's own
+	// "traceparent" key, which the engine and SDK set and may replace: the run's span
+	// is a child of Hatchet's traceparent when there is one and links to this one.
+	MetaTraceParent = "hatchetflow_traceparent"
+	// MetaTraceState holds the W3C tracestate that goes with [MetaTraceParent], when
+	// the dispatching span has one.
+	MetaTraceState = "hatchetflow_tracestate"
 )
 
 // Client signs, saves and runs signatures, and registers tasks whose callbacks the
@@ -28,6 +37,7 @@ type Client struct {
 	dispatcher Dispatcher
 	log        *slog.Logger
 	cfg        config
+	tel        *telemetry
 
 	mu    sync.RWMutex
 	tasks map[string]*taskDef
@@ -61,11 +71,22 @@ func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts 
 	if redisClient == nil {
 		return nil, ErrNoRedis
 	}
+	if cfg.tracers == nil {
+		cfg.tracers = otel.GetTracerProvider()
+	}
+	if cfg.meters == nil {
+		cfg.meters = otel.GetMeterProvider()
+	}
+	tel, err := newTelemetry(cfg.tracers, cfg.meters)
+	if err != nil {
+		return nil, err
+	}
 	c := &Client{
 		hatchet: hatchetClient,
 		store:   redisstore.New(redisClient, cfg.store...),
 		log:     cfg.logger,
 		cfg:     cfg,
+		tel:     tel,
 		tasks:   map[string]*taskDef{},
 	}
 	switch {

@@ -54,7 +54,9 @@ func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) er
 		go func(cb redisstore.CallbackRef) {
 			defer wg.Done()
 			meta := map[string]string{MetaSignature: cb.ID, MetaParent: rec.ID}
-			runID, err := c.dispatcher.Dispatch(ctx, cb.Task, input(cb), meta)
+			dctx, done := c.tel.startDispatch(ctx, rec.ID, cb, outcome, meta)
+			runID, err := c.dispatcher.Dispatch(dctx, cb.Task, input(cb), meta)
+			done(runID, err)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -89,6 +91,9 @@ func (c *Client) retrying(ctx context.Context, what string, fn func() error) err
 	backoff := 50 * time.Millisecond
 	for {
 		err := fn()
+		if err != nil {
+			c.tel.failedTry(ctx, what, err)
+		}
 		if err == nil || errors.Is(err, redisstore.ErrTransition) || errors.Is(err, redisstore.ErrNotFound) {
 			return err
 		}
@@ -96,6 +101,7 @@ func (c *Client) retrying(ctx context.Context, what string, fn func() error) err
 			return err
 		}
 		c.log.Warn("hatchetflow: retrying", "step", what, "in", backoff, "error", err)
+		c.tel.retry(ctx, what, err)
 		select {
 		case <-ctx.Done():
 			return errors.Join(err, ctx.Err())

@@ -55,6 +55,15 @@
 // failed task's message with its own bound kwargs merged over it, and the error details
 // in a field typed inject.TaskError (or tagged `hatchetflow:"task_error"`) if it has one.
 //
+// # Observability
+//
+// Signature runs, on-failure steps and callback dispatches are OpenTelemetry spans, and
+// runs by outcome, dispatch latency, Redis errors and in-step retries are metrics, all
+// through the OTel API: [WithTracerProvider] and [WithMeterProvider] choose the
+// providers, by default the global ones (no-ops unless the application installs some).
+// A callback's run span is linked to the dispatch span that triggered it, whose trace
+// context travels in the run's metadata under [MetaTraceParent].
+//
 // # Chains
 //
 // dsl.Chain(a, b, c) runs steps in order, each with the previous step's return value;

@@ -4,6 +4,9 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hatchetflow/go/redisstore"
 )
 
@@ -20,6 +23,8 @@ type config struct {
 	maxKwargs     int
 	registryTTL   time.Duration
 	stepRetryTime time.Duration
+	tracers       trace.TracerProvider
+	meters        metric.MeterProvider
 }
 
 // Option configures a [Client].
@@ -61,3 +66,15 @@ func WithRegistryCacheTTL(d time.Duration) Option { return func(c *config) { c.r
 // Redis and dispatch errors within one attempt (for example while Redis restarts)
 // before they fail the attempt. Default 45 s, under Hatchet's 60 s step timeout.
 func WithStepRetryTime(d time.Duration) Option { return func(c *config) { c.stepRetryTime = d } }
+
+// WithTracerProvider sets where the spans of signature runs, on-failure steps and
+// callback dispatches go (docs/design.md, "Observability"). Default
+// otel.GetTracerProvider() at [New]: the global provider, a no-op unless the
+// application installed one, so nothing is recorded or exported by default.
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config) { c.tracers = tp } }
+
+// WithMeterProvider sets where hatchetflow's metrics go: hatchetflow.runs,
+// hatchetflow.dispatch.duration, hatchetflow.redis.errors and hatchetflow.step.retries
+// (docs/design.md, "Observability"). Default otel.GetMeterProvider() at [New]: the
+// global provider, a no-op unless the application installed one.
+func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) { c.meters = mp } }

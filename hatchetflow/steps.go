@@ -64,7 +64,7 @@ var skippedOutput = json.RawMessage(`{"skipped":true}`)
 var dispatchedOutput = json.RawMessage(`{"dispatched":true}`)
 
 func (c *Client) mainStep(def *taskDef) StepFunc {
-	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
+	return c.traced(def.name, "hatchetflow.run", true, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
 		meta := hctx.AdditionalMetadata()
 		sigID := meta[MetaSignature]
@@ -147,7 +147,7 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			return nil, err
 		}
 		return inject.WrapOutput(raw), nil
-	}
+	})
 }
 
 // keepAlive extends the engine timeout of the attempt that started its user function
@@ -269,11 +269,12 @@ func (c *Client) finishSuccess(hctx hatchet.Context, rec *redisstore.Record, inp
 	if err != nil {
 		return nil, err
 	}
+	c.tel.ended(ctx, rec.Task, outcomeSuccess)
 	return dispatchedOutput, nil
 }
 
 func (c *Client) onFailureStep(def *taskDef) StepFunc {
-	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
+	return c.traced(def.name, "hatchetflow.on_failure", false, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
 		sigID := hctx.AdditionalMetadata()[MetaSignature]
 		if sigID == "" || !redisstore.ValidID(sigID) {
@@ -321,6 +322,9 @@ func (c *Client) onFailureStep(def *taskDef) StepFunc {
 		case err != nil:
 			return nil, err
 		}
+		if !tr.Repeated {
+			c.tel.ended(ctx, def.name, outcomeFailure)
+		}
 		original := inject.Merge(input, tr.Record.Kwargs)
 		detail := &inject.TaskError{Task: def.name, SignatureID: sigID, RunID: runID,
 			Attempt: max(tr.Record.Attempt, 1), Message: msg}
@@ -343,7 +347,7 @@ func (c *Client) onFailureStep(def *taskDef) StepFunc {
 			}
 		}
 		return dispatchedOutput, nil
-	}
+	})
 }
 
 // failChains dispatches the error callbacks of every chain the failed step rec is a

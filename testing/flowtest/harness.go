@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
@@ -97,7 +98,8 @@ func (w logWriter) Write(p []byte) (int, error) {
 
 // Dispatch implements hatchetflow.Dispatcher: it queues a run of task. A task not
 // registered on the client fails at once, as on an engine started with fail-fast
-// settings.
+// settings. As Hatchet's SDK does, it sets the run's "traceparent" metadata to the
+// span in ctx, if there is one.
 func (h *Harness) Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
 	return h.DispatchWith(ctx, task, input, meta, nil)
 }
@@ -126,7 +128,7 @@ func (h *Harness) DispatchChild(hctx hatchet.Context, task string, input map[str
 // DispatchWith implements hatchetflow.OptionDispatcher: as Dispatch, and the run keeps
 // opts (Run.Options) for assertions. The harness schedules by FIFO only, so priority,
 // stickiness and worker labels change no order.
-func (h *Harness) DispatchWith(_ context.Context, task string, input map[string]any, meta map[string]string, opts *hatchetflow.RunOptions) (string, error) {
+func (h *Harness) DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *hatchetflow.RunOptions) (string, error) {
 	if _, ok := h.Client.Steps(task); !ok {
 		return "", fmt.Errorf("flowtest: workflow names not found: %s", task)
 	}
@@ -144,6 +146,11 @@ func (h *Harness) DispatchWith(_ context.Context, task string, input map[string]
 	}
 	for k, v := range meta {
 		r.Meta[k] = v
+	}
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	if tp := carrier["traceparent"]; tp != "" {
+		r.Meta["traceparent"] = tp
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
