@@ -167,7 +167,7 @@ func (r *Record) fields() ([]any, error) {
 		out = append(out, fLeaves, strings.Join(r.Leaves, ","))
 	}
 	for i, cb := range r.ChainErrors {
-		out = append(out, fChainError+cb.ID, encodeCallback(i, cb.CallbackRef)+sep+cb.ContainerID+sep+cb.FirstLeafID)
+		out = append(out, fChainError+cb.ID, encodeContainerCallback(i, cb))
 	}
 	for i, cb := range r.OnSuccess {
 		out = append(out, fOnSuccess+cb.ID, encodeCallback(i, cb))
@@ -349,6 +349,12 @@ type positionedContainer struct {
 	cb  ContainerCallbackRef
 }
 
+// encodeContainerCallback encodes an E: field: a callback's four parts, then the
+// container id and its first leaf id.
+func encodeContainerCallback(pos int, cb ContainerCallbackRef) string {
+	return encodeCallback(pos, cb.CallbackRef) + sep + cb.ContainerID + sep + cb.FirstLeafID
+}
+
 // decodeContainerCallback decodes an E: field: a callback's four parts, then the
 // container id and its first leaf id.
 func decodeContainerCallback(id, v string) (positionedContainer, error) {
@@ -379,7 +385,7 @@ func (r *Record) linkFields() ([]any, error) {
 		out = append(out, fOnSuccess+cb.ID, encodeCallback(1000+i, cb))
 	}
 	for i, cb := range r.ChainErrors {
-		out = append(out, fChainError+cb.ID, encodeCallback(i, cb.CallbackRef)+sep+cb.ContainerID+sep+cb.FirstLeafID)
+		out = append(out, fChainError+cb.ID, encodeContainerCallback(i, cb))
 	}
 	return out, nil
 }
