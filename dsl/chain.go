@@ -101,6 +101,8 @@ func specErr(s Spec) error {
 		return v.Err()
 	case ChainBuilder:
 		return v.Err()
+	case SwarmBuilder:
+		return v.Err()
 	case Ref:
 		if v == "" {
 			return ErrNilCallback

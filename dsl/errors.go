@@ -45,3 +45,22 @@ func (e *InvalidTargetError) Error() string {
 
 // Is reports whether target is [ErrInvalidTarget].
 func (e *InvalidTargetError) Is(target error) bool { return target == ErrInvalidTarget }
+
+// ErrSwarmOption is matched by [*SwarmOptionError].
+var ErrSwarmOption = errors.New("dsl: invalid swarm option")
+
+// SwarmOptionError reports a swarm option out of range.
+type SwarmOptionError struct {
+	// Option names the option, Value the value given, Reason what is wrong with it.
+	Option string
+	Value  int
+	Reason string
+}
+
+// Error implements error.
+func (e *SwarmOptionError) Error() string {
+	return fmt.Sprintf("dsl: swarm %s(%d): %s", e.Option, e.Value, e.Reason)
+}
+
+// Is reports whether target is [ErrSwarmOption].
+func (e *SwarmOptionError) Is(target error) bool { return target == ErrSwarmOption }

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 )
 
-// Spec is what callbacks and runs accept: a [Builder], a [ChainBuilder], a [Ref] to a
-// signature or chain saved earlier, or a [Saved] one. The set is closed.
+// Spec is what callbacks and runs accept: a [Builder], a [ChainBuilder], a
+// [SwarmBuilder], a [Ref] to a signature, chain or swarm saved earlier, or a [Saved]
+// one. The set is closed.
 type Spec interface {
 	spec()
 }
@@ -30,8 +31,8 @@ type Saved struct {
 	ID string
 	// Task is the task name the signature runs; for a chain, its first step's task.
 	Task string
-	// Chain is true when the saved spec is a chain.
-	Chain bool
+	// Chain is true when the saved spec is a chain; Swarm when it is a swarm.
+	Chain, Swarm bool
 	// OnSuccess and OnError are the callbacks saved with it, in order, each with its
 	// own callbacks: their ids, for reading or updating them later.
 	OnSuccess, OnError []Saved

@@ -106,11 +106,20 @@ func (c *Client) waitChain(ctx context.Context, chainID string, leaves []string,
 	}
 	run, task := firstRun, firstTask
 	for i, leaf := range leaves {
-		out, err := w.Wait(ctx, run, task)
+		var out json.RawMessage
+		var err error
+		if task == SwarmTask { // a swarm step ends when its items did, not its run
+			out, err = c.waitSwarm(ctx, leaf)
+		} else {
+			out, err = w.Wait(ctx, run, task)
+		}
 		if err != nil {
 			return nil, err
 		}
 		if i == len(leaves)-1 {
+			if task == SwarmTask {
+				return out, nil
+			}
 			return inject.UnwrapOutput(out)
 		}
 		if run, task, err = c.nextRun(ctx, leaf, leaves[i+1]); err != nil {

@@ -64,6 +64,7 @@ func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts 
 		maxKwargs:     DefaultMaxKwargsBytes,
 		registryTTL:   DefaultRegistryCacheTTL,
 		stepRetryTime: 45 * time.Second,
+		swarmWatch:    DefaultSwarmWatchInterval,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -89,6 +90,7 @@ func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts 
 		tel:     tel,
 		tasks:   map[string]*taskDef{},
 	}
+	c.registerInternal()
 	switch {
 	case cfg.dispatcher != nil:
 		c.dispatcher = cfg.dispatcher

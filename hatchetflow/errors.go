@@ -54,6 +54,16 @@ var (
 	// ErrSavedChainStep is returned when a saved chain (a Ref or Saved of a chain) is
 	// given as a step of another chain: nest the chain's builder instead.
 	ErrSavedChainStep = errors.New("hatchetflow: a saved chain cannot be a step of another chain")
+	// ErrSavedContainerStep is returned when a saved swarm is given as a chain step or
+	// a swarm item, or a saved chain as a swarm item: nest the builder instead.
+	ErrSavedContainerStep = errors.New("hatchetflow: a saved container cannot be a step or item of another container")
+	// ErrNotASwarm is returned by the swarm calls of [Client] for an id that is not a
+	// swarm's.
+	ErrNotASwarm = errors.New("hatchetflow: not a swarm")
+	// ErrSwarmClosed is returned when adding items to a closed swarm.
+	ErrSwarmClosed = errors.New("hatchetflow: swarm is closed")
+	// ErrSwarmFull is matched by [*SwarmFullError].
+	ErrSwarmFull = errors.New("hatchetflow: swarm is full")
 	// ErrAlreadyInChain is matched by [*AlreadyInChainError].
 	ErrAlreadyInChain = errors.New("hatchetflow: signature already in a chain")
 	// ErrConflictingOptions is matched by [*ConflictingOptionError].
@@ -292,7 +302,7 @@ type AlreadyInChainError struct {
 
 // Error implements error.
 func (e *AlreadyInChainError) Error() string {
-	return fmt.Sprintf("hatchetflow: signature %q is already a step of chain %q", e.ID, e.ChainID)
+	return fmt.Sprintf("hatchetflow: signature %q is already a step of chain (or an item of swarm) %q", e.ID, e.ChainID)
 }
 
 // Is reports whether target is [ErrAlreadyInChain].
@@ -310,3 +320,36 @@ func linkError(err error) error {
 	}
 	return notFound(err)
 }
+
+// SwarmFullError is returned when adding items would take a swarm past its MaxItems.
+type SwarmFullError struct {
+	// ID is the swarm; Items how many it holds, Adding how many were to be added, Max
+	// its bound.
+	ID                 string
+	Items, Adding, Max int
+}
+
+// Error implements error.
+func (e *SwarmFullError) Error() string {
+	return fmt.Sprintf("hatchetflow: swarm %q holds %d of at most %d items: cannot add %d", e.ID, e.Items, e.Max, e.Adding)
+}
+
+// Is reports whether target is [ErrSwarmFull].
+func (e *SwarmFullError) Is(target error) bool { return target == ErrSwarmFull }
+
+// SwarmFailedError is the error of a swarm that failed: StopAfter items failed.
+type SwarmFailedError struct {
+	// ID is the swarm; Failures how many items had failed when it stopped; Message
+	// the last failure's error.
+	ID       string
+	Failures int
+	Message  string
+}
+
+// Error implements error.
+func (e *SwarmFailedError) Error() string {
+	return fmt.Sprintf("hatchetflow: swarm %s failed after %d failed items: %s", e.ID, e.Failures, e.Message)
+}
+
+// Is reports whether target is [ErrRunFailed].
+func (e *SwarmFailedError) Is(target error) bool { return target == ErrRunFailed }

@@ -202,3 +202,36 @@ func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.
 		delay = min(2*delay, 250*time.Millisecond)
 	}
 }
+
+// RunStatus implements [RunChecker] with the run's details.
+func (d *hatchetDispatcher) RunStatus(ctx context.Context, runID string) (RunStatus, error) {
+	id, err := uuid.Parse(runID)
+	if err != nil {
+		return RunStatus{}, fmt.Errorf("hatchetflow: run id %q: %w", runID, err)
+	}
+	det, err := d.h.Runs().GetDetails(ctx, id)
+	if err != nil {
+		return RunStatus{}, err
+	}
+	st := RunStatus{}
+	switch det.Status {
+	case rest.V1TaskStatusCOMPLETED:
+		st.Ended, st.Succeeded = true, true
+	case rest.V1TaskStatusCANCELLED:
+		st.Ended, st.Cancelled = true, true
+	case rest.V1TaskStatusFAILED:
+		st.Ended = true
+	}
+	if !st.Ended && det.Done {
+		st.Ended = true
+	}
+	for _, tr := range det.TaskRuns {
+		if tr != nil && tr.Error != nil && *tr.Error != "" {
+			st.Message = *tr.Error
+		}
+	}
+	if st.Message == "" {
+		st.Message = string(det.Status)
+	}
+	return st, nil
+}

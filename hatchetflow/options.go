@@ -23,6 +23,7 @@ type config struct {
 	maxKwargs     int
 	registryTTL   time.Duration
 	stepRetryTime time.Duration
+	swarmWatch    time.Duration
 	tracers       trace.TracerProvider
 	meters        metric.MeterProvider
 }
@@ -78,3 +79,11 @@ func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config)
 // (docs/design.md, "Observability"). Default otel.GetMeterProvider() at [New]: the
 // global provider, a no-op unless the application installed one.
 func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) { c.meters = mp } }
+
+// WithSwarmWatchInterval sets how often a running swarm's watcher (a chain of
+// [SwarmWatchTask] runs on the engine) checks its items against their runs and
+// settles what a lost event left open. Default [DefaultSwarmWatchInterval]. A
+// duration of 0 or less starts no watcher: a lost item event then leaves the swarm
+// open until [Client.ReconcileSwarm] is called (flowtest's harness does this, as its
+// queue runs only what a test steps).
+func WithSwarmWatchInterval(d time.Duration) Option { return func(c *config) { c.swarmWatch = d } }

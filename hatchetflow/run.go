@@ -36,7 +36,7 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, opts *RunOpt
 	var p *plan
 	var root node
 	switch s := spec.(type) {
-	case dsl.Builder, dsl.ChainBuilder:
+	case dsl.Builder, dsl.ChainBuilder, dsl.SwarmBuilder:
 		if p, err = c.compile(ctx, s, ""); err != nil {
 			return nil, err
 		}
@@ -61,7 +61,7 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, opts *RunOpt
 	if err != nil {
 		return nil, &DispatchError{Task: entry.Task, Err: err}
 	}
-	h := &Handle{c: c, sigID: root.id, runID: runID, task: entry.Task}
+	h := &Handle{c: c, sigID: root.id, runID: runID, task: entry.Task, swarm: root.swarm}
 	if root.chain {
 		h.leaves = root.leaves
 	}
@@ -89,6 +89,9 @@ func (c *Client) storedNode(ctx context.Context, id string) (node, error) {
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {
 		return node{}, notFound(err)
+	}
+	if rec.Kind == redisstore.KindSwarm {
+		return node{id: id, swarm: true, entry: shape{rec: rec}, leaves: []string{id}, status: rec.Status, owner: rec.RunID}, nil
 	}
 	if rec.Kind != redisstore.KindChain {
 		return node{id: id, entry: shape{rec: rec}, leaves: []string{id}, status: rec.Status, owner: rec.RunID}, nil
@@ -119,6 +122,7 @@ type Handle struct {
 	c                  *Client
 	sigID, runID, task string
 	leaves             []string // a chain's steps
+	swarm              bool
 }
 
 // SignatureID returns the id of the signature that runs.
@@ -133,10 +137,15 @@ func (h *Handle) RunID() string { return h.runID }
 // refused). Callbacks run on their own; Wait does not wait for them.
 //
 // For a chain, Wait blocks until the chain ended and returns its last step's return
-// value, or the [*RunError] of the step that failed.
+// value, or the [*RunError] of the step that failed. For a swarm, it blocks until the
+// swarm ended and returns its results (a list in item order), or a
+// [*SwarmFailedError].
 func (h *Handle) Wait(ctx context.Context) (json.RawMessage, error) {
 	if h.leaves != nil {
 		return h.c.waitChain(ctx, h.sigID, h.leaves, h.runID, h.task)
+	}
+	if h.swarm {
+		return h.c.waitSwarm(ctx, h.sigID)
 	}
 	w, ok := h.c.dispatcher.(Waiter)
 	if !ok {

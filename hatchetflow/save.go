@@ -156,6 +156,9 @@ func (c *Client) schemaOf(ctx context.Context, rec *redisstore.Record) (json.Raw
 	if len(rec.Schema) > 0 {
 		return rec.Schema, nil
 	}
+	if rec.Kind == redisstore.KindSwarm {
+		return nil, nil // its items' tasks check what they get
+	}
 	defs, err := c.lookupTasks(ctx, []string{rec.Task})
 	if err != nil {
 		return nil, err

@@ -48,13 +48,13 @@ func (c *Client) Steps(name string) (Steps, bool) {
 	if !ok {
 		return Steps{}, false
 	}
-	return Steps{
-		Task:             def.name,
-		Retries:          def.cfg.retries,
-		ExecutionTimeout: def.cfg.executionTimeout,
-		Main:             c.mainStep(def),
-		OnFailure:        c.onFailureStep(def),
-	}, true
+	s := Steps{Task: def.name, Retries: def.cfg.retries, ExecutionTimeout: def.cfg.executionTimeout}
+	if def.steps != nil {
+		s.Main, s.OnFailure = def.steps(def)
+	} else {
+		s.Main, s.OnFailure = c.mainStep(def), c.onFailureStep(def)
+	}
+	return s, true
 }
 
 // skippedOutput is the on-failure step's output when it had nothing to do.
@@ -231,16 +231,34 @@ func (c *Client) succeed(ctx context.Context, rec *redisstore.Record, runID stri
 		input: func(cb redisstore.CallbackRef) map[string]any {
 			return inject.SuccessInput(inject.Fields{Return: cb.ReturnField}, result)
 		}}
+	var items []redisstore.SwarmItemRef // chains that end here and are swarm items
 	for _, chain := range tr.Record.Containers {
 		later, known := tr.Later[chain]
 		errs := chainErrorIDs(tr.Record, chain)
 		if known && len(later) == 0 { // the chain's last step: the chain is done
 			br.dead = append(append(br.dead, chain), errs...)
+			if ref, ok := tr.Items[chain]; ok {
+				items = append(items, ref)
+			}
 			continue
 		}
 		br.keepAlive = append(append(append(br.keepAlive, chain), later...), errs...)
 	}
-	return c.fire(ctx, tr.Record, br)
+	if err := c.fire(ctx, tr.Record, br); err != nil {
+		return err
+	}
+	// As a swarm item (or the last step of a chain that is one), the item is done.
+	if ref := tr.Record.Item; ref != nil {
+		if err := c.endItem(ctx, *ref, rec.ID, false, string(result)); err != nil {
+			return err
+		}
+	}
+	for _, ref := range items {
+		if err := c.endItem(ctx, ref, "", false, string(result)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // chainErrorIDs returns the ids of the error callbacks rec carries for chain.
@@ -325,29 +343,42 @@ func (c *Client) onFailureStep(def *taskDef) StepFunc {
 		if !tr.Repeated {
 			c.tel.ended(ctx, def.name, outcomeFailure)
 		}
-		original := inject.Merge(input, tr.Record.Kwargs)
-		detail := &inject.TaskError{Task: def.name, SignatureID: sigID, RunID: runID,
+		detail := inject.TaskError{Task: def.name, SignatureID: sigID, RunID: runID,
 			Attempt: max(tr.Record.Attempt, 1), Message: msg}
 		err = c.retrying(ctx, "on-failure dispatch", func() error {
-			return c.fire(ctx, tr.Record, branch{outcome: redisstore.OutcomeError, callbacks: tr.Record.OnError,
-				dead: callbackIDs(tr.Record.OnSuccess),
-				input: func(cb redisstore.CallbackRef) map[string]any {
-					return inject.ErrorInput(original, inject.Fields{Error: cb.ErrorField}, detail)
-				}})
+			return c.failurePath(ctx, tr.Record, input, detail)
 		})
 		if err != nil {
 			return nil, err
 		}
-		if len(tr.Record.ChainErrors) > 0 {
-			err = c.retrying(ctx, "on-failure chain dispatch", func() error {
-				return c.failChains(ctx, tr.Record, input, *detail)
-			})
-			if err != nil {
-				return nil, err
-			}
-		}
 		return dispatchedOutput, nil
 	})
+}
+
+// failurePath dispatches what the failure of rec (just marked failed) sets off: its
+// error callbacks with its message (input with its bound kwargs) and detail; the
+// error callbacks of the chains it is a step of; the end of the swarm item it is (or
+// whose chain it is a step of). Each part is idempotent, so a retry repeats only what
+// did not complete.
+func (c *Client) failurePath(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError) error {
+	original := inject.Merge(input, rec.Kwargs)
+	err := c.fire(ctx, rec, branch{outcome: redisstore.OutcomeError, callbacks: rec.OnError,
+		dead: callbackIDs(rec.OnSuccess),
+		input: func(cb redisstore.CallbackRef) map[string]any {
+			return inject.ErrorInput(original, inject.Fields{Error: cb.ErrorField}, &detail)
+		}})
+	if err != nil {
+		return err
+	}
+	if len(rec.Containers) > 0 {
+		if err := c.failChains(ctx, rec, input, detail); err != nil {
+			return err
+		}
+	}
+	if ref := rec.Item; ref != nil {
+		return c.endItem(ctx, *ref, rec.ID, true, detail.Message)
+	}
+	return nil
 }
 
 // failChains dispatches the error callbacks of every chain the failed step rec is a
@@ -381,7 +412,7 @@ func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input m
 			dead = append(dead, callbackIDs(r.OnSuccess)...)
 		}
 	}
-	return c.fire(ctx, rec, branch{outcome: redisstore.OutcomeError, callbacks: cbs, dead: dead,
+	err = c.fire(ctx, rec, branch{outcome: redisstore.OutcomeError, callbacks: cbs, dead: dead,
 		input: func(cb redisstore.CallbackRef) map[string]any {
 			ref := chainOf[cb.ID]
 			chainInput := input
@@ -395,4 +426,16 @@ func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input m
 			d.ChainID = ref.ContainerID
 			return inject.ErrorInput(chainInput, inject.Fields{Error: cb.ErrorField}, &d)
 		}})
+	if err != nil {
+		return err
+	}
+	// A failed step fails the swarm items its chains are.
+	for _, chain := range rec.Containers {
+		if r := got[chain]; r != nil && r.Item != nil {
+			if err := c.endItem(ctx, *r.Item, "", true, detail.Message); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

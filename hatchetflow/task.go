@@ -84,6 +84,8 @@ type taskDef struct {
 	// call decodes msg into the task's input type and runs the user function. A
 	// decode failure is returned as *inject.DecodeError.
 	call func(hctx hatchet.Context, msg map[string]any) (any, error)
+	// steps, when set, gives an internal task's own main and on-failure steps.
+	steps func(def *taskDef) (main, onFailure StepFunc)
 }
 
 func (d *taskDef) registryEntry() redisstore.TaskDef {

@@ -36,6 +36,7 @@ type link struct {
 type node struct {
 	id          string
 	chain       bool
+	swarm       bool
 	entry, exit shape
 	leaves      []string
 	saved       dsl.Saved // what Save reports of it
@@ -51,9 +52,14 @@ type frame struct {
 	defaults   map[string]any                    // chain kwargs, inner over outer; step kwargs win
 	containers []string                          // enclosing chains, innermost first
 	first      bool                              // the entry leaf starts a chain
+	item       *redisstore.SwarmItemRef          // the spec is this swarm item
 }
 
 func (f frame) inChain() bool { return len(f.containers) > 0 }
+
+// linked reports whether a saved signature compiled in f must be linked: as a chain
+// step or a swarm item it gets fields and kwargs.
+func (f frame) linked() bool { return f.inChain() || f.item != nil }
 
 // saved returns the Saved value of the plan's root.
 func (p *plan) saved() dsl.Saved { return p.root.saved }
@@ -84,11 +90,28 @@ func (c *Client) write(ctx context.Context, p *plan) error {
 // and each chain step is checked against what it will receive (see checkFit). A
 // non-empty seed makes the ids deterministic.
 func (c *Client) compile(ctx context.Context, spec dsl.Spec, seed string) (*plan, error) {
-	if err := specErr(spec); err != nil {
+	t, err := c.newTree(ctx, seed, spec)
+	if err != nil {
 		return nil, err
 	}
+	root, err := t.compile(spec, frame{})
+	if err != nil {
+		return nil, err
+	}
+	t.plan.root = root
+	return t.plan, nil
+}
+
+// newTree checks specs and reads what compiling them needs: the tasks they name and
+// the stored signatures they refer to.
+func (c *Client) newTree(ctx context.Context, seed string, specs ...dsl.Spec) (*tree, error) {
 	var names, refs []string
-	collect(spec, &names, &refs)
+	for _, spec := range specs {
+		if err := specErr(spec); err != nil {
+			return nil, err
+		}
+		collect(spec, &names, &refs)
+	}
 	refRecs, err := c.store.GetMany(ctx, refs)
 	if err != nil {
 		return nil, err
@@ -118,12 +141,7 @@ func (c *Client) compile(ctx context.Context, spec dsl.Spec, seed string) (*plan
 	}
 	t := &tree{c: c, defs: defs, refs: refRecs, now: time.Now(), plan: &plan{}, seed: seed}
 	t.plan.ifAbsent = seed != ""
-	root, err := t.compile(spec, frame{})
-	if err != nil {
-		return nil, err
-	}
-	t.plan.root = root
-	return t.plan, nil
+	return t, nil
 }
 
 // specErr reports a spec that cannot be saved at all.
@@ -132,6 +150,8 @@ func specErr(spec dsl.Spec) error {
 	case dsl.Builder:
 		return s.Err()
 	case dsl.ChainBuilder:
+		return s.Err()
+	case dsl.SwarmBuilder:
 		return s.Err()
 	case dsl.Ref, dsl.Saved:
 		return nil
@@ -151,6 +171,10 @@ func collect(spec dsl.Spec, names, refs *[]string) {
 		}
 	case dsl.ChainBuilder:
 		for _, st := range append(append(s.Steps(), s.SuccessCallbacks()...), s.ErrorCallbacks()...) {
+			collect(st, names, refs)
+		}
+	case dsl.SwarmBuilder:
+		for _, st := range append(append(s.Items(), s.SuccessCallbacks()...), s.ErrorCallbacks()...) {
 			collect(st, names, refs)
 		}
 	default:
@@ -188,6 +212,8 @@ func (t *tree) compile(spec dsl.Spec, f frame) (node, error) {
 		return t.signature(s, f)
 	case dsl.ChainBuilder:
 		return t.chain(s, f)
+	case dsl.SwarmBuilder:
+		return t.swarm(s, f)
 	default:
 		return t.saved(specID(s), f)
 	}
@@ -209,7 +235,7 @@ func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
 	}
 	rec := &redisstore.Record{ID: id, Task: b.Task(), Kwargs: kw, Status: redisstore.StatusPending,
 		ReturnField: def.ReturnField, ErrorField: def.ErrorField, CreatedAt: t.now,
-		Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs}
+		Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs, Item: f.item}
 	if override {
 		rec.Schema = def.Schema
 	}
@@ -253,7 +279,8 @@ func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
 	}
 	defaults := withDefaults(map[string]any(ch.Kwargs()), f.defaults)
 	container := &redisstore.Record{ID: id, Kind: redisstore.KindChain, Task: redisstore.KindChain,
-		Kwargs: map[string]any(ch.Kwargs()), Status: redisstore.StatusPending, CreatedAt: t.now, Containers: f.containers}
+		Kwargs: map[string]any(ch.Kwargs()), Status: redisstore.StatusPending, CreatedAt: t.now, Containers: f.containers,
+		Item: f.item}
 	saved := dsl.Saved{ID: id, Chain: true}
 	var next []shape
 	for _, s := range ch.SuccessCallbacks() {
@@ -329,8 +356,16 @@ func (t *tree) saved(id string, f frame) (node, error) {
 	if r == nil {
 		return node{}, &SignatureNotFoundError{ID: id, Callback: true, Err: &redisstore.NotFoundError{ID: id}}
 	}
+	if r.Kind == redisstore.KindSwarm {
+		if f.linked() {
+			return node{}, fmt.Errorf("%w: swarm %q", ErrSavedContainerStep, id)
+		}
+		self := t.shape(r)
+		return node{id: id, swarm: true, entry: self, exit: self, leaves: []string{id},
+			saved: dsl.Saved{ID: id, Task: r.Task, Swarm: true}}, nil
+	}
 	if r.Kind == redisstore.KindChain {
-		if f.inChain() {
+		if f.linked() {
 			return node{}, fmt.Errorf("%w: chain %q", ErrSavedChainStep, id)
 		}
 		entry, exit := t.refs[r.Leaves[0]], t.refs[r.Leaves[len(r.Leaves)-1]]
@@ -345,7 +380,11 @@ func (t *tree) saved(id string, f frame) (node, error) {
 		// A retried attempt: a previous one linked it into this very chain.
 		return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: dsl.Saved{ID: id, Task: r.Task}}, nil
 	}
-	if !f.inChain() {
+	if f.item != nil && t.seed != "" && r.Item != nil && *r.Item == *f.item {
+		// A retried attempt: a previous one linked it as this very item.
+		return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: dsl.Saved{ID: id, Task: r.Task}}, nil
+	}
+	if !f.linked() {
 		return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: dsl.Saved{ID: id, Task: r.Task}}, nil
 	}
 	if r.Status != redisstore.StatusPending {
@@ -353,6 +392,9 @@ func (t *tree) saved(id string, f frame) (node, error) {
 	}
 	if len(r.Containers) > 0 {
 		return node{}, &AlreadyInChainError{ID: id, ChainID: r.Containers[0]}
+	}
+	if r.Item != nil {
+		return node{}, &AlreadyInChainError{ID: id, ChainID: r.Item.SwarmID}
 	}
 	def := t.defs[r.Task]
 	if len(r.Schema) > 0 {
@@ -367,7 +409,7 @@ func (t *tree) saved(id string, f frame) (node, error) {
 	if err := t.c.checkKwargs(r.Task, def.Schema, defaults); err != nil {
 		return node{}, err
 	}
-	fields := &redisstore.Record{Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs}
+	fields := &redisstore.Record{Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs, Item: f.item}
 	for _, next := range f.next {
 		if err := checkFit(self, next, redisstore.OutcomeSuccess); err != nil {
 			return node{}, err
@@ -380,6 +422,9 @@ func (t *tree) saved(id string, f frame) (node, error) {
 
 // shape returns the shape of a stored signature.
 func (t *tree) shape(r *redisstore.Record) shape {
+	if r.Kind == redisstore.KindSwarm {
+		return shapeOf(r, swarmDef)
+	}
 	def := t.defs[r.Task]
 	if len(r.Schema) > 0 {
 		def = redisstore.TaskDef{Name: r.Task, Schema: r.Schema}

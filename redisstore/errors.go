@@ -16,6 +16,8 @@ var (
 	ErrNotFound = errors.New("redisstore: signature not found")
 	// ErrTransition is matched by [*TransitionError].
 	ErrTransition = errors.New("redisstore: status transition refused")
+	// ErrSwarmClosed is returned when adding items to a closed swarm.
+	ErrSwarmClosed = errors.New("redisstore: swarm is closed")
 	// ErrUnavailable is matched by errors from an operation that could not reach
 	// Redis (connection refused or lost, pool timeout, closed client). Nothing was
 	// changed, or a transition may or may not have applied: retrying is safe, every
@@ -138,3 +140,28 @@ func (e *OpError) Is(target error) bool {
 }
 
 func opError(op string, err error) error { return &OpError{Op: op, Err: err} }
+
+// SwarmFullError is returned when adding items would take a swarm past its MaxItems.
+type SwarmFullError struct {
+	// ID is the swarm; Items how many it holds, Adding how many were to be added, Max
+	// its limit.
+	ID                 string
+	Items, Adding, Max int
+}
+
+// Error implements error.
+func (e *SwarmFullError) Error() string {
+	return fmt.Sprintf("redisstore: swarm %q holds %d items and allows %d: cannot add %d", e.ID, e.Items, e.Max, e.Adding)
+}
+
+// SwarmMovedError is returned by [Store.SwarmAdd] when the swarm holds another number
+// of items than the caller compiled its items for (a concurrent add).
+type SwarmMovedError struct {
+	ID          string
+	Items, Want int
+}
+
+// Error implements error.
+func (e *SwarmMovedError) Error() string {
+	return fmt.Sprintf("redisstore: swarm %q holds %d items, not %d", e.ID, e.Items, e.Want)
+}

@@ -58,6 +58,8 @@ type Transition struct {
 	// Later maps each chain the signature is a step of (FinishOptions.Containers) to
 	// the steps after it, read by Finish: empty for a chain's last step.
 	Later map[string][]string
+	// Items maps each of those chains that is a swarm item to the item it ends.
+	Items map[string]SwarmItemRef
 }
 
 // FinishOptions are the chain parts of [Store.Finish]. A nil *FinishOptions means a
@@ -82,11 +84,11 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 		args = append(args, string(opts.Input))
 	}
 	var fin *redis.Cmd
-	leaves := make([]*redis.StringCmd, len(opts.Containers))
+	leaves := make([]*redis.SliceCmd, len(opts.Containers))
 	err := s.pipelineScripts(ctx, finishCmd, nil, func(p redis.Pipeliner) {
 		fin = finishCmd.EvalSha(ctx, p, []string{s.SignatureKey(id), s.KwargsKey(id)}, args...)
 		for i, c := range opts.Containers {
-			leaves[i] = p.HGet(ctx, s.SignatureKey(c), fLeaves)
+			leaves[i] = p.HMGet(ctx, s.SignatureKey(c), fLeaves, fSwarmItem)
 		}
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -104,9 +106,19 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 		tr.Later = map[string][]string{}
 	}
 	for i, l := range leaves {
-		ids := splitList(l.Val())
+		v := l.Val()
+		lv, _ := v[0].(string)
+		ids := splitList(lv)
 		if j := slices.Index(ids, id); j >= 0 {
 			tr.Later[opts.Containers[i]] = ids[j+1:]
+		}
+		if sw, _ := v[1].(string); sw != "" {
+			if ref := decodeSwarmItem(sw); ref != nil {
+				if tr.Items == nil {
+					tr.Items = map[string]SwarmItemRef{}
+				}
+				tr.Items[opts.Containers[i]] = *ref
+			}
 		}
 	}
 	return tr, nil

@@ -9,8 +9,9 @@ import (
 
 // scriptCall is one invocation of a Lua script in a pipeline.
 type scriptCall struct {
-	keys []string
-	args []any
+	script *redis.Script // nil: the pipeline's script
+	keys   []string
+	args   []any
 }
 
 // pipelineScripts sends calls of script with EVALSHA, plus whatever extra queues, in
@@ -25,7 +26,11 @@ func (s *Store) pipelineScripts(ctx context.Context, script *redis.Script, calls
 	send := func() ([]redis.Cmder, error) {
 		return s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, c := range calls {
-				script.EvalSha(ctx, p, c.keys, c.args...)
+				sc := script
+				if c.script != nil {
+					sc = c.script
+				}
+				sc.EvalSha(ctx, p, c.keys, c.args...)
 			}
 			if extra != nil {
 				extra(p)
@@ -35,7 +40,7 @@ func (s *Store) pipelineScripts(ctx context.Context, script *redis.Script, calls
 	}
 	cmds, err := send()
 	if err != nil && noScript(cmds) {
-		if err := script.Load(ctx, s.rdb).Err(); err != nil {
+		if err := s.LoadScripts(ctx); err != nil {
 			return err
 		}
 		_, err = send()
@@ -53,7 +58,8 @@ func noScript(cmds []redis.Cmder) bool {
 }
 
 // scripts are every Lua script of the store.
-var scripts = []*redis.Script{saveCmd, startCmd, finishCmd, failCmd, markCmd, updateKwargsCmd, linkCmd}
+var scripts = []*redis.Script{saveCmd, startCmd, finishCmd, failCmd, markCmd, updateKwargsCmd, linkCmd,
+	saveSwarmItemsCmd, swarmClaimCmd, swarmDispatchedCmd, swarmItemEndCmd, swarmAddCmd, swarmCloseCmd}
 
 // LoadScripts loads every Lua script into Redis (on every node of a Cluster), so that
 // the first operations after a start or a Redis restart take their usual single round

@@ -42,7 +42,8 @@ type CallbackRef struct {
 	ErrorField string `json:"ef,omitempty"`
 }
 
-// Kinds of record: a signature runs a task; a chain is a container of steps.
+// Kinds of record: a signature runs a task; a chain is a container of steps (a swarm,
+// [KindSwarm], one of items).
 const (
 	KindSignature = ""
 	KindChain     = "chain"
@@ -60,7 +61,7 @@ type ContainerCallbackRef struct {
 
 // Record is one signature, or one container of signatures (Kind chain).
 type Record struct {
-	// Kind is KindSignature or KindChain.
+	// Kind is KindSignature, KindChain or KindSwarm.
 	Kind string
 	// ID is the signature id (UUIDv7).
 	ID string
@@ -102,6 +103,15 @@ type Record struct {
 	Error string
 	// Dispatched maps "<outcome>:<callback id>" to the run id it was dispatched as.
 	Dispatched map[string]string
+	// Swarm is a swarm container's configuration (Kind swarm), Counts its item
+	// counts as stored; Items the entries of its items, written by a save only
+	// (read them with [Store.SwarmItems]).
+	Swarm  *SwarmConfig
+	Counts SwarmCounts
+	Items  []CallbackRef
+	// Item is the swarm item this record ends, when it is a swarm's item (a
+	// signature, chain or swarm).
+	Item *SwarmItemRef
 }
 
 // DispatchKey is the marker field for one callback of one outcome.
@@ -169,6 +179,12 @@ func (r *Record) fields() ([]any, error) {
 	for i, cb := range r.ChainErrors {
 		out = append(out, fChainError+cb.ID, encodeContainerCallback(i, cb))
 	}
+	if r.Swarm != nil {
+		out = append(out, r.Swarm.fields(len(r.Items))...)
+	}
+	if r.Item != nil {
+		out = append(out, fSwarmItem, encodeSwarmItem(*r.Item))
+	}
 	for i, cb := range r.OnSuccess {
 		out = append(out, fOnSuccess+cb.ID, encodeCallback(i, cb))
 	}
@@ -221,6 +237,16 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 		r.Result = json.RawMessage(v)
 	}
 	r.Attempt, _ = strconv.Atoi(h[fAttempt])
+	if r.Kind == KindSwarm {
+		atoi := func(f string) int { n, _ := strconv.Atoi(h[f]); return n }
+		r.Swarm = &SwarmConfig{MaxConcurrency: atoi(fMaxConc), StopAfter: atoi(fStopAfter),
+			MaxItems: atoi(fMaxItems), Closed: h[fClosed] == "1"}
+		r.Counts = SwarmCounts{Items: atoi(fNumItems), Next: atoi(fNext), Running: atoi(fRunning),
+			Done: atoi(fNumDone), Failed: atoi(fNumFailed), Stopped: h[fStopped] == "1", Complete: h[fComplete] == "1"}
+	}
+	if v := h[fSwarmItem]; v != "" {
+		r.Item = decodeSwarmItem(v)
+	}
 	if ms, err := strconv.ParseInt(h[fCreated], 10, 64); err == nil {
 		r.CreatedAt = time.UnixMilli(ms).UTC()
 	}
@@ -369,11 +395,14 @@ func decodeContainerCallback(id, v string) (positionedContainer, error) {
 	return positionedContainer{p.pos, ContainerCallbackRef{CallbackRef: p.cb, ContainerID: parts[4], FirstLeafID: parts[5]}}, nil
 }
 
-// linkFields encodes the chain fields of r that LinkStep adds to a saved signature:
-// its next steps (success callbacks, appended after the ones it has), chain error
-// callbacks, containers and the first-step flag.
+// linkFields encodes the container fields of r that LinkStep adds to a saved
+// signature: its next steps (success callbacks, appended after the ones it has), chain
+// error callbacks, containers, the first-step flag and the swarm item it ends.
 func (r *Record) linkFields() ([]any, error) {
 	var out []any
+	if r.Item != nil {
+		out = append(out, fSwarmItem, encodeSwarmItem(*r.Item))
+	}
 	if len(r.Containers) > 0 {
 		out = append(out, fContainer, strings.Join(r.Containers, ","))
 	}

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -41,6 +42,13 @@ func (s *Store) saveTree(ctx context.Context, recs []*Record, ifAbsent bool) err
 		args = append(args, ttl, len(f)/2)
 		args = append(append(args, f...), kw...)
 		calls = append(calls, scriptCall{keys: []string{s.SignatureKey(r.ID), s.KwargsKey(r.ID)}, args: args})
+		if r.Kind == KindSwarm {
+			items := []any{ttl}
+			for i, it := range r.Items {
+				items = append(items, strconv.Itoa(i), encodeItemRef(it))
+			}
+			calls = append(calls, scriptCall{script: saveSwarmItemsCmd, keys: []string{s.SwarmItemsKey(r.ID)}, args: items})
+		}
 	}
 	if err := s.pipelineScripts(ctx, saveCmd, calls, nil); err != nil {
 		return opError(fmt.Sprintf("save %d signatures", len(recs)), err)
@@ -126,8 +134,8 @@ func (s *Store) UpdateKwargs(ctx context.Context, id string, kw map[string]any, 
 	}
 }
 
-// Delete removes a signature and its kwargs.
+// Delete removes a signature and its kwargs (and a swarm's item hash).
 func (s *Store) Delete(ctx context.Context, id string) error {
-	// Both keys share the hash tag {sig:id}, so one DEL works on Cluster too.
-	return s.rdb.Del(ctx, s.SignatureKey(id), s.KwargsKey(id)).Err()
+	// The keys share the hash tag {sig:id}, so one DEL works on Cluster too.
+	return s.rdb.Del(ctx, s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)).Err()
 }

@@ -186,11 +186,14 @@ return {'ok', (#ARGV - 1) / 2}
 //	"ok"                 linked
 //	"missing"            no record
 //	"status", s          not pending (status s): a step that ran cannot join a chain
-//	"contained", c       already a step of chain c: a signature belongs to one chain
+//	"contained", c       already a step of chain c, or an item of swarm c: a signature
+//	                     belongs to one container
 var linkCmd = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local cid = redis.call('HGET', KEYS[1], 'cid')
 if cid then return {'contained', cid} end
+local sw = redis.call('HGET', KEYS[1], 'sw')
+if sw then return {'contained', string.match(sw, '^[^/]*')} end
 local st = redis.call('HGET', KEYS[1], 's')
 if st ~= 'pending' then return {'status', st} end
 local n = tonumber(ARGV[2])

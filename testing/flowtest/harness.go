@@ -63,6 +63,8 @@ var (
 	_ hatchetflow.OptionDispatcher = (*Harness)(nil)
 	_ hatchetflow.ChildDispatcher  = (*Harness)(nil)
 	_ hatchetflow.Waiter           = (*Harness)(nil)
+	_ hatchetflow.RunChecker       = (*Harness)(nil)
+	_ hatchetflow.Stepper          = (*Harness)(nil)
 )
 
 // New returns a harness on a fresh miniredis, closed with t.Cleanup. opts configure the
@@ -79,7 +81,9 @@ func newHarness(t testingT, mr *miniredis.Miniredis, opts ...hatchetflow.Option)
 	t.Cleanup(func() { _ = rdb.Close() })
 	// The client logs through the test log unless opts set a logger of their own.
 	logger := slog.New(slog.NewTextHandler(logWriter{h}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	opts = append([]hatchetflow.Option{hatchetflow.WithLogger(logger)}, opts...)
+	// No swarm watcher: its runs pause between passes, and the queue runs only what a
+	// test steps. Tests settle lost item events with Client.ReconcileSwarm.
+	opts = append([]hatchetflow.Option{hatchetflow.WithLogger(logger), hatchetflow.WithSwarmWatchInterval(0)}, opts...)
 	c, err := hatchetflow.New(nil, rdb, append(opts, hatchetflow.WithDispatcher(h))...)
 	if err != nil {
 		t.Fatalf("flowtest: %v", err)
@@ -191,6 +195,23 @@ func (h *Harness) Wait(ctx context.Context, runID, task string) (json.RawMessage
 			return nil, fmt.Errorf("flowtest: run %s is queued but the queue is empty", runID)
 		}
 	}
+}
+
+// RunStatus implements hatchetflow.RunChecker from the harness's runs: a run ended
+// once it completed or failed (the harness cannot cancel).
+func (h *Harness) RunStatus(ctx context.Context, runID string) (hatchetflow.RunStatus, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.byID[runID]
+	if r == nil {
+		return hatchetflow.RunStatus{}, fmt.Errorf("flowtest: no run %s", runID)
+	}
+	st := hatchetflow.RunStatus{Ended: r.Status == StatusCompleted || r.Status == StatusFailed,
+		Succeeded: r.Status == StatusCompleted}
+	if len(r.Errors) > 0 {
+		st.Message = r.Errors[len(r.Errors)-1]
+	}
+	return st, nil
 }
 
 // Step runs the oldest queued run to its end (main step with retries, then the

@@ -1,0 +1,323 @@
+package hatchetflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+
+	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// Internal tasks every worker registers next to the user's: a swarm is started by a
+// run of SwarmTask (its signature is the swarm's record), and watched by a chain of
+// SwarmWatchTask runs until it ends (see docs/swarms.md).
+const (
+	SwarmTask      = "hatchetflow-swarm"
+	SwarmWatchTask = "hatchetflow-swarm-watch"
+)
+
+// DefaultSwarmWatchInterval is how often a swarm's watcher checks the swarm's items
+// against their runs (see [WithSwarmWatchInterval]).
+const DefaultSwarmWatchInterval = 5 * time.Second
+
+// staleClaim is how long an item may stay claimed without a recorded run before the
+// watcher dispatches it again (its first dispatch was lost with its worker).
+const staleClaim = 10 * time.Second
+
+// objectSchema accepts any JSON object.
+var objectSchema = json.RawMessage(`{"type":"object"}`)
+
+// registerInternal adds the internal swarm tasks to c.
+func (c *Client) registerInternal() {
+	for _, def := range []*taskDef{
+		{name: SwarmTask, cfg: taskConfig{retries: 3, retriesSet: true}, schema: objectSchema, output: swarmOutput,
+			fields: inject.Fields{Return: inject.DefaultReturnField}, inType: "map[string]any", outType: swarmDef.OutputType,
+			steps: func(def *taskDef) (StepFunc, StepFunc) { return c.swarmStartStep(def), c.onFailureStep(def) }},
+		{name: SwarmWatchTask, cfg: taskConfig{retries: 3, retriesSet: true}, schema: objectSchema,
+			fields: inject.Fields{Return: inject.DefaultReturnField}, inType: "map[string]any", outType: "map[string]any",
+			steps: func(def *taskDef) (StepFunc, StepFunc) { return c.watchStep(), c.watchFailureStep() }},
+	} {
+		c.tasks[def.name] = def
+		c.order = append(c.order, def.name)
+	}
+}
+
+func nowMS() int64 { return time.Now().UnixMilli() }
+
+// swarmStartStep is the main step of SwarmTask: it starts the swarm named by the
+// run's signature metadata (pending → active for this run), keeps the run input as the
+// swarm's input, starts its watcher and dispatches its first items.
+func (c *Client) swarmStartStep(def *taskDef) StepFunc {
+	return c.traced(def.name, "hatchetflow.swarm", true, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
+		ctx := hctx.GetContext()
+		id := hctx.AdditionalMetadata()[MetaSignature]
+		if !redisstore.ValidID(id) {
+			return nil, NonRetryable(fmt.Errorf("%w: %q in run metadata %s", ErrInvalidSignatureID, id, MetaSignature))
+		}
+		runID := hctx.WorkflowRunId()
+		var (
+			outcome redisstore.StartOutcome
+			rec     *redisstore.Record
+		)
+		err := c.retrying(ctx, "swarm start", func() (err error) {
+			outcome, rec, err = c.store.Start(ctx, id, runID, hctx.RetryCount()+1)
+			return err
+		})
+		switch {
+		case errors.Is(err, redisstore.ErrNotFound):
+			return nil, NonRetryable(&SignatureNotFoundError{ID: id, Err: err})
+		case err != nil:
+			return nil, err
+		case outcome != redisstore.Started && outcome != redisstore.Resumed:
+			return nil, NonRetryable(&NotPendingError{ID: id, Status: rec.Status, RunID: rec.RunID})
+		case rec.Kind != redisstore.KindSwarm:
+			return nil, NonRetryable(fmt.Errorf("%w: %q runs task %q", ErrNotASwarm, id, rec.Task))
+		}
+		if err := c.retrying(ctx, "swarm watch", func() error { return c.startWatch(hctx, id) }); err != nil {
+			return nil, err
+		}
+		raw, err := json.Marshal(input)
+		if err != nil {
+			return nil, NonRetryable(fmt.Errorf("hatchetflow: swarm %s input: %w", id, err))
+		}
+		var end *redisstore.ItemEnd
+		if err := c.retrying(ctx, "swarm claim", func() (err error) {
+			end, err = c.store.SwarmClaim(ctx, id, nowMS(), raw)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		started := len(end.Claimed)
+		if err := c.retrying(ctx, "swarm dispatch", func() error { return c.advance(ctx, id, end, "") }); err != nil {
+			return nil, err
+		}
+		return json.Marshal(map[string]any{"swarm": id, "started": started})
+	})
+}
+
+// startWatch dispatches the first watcher run of swarm id, as a child of the start run
+// when the dispatcher can (the engine then dispatches it once across attempts).
+func (c *Client) startWatch(hctx hatchet.Context, id string) error {
+	if c.cfg.swarmWatch <= 0 {
+		return nil
+	}
+	in := map[string]any{"swarm": id}
+	meta := map[string]string{MetaParent: id}
+	if cd, ok := c.dispatcher.(ChildDispatcher); ok {
+		_, err := cd.DispatchChild(hctx, SwarmWatchTask, in, meta, "watch:"+id)
+		return err
+	}
+	_, err := c.dispatcher.Dispatch(hctx.GetContext(), SwarmWatchTask, in, meta)
+	return err
+}
+
+// watchStep is the main step of SwarmWatchTask: one reconcile pass over the swarm in
+// its input, then, unless the swarm ended, a pause of the watch interval and the next
+// watcher run (a child with a fixed key, so a retried attempt dispatches it once).
+func (c *Client) watchStep() StepFunc {
+	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
+		ctx := hctx.GetContext()
+		id, _ := input["swarm"].(string)
+		if !redisstore.ValidID(id) {
+			return nil, NonRetryable(fmt.Errorf("%w: swarm %q in watcher input", ErrInvalidSignatureID, id))
+		}
+		ended, err := c.ReconcileSwarm(ctx, id)
+		var nf *SignatureNotFoundError
+		switch {
+		case errors.As(err, &nf):
+			return json.Marshal(map[string]any{"swarm": id, "ended": true, "missing": true})
+		case err != nil:
+			return nil, err
+		case ended:
+			return json.Marshal(map[string]any{"swarm": id, "ended": true})
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(c.cfg.swarmWatch):
+		}
+		next, err := c.nextWatch(hctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(map[string]any{"swarm": id, "next": next})
+	}
+}
+
+func (c *Client) nextWatch(hctx hatchet.Context, id string) (string, error) {
+	in := map[string]any{"swarm": id}
+	meta := map[string]string{MetaParent: id}
+	if cd, ok := c.dispatcher.(ChildDispatcher); ok {
+		return cd.DispatchChild(hctx, SwarmWatchTask, in, meta, "next")
+	}
+	return c.dispatcher.Dispatch(hctx.GetContext(), SwarmWatchTask, in, meta)
+}
+
+// watchFailureStep keeps the watch going when a watcher run failed for good (say,
+// Redis was down through all its attempts): it dispatches the next one.
+func (c *Client) watchFailureStep() StepFunc {
+	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
+		id, _ := input["swarm"].(string)
+		if !redisstore.ValidID(id) {
+			return skippedOutput, nil
+		}
+		next, err := c.nextWatch(hctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(map[string]any{"swarm": id, "next": next})
+	}
+}
+
+// advance acts on what an item transition reported: it dispatches the claimed items,
+// or ends the swarm. Items it dispatched are removed from end, so a retry dispatches
+// only the rest. lastErr is the failure that stopped the swarm, if any.
+func (c *Client) advance(ctx context.Context, id string, end *redisstore.ItemEnd, lastErr string) error {
+	switch {
+	case end.Complete:
+		return c.completeSwarm(ctx, id)
+	case end.Stopped:
+		return c.stopSwarm(ctx, id, end.Failures, lastErr)
+	}
+	return c.dispatchItems(ctx, id, end)
+}
+
+// dispatchItems dispatches end's claimed items of swarm id with the swarm's input,
+// concurrently, then records their runs in one round trip.
+func (c *Client) dispatchItems(ctx context.Context, id string, end *redisstore.ItemEnd) error {
+	if len(end.Claimed) == 0 {
+		return nil
+	}
+	base := map[string]any{}
+	if len(end.Input) > 0 {
+		if err := json.Unmarshal(end.Input, &base); err != nil {
+			return fmt.Errorf("hatchetflow: swarm %s input: %w", id, err)
+		}
+	}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		runs = map[int]string{}
+		errs []error
+	)
+	for _, it := range end.Claimed {
+		wg.Add(1)
+		go func(it redisstore.SwarmItem) {
+			defer wg.Done()
+			meta := map[string]string{MetaSignature: it.Ref.ID, MetaParent: id}
+			dctx, done := c.tel.startDispatch(ctx, id, it.Ref, redisstore.OutcomeSuccess, meta)
+			run, err := c.dispatcher.Dispatch(dctx, it.Ref.Task, maps.Clone(base), meta)
+			done(run, err)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				c.log.Warn("hatchetflow: swarm item dispatch failed", "swarm", id, "item", it.Index,
+					"signature", it.Ref.ID, "task", it.Ref.Task, "error", err)
+				errs = append(errs, err)
+				return
+			}
+			runs[it.Index] = run
+		}(it)
+	}
+	wg.Wait()
+	rest := end.Claimed[:0]
+	for _, it := range end.Claimed {
+		if _, ok := runs[it.Index]; !ok {
+			rest = append(rest, it)
+		}
+	}
+	end.Claimed = rest
+	if err := c.store.SwarmDispatched(ctx, id, runs); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// endItem records that the swarm item ref ended (done with payload as its result, or
+// failed with payload as its error) and acts on it. entry is the item's entry id,
+// checked against the swarm's, or "" for a chain item.
+func (c *Client) endItem(ctx context.Context, ref redisstore.SwarmItemRef, entry string, failed bool, payload string) error {
+	if !failed && payload == "" {
+		payload = "null"
+	}
+	end, err := c.store.SwarmItemEnd(ctx, ref, entry, failed, payload, nowMS())
+	switch {
+	case errors.Is(err, redisstore.ErrNotFound):
+		c.log.Warn("hatchetflow: swarm expired or deleted; item end not recorded", "swarm", ref.SwarmID, "item", ref.Index)
+		return nil
+	case err != nil:
+		return err
+	case end.Duplicate:
+		return nil
+	}
+	return c.advance(ctx, ref.SwarmID, end, payload)
+}
+
+// completeSwarm ends swarm id done: its result is its items' results in item order,
+// and it finishes through the same path as a signature (its success callbacks, the
+// next step of its chain, the item it is of an outer swarm).
+func (c *Client) completeSwarm(ctx context.Context, id string) error {
+	rec, err := c.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if rec.Status != redisstore.StatusActive {
+		return nil // ended already (a repeated completion)
+	}
+	items, err := c.store.SwarmItems(ctx, id)
+	if err != nil {
+		return err
+	}
+	var input map[string]any
+	if len(rec.Input) > 0 {
+		_ = json.Unmarshal(rec.Input, &input)
+	}
+	if err := c.succeed(ctx, rec, rec.RunID, redisstore.SwarmResults(items), input); err != nil {
+		return err
+	}
+	return c.store.SwarmEnded(ctx, id)
+}
+
+// stopSwarm ends swarm id failed after failures failed items, through the same path
+// as a failed signature: its error callbacks with its input, its chains' error
+// callbacks, the item it is of an outer swarm.
+func (c *Client) stopSwarm(ctx context.Context, id string, failures int, lastErr string) error {
+	rec, err := c.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if rec.Status != redisstore.StatusActive {
+		return nil
+	}
+	if failures == 0 {
+		failures = rec.Counts.Failed
+	}
+	limit := 0
+	if rec.Swarm != nil {
+		limit = rec.Swarm.StopAfter
+	}
+	msg := fmt.Sprintf("swarm stopped: %d items failed (stop after %d); last error: %s", failures, limit, lastErr)
+	tr, err := c.store.Fail(ctx, id, rec.RunID, msg)
+	if errors.Is(err, redisstore.ErrTransition) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var input map[string]any
+	if len(tr.Record.Input) > 0 {
+		_ = json.Unmarshal(tr.Record.Input, &input)
+	}
+	detail := inject.TaskError{Task: SwarmTask, SignatureID: id, RunID: rec.RunID, Attempt: 1, Message: msg}
+	if err := c.failurePath(ctx, tr.Record, input, detail); err != nil {
+		return err
+	}
+	return c.store.SwarmEnded(ctx, id)
+}

@@ -1,0 +1,419 @@
+package hatchetflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// SwarmState is a swarm as stored: its status, configuration and items.
+type SwarmState struct {
+	// ID is the swarm id.
+	ID string
+	// Status is pending until the swarm's run starts it, active while items run,
+	// done once it was closed and every item ended (below StopAfter), failed once
+	// StopAfter items failed.
+	Status Status
+	// Closed is true when no item may be added.
+	Closed bool
+	// MaxConcurrency, StopAfter and MaxItems are the swarm's options (0: none).
+	MaxConcurrency, StopAfter, MaxItems int
+	// Queued, Running, Done and Failed count the items in each state.
+	Queued, Running, Done, Failed int
+	// Items are the items in order.
+	Items []SwarmItemState
+	// Result is the list of the items' results once the swarm is done; Error the
+	// reason it failed.
+	Result json.RawMessage
+	Error  string
+}
+
+// SwarmItemState is one item of a swarm.
+type SwarmItemState struct {
+	// Index is the item's position; ID and Task its entry signature (a chain's first
+	// step; a nested swarm's own id and SwarmTask).
+	Index    int
+	ID, Task string
+	// State is "queued", "claimed" (about to be dispatched), "running", "done" or
+	// "failed"; RunID the run it was dispatched as.
+	State string
+	RunID string
+	// Result is a done item's return value; Error a failed item's error.
+	Result json.RawMessage
+	Error  string
+}
+
+// SwarmItem is an item to add to an open swarm with [Client.AddItems]: a spec (a
+// builder, chain, swarm, or a saved pending signature) and its own input, merged
+// under the swarm's and the spec's kwargs (nil: the swarm's input only).
+type SwarmItem struct {
+	Spec  dsl.Spec
+	Input any
+}
+
+// swarmRecord reads the record of swarm id.
+func (c *Client) swarmRecord(ctx context.Context, id string) (*redisstore.Record, error) {
+	if !redisstore.ValidID(id) {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
+	}
+	rec, err := c.store.Get(ctx, id)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	if rec.Kind != redisstore.KindSwarm {
+		return nil, fmt.Errorf("%w: %q", ErrNotASwarm, id)
+	}
+	return rec, nil
+}
+
+// Swarm reads swarm id with its items, in two round trips.
+func (c *Client) Swarm(ctx context.Context, id string) (*SwarmState, error) {
+	rec, err := c.swarmRecord(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	items, err := c.store.SwarmItems(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	st := &SwarmState{ID: id, Status: rec.Status, Closed: rec.Swarm.Closed, MaxConcurrency: rec.Swarm.MaxConcurrency,
+		StopAfter: rec.Swarm.StopAfter, MaxItems: rec.Swarm.MaxItems, Result: rec.Result, Error: rec.Error}
+	for _, it := range items {
+		st.Items = append(st.Items, SwarmItemState{Index: it.Index, ID: it.Ref.ID, Task: it.Ref.Task,
+			State: string(it.State), RunID: it.RunID, Result: it.Result, Error: it.Error})
+		switch it.State {
+		case redisstore.ItemQueued:
+			st.Queued++
+		case redisstore.ItemClaimed, redisstore.ItemRunning:
+			st.Running++
+		case redisstore.ItemDone:
+			st.Done++
+		case redisstore.ItemFailed:
+			st.Failed++
+		}
+	}
+	return st, nil
+}
+
+// AddItems appends items to the open swarm id and returns the index of the first.
+// Their records are saved first; in an active swarm they start as soon as the
+// concurrency bound allows. A closed swarm gives [ErrSwarmClosed]; an ended one a
+// [*NotPendingError]; one that would exceed its MaxItems a [*SwarmFullError]. Nothing
+// is added on error.
+func (c *Client) AddItems(ctx context.Context, id string, items ...SwarmItem) (int, error) {
+	return c.addItems(ctx, id, items, false)
+}
+
+// AddItemsAndClose is [Client.AddItems] that also closes the swarm, atomically.
+func (c *Client) AddItemsAndClose(ctx context.Context, id string, items ...SwarmItem) (int, error) {
+	return c.addItems(ctx, id, items, true)
+}
+
+func (c *Client) addItems(ctx context.Context, id string, items []SwarmItem, closeAfter bool) (int, error) {
+	if len(items) == 0 && !closeAfter {
+		return 0, fmt.Errorf("hatchetflow: AddItems to swarm %s: no items", id)
+	}
+	specs := make([]dsl.Spec, len(items))
+	inputs := make([]map[string]any, len(items))
+	for i, it := range items {
+		if err := specErr(it.Spec); err != nil {
+			return 0, fmt.Errorf("swarm item %d: %w", i, err)
+		}
+		specs[i] = it.Spec
+		if it.Input != nil {
+			m, err := toObject(it.Input)
+			if err != nil {
+				return 0, fmt.Errorf("swarm item %d input: %w", i, err)
+			}
+			inputs[i] = m
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		rec, err := c.swarmRecord(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		if err := addable(rec, len(items)); err != nil {
+			return 0, err
+		}
+		first := rec.Counts.Items
+		t, err := c.newTree(ctx, "", specs...)
+		if err != nil {
+			return 0, err
+		}
+		refs := make([]redisstore.CallbackRef, len(specs))
+		for i, s := range specs {
+			defaults := withDefaults(rec.Kwargs, inputs[i])
+			n, err := t.compile(s, frame{defaults: defaults, item: &redisstore.SwarmItemRef{SwarmID: id, Index: first + i}})
+			if err != nil {
+				return 0, fmt.Errorf("swarm item %d: %w", i, err)
+			}
+			refs[i] = n.entry.ref()
+		}
+		if err := c.write(ctx, t.plan); err != nil {
+			return 0, err
+		}
+		at, end, err := c.store.SwarmAdd(ctx, id, refs, first, closeAfter, nowMS())
+		var moved *redisstore.SwarmMovedError
+		if errors.As(err, &moved) && len(t.plan.links) == 0 && attempt < 5 {
+			c.discard(ctx, t.plan)
+			continue // another add came first: compile for the new indices
+		}
+		if err != nil {
+			c.discard(ctx, t.plan)
+			return 0, swarmError(err)
+		}
+		return at, c.retrying(ctx, "swarm add", func() error { return c.advance(ctx, id, end, "") })
+	}
+}
+
+// addable refuses adding n items to rec before anything is written.
+func addable(rec *redisstore.Record, n int) error {
+	switch {
+	case rec.Status != StatusPending && rec.Status != StatusActive:
+		return &NotPendingError{ID: rec.ID, Status: rec.Status, RunID: rec.RunID}
+	case rec.Swarm.Closed:
+		return fmt.Errorf("%w: %q", ErrSwarmClosed, rec.ID)
+	case rec.Swarm.MaxItems > 0 && rec.Counts.Items+n > rec.Swarm.MaxItems:
+		return &SwarmFullError{ID: rec.ID, Items: rec.Counts.Items, Adding: n, Max: rec.Swarm.MaxItems}
+	}
+	return nil
+}
+
+// discard deletes the records a failed add saved (best effort: they expire anyway).
+func (c *Client) discard(ctx context.Context, p *plan) {
+	for _, r := range p.recs {
+		_ = c.store.Delete(ctx, r.ID)
+	}
+}
+
+// swarmError maps the store's swarm refusals to hatchetflow's errors.
+func swarmError(err error) error {
+	var full *redisstore.SwarmFullError
+	var np *redisstore.NotPendingError
+	switch {
+	case errors.Is(err, redisstore.ErrSwarmClosed):
+		return fmt.Errorf("%w: %v", ErrSwarmClosed, err)
+	case errors.As(err, &full):
+		return &SwarmFullError{ID: full.ID, Items: full.Items, Adding: full.Adding, Max: full.Max}
+	case errors.As(err, &np):
+		return &NotPendingError{ID: np.ID, Status: np.Status, RunID: np.OwnerRunID}
+	}
+	return notFound(err)
+}
+
+// CloseSwarm closes swarm id: no item may be added, and the swarm ends once every
+// item ended (at once, when they all have). Closing a closed swarm changes nothing; an
+// ended swarm gives a [*NotPendingError].
+func (c *Client) CloseSwarm(ctx context.Context, id string) error {
+	if _, err := c.swarmRecord(ctx, id); err != nil {
+		return err
+	}
+	complete, err := c.store.SwarmClose(ctx, id)
+	if err != nil {
+		return swarmError(err)
+	}
+	if complete {
+		return c.retrying(ctx, "swarm close", func() error { return c.completeSwarm(ctx, id) })
+	}
+	return nil
+}
+
+// RunStatus is what a [RunChecker] reports of an engine run.
+type RunStatus struct {
+	// Ended is true once the run completed, failed or was cancelled; Succeeded when it
+	// completed; Cancelled when it was cancelled.
+	Ended, Succeeded, Cancelled bool
+	// Message is a failed run's error.
+	Message string
+}
+
+// RunChecker is implemented by dispatchers that can report a run's status: the swarm
+// watcher checks items whose events were lost against it.
+type RunChecker interface {
+	RunStatus(ctx context.Context, runID string) (RunStatus, error)
+}
+
+// Stepper is implemented by in-memory dispatchers (flowtest's harness) that run queued
+// work only when asked: waiting for a swarm steps them.
+type Stepper interface {
+	Step(ctx context.Context) bool
+}
+
+// ReconcileSwarm checks the items of swarm id against their signatures and runs, and
+// settles what an event lost on the way left open: an item whose signature (chain,
+// swarm) ended but whose end the swarm did not record; an item whose run ended
+// (failed, timed out, cancelled) without its failure being recorded, checked against
+// the engine when the dispatcher is a [RunChecker]; an item claimed but never
+// dispatched. A swarm whose completion or stop was recorded but not acted on is ended.
+// It reports whether the swarm has ended. The swarm's watcher calls it every
+// [WithSwarmWatchInterval]; a test or an operator may call it too.
+func (c *Client) ReconcileSwarm(ctx context.Context, id string) (ended bool, err error) {
+	rec, err := c.swarmRecord(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	switch rec.Status {
+	case StatusDone, StatusFailed:
+		return true, nil
+	case StatusPending:
+		return false, nil
+	}
+	if rec.Counts.Complete {
+		return false, c.completeSwarm(ctx, id)
+	}
+	if rec.Counts.Stopped {
+		return false, c.stopSwarm(ctx, id, rec.Counts.Failed, "")
+	}
+	items, err := c.store.SwarmItems(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	var ids []string
+	var stale []redisstore.SwarmItem
+	now := nowMS()
+	for _, it := range items {
+		switch it.State {
+		case redisstore.ItemRunning:
+			ids = append(ids, it.Ref.ID)
+		case redisstore.ItemClaimed:
+			if now-it.ClaimedAt > staleClaim.Milliseconds() {
+				stale = append(stale, it)
+			}
+		}
+	}
+	recs, err := c.store.GetMany(ctx, ids)
+	if err != nil {
+		return false, err
+	}
+	var errs []error
+	for _, it := range items {
+		if it.State != redisstore.ItemRunning {
+			continue
+		}
+		ref := redisstore.SwarmItemRef{SwarmID: id, Index: it.Index}
+		if err := c.reconcileItem(ctx, ref, it, recs[it.Ref.ID], rec.Input); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(stale) > 0 {
+		c.log.Warn("hatchetflow: swarm items claimed but not dispatched; dispatching them", "swarm", id, "items", len(stale))
+		if err := c.dispatchItems(ctx, id, &redisstore.ItemEnd{Claimed: stale, Input: rec.Input}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return false, errors.Join(errs...)
+}
+
+// reconcileItem settles one running item whose entry record is entry.
+func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef, it redisstore.SwarmItem, entry *redisstore.Record, input json.RawMessage) error {
+	if entry == nil {
+		c.log.Warn("hatchetflow: swarm item's signature is gone; item failed", "swarm", ref.SwarmID, "item", ref.Index, "signature", it.Ref.ID)
+		return c.endItem(ctx, ref, it.Ref.ID, true, "signature not found: expired or deleted")
+	}
+	if entry.Item == nil && len(entry.Containers) > 0 {
+		// A chain item: its state is derived from its steps.
+		chainID := entry.Containers[len(entry.Containers)-1]
+		chain, err := c.store.Get(ctx, chainID)
+		if err != nil {
+			return notFound(err)
+		}
+		st, err := c.chainState(ctx, chain)
+		if err != nil {
+			return err
+		}
+		switch st.Status {
+		case StatusDone:
+			return c.endItem(ctx, ref, "", false, string(st.Result))
+		case StatusFailed:
+			return c.endItem(ctx, ref, "", true, st.Error)
+		}
+		return nil
+	}
+	switch entry.Status {
+	case StatusDone:
+		if entry.Kind == redisstore.KindSwarm {
+			return c.endItem(ctx, ref, it.Ref.ID, false, string(entry.Result))
+		}
+		// Finish applied but the success path did not complete: run it (it also
+		// records the item's end).
+		var in map[string]any
+		_ = json.Unmarshal(input, &in)
+		return c.succeed(ctx, entry, entry.RunID, entry.Result, inject.Merge(in, nil))
+	case StatusFailed:
+		return c.endItem(ctx, ref, it.Ref.ID, true, entry.Error)
+	}
+	rc, ok := c.dispatcher.(RunChecker)
+	if !ok || it.RunID == "" || entry.Kind == redisstore.KindSwarm {
+		return nil
+	}
+	rs, err := rc.RunStatus(ctx, it.RunID)
+	if err != nil || !rs.Ended || rs.Succeeded {
+		return err
+	}
+	// The run ended without the signature's failure path (a cancelled run has no
+	// on-failure step): run it now.
+	msg := rs.Message
+	if rs.Cancelled {
+		msg = "run cancelled: " + msg
+	}
+	var in map[string]any
+	_ = json.Unmarshal(input, &in)
+	return c.failRun(ctx, entry.Task, it.Ref.ID, it.RunID, msg, in)
+}
+
+// failRun fails signature id for runID with msg and runs its failure path with input
+// as the run's input.
+func (c *Client) failRun(ctx context.Context, task, id, runID, msg string, input map[string]any) error {
+	tr, err := c.store.Fail(ctx, id, runID, msg)
+	if errors.Is(err, redisstore.ErrTransition) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	detail := inject.TaskError{Task: task, SignatureID: id, RunID: runID, Attempt: max(tr.Record.Attempt, 1), Message: msg}
+	return c.failurePath(ctx, tr.Record, input, detail)
+}
+
+// waitSwarm waits until swarm id ended and returns its result list, or a
+// [*SwarmFailedError]. An in-memory dispatcher ([Stepper]) is stepped meanwhile.
+func (c *Client) waitSwarm(ctx context.Context, id string) (json.RawMessage, error) {
+	stepper, _ := c.dispatcher.(Stepper)
+	delay := 5 * time.Millisecond
+	for {
+		rec, err := c.store.Get(ctx, id)
+		if err != nil && !errors.Is(err, redisstore.ErrUnavailable) {
+			return nil, notFound(err)
+		}
+		if rec != nil {
+			switch rec.Status {
+			case StatusDone:
+				return rec.Result, nil
+			case StatusFailed:
+				return nil, &SwarmFailedError{ID: id, Failures: rec.Counts.Failed, Message: rec.Error}
+			}
+		}
+		if stepper != nil {
+			if !stepper.Step(ctx) {
+				if rec != nil && rec.Status == StatusActive && !rec.Swarm.Closed {
+					return nil, fmt.Errorf("hatchetflow: swarm %s is open and has nothing left to run: close it first", id)
+				}
+				return nil, fmt.Errorf("hatchetflow: swarm %s has not ended and nothing is queued", id)
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("hatchetflow: wait for swarm %s: %w", id, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 250*time.Millisecond)
+	}
+}
