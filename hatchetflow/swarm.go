@@ -213,7 +213,7 @@ func (c *Client) dispatchItems(ctx context.Context, id string, end *redisstore.I
 			defer wg.Done()
 			meta := map[string]string{MetaSignature: it.Ref.ID, MetaParent: id}
 			dctx, done := c.tel.startDispatch(ctx, id, it.Ref, redisstore.OutcomeSuccess, meta)
-			run, err := c.dispatcher.Dispatch(dctx, it.Ref.Task, maps.Clone(base), meta)
+			run, err := c.dispatcher.Dispatch(dctx, it.Ref.Task, itemInput(base, it.Ref), meta)
 			done(run, err)
 			mu.Lock()
 			defer mu.Unlock()
@@ -320,4 +320,18 @@ func (c *Client) stopSwarm(ctx context.Context, id string, failures int, lastErr
 		return err
 	}
 	return c.store.SwarmEnded(ctx, id)
+}
+
+// itemInput is the input an item is dispatched with: the swarm's input, where a value
+// injected into the swarm (it is a callback or a chain step) moves from the swarm's
+// return field to the item's own.
+func itemInput(base map[string]any, ref redisstore.CallbackRef) map[string]any {
+	in := maps.Clone(base)
+	if v, ok := in[swarmDef.ReturnField]; ok && ref.ReturnField != "" && ref.ReturnField != swarmDef.ReturnField {
+		delete(in, swarmDef.ReturnField)
+		if _, own := in[ref.ReturnField]; !own {
+			in[ref.ReturnField] = v
+		}
+	}
+	return in
 }

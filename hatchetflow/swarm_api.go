@@ -341,11 +341,15 @@ func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef,
 		if entry.Kind == redisstore.KindSwarm {
 			return c.endItem(ctx, ref, it.Ref.ID, false, string(entry.Result))
 		}
-		// Finish applied but the success path did not complete: run it (it also
-		// records the item's end).
+		// Finish applied but the success path did not complete, or its end never
+		// reached the swarm: run the success path again (what went out is skipped) and
+		// record the end (a duplicate end changes nothing).
 		var in map[string]any
 		_ = json.Unmarshal(input, &in)
-		return c.succeed(ctx, entry, entry.RunID, entry.Result, inject.Merge(in, nil))
+		if err := c.succeed(ctx, entry, entry.RunID, entry.Result, inject.Merge(in, nil)); err != nil {
+			return err
+		}
+		return c.endItem(ctx, ref, it.Ref.ID, false, string(entry.Result))
 	case StatusFailed:
 		return c.endItem(ctx, ref, it.Ref.ID, true, entry.Error)
 	}

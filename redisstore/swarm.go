@@ -135,8 +135,9 @@ func decodeItemRef(v string) (CallbackRef, error) {
 
 // swarmLua is shared by the swarm scripts. KEYS[1] is the swarm record, KEYS[2] its
 // item hash. Item hash fields: "<i>" the entry ref, "s<i>" the state ("c<ms>" claimed
-// at, "R<run id>" running, "d" done, "f" failed; absent: queued), "r<i>" a done
-// item's result, "x<i>" a failed item's error.
+// at, "R<run id>" running, "d<run id>\x1f<result>" done, "f<run id>\x1f<error>"
+// failed, the run id empty when the item ended before its run was recorded; absent:
+// queued). One field per state keeps an ended item at about 170 bytes.
 //
 // claim(now) claims queued items in order while fewer than mc run, unless the swarm
 // is stopped, and returns {index, ref, ...}. complete() reports whether the closed
@@ -224,14 +225,15 @@ local i = ARGV[1]
 local ref = redis.call('HGET', KEYS[2], i)
 if not ref or (ARGV[2] ~= '' and string.sub(ref, 1, #ARGV[2]) ~= ARGV[2]) then return {'unknown'} end
 local s = redis.call('HGET', KEYS[2], 's' .. i)
-if s == 'd' or s == 'f' then return {'dup'} end
+local c = s and string.sub(s, 1, 1)
+if c == 'd' or c == 'f' then return {'dup'} end
 if s then redis.call('HINCRBY', KEYS[1], 'nr', -1) end
-redis.call('HSET', KEYS[2], 's' .. i, ARGV[3])
+local run = ''
+if c == 'R' then run = string.sub(s, 2) end
+redis.call('HSET', KEYS[2], 's' .. i, ARGV[3] .. run .. '\31' .. ARGV[4])
 if ARGV[3] == 'd' then
-  redis.call('HSET', KEYS[2], 'r' .. i, ARGV[4])
   redis.call('HINCRBY', KEYS[1], 'nd', 1)
 else
-  redis.call('HSET', KEYS[2], 'x' .. i, ARGV[4])
   local nf = redis.call('HINCRBY', KEYS[1], 'nf', 1)
   local sa = num('sa')
   if sa > 0 and nf >= sa and redis.call('HGET', KEYS[1], 'sp') ~= '1' then
@@ -493,12 +495,14 @@ func (s *Store) SwarmItems(ctx context.Context, id string) ([]SwarmItem, error) 
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: swarm %q: %w", id, err)
 		}
-		it := SwarmItem{Index: i, Ref: ref, State: ItemQueued, Error: h["x"+k]}
+		it := SwarmItem{Index: i, Ref: ref, State: ItemQueued}
 		switch st := h["s"+k]; {
-		case st == "d":
-			it.State, it.Result = ItemDone, json.RawMessage(h["r"+k])
-		case st == "f":
-			it.State = ItemFailed
+		case strings.HasPrefix(st, "d"):
+			run, res, _ := strings.Cut(st[1:], sep)
+			it.State, it.RunID, it.Result = ItemDone, run, json.RawMessage(res)
+		case strings.HasPrefix(st, "f"):
+			run, msg, _ := strings.Cut(st[1:], sep)
+			it.State, it.RunID, it.Error = ItemFailed, run, msg
 		case strings.HasPrefix(st, "R"):
 			it.State, it.RunID = ItemRunning, st[1:]
 		case strings.HasPrefix(st, "c"):
