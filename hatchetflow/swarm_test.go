@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 
@@ -18,9 +19,10 @@ import (
 
 // SquareInput is a swarm item's input: N, or the value injected in V.
 type SquareInput struct {
-	N   int                      `json:"n"`
-	V   *inject.ReturnValue[int] `json:"v,omitempty"`
-	Tag string                   `json:"tag,omitempty"`
+	N       int                      `json:"n"`
+	SleepMS int                      `json:"sleep_ms,omitempty"`
+	V       *inject.ReturnValue[int] `json:"v,omitempty"`
+	Tag     string                   `json:"tag,omitempty"`
 }
 
 // ListInput receives a swarm's results.
@@ -42,20 +44,36 @@ type swarmFlow struct {
 	lists    [][]*int       // lists received by "list"
 	failures []SwarmFailure // error callback inputs
 	fail     map[int]bool   // sq fails (non-retryably) for these n
+	spans    []span         // when each sq call ran
 }
 
 func newSwarmFlow(t *testing.T) *swarmFlow {
 	t.Helper()
-	f := &swarmFlow{h: flowtest.New(t), tags: map[int]string{}, fail: map[int]bool{}}
+	f := &swarmFlow{h: flowtest.New(t)}
 	f.h.Quiet()
-	c := f.h.Client
+	f.register(t, f.h.Client)
+	return f
+}
+
+// span is when one item's user function ran.
+type span struct{ start, end time.Time }
+
+// register registers the swarm test tasks on c.
+func (f *swarmFlow) register(t *testing.T, c *hatchetflow.Client) {
+	t.Helper()
+	f.tags, f.fail = map[int]string{}, map[int]bool{}
 	_, err := hatchetflow.NewTask(c, "sq", func(_ hatchet.Context, in SquareInput) (int, error) {
 		n := in.N
 		if in.V != nil {
 			n = in.V.Value
 		}
+		start := time.Now()
+		if in.SleepMS > 0 {
+			time.Sleep(time.Duration(in.SleepMS) * time.Millisecond)
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.spans = append(f.spans, span{start, time.Now()})
 		f.squared = append(f.squared, n)
 		f.tags[n] = in.Tag
 		if f.fail[n] {
@@ -64,7 +82,7 @@ func newSwarmFlow(t *testing.T) *swarmFlow {
 		return n * n, nil
 	})
 	must(t, err)
-	_, err = hatchetflow.NewTask(c, "list", func(_ hatchet.Context, in ListInput) (int, error) {
+	_, err = hatchetflow.NewTask(c, "sum-list", func(_ hatchet.Context, in ListInput) (int, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.lists = append(f.lists, in.Vals.Value)
@@ -84,7 +102,13 @@ func newSwarmFlow(t *testing.T) *swarmFlow {
 		return nil, nil
 	})
 	must(t, err)
-	return f
+}
+
+// counts returns how many items ran, lists and failures were received.
+func (f *swarmFlow) counts() (squared, lists, failures int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.squared), len(f.lists), len(f.failures)
 }
 
 func sq(n int) dsl.Builder { return dsl.Sign("sq").With(dsl.KW{"n": n}) }
@@ -106,7 +130,7 @@ func TestSwarmResultsInItemOrder(t *testing.T) {
 	f := newSwarmFlow(t)
 	ctx := context.Background()
 	// Item 0 is a chain (two runs), so it ends after items 1 and 2.
-	sw := dsl.Swarm(dsl.Chain(sq(2), dsl.Sign("sq")), sq(3), sq(1)).OnSuccess(dsl.Sign("list"))
+	sw := dsl.Swarm(dsl.Chain(sq(2), dsl.Sign("sq")), sq(3), sq(1)).OnSuccess(dsl.Sign("sum-list"))
 	h, err := sw.Run(ctx, f.h.Client, map[string]any{})
 	must(t, err)
 	out, err := h.Wait(ctx)
@@ -182,7 +206,7 @@ func TestSwarmStopAfterFailures(t *testing.T) {
 	ctx := context.Background()
 	f.fail[2], f.fail[3], f.fail[5] = true, true, true
 	sw := dsl.Swarm(sq(1), sq(2), sq(3), sq(4), sq(5)).MaxConcurrency(1).StopAfter(2).
-		OnSuccess(dsl.Sign("list")).OnError(dsl.Sign("swarm-failed"))
+		OnSuccess(dsl.Sign("sum-list")).OnError(dsl.Sign("swarm-failed"))
 	h, err := sw.Run(ctx, f.h.Client, map[string]any{"n": 7})
 	must(t, err)
 	_, err = h.Wait(ctx)
@@ -212,7 +236,7 @@ func TestSwarmBelowThresholdSucceedsWithNullSlots(t *testing.T) {
 	f.h.AllowFailures()
 	ctx := context.Background()
 	f.fail[2] = true
-	h, err := dsl.Swarm(sq(1), sq(2), sq(3)).StopAfter(2).OnSuccess(dsl.Sign("list")).OnError(dsl.Sign("swarm-failed")).
+	h, err := dsl.Swarm(sq(1), sq(2), sq(3)).StopAfter(2).OnSuccess(dsl.Sign("sum-list")).OnError(dsl.Sign("swarm-failed")).
 		Run(ctx, f.h.Client, map[string]any{})
 	must(t, err)
 	out, err := h.Wait(ctx)
@@ -234,7 +258,7 @@ func TestSwarmBelowThresholdSucceedsWithNullSlots(t *testing.T) {
 func TestEmptySwarmSucceedsWithEmptyList(t *testing.T) {
 	f := newSwarmFlow(t)
 	ctx := context.Background()
-	h, err := dsl.Swarm().OnSuccess(dsl.Sign("list")).Run(ctx, f.h.Client, map[string]any{})
+	h, err := dsl.Swarm().OnSuccess(dsl.Sign("sum-list")).Run(ctx, f.h.Client, map[string]any{})
 	must(t, err)
 	out, err := h.Wait(ctx)
 	must(t, err)
@@ -271,7 +295,7 @@ func TestSwarmAsSuccessCallback(t *testing.T) {
 	f := newSwarmFlow(t)
 	ctx := context.Background()
 	// sq(2) returns 4; each item gets 4 in its return field and squares it.
-	sw := dsl.Swarm(dsl.Sign("sq"), dsl.Sign("sq").With(dsl.KW{"tag": "b"})).OnSuccess(dsl.Sign("list"))
+	sw := dsl.Swarm(dsl.Sign("sq"), dsl.Sign("sq").With(dsl.KW{"tag": "b"})).OnSuccess(dsl.Sign("sum-list"))
 	h, err := sq(2).OnSuccess(sw).Run(ctx, f.h.Client, map[string]any{})
 	must(t, err)
 	_, err = h.Wait(ctx)
@@ -285,7 +309,7 @@ func TestSwarmAsSuccessCallback(t *testing.T) {
 func TestSwarmAsChainStepPassesItsList(t *testing.T) {
 	f := newSwarmFlow(t)
 	ctx := context.Background()
-	ch := dsl.Chain(sq(2), dsl.Swarm(dsl.Sign("sq"), dsl.Chain(dsl.Sign("sq"), dsl.Sign("sq"))), dsl.Sign("list"))
+	ch := dsl.Chain(sq(2), dsl.Swarm(dsl.Sign("sq"), dsl.Chain(dsl.Sign("sq"), dsl.Sign("sq"))), dsl.Sign("sum-list"))
 	h, err := ch.Run(ctx, f.h.Client, map[string]any{})
 	must(t, err)
 	out, err := h.Wait(ctx)
@@ -303,7 +327,7 @@ func TestSwarmAddItemsThenClose(t *testing.T) {
 	f := newSwarmFlow(t)
 	ctx := context.Background()
 	c := f.h.Client
-	saved, err := dsl.Swarm(sq(1)).Open().MaxItems(3).OnSuccess(dsl.Sign("list")).Save(ctx, c)
+	saved, err := dsl.Swarm(sq(1)).Open().MaxItems(3).OnSuccess(dsl.Sign("sum-list")).Save(ctx, c)
 	must(t, err)
 	if !saved.Swarm {
 		t.Fatalf("Saved.Swarm = false")
@@ -402,7 +426,7 @@ func TestReconcileSettlesALostItemEnd(t *testing.T) {
 	f := newSwarmFlow(t)
 	ctx := context.Background()
 	c := f.h.Client
-	saved, err := dsl.Swarm(sq(1), sq(2)).OnSuccess(dsl.Sign("list")).Save(ctx, c)
+	saved, err := dsl.Swarm(sq(1), sq(2)).OnSuccess(dsl.Sign("sum-list")).Save(ctx, c)
 	must(t, err)
 	st, err := c.Swarm(ctx, saved.ID)
 	must(t, err)

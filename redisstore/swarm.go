@@ -343,14 +343,14 @@ func (s *Store) SwarmClaim(ctx context.Context, id string, nowMS int64, input js
 	}
 	switch code, _ := res[0].(string); code {
 	case "ok":
-		claimed, err := parseClaimed(res[1])
+		claimed, err := parseClaimed(at(res, 1))
 		return &ItemEnd{Claimed: claimed, Input: input}, err
 	case "complete":
 		return &ItemEnd{Complete: true}, nil
 	case "missing":
 		return nil, &NotFoundError{ID: id}
 	default:
-		st, _ := res[1].(string)
+		st, _ := at(res, 1).(string)
 		return nil, &NotPendingError{ID: id, Status: Status(st)}
 	}
 }
@@ -385,17 +385,16 @@ func (s *Store) SwarmItemEnd(ctx context.Context, ref SwarmItemRef, entryID stri
 	}
 	switch code, _ := res[0].(string); code {
 	case "ok":
-		claimed, err := parseClaimed(res[1])
+		claimed, err := parseClaimed(at(res, 1))
 		end := &ItemEnd{Claimed: claimed}
-		if len(res) > 2 {
-			in, _ := res[2].(string)
+		if in, _ := at(res, 2).(string); in != "" {
 			end.Input = json.RawMessage(in)
 		}
 		return end, err
 	case "complete":
 		return &ItemEnd{Complete: true}, nil
 	case "stopped":
-		n, _ := res[1].(int64)
+		n, _ := at(res, 1).(int64)
 		return &ItemEnd{Stopped: true, Failures: int(n)}, nil
 	case "dup":
 		return &ItemEnd{Duplicate: true}, nil
@@ -433,25 +432,25 @@ func (s *Store) SwarmAdd(ctx context.Context, id string, refs []CallbackRef, fir
 	}
 	switch code, _ := res[0].(string); code {
 	case "ok":
-		first, _ := res[1].(int64)
-		claimed, err := parseClaimed(res[2])
-		in, _ := res[3].(string)
+		first, _ := at(res, 1).(int64)
+		claimed, err := parseClaimed(at(res, 2))
+		in, _ := at(res, 3).(string)
 		return int(first), &ItemEnd{Claimed: claimed, Input: json.RawMessage(in)}, err
 	case "complete":
 		return 0, &ItemEnd{Complete: true}, nil
 	case "closed":
 		return 0, nil, fmt.Errorf("%w: %q", ErrSwarmClosed, id)
 	case "moved":
-		n, _ := res[1].(int64)
+		n, _ := at(res, 1).(int64)
 		return 0, nil, &SwarmMovedError{ID: id, Items: int(n), Want: first}
 	case "full":
-		n, _ := res[1].(int64)
-		m, _ := res[2].(int64)
+		n, _ := at(res, 1).(int64)
+		m, _ := at(res, 2).(int64)
 		return 0, nil, &SwarmFullError{ID: id, Items: int(n), Adding: len(refs), Max: int(m)}
 	case "missing":
 		return 0, nil, &NotFoundError{ID: id}
 	default:
-		st, _ := res[1].(string)
+		st, _ := at(res, 1).(string)
 		return 0, nil, &NotPendingError{ID: id, Status: Status(st)}
 	}
 }
@@ -472,7 +471,7 @@ func (s *Store) SwarmClose(ctx context.Context, id string) (complete bool, err e
 	case "missing":
 		return false, &NotFoundError{ID: id}
 	default:
-		st, _ := res[1].(string)
+		st, _ := at(res, 1).(string)
 		return false, &NotPendingError{ID: id, Status: Status(st)}
 	}
 }
@@ -558,6 +557,15 @@ return 1
 func (s *Store) SwarmEnded(ctx context.Context, id string) error {
 	if err := s.rdb.PExpire(ctx, s.SwarmItemsKey(id), s.doneTTL).Err(); err != nil {
 		return opError(fmt.Sprintf("expire items of swarm %q", id), err)
+	}
+	return nil
+}
+
+// at returns element i of a script reply, or nil past its end: a reply shorter than
+// documented decodes to zero values instead of a panic.
+func at(res []any, i int) any {
+	if i < len(res) {
+		return res[i]
 	}
 	return nil
 }
