@@ -249,12 +249,12 @@ func (c *Client) succeed(ctx context.Context, rec *redisstore.Record, runID stri
 	}
 	// As a swarm item (or the last step of a chain that is one), the item is done.
 	if ref := tr.Record.Item; ref != nil {
-		if err := c.endItem(ctx, *ref, rec.ID, false, string(result)); err != nil {
+		if err := c.endItem(ctx, *ref, rec.ID, runID, false, string(result)); err != nil {
 			return err
 		}
 	}
 	for _, ref := range items {
-		if err := c.endItem(ctx, ref, "", false, string(result)); err != nil {
+		if err := c.endItem(ctx, ref, "", runID, false, string(result)); err != nil {
 			return err
 		}
 	}
@@ -376,7 +376,7 @@ func (c *Client) failurePath(ctx context.Context, rec *redisstore.Record, input 
 		}
 	}
 	if ref := rec.Item; ref != nil {
-		return c.endItem(ctx, *ref, rec.ID, true, detail.Message)
+		return c.endItem(ctx, *ref, rec.ID, detail.RunID, true, detail.Message)
 	}
 	return nil
 }
@@ -432,7 +432,7 @@ func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input m
 	// A failed step fails the swarm items its chains are.
 	for _, chain := range rec.Containers {
 		if r := got[chain]; r != nil && r.Item != nil {
-			if err := c.endItem(ctx, *r.Item, "", true, detail.Message); err != nil {
+			if err := c.endItem(ctx, *r.Item, "", detail.RunID, true, detail.Message); err != nil {
 				return err
 			}
 		}

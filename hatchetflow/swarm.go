@@ -190,7 +190,7 @@ func (c *Client) advance(ctx context.Context, id string, end *redisstore.ItemEnd
 }
 
 // dispatchItems dispatches end's claimed items of swarm id with the swarm's input,
-// concurrently, then records their runs in one round trip.
+// concurrently. It writes nothing: an item's run is recorded by its own start.
 func (c *Client) dispatchItems(ctx context.Context, id string, end *redisstore.ItemEnd) error {
 	if len(end.Claimed) == 0 {
 		return nil
@@ -234,20 +234,17 @@ func (c *Client) dispatchItems(ctx context.Context, id string, end *redisstore.I
 		}
 	}
 	end.Claimed = rest
-	if err := c.store.SwarmDispatched(ctx, id, runs); err != nil {
-		errs = append(errs, err)
-	}
 	return errors.Join(errs...)
 }
 
-// endItem records that the swarm item ref ended (done with payload as its result, or
-// failed with payload as its error) and acts on it. entry is the item's entry id,
-// checked against the swarm's, or "" for a chain item.
-func (c *Client) endItem(ctx context.Context, ref redisstore.SwarmItemRef, entry string, failed bool, payload string) error {
+// endItem records that the swarm item ref ended in run runID (done with payload as its
+// result, or failed with payload as its error) and acts on it. entry is the item's
+// entry id, checked against the swarm's, or "" for a chain item.
+func (c *Client) endItem(ctx context.Context, ref redisstore.SwarmItemRef, entry, runID string, failed bool, payload string) error {
 	if !failed && payload == "" {
 		payload = "null"
 	}
-	end, err := c.store.SwarmItemEnd(ctx, ref, entry, failed, payload, nowMS())
+	end, err := c.store.SwarmItemEnd(ctx, ref, entry, runID, failed, payload, nowMS())
 	switch {
 	case errors.Is(err, redisstore.ErrNotFound):
 		c.log.Warn("hatchetflow: swarm expired or deleted; item end not recorded", "swarm", ref.SwarmID, "item", ref.Index)

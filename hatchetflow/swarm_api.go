@@ -72,7 +72,8 @@ func (c *Client) swarmRecord(ctx context.Context, id string) (*redisstore.Record
 	return rec, nil
 }
 
-// Swarm reads swarm id with its items, in two round trips.
+// Swarm reads swarm id with its items, in three round trips (the record, the items,
+// the running items' signatures).
 func (c *Client) Swarm(ctx context.Context, id string) (*SwarmState, error) {
 	rec, err := c.swarmRecord(ctx, id)
 	if err != nil {
@@ -82,23 +83,43 @@ func (c *Client) Swarm(ctx context.Context, id string) (*SwarmState, error) {
 	if err != nil {
 		return nil, err
 	}
+	entries, err := c.store.GetMany(ctx, claimedEntries(items))
+	if err != nil {
+		return nil, err
+	}
 	st := &SwarmState{ID: id, Status: rec.Status, Closed: rec.Swarm.Closed, MaxConcurrency: rec.Swarm.MaxConcurrency,
 		StopAfter: rec.Swarm.StopAfter, MaxItems: rec.Swarm.MaxItems, Result: rec.Result, Error: rec.Error}
 	for _, it := range items {
-		st.Items = append(st.Items, SwarmItemState{Index: it.Index, ID: it.Ref.ID, Task: it.Ref.Task,
-			State: string(it.State), RunID: it.RunID, Result: it.Result, Error: it.Error})
+		is := SwarmItemState{Index: it.Index, ID: it.Ref.ID, Task: it.Ref.Task,
+			State: string(it.State), RunID: it.RunID, Result: it.Result, Error: it.Error}
 		switch it.State {
 		case redisstore.ItemQueued:
 			st.Queued++
-		case redisstore.ItemClaimed, redisstore.ItemRunning:
+		case redisstore.ItemClaimed:
 			st.Running++
+			is.State = "running"
+			if e := entries[it.Ref.ID]; e != nil {
+				is.RunID = e.RunID
+			}
 		case redisstore.ItemDone:
 			st.Done++
 		case redisstore.ItemFailed:
 			st.Failed++
 		}
+		st.Items = append(st.Items, is)
 	}
 	return st, nil
+}
+
+// claimedEntries returns the entry ids of the claimed (running) items.
+func claimedEntries(items []redisstore.SwarmItem) []string {
+	var ids []string
+	for _, it := range items {
+		if it.State == redisstore.ItemClaimed {
+			ids = append(ids, it.Ref.ID)
+		}
+	}
+	return ids
 }
 
 // AddItems appends items to the open swarm id and returns the index of the first.
@@ -275,35 +296,32 @@ func (c *Client) ReconcileSwarm(ctx context.Context, id string) (ended bool, err
 	if err != nil {
 		return false, err
 	}
-	var ids []string
-	var stale []redisstore.SwarmItem
-	now := nowMS()
-	for _, it := range items {
-		switch it.State {
-		case redisstore.ItemRunning:
-			ids = append(ids, it.Ref.ID)
-		case redisstore.ItemClaimed:
-			if now-it.ClaimedAt > staleClaim.Milliseconds() {
-				stale = append(stale, it)
-			}
-		}
-	}
-	recs, err := c.store.GetMany(ctx, ids)
+	entries, err := c.store.GetMany(ctx, claimedEntries(items))
 	if err != nil {
 		return false, err
 	}
 	var errs []error
+	var stale []redisstore.SwarmItem
+	now := nowMS()
 	for _, it := range items {
-		if it.State != redisstore.ItemRunning {
+		if it.State != redisstore.ItemClaimed {
+			continue
+		}
+		entry := entries[it.Ref.ID]
+		if entry != nil && entry.Status == StatusPending {
+			// Claimed, and its run never started it: the dispatch may be lost.
+			if now-it.ClaimedAt > staleClaim.Milliseconds() {
+				stale = append(stale, it)
+			}
 			continue
 		}
 		ref := redisstore.SwarmItemRef{SwarmID: id, Index: it.Index}
-		if err := c.reconcileItem(ctx, ref, it, recs[it.Ref.ID], rec.Input); err != nil {
+		if err := c.reconcileItem(ctx, ref, it, entry, rec.Input); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if len(stale) > 0 {
-		c.log.Warn("hatchetflow: swarm items claimed but not dispatched; dispatching them", "swarm", id, "items", len(stale))
+		c.log.Warn("hatchetflow: swarm items claimed but not started; dispatching them again", "swarm", id, "items", len(stale))
 		if err := c.dispatchItems(ctx, id, &redisstore.ItemEnd{Claimed: stale, Input: rec.Input}); err != nil {
 			errs = append(errs, err)
 		}
@@ -311,11 +329,11 @@ func (c *Client) ReconcileSwarm(ctx context.Context, id string) (ended bool, err
 	return false, errors.Join(errs...)
 }
 
-// reconcileItem settles one running item whose entry record is entry.
+// reconcileItem settles one claimed item whose entry record is entry (nil: gone).
 func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef, it redisstore.SwarmItem, entry *redisstore.Record, input json.RawMessage) error {
 	if entry == nil {
 		c.log.Warn("hatchetflow: swarm item's signature is gone; item failed", "swarm", ref.SwarmID, "item", ref.Index, "signature", it.Ref.ID)
-		return c.endItem(ctx, ref, it.Ref.ID, true, "signature not found: expired or deleted")
+		return c.endItem(ctx, ref, it.Ref.ID, "", true, "signature not found: expired or deleted")
 	}
 	if entry.Item == nil && len(entry.Containers) > 0 {
 		// A chain item: its state is derived from its steps.
@@ -330,16 +348,16 @@ func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef,
 		}
 		switch st.Status {
 		case StatusDone:
-			return c.endItem(ctx, ref, "", false, string(st.Result))
+			return c.endItem(ctx, ref, "", st.Steps[len(st.Steps)-1].RunID, false, string(st.Result))
 		case StatusFailed:
-			return c.endItem(ctx, ref, "", true, st.Error)
+			return c.endItem(ctx, ref, "", st.Steps[st.Current].RunID, true, st.Error)
 		}
 		return nil
 	}
 	switch entry.Status {
 	case StatusDone:
 		if entry.Kind == redisstore.KindSwarm {
-			return c.endItem(ctx, ref, it.Ref.ID, false, string(entry.Result))
+			return c.endItem(ctx, ref, it.Ref.ID, entry.RunID, false, string(entry.Result))
 		}
 		// Finish applied but the success path did not complete, or its end never
 		// reached the swarm: run the success path again (what went out is skipped) and
@@ -349,15 +367,15 @@ func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef,
 		if err := c.succeed(ctx, entry, entry.RunID, entry.Result, inject.Merge(in, nil)); err != nil {
 			return err
 		}
-		return c.endItem(ctx, ref, it.Ref.ID, false, string(entry.Result))
+		return c.endItem(ctx, ref, it.Ref.ID, entry.RunID, false, string(entry.Result))
 	case StatusFailed:
-		return c.endItem(ctx, ref, it.Ref.ID, true, entry.Error)
+		return c.endItem(ctx, ref, it.Ref.ID, entry.RunID, true, entry.Error)
 	}
 	rc, ok := c.dispatcher.(RunChecker)
-	if !ok || it.RunID == "" || entry.Kind == redisstore.KindSwarm {
+	if !ok || entry.RunID == "" || entry.Kind == redisstore.KindSwarm {
 		return nil
 	}
-	rs, err := rc.RunStatus(ctx, it.RunID)
+	rs, err := rc.RunStatus(ctx, entry.RunID)
 	if err != nil || !rs.Ended || rs.Succeeded {
 		return err
 	}
@@ -369,7 +387,7 @@ func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef,
 	}
 	var in map[string]any
 	_ = json.Unmarshal(input, &in)
-	return c.failRun(ctx, entry.Task, it.Ref.ID, it.RunID, msg, in)
+	return c.failRun(ctx, entry.Task, it.Ref.ID, entry.RunID, msg, in)
 }
 
 // failRun fails signature id for runID with msg and runs its failure path with input

@@ -43,7 +43,7 @@ type SwarmItem struct {
 	// Ref is the item's entry: the signature (a chain's first step, a swarm's own
 	// record) that starts it.
 	Ref CallbackRef
-	// State is the item's state; RunID the run it was dispatched as, once known.
+	// State is the item's state; RunID the run that ended it, once it ended.
 	State ItemState
 	RunID string
 	// ClaimedAt is when the item was claimed (unix ms), while it is ItemClaimed.
@@ -56,12 +56,13 @@ type SwarmItem struct {
 // ItemState is the state of one swarm item.
 type ItemState string
 
-// States of a swarm item: queued → claimed (counted as running, about to be
-// dispatched) → running (dispatched) → done or failed.
+// States of a swarm item: queued → claimed (counted as running: dispatched, or about
+// to be) → done or failed. Which run a claimed item runs as is its entry signature's
+// (its record's RunID, set when the run starts it), so dispatching costs the swarm no
+// write.
 const (
 	ItemQueued  ItemState = "queued"
 	ItemClaimed ItemState = "claimed"
-	ItemRunning ItemState = "running"
 	ItemDone    ItemState = "done"
 	ItemFailed  ItemState = "failed"
 )
@@ -135,9 +136,8 @@ func decodeItemRef(v string) (CallbackRef, error) {
 
 // swarmLua is shared by the swarm scripts. KEYS[1] is the swarm record, KEYS[2] its
 // item hash. Item hash fields: "<i>" the entry ref, "s<i>" the state ("c<ms>" claimed
-// at, "R<run id>" running, "d<run id>\x1f<result>" done, "f<run id>\x1f<error>"
-// failed, the run id empty when the item ended before its run was recorded; absent:
-// queued). One field per state keeps an ended item at about 170 bytes.
+// at, "d<run id>\x1f<result>" done, "f<run id>\x1f<error>" failed, the run being the
+// one that ended it; absent: queued). One field per state keeps an ended item small.
 //
 // claim(now) claims queued items in order while fewer than mc run, unless the swarm
 // is stopped, and returns {index, ref, ...}. complete() reports whether the closed
@@ -188,29 +188,13 @@ if complete() then return {'complete'} end
 return {'ok', claimed}
 `)
 
-// swarmDispatchedCmd records the runs claimed items were dispatched as.
-//
-// KEYS[1] swarm record, KEYS[2] item hash.
-// ARGV index/run id pairs. An item that is no longer claimed (it ended already) is
-// left as it is. Returns the number of items recorded.
-var swarmDispatchedCmd = redis.NewScript(`
-local n = 0
-for i = 1, #ARGV, 2 do
-  local s = redis.call('HGET', KEYS[2], 's' .. ARGV[i])
-  if s and string.sub(s, 1, 1) == 'c' then
-    redis.call('HSET', KEYS[2], 's' .. ARGV[i], 'R' .. ARGV[i + 1])
-    n = n + 1
-  end
-end
-return n
-`)
-
 // swarmItemEndCmd ends one item: the one transition per item event. An item that has
 // ended already changes nothing, so a duplicate event is harmless.
 //
 // KEYS[1] swarm record, KEYS[2] item hash.
 // ARGV[1] item index, ARGV[2] item entry id (checked unless ""), ARGV[3] "d" done or "f"
-// failed, ARGV[4] result JSON (done) or error message (failed), ARGV[5] now (unix ms).
+// failed, ARGV[4] result JSON (done) or error message (failed), ARGV[5] now (unix ms),
+// ARGV[6] the run that ended it.
 // Returns {code, ...}:
 //
 //	"ok", {index, ref, ...}, in    ended; claimed items to dispatch next, and (when
@@ -228,9 +212,7 @@ local s = redis.call('HGET', KEYS[2], 's' .. i)
 local c = s and string.sub(s, 1, 1)
 if c == 'd' or c == 'f' then return {'dup'} end
 if s then redis.call('HINCRBY', KEYS[1], 'nr', -1) end
-local run = ''
-if c == 'R' then run = string.sub(s, 2) end
-redis.call('HSET', KEYS[2], 's' .. i, ARGV[3] .. run .. '\31' .. ARGV[4])
+redis.call('HSET', KEYS[2], 's' .. i, ARGV[3] .. ARGV[6] .. '\31' .. ARGV[4])
 if ARGV[3] == 'd' then
   redis.call('HINCRBY', KEYS[1], 'nd', 1)
 else
@@ -355,31 +337,15 @@ func (s *Store) SwarmClaim(ctx context.Context, id string, nowMS int64, input js
 	}
 }
 
-// SwarmDispatched records the run each claimed item (index → run id) was dispatched
-// as, in one round trip.
-func (s *Store) SwarmDispatched(ctx context.Context, id string, runs map[int]string) error {
-	if len(runs) == 0 {
-		return nil
-	}
-	args := make([]any, 0, 2*len(runs))
-	for i, r := range runs {
-		args = append(args, i, r)
-	}
-	if err := swarmDispatchedCmd.Run(ctx, s.rdb, s.swarmKeys(id), args...).Err(); err != nil {
-		return opError(fmt.Sprintf("record item runs of swarm %q", id), err)
-	}
-	return nil
-}
-
 // SwarmItemEnd ends item ref.Index of swarm ref.SwarmID (whose entry is entryID) done
 // with result, or failed with message when failed is true, in one round trip. It
 // reports the items to dispatch next and whether the swarm must now end.
-func (s *Store) SwarmItemEnd(ctx context.Context, ref SwarmItemRef, entryID string, failed bool, payload string, nowMS int64) (*ItemEnd, error) {
+func (s *Store) SwarmItemEnd(ctx context.Context, ref SwarmItemRef, entryID, runID string, failed bool, payload string, nowMS int64) (*ItemEnd, error) {
 	outcome := "d"
 	if failed {
 		outcome = "f"
 	}
-	res, err := swarmItemEndCmd.Run(ctx, s.rdb, s.swarmKeys(ref.SwarmID), ref.Index, entryID, outcome, payload, nowMS).Slice()
+	res, err := swarmItemEndCmd.Run(ctx, s.rdb, s.swarmKeys(ref.SwarmID), ref.Index, entryID, outcome, payload, nowMS, runID).Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("end item %d of swarm %q", ref.Index, ref.SwarmID), err)
 	}
@@ -502,8 +468,6 @@ func (s *Store) SwarmItems(ctx context.Context, id string) ([]SwarmItem, error) 
 		case strings.HasPrefix(st, "f"):
 			run, msg, _ := strings.Cut(st[1:], sep)
 			it.State, it.RunID, it.Error = ItemFailed, run, msg
-		case strings.HasPrefix(st, "R"):
-			it.State, it.RunID = ItemRunning, st[1:]
 		case strings.HasPrefix(st, "c"):
 			it.State = ItemClaimed
 			it.ClaimedAt, _ = strconv.ParseInt(st[1:], 10, 64)

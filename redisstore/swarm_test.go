@@ -60,33 +60,30 @@ func TestSwarmTransitions(t *testing.T) {
 		if len(end.Claimed) != 2 || end.Claimed[0].Index != 0 || end.Claimed[1].Ref.ID != ids[1] || end.Claimed[0].Ref.ReturnField != "v" {
 			t.Fatalf("claimed %+v, want items 0 and 1", end.Claimed)
 		}
-		if err := s.SwarmDispatched(ctx, id, map[int]string{0: "r0", 1: "r1"}); err != nil {
-			t.Fatal(err)
-		}
 		// Item 0 done: item 2 is claimed in the same transition.
-		end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 0}, ids[0], false, "1", time.Now().UnixMilli())
+		end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 0}, ids[0], "r0", false, "1", time.Now().UnixMilli())
 		if err != nil || len(end.Claimed) != 1 || end.Claimed[0].Index != 2 || string(end.Input) != `{"x":1}` {
 			t.Fatalf("end 0: %+v %v", end, err)
 		}
 		// A duplicate event changes nothing.
 		before, _ := s.Get(ctx, id)
-		end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 0}, ids[0], true, "boom", time.Now().UnixMilli())
+		end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 0}, ids[0], "r0", true, "boom", time.Now().UnixMilli())
 		after, _ := s.Get(ctx, id)
 		if err != nil || !end.Duplicate || before.Counts != after.Counts {
 			t.Fatalf("duplicate end: %+v %v; counts %+v → %+v", end, err, before.Counts, after.Counts)
 		}
 		// A wrong entry id is refused.
-		if _, err := s.SwarmItemEnd(ctx, SwarmItemRef{id, 1}, ids[4], false, "1", 0); err == nil {
+		if _, err := s.SwarmItemEnd(ctx, SwarmItemRef{id, 1}, ids[4], "r1", false, "1", 0); err == nil {
 			t.Fatalf("end with another item's id accepted")
 		}
 		// Two failures: the swarm stops at the second; nothing more is claimed.
-		if end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 1}, ids[1], true, "e1", 0); err != nil || end.Stopped || len(end.Claimed) != 1 {
+		if end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 1}, ids[1], "r1", true, "e1", 0); err != nil || end.Stopped || len(end.Claimed) != 1 {
 			t.Fatalf("first failure: %+v %v", end, err)
 		}
-		if end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 2}, ids[2], true, "e2", 0); err != nil || !end.Stopped || end.Failures != 2 {
+		if end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 2}, ids[2], "r2", true, "e2", 0); err != nil || !end.Stopped || end.Failures != 2 {
 			t.Fatalf("second failure: %+v %v", end, err)
 		}
-		if end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 3}, ids[3], false, "9", 0); err != nil || end.Stopped || end.Complete || len(end.Claimed) != 0 {
+		if end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 3}, ids[3], "r3", false, "9", 0); err != nil || end.Stopped || end.Complete || len(end.Claimed) != 0 {
 			t.Fatalf("an item ending after the stop: %+v %v", end, err)
 		}
 		items, err := s.SwarmItems(ctx, id)
@@ -115,7 +112,7 @@ func TestSwarmCompletesOnceClosed(t *testing.T) {
 		if len(end.Claimed) != 1 {
 			t.Fatalf("claimed %+v", end.Claimed)
 		}
-		end, err := s.SwarmItemEnd(ctx, SwarmItemRef{id, 0}, ids[0], false, `"a"`, 0)
+		end, err := s.SwarmItemEnd(ctx, SwarmItemRef{id, 0}, ids[0], "r0", false, `"a"`, 0)
 		if err != nil || end.Complete {
 			t.Fatalf("open swarm completed: %+v %v", end, err)
 		}
@@ -130,7 +127,7 @@ func TestSwarmCompletesOnceClosed(t *testing.T) {
 		if err != nil || first != 1 || len(end.Claimed) != 1 {
 			t.Fatalf("add: %d %+v %v", first, end, err)
 		}
-		if end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 1}, newID, false, `"b"`, 0); err != nil || end.Complete {
+		if end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 1}, newID, "r1", false, `"b"`, 0); err != nil || end.Complete {
 			t.Fatalf("%+v %v", end, err)
 		}
 		complete, err := s.SwarmClose(ctx, id)
@@ -172,17 +169,15 @@ func TestSwarmItemCost(t *testing.T) {
 		for len(queue) > 0 {
 			it := queue[0]
 			queue = queue[1:]
-			if err := s.SwarmDispatched(ctx, id, map[int]string{it.Index: "0193f1d0-0000-7000-8000-00000000000" + fmt.Sprint(it.Index%10)}); err != nil {
-				t.Fatal(err)
-			}
-			e, err := s.SwarmItemEnd(ctx, SwarmItemRef{id, it.Index}, ids[it.Index], false, "1", 0)
+			run := "0193f1d0-0000-7000-8000-00000000000" + fmt.Sprint(it.Index%10)
+			e, err := s.SwarmItemEnd(ctx, SwarmItemRef{id, it.Index}, ids[it.Index], run, false, "1", 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			queue = append(queue, e.Claimed...)
 		}
-		if got := b.rt.N(); got != 2*n {
-			t.Errorf("round trips for %d items = %d, want 2 per item", n, got)
+		if got := b.rt.N(); got != n {
+			t.Errorf("round trips for %d item ends = %d, want 1 per item", n, got)
 		}
 		if b.mini == nil {
 			bytes, err := s.Redis().MemoryUsage(ctx, s.SwarmItemsKey(id), 0).Result() // every field, not a sample
