@@ -62,6 +62,7 @@ func TestScenariosOnEngine(t *testing.T) {
 	}
 	t.Logf("scenarios on the engine took %v\n%s", time.Since(start), out.String())
 	for _, want := range []string{`"task_result":{"order_id":"ord-1001","total":30}`, `"mageflow_results":{"order_id":"ord-1001","total":30}`,
+		`"reservations":[{"order_id":"ord-3003","warehouse":"north"},{"order_id":"ord-3003","warehouse":"south"},{"order_id":"ord-3003","warehouse":"east"}]`,
 		`"additional_field1":12345`, `"processing_mode":"batch"`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %s", want)

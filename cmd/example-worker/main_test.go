@@ -37,6 +37,7 @@ func TestScenariosInFlowtest(t *testing.T) {
 		`ship-order           received {"reservation":{"order_id":"ord-2002","warehouse":"north"},"carrier":"ups"}`,
 		`notify-shipped       received {"shipment":{"order_id":"ord-2002","tracking":"ups-north-1"}}`,
 		`chain done after 3 steps`,
+		`confirm-reservations received {"reservations":[{"order_id":"ord-3003","warehouse":"north"},{"order_id":"ord-3003","warehouse":"south"},{"order_id":"ord-3003","warehouse":"east"}]}`,
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %s\n--- output:\n%s", want, out.String())

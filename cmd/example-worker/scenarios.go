@@ -50,6 +50,7 @@ func (d *demo) run(ctx context.Context) error {
 		{"3. Error callbacks: the original message, bound kwargs and error details", d.errorCallbacks},
 		{"4. Validation errors are clear and write nothing", d.validation},
 		{"5. A chain: each step gets the previous step's return value", d.chain},
+		{"6. A swarm as a success callback: items side by side, results in item order", d.swarm},
 	} {
 		d.printf("\n%s\n", s.title)
 		if err := s.fn(ctx); err != nil {
@@ -172,5 +173,29 @@ func (d *demo) chain(ctx context.Context) error {
 		return err
 	}
 	d.printf("  chain %s after %d steps; result %+v\n", st.Status, len(st.Steps), shipment)
+	return nil
+}
+
+func (d *demo) swarm(ctx context.Context) error {
+	// process-order's Receipt reaches every item; two run at a time.
+	swarm := dsl.Swarm(
+		dsl.Sign("reserve-stock").With(dsl.KW{"warehouse": "north"}),
+		dsl.Sign("reserve-stock").With(dsl.KW{"warehouse": "south"}),
+		dsl.Sign("reserve-stock").With(dsl.KW{"warehouse": "east"}),
+	).MaxConcurrency(2).OnSuccess(dsl.Sign("confirm-reservations"))
+	h, err := dsl.Sign(d.t.processOrder).OnSuccess(swarm).Run(ctx, d.c, Order{OrderID: "ord-3003", Items: []string{"chair"}})
+	if err != nil {
+		return err
+	}
+	if d.settle != nil {
+		d.settle(ctx)
+	}
+	if _, err := h.Wait(ctx); err != nil {
+		return err
+	}
+	if err := d.wait(ctx, map[string]int{"confirm-reservations": 1}); err != nil {
+		return err
+	}
+	d.show("confirm-reservations")
 	return nil
 }

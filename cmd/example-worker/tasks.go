@@ -200,7 +200,18 @@ func register(c *hatchetflow.Client, rec *recorder) (*tasks, error) {
 		return nil, nil
 	})
 	add(e)
+	_, e = hatchetflow.NewTask(c, "confirm-reservations", func(_ hatchet.Context, in ReservationsMessage) (any, error) {
+		rec.add("confirm-reservations", in)
+		return nil, nil
+	})
+	add(e)
 	return &t, err
+}
+
+// ReservationsMessage is the swarm's success callback: every reserve-stock item's
+// Reservation, in item order.
+type ReservationsMessage struct {
+	Reservations inject.ReturnValue[[]*Reservation] `json:"reservations"`
 }
 
 // StockRequest is the chain's second step: it receives process-order's Receipt.
