@@ -54,6 +54,9 @@ type config struct {
 	cpuProfile  string
 	skipEngine  bool
 	explain     bool
+	swarmSizes  string
+	swarmConc   int
+	swarmOnly   bool
 }
 
 func main() {
@@ -69,6 +72,9 @@ func main() {
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the engine phases to this file")
 	flag.BoolVar(&cfg.explain, "explain", false, "also run two reference sides with hatchetflow's engine shape but no hatchetflow code (see docs/benchmarks.md)")
 	flag.BoolVar(&cfg.skipEngine, "redis-only", false, "measure only Redis round trips and memory (no engine phases)")
+	flag.StringVar(&cfg.swarmSizes, "swarm-sizes", "100,1000,10000", "swarm bench sizes (items), comma-separated; empty skips it")
+	flag.IntVar(&cfg.swarmConc, "swarm-concurrency", 100, "swarm max concurrency and the native side's Hatchet concurrency limit")
+	flag.BoolVar(&cfg.swarmOnly, "swarm-only", false, "run only the swarm bench")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "hfbench:", err)
@@ -147,6 +153,19 @@ func run(cfg config) error {
 		rr.save, rr.start, rr.finish, rr.sigBytes, rr.kwBytes)
 
 	res := &results{redis: rr, cfg: cfg}
+	sizes, err := parseSizes(cfg.swarmSizes)
+	if err != nil {
+		return err
+	}
+	if cfg.swarmOnly {
+		figs, err := runSwarmBench(ctx, hc, rdb, counter, prefix, sizes, cfg.swarmConc)
+		if err != nil {
+			return err
+		}
+		printSwarm(os.Stdout, figs, cfg.swarmConc)
+		fmt.Println(swarmFields(figs))
+		return nil
+	}
 	for _, s := range b.sides {
 		res.sides = append(res.sides, s.name)
 	}
@@ -193,6 +212,11 @@ func run(cfg config) error {
 		}
 		// Let the callbacks' own main steps finish their Redis writes, then count.
 		res.e2eRTT = settle(counter, 3*time.Second)
+		if len(sizes) > 0 {
+			if res.swarm, err = runSwarmBench(ctx, hc, rdb, counter, prefix, sizes, cfg.swarmConc); err != nil {
+				return err
+			}
+		}
 	}
 	res.elapsed = time.Since(began)
 	res.print(os.Stdout)

@@ -17,6 +17,7 @@ type results struct {
 	hop     *hopResult
 	tp      *tpResult
 	e2eRTT  int64
+	swarm   []swarmFigures
 	elapsed time.Duration
 }
 
@@ -148,6 +149,9 @@ func (r *results) print(out io.Writer) {
 	fmt.Fprintf(w, "record hash once done (result + 1 marker)\t%d\n", rr.doneBytes)
 	w.Flush()
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, "hop_ratio=%.2f throughput_ratio=%.2f save_rtt=%d start_rtt=%d finish_rtt=%d sig_bytes=%d\n",
-		r.hopRatio(), r.throughputRatio(), rr.maxSave(), rr.start, rr.finish, rr.sigBytes+rr.kwBytes)
+	if len(r.swarm) > 0 {
+		printSwarm(out, r.swarm, r.cfg.swarmConc)
+	}
+	fmt.Fprintf(out, "hop_ratio=%.2f throughput_ratio=%.2f save_rtt=%d start_rtt=%d finish_rtt=%d sig_bytes=%d %s\n",
+		r.hopRatio(), r.throughputRatio(), rr.maxSave(), rr.start, rr.finish, rr.sigBytes+rr.kwBytes, swarmFields(r.swarm))
 }

@@ -13,8 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/hatchet-dev/hatchet/pkg/client/types"
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -48,7 +48,9 @@ type swarmFigures struct {
 	order                 string // which side ran first
 }
 
-func (f swarmFigures) ratio() float64 { return f.swarmWall.Seconds() / max(f.nativeWall.Seconds(), 1e-9) }
+func (f swarmFigures) ratio() float64 {
+	return f.swarmWall.Seconds() / max(f.nativeWall.Seconds(), 1e-9)
+}
 
 // countingDispatcher counts the engine calls hatchetflow makes.
 type countingDispatcher struct {
