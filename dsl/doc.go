@@ -27,4 +27,11 @@
 //
 // OnSuccess and OnError take builders, references to signatures saved earlier ([Ref]),
 // or saved signatures ([Saved]). Repeated calls append.
+//
+// # Containers
+//
+// [Chain] runs steps one after the other, each receiving the previous step's return
+// value. [Swarm] runs items side by side, at most [SwarmBuilder.MaxConcurrency] at a
+// time, and passes their results, in item order, to its success callbacks. Both are
+// specs: a callback, a chain step, a swarm item, or a run of their own.
 package dsl

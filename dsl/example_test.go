@@ -97,3 +97,14 @@ func ExampleBuilder_OnError() {
 	// Output:
 	// log-error received map[additional_field1:12345 order_id: priority:high]
 }
+
+func ExampleSwarm() {
+	resize := dsl.Sign("resize")
+	swarm := dsl.Swarm(resize.With(dsl.KW{"width": 320}), resize.With(dsl.KW{"width": 640})).
+		With(dsl.KW{"format": "webp"}).MaxConcurrency(2).StopAfter(1).OnSuccess(dsl.Sign("publish"))
+	fmt.Println(len(swarm.Items()), swarm.Concurrency(), swarm.StopAfterFailures(), swarm.Kwargs(), swarm.Err())
+	fmt.Println(dsl.Swarm().Concurrency(), dsl.Swarm().MaxConcurrency(0).Err())
+	// Output:
+	// 2 2 1 map[format:webp] <nil>
+	// 30 dsl: swarm MaxConcurrency(0): must be at least 1
+}

@@ -70,6 +70,15 @@
 // the chain's own callbacks fire once at the end or on the first failed step.
 // [Client.Chain] reads a chain's status and steps. See docs/chains.md.
 //
+// # Swarms
+//
+// dsl.Swarm(items...) runs items side by side, at most MaxConcurrency at a time; its
+// success callbacks get the results in item order once it is closed and every item
+// ended, its error callbacks fire once when StopAfter items failed. Items record
+// their own ends through their steps; a watcher run ([SwarmWatchTask]) settles lost
+// events against the engine. [Client.Swarm] reads a swarm; [Client.AddItems] and
+// [Client.CloseSwarm] feed an open one. See docs/swarms.md.
+//
 // # Reading state
 //
 // [Client.Signature] returns a [Signature] and [Client.Chain] a [ChainState], with

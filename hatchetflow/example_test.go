@@ -253,3 +253,48 @@ func ExampleClient_Workflows() {
 	}
 	defer func() { _ = cleanup() }()
 }
+
+type Thumb struct {
+	Width int    `json:"width"`
+	URL   string `json:"url"`
+}
+
+type Gallery struct {
+	Thumbs inject.ReturnValue[[]*Thumb] `json:"thumbs"`
+}
+
+// A swarm runs its items side by side, at most MaxConcurrency at a time, and gives its
+// success callbacks the items' results in item order.
+func Example_swarm() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	flow := h.Client
+	hatchetflow.NewTask(flow, "resize", func(_ hatchet.Context, in Thumb) (Thumb, error) {
+		return Thumb{Width: in.Width, URL: fmt.Sprintf("%s?w=%d", in.URL, in.Width)}, nil
+	})
+	hatchetflow.NewTask(flow, "publish", func(_ hatchet.Context, g Gallery) (any, error) {
+		printJSON("publish got", g)
+		return nil, nil
+	})
+
+	ctx := context.Background()
+	swarm := dsl.Swarm(
+		dsl.Sign("resize").With(dsl.KW{"width": 640}),
+		dsl.Sign("resize").With(dsl.KW{"width": 320}),
+	).MaxConcurrency(2).OnSuccess(dsl.Sign("publish"))
+	run, err := swarm.Run(ctx, flow, map[string]any{"url": "cat.png"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	out, err := run.Wait(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("swarm result %s\n", out)
+	h.Drain(ctx)
+	// Output:
+	// swarm result [{"width":640,"url":"cat.png?w=640"},{"width":320,"url":"cat.png?w=320"}]
+	// publish got {"thumbs":[{"width":640,"url":"cat.png?w=640"},{"width":320,"url":"cat.png?w=320"}]}
+}
