@@ -47,7 +47,8 @@ var (
 	ErrUnsupportedOption = errors.New("hatchetflow: unsupported run option")
 	// ErrReservedMetadata is returned for run metadata that uses hatchetflow's own keys.
 	ErrReservedMetadata = errors.New("hatchetflow: reserved metadata key")
-	// ErrNotASignature is returned by [Client.Signature] for the id of a chain.
+	// ErrNotASignature is returned by [Client.Signature] and [Client.UpdateKwargs] for
+	// the id of a chain or a swarm.
 	ErrNotASignature = errors.New("hatchetflow: not a signature")
 	// ErrNotAChain is returned by [Client.Chain] for the id of a signature.
 	ErrNotAChain = errors.New("hatchetflow: not a chain")

@@ -171,7 +171,8 @@ func (c *Client) schemaOf(ctx context.Context, rec *redisstore.Record) (json.Raw
 // updates of different keys lose nothing. A signature that already started or ended
 // gives a [*NotPendingError]; kwargs that would grow past [WithMaxKwargsBytes] (the
 // stored kwargs with the update, measured as one JSON object) give a
-// [*KwargsTooLargeError]. Nothing is written on error.
+// [*KwargsTooLargeError]; a chain's or swarm's id [ErrNotASignature]. Nothing is
+// written on error.
 func (c *Client) UpdateKwargs(ctx context.Context, id string, kw dsl.KW) error {
 	if !redisstore.ValidID(id) {
 		return fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
@@ -179,6 +180,11 @@ func (c *Client) UpdateKwargs(ctx context.Context, id string, kw dsl.KW) error {
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {
 		return notFound(err)
+	}
+	if rec.Kind != redisstore.KindSignature {
+		// A container's kwargs were applied to its steps or items when it was saved:
+		// changing them now would change nothing that runs.
+		return fmt.Errorf("%w: %q is a %s; update its steps' or items' kwargs", ErrNotASignature, id, rec.Kind)
 	}
 	if rec.Status != redisstore.StatusPending {
 		return &NotPendingError{ID: id, Status: rec.Status, RunID: rec.RunID}
@@ -216,8 +222,11 @@ func (c *Client) Signature(ctx context.Context, id string) (*Signature, error) {
 	if err != nil {
 		return nil, notFound(err)
 	}
-	if r.Kind == redisstore.KindChain {
+	switch r.Kind {
+	case redisstore.KindChain:
 		return nil, fmt.Errorf("%w: %q is a chain (use Client.Chain)", ErrNotASignature, id)
+	case redisstore.KindSwarm:
+		return nil, fmt.Errorf("%w: %q is a swarm (use Client.Swarm)", ErrNotASignature, id)
 	}
 	return signatureOf(r), nil
 }

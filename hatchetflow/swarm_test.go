@@ -462,3 +462,30 @@ func TestReconcileSettlesALostItemEnd(t *testing.T) {
 		t.Fatalf("success callback ran %d times, want once", len(f.lists))
 	}
 }
+
+func TestContainerIDsAreNotSignatures(t *testing.T) {
+	f := newSwarmFlow(t)
+	ctx := context.Background()
+	c := f.h.Client
+	sw, err := dsl.Swarm(sq(1)).Save(ctx, c)
+	must(t, err)
+	ch, err := dsl.Chain(sq(1), dsl.Sign("sq")).Save(ctx, c)
+	must(t, err)
+	for _, id := range []string{sw.ID, ch.ID} {
+		if err := c.UpdateKwargs(ctx, id, dsl.KW{"n": 2}); !errors.Is(err, hatchetflow.ErrNotASignature) {
+			t.Errorf("UpdateKwargs(%s) = %v, want ErrNotASignature (it would change nothing that runs)", id, err)
+		}
+		if _, err := c.Signature(ctx, id); !errors.Is(err, hatchetflow.ErrNotASignature) {
+			t.Errorf("Signature(%s) = %v, want ErrNotASignature", id, err)
+		}
+	}
+	if _, err := c.Swarm(ctx, ch.ID); !errors.Is(err, hatchetflow.ErrNotASwarm) {
+		t.Errorf("Swarm(chain) = %v, want ErrNotASwarm", err)
+	}
+	if _, err := c.Chain(ctx, sw.ID); !errors.Is(err, hatchetflow.ErrNotAChain) {
+		t.Errorf("Chain(swarm) = %v, want ErrNotAChain", err)
+	}
+	if _, err := c.ReconcileSwarm(ctx, ch.ID); !errors.Is(err, hatchetflow.ErrNotASwarm) {
+		t.Errorf("ReconcileSwarm(chain) = %v", err)
+	}
+}

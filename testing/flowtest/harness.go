@@ -409,9 +409,19 @@ func quote(s string) string {
 	return string(b)
 }
 
-// Status reads the status of signature id.
+// Status reads the status of signature, chain or swarm id.
 func (h *Harness) Status(ctx context.Context, id string) (hatchetflow.Status, error) {
 	rec, err := h.Client.Signature(ctx, id)
+	if errors.Is(err, hatchetflow.ErrNotASignature) {
+		if sw, serr := h.Client.Swarm(ctx, id); serr == nil {
+			return sw.Status, nil
+		}
+		ch, cerr := h.Client.Chain(ctx, id)
+		if cerr != nil {
+			return "", cerr
+		}
+		return ch.Status, nil
+	}
 	if err != nil {
 		return "", err
 	}
