@@ -15,6 +15,8 @@ type shape struct {
 	input, output      json.RawMessage
 	outType            string
 	returnField, errCB string
+	// items are a swarm's item entries: a value injected into the swarm reaches each.
+	items []shape
 }
 
 func shapeOf(rec *redisstore.Record, def redisstore.TaskDef) shape {
@@ -40,6 +42,13 @@ func (s shape) ref() redisstore.CallbackRef {
 // Where either side is unknown (a task checked only by a Validate type, an any-typed
 // input or output, a map input) it accepts.
 func checkFit(parent, cb shape, outcome redisstore.Outcome) error {
+	if outcome == redisstore.OutcomeSuccess {
+		for _, it := range cb.items { // a swarm passes the value on to every item
+			if err := checkFit(parent, it, outcome); err != nil {
+				return err
+			}
+		}
+	}
 	props, required, ok := inject.Properties(cb.input)
 	if !ok {
 		return nil

@@ -399,6 +399,12 @@ func TestSwarmOptionsAreChecked(t *testing.T) {
 	if !errors.Is(err, hatchetflow.ErrCallbackMismatch) {
 		t.Errorf("callback taking an int after a swarm: %v, want ErrCallbackMismatch", err)
 	}
+	// A swarm as a callback hands the value to its items: they must fit it too.
+	_, err = dsl.Swarm(sq(1)).OnSuccess(dsl.Swarm(dsl.Sign("sum-list"), dsl.Sign("sq"))).Save(ctx, f.h.Client)
+	var cm *hatchetflow.CallbackMismatchError
+	if !errors.As(err, &cm) || cm.Callback != "sq" {
+		t.Errorf("swarm callback whose item takes an int after a list: %v, want a *CallbackMismatchError naming sq", err)
+	}
 	if _, err := f.h.Client.AddItems(ctx, "0193f1d0-0000-7000-8000-000000000000", hatchetflow.SwarmItem{Spec: sq(1)}); !errors.Is(err, hatchetflow.ErrSignatureNotFound) {
 		t.Errorf("AddItems to a missing swarm: %v", err)
 	}

@@ -33,7 +33,16 @@ func (t *tree) swarm(sb dsl.SwarmBuilder, f frame) (node, error) {
 		ChainErrors: f.chainErrs, Item: f.item,
 		Swarm: &redisstore.SwarmConfig{MaxConcurrency: sb.Concurrency(), StopAfter: sb.StopAfterFailures(),
 			MaxItems: sb.ItemLimit(), Closed: !sb.IsOpen()}}
+	items, err := t.items(id, 0, sb.Items(), defaults)
+	if err != nil {
+		return node{}, err
+	}
 	self := shapeOf(rec, swarmDef)
+	for _, it := range items {
+		rec.Items = append(rec.Items, it.entry.ref())
+		rec.Steps = append(rec.Steps, it.id)
+		self.items = append(self.items, it.entry)
+	}
 	saved := dsl.Saved{ID: id, Task: SwarmTask, Swarm: true}
 	for _, branch := range []struct {
 		outcome redisstore.Outcome
@@ -59,14 +68,6 @@ func (t *tree) swarm(sb dsl.SwarmBuilder, f frame) (node, error) {
 			return node{}, err
 		}
 		rec.OnSuccess = append(rec.OnSuccess, next.ref())
-	}
-	items, err := t.items(id, 0, sb.Items(), defaults)
-	if err != nil {
-		return node{}, err
-	}
-	for _, it := range items {
-		rec.Items = append(rec.Items, it.entry.ref())
-		rec.Steps = append(rec.Steps, it.id)
 	}
 	t.plan.recs = append(t.plan.recs, rec) // after its items and callbacks
 	return node{id: id, swarm: true, entry: self, exit: self, leaves: []string{id}, saved: saved}, nil
