@@ -75,9 +75,9 @@ func (c *Client) chainState(ctx context.Context, rec *redisstore.Record) (*Chain
 		st.leaves = append(st.leaves, l)
 		st.Steps = append(st.Steps, ChainStep{ID: l.ID, Task: l.Task, Status: l.Status, RunID: l.RunID, Attempt: l.Attempt})
 		switch l.Status {
-		case StatusFailed:
-			if st.Status != StatusFailed {
-				st.Status, st.Current, st.Error = StatusFailed, i, l.Error
+		case StatusFailed, StatusCancelled:
+			if st.Status != StatusFailed && st.Status != StatusCancelled {
+				st.Status, st.Current, st.Error = l.Status, i, l.Error
 			}
 		case StatusDone:
 			done++
@@ -87,7 +87,7 @@ func (c *Client) chainState(ctx context.Context, rec *redisstore.Record) (*Chain
 		}
 	}
 	switch {
-	case st.Status == StatusFailed:
+	case st.Status == StatusFailed, st.Status == StatusCancelled:
 	case done == len(rec.Leaves):
 		st.Status, st.Current, st.Result = StatusDone, len(rec.Leaves)-1, st.leaves[len(st.leaves)-1].Result
 	case started:

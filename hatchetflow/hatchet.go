@@ -235,3 +235,18 @@ func (d *hatchetDispatcher) RunStatus(ctx context.Context, runID string) (RunSta
 	}
 	return st, nil
 }
+
+// CancelRuns implements [Canceller] with the REST API's cancel (hatchet-api). The
+// engine cancels each run's tasks: a running attempt's ctx is done.
+func (d *hatchetDispatcher) CancelRuns(ctx context.Context, runIDs []string) error {
+	ids := make([]uuid.UUID, 0, len(runIDs))
+	for _, r := range runIDs {
+		id, err := uuid.Parse(r)
+		if err != nil {
+			return fmt.Errorf("hatchetflow: run id %q: %w", r, err)
+		}
+		ids = append(ids, id)
+	}
+	_, err := d.h.Runs().Cancel(ctx, rest.V1CancelTaskRequest{ExternalIds: &ids})
+	return err
+}

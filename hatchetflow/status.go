@@ -15,6 +15,9 @@ const (
 	StatusDone = redisstore.StatusDone
 	// StatusFailed: the task failed for good; its error callbacks were dispatched.
 	StatusFailed = redisstore.StatusFailed
+	// StatusCancelled: cancelled (see [Client.Cancel]); terminal. Its error callbacks
+	// were dispatched unless the cancel was silent.
+	StatusCancelled = redisstore.StatusCancelled
 )
 
 // Outcome names the branch of callbacks a finished signature dispatches.

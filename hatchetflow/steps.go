@@ -121,7 +121,11 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		}
 		if err := ctx.Err(); err != nil {
 			// The engine cancelled or timed out this attempt and drops what it returns:
-			// the signature must not be marked done behind the engine's back.
+			// the signature must not be marked done behind the engine's back. A
+			// cancelled run gets no on-failure step: settle it here.
+			if _, ok := c.dispatcher.(Canceller); ok && c.hatchet != nil {
+				c.settleExternalCancel(sigID, runID)
+			}
 			return nil, err
 		}
 		raw, err := encodeResult(def, out)
@@ -361,17 +365,26 @@ func (c *Client) onFailureStep(def *taskDef) StepFunc {
 // whose chain it is a step of). Each part is idempotent, so a retry repeats only what
 // did not complete.
 func (c *Client) failurePath(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError) error {
+	return c.endPath(ctx, rec, input, detail, false)
+}
+
+// endPath is failurePath; silent (a silent cancel) dispatches no error callback, and
+// only gives both branches the done TTL and ends the swarm items.
+func (c *Client) endPath(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError, silent bool) error {
 	original := inject.Merge(input, rec.Kwargs)
-	err := c.fire(ctx, rec, branch{outcome: redisstore.OutcomeError, callbacks: rec.OnError,
+	br := branch{outcome: redisstore.OutcomeError, callbacks: rec.OnError,
 		dead: callbackIDs(rec.OnSuccess),
 		input: func(cb redisstore.CallbackRef) map[string]any {
 			return inject.ErrorInput(original, inject.Fields{Error: cb.ErrorField}, &detail)
-		}})
-	if err != nil {
+		}}
+	if silent {
+		br.callbacks, br.dead = nil, append(br.dead, callbackIDs(rec.OnError)...)
+	}
+	if err := c.fire(ctx, rec, br); err != nil {
 		return err
 	}
 	if len(rec.Containers) > 0 {
-		if err := c.failChains(ctx, rec, input, detail); err != nil {
+		if err := c.failChains(ctx, rec, input, detail, silent); err != nil {
 			return err
 		}
 	}
@@ -386,7 +399,7 @@ func (c *Client) failurePath(ctx context.Context, rec *redisstore.Record, input 
 // naming the failed step and the chain. The chains' later steps and success callbacks
 // will never run: they and the chains get the done TTL. One round trip to read the
 // chains and their first steps, one for the markers and TTLs.
-func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError) error {
+func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError, silent bool) error {
 	ids := append([]string(nil), rec.Containers...)
 	for _, cb := range rec.ChainErrors {
 		if cb.FirstLeafID != rec.ID {
@@ -399,11 +412,15 @@ func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input m
 	}
 	chainOf := map[string]redisstore.ContainerCallbackRef{}
 	var cbs []redisstore.CallbackRef
+	dead := append([]string(nil), rec.Containers...)
 	for _, cb := range rec.ChainErrors {
 		chainOf[cb.ID] = cb
+		if silent {
+			dead = append(dead, cb.ID)
+			continue
+		}
 		cbs = append(cbs, cb.CallbackRef)
 	}
-	dead := append([]string(nil), rec.Containers...)
 	for _, chain := range rec.Containers {
 		if r := got[chain]; r != nil {
 			if i := slices.Index(r.Leaves, rec.ID); i >= 0 {

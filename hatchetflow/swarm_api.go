@@ -281,7 +281,7 @@ func (c *Client) ReconcileSwarm(ctx context.Context, id string) (ended bool, err
 		return false, err
 	}
 	switch rec.Status {
-	case StatusDone, StatusFailed:
+	case StatusDone, StatusFailed, StatusCancelled:
 		return true, nil
 	case StatusPending:
 		return false, nil
@@ -420,6 +420,8 @@ func (c *Client) waitSwarm(ctx context.Context, id string) (json.RawMessage, err
 				return rec.Result, nil
 			case StatusFailed:
 				return nil, &SwarmFailedError{ID: id, Failures: rec.Counts.Failed, Message: rec.Error}
+			case StatusCancelled:
+				return nil, &RunError{RunID: rec.RunID, Task: SwarmTask, Message: rec.Error, Cancelled: true}
 			}
 		}
 		if stepper != nil {

@@ -18,6 +18,9 @@ type TaskError struct {
 	// ChainID is the chain whose step failed, when the callback is the chain's error
 	// callback; Task and SignatureID then name the failed step.
 	ChainID string `json:"chain_id,omitempty"`
+	// Cancelled is true when the task (or its chain or swarm) was cancelled rather
+	// than failed.
+	Cancelled bool `json:"cancelled,omitempty"`
 }
 
 // toMap encodes te as a JSON object with the json names of its fields.
@@ -31,6 +34,9 @@ func (te *TaskError) toMap() map[string]any {
 	}
 	if te.ChainID != "" {
 		m["chain_id"] = te.ChainID
+	}
+	if te.Cancelled {
+		m["cancelled"] = true
 	}
 	return m
 }

@@ -227,3 +227,51 @@ func (s *Store) LinkStep(ctx context.Context, id string, rec *Record, kwargs map
 		return &ContainedError{ID: id, ContainerIDs: splitList(c)}
 	}
 }
+
+// cancelCmd cancels a signature or container that has not ended: any status but done,
+// failed and cancelled becomes cancelled, with reason as its error, and the keys get
+// the done TTL. A swarm is also stopped (no item is claimed any more).
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] a swarm's item hash (any key of
+// the slot for others). ARGV[1] done TTL in ms, ARGV[2] reason.
+// Returns {code, previous status, record pairs, kwargs pairs}, code "ok" or "ended"
+// (nothing changed: the status is the one it ended with), or {"missing"}.
+var cancelCmd = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+if st == 'done' or st == 'failed' or st == 'cancelled' then
+  return {'ended', st, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+end
+redis.call('HSET', KEYS[1], 's', 'cancelled', 'ls', st, 'err', ARGV[2])
+if redis.call('HGET', KEYS[1], 'k') == 'swarm' then
+  redis.call('HSET', KEYS[1], 'sp', '1')
+  if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[1]) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+return {'ok', st, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+`)
+
+// Cancel moves signature or container id to cancelled unless it ended, in one round
+// trip, and returns it with the status it had. One that ended gives a
+// [*NotPendingError] with its final status; a missing one a [*NotFoundError].
+func (s *Store) Cancel(ctx context.Context, id, reason string) (*Record, Status, error) {
+	res, err := cancelCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)},
+		ms(s.doneTTL), reason).Slice()
+	if err != nil {
+		return nil, "", opError(fmt.Sprintf("cancel %q", id), err)
+	}
+	code, _ := res[0].(string)
+	if code == "missing" || len(res) < 4 {
+		return nil, "", &NotFoundError{ID: id}
+	}
+	prev, _ := res[1].(string)
+	rec, err := parseRecord(id, pairsToMap(res[2]), pairsToMap(res[3]))
+	if err != nil {
+		return nil, "", err
+	}
+	if code == "ended" {
+		return rec, Status(prev), &NotPendingError{ID: id, Status: Status(prev), OwnerRunID: rec.RunID}
+	}
+	return rec, Status(prev), nil
+}

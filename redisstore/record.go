@@ -18,6 +18,9 @@ const (
 	StatusActive  Status = "active"
 	StatusDone    Status = "done"
 	StatusFailed  Status = "failed"
+	// StatusCancelled: cancelled through the client (or its run was cancelled on the
+	// engine); terminal, like done and failed.
+	StatusCancelled Status = "cancelled"
 )
 
 // Outcome names the branch of callbacks a finished signature dispatches.

@@ -65,6 +65,7 @@ var (
 	_ hatchetflow.Waiter           = (*Harness)(nil)
 	_ hatchetflow.RunChecker       = (*Harness)(nil)
 	_ hatchetflow.Stepper          = (*Harness)(nil)
+	_ hatchetflow.Canceller        = (*Harness)(nil)
 )
 
 // New returns a harness on a fresh miniredis, closed with t.Cleanup. opts configure the
@@ -187,6 +188,8 @@ func (h *Harness) Wait(ctx context.Context, runID, task string) (json.RawMessage
 			return out, nil
 		case status == StatusFailed:
 			return nil, hatchetflow.NewRunError(runID, task, lastErr, false)
+		case status == StatusCancelled:
+			return nil, hatchetflow.NewRunError(runID, task, "cancelled", true)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -195,6 +198,28 @@ func (h *Harness) Wait(ctx context.Context, runID, task string) (json.RawMessage
 			return nil, fmt.Errorf("flowtest: run %s is queued but the queue is empty", runID)
 		}
 	}
+}
+
+// CancelRuns implements hatchetflow.Canceller as the engine does for runs that have
+// not started: a queued run is removed from the queue and never runs. (The harness
+// runs one run at a time, so no other run is running while a test calls this.)
+func (h *Harness) CancelRuns(ctx context.Context, runIDs []string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range runIDs {
+		r := h.byID[id]
+		if r == nil {
+			return fmt.Errorf("flowtest: no run %s", id)
+		}
+		for i, q := range h.queue {
+			if q == r {
+				h.queue = append(h.queue[:i:i], h.queue[i+1:]...)
+				r.Status = StatusCancelled
+				break
+			}
+		}
+	}
+	return nil
 }
 
 // RunStatus implements hatchetflow.RunChecker from the harness's runs: a run ended
@@ -206,8 +231,8 @@ func (h *Harness) RunStatus(ctx context.Context, runID string) (hatchetflow.RunS
 	if r == nil {
 		return hatchetflow.RunStatus{}, fmt.Errorf("flowtest: no run %s", runID)
 	}
-	st := hatchetflow.RunStatus{Ended: r.Status == StatusCompleted || r.Status == StatusFailed,
-		Succeeded: r.Status == StatusCompleted}
+	st := hatchetflow.RunStatus{Ended: r.Status == StatusCompleted || r.Status == StatusFailed || r.Status == StatusCancelled,
+		Succeeded: r.Status == StatusCompleted, Cancelled: r.Status == StatusCancelled}
 	if len(r.Errors) > 0 {
 		st.Message = r.Errors[len(r.Errors)-1]
 	}

@@ -16,6 +16,8 @@ const (
 	StatusQueued    Status = "queued"
 	StatusCompleted Status = "completed"
 	StatusFailed    Status = "failed"
+	// StatusCancelled: cancelled while queued (Harness.CancelRuns); it never ran.
+	StatusCancelled Status = "cancelled"
 )
 
 // Run is a snapshot of one run the harness was asked to dispatch.

@@ -1,0 +1,271 @@
+package hatchetflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// CancelOptions configures [Client.Cancel]. A nil *CancelOptions means defaults.
+type CancelOptions struct {
+	// Silent cancels without dispatching any error callback. Default false: the error
+	// callbacks fire once, with error details whose Cancelled is true, so
+	// compensation runs.
+	Silent bool
+	// Reason is kept as the error of what was cancelled and passed as the error
+	// details' message. Default "cancelled".
+	Reason string
+}
+
+func (o *CancelOptions) reason() string {
+	if o == nil || o.Reason == "" {
+		return "cancelled"
+	}
+	return o.Reason
+}
+
+func (o *CancelOptions) silent() bool { return o != nil && o.Silent }
+
+// Canceller is implemented by dispatchers that can cancel engine runs: the Hatchet
+// dispatcher with the REST API's cancel (served by hatchet-api).
+type Canceller interface {
+	CancelRuns(ctx context.Context, runIDs []string) error
+}
+
+// EngineCancelError is returned by [Client.Cancel] when the cancel applied in Redis
+// (nothing will dispatch or record the runs' results; success callbacks never fire)
+// but the engine did not cancel the runs: their user code may run on to its end.
+type EngineCancelError struct {
+	// ID is what was cancelled; RunIDs the runs the engine did not cancel.
+	ID     string
+	RunIDs []string
+	Err    error
+}
+
+// Error implements error.
+func (e *EngineCancelError) Error() string {
+	return fmt.Sprintf("hatchetflow: %s is cancelled, but the engine did not cancel runs %v: %v", e.ID, e.RunIDs, e.Err)
+}
+
+// Unwrap returns the engine's error.
+func (e *EngineCancelError) Unwrap() error { return e.Err }
+
+// Cancel cancels signature, chain or swarm id. Its status becomes cancelled (terminal);
+// a running signature's engine run is cancelled, so its user function's ctx is done;
+// a pending one never calls user code (a run that starts it later is refused). A
+// chain's current step is cancelled and its later steps never start; a swarm's running
+// items are cancelled (each counts as failed) and its queued items never start. Success
+// callbacks never fire. By default the error callbacks fire once (a chain's and a
+// swarm's own, and the cancelled step's), with error details marking the
+// cancellation; opts.Silent fires none.
+//
+// A cancel racing a finish has one outcome: whichever transition reaches Redis first.
+// If the finish was first, Cancel returns a [*NotPendingError] with status done and
+// the success path runs; if the cancel was first, the finish is refused and no success
+// callback fires. Cancelling what ended gives a [*NotPendingError].
+func (c *Client) Cancel(ctx context.Context, id string, opts *CancelOptions) error {
+	if !redisstore.ValidID(id) {
+		return fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
+	}
+	rec, err := c.store.Get(ctx, id)
+	if err != nil {
+		return notFound(err)
+	}
+	var runs []string
+	switch rec.Kind {
+	case redisstore.KindChain:
+		runs, err = c.cancelChain(ctx, rec, opts)
+	case redisstore.KindSwarm:
+		runs, err = c.cancelSwarm(ctx, rec, opts)
+	default:
+		runs, err = c.cancelSignature(ctx, id, opts)
+	}
+	if err != nil {
+		return err
+	}
+	return c.cancelRuns(ctx, id, runs)
+}
+
+// cancelRuns asks the engine to cancel runs.
+func (c *Client) cancelRuns(ctx context.Context, id string, runs []string) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	cc, ok := c.dispatcher.(Canceller)
+	if !ok {
+		return &EngineCancelError{ID: id, RunIDs: runs, Err: fmt.Errorf("%w: the dispatcher cannot cancel runs", ErrUnsupportedOption)}
+	}
+	if err := cc.CancelRuns(ctx, runs); err != nil {
+		return &EngineCancelError{ID: id, RunIDs: runs, Err: err}
+	}
+	return nil
+}
+
+// cancelSignature cancels one signature and runs its error path; it returns the run
+// to cancel on the engine when the signature was active.
+func (c *Client) cancelSignature(ctx context.Context, id string, opts *CancelOptions) ([]string, error) {
+	rec, prev, err := c.store.Cancel(ctx, id, opts.reason())
+	if err != nil {
+		return nil, cancelError(err)
+	}
+	var runs []string
+	if prev == StatusActive && rec.RunID != "" {
+		runs = append(runs, rec.RunID)
+	}
+	detail := inject.TaskError{Task: rec.Task, SignatureID: id, RunID: rec.RunID, Attempt: max(rec.Attempt, 1),
+		Message: opts.reason(), Cancelled: true}
+	c.tel.ended(ctx, rec.Task, outcomeFailure)
+	if err := c.retrying(ctx, "cancel", func() error { return c.endPath(ctx, rec, nil, detail, opts.silent()) }); err != nil {
+		return runs, err
+	}
+	return runs, nil
+}
+
+// cancelChain cancels every step of chain rec that has not ended; the first of them
+// (the current step) runs the error path, which fires the chain's error callbacks.
+func (c *Client) cancelChain(ctx context.Context, rec *redisstore.Record, opts *CancelOptions) ([]string, error) {
+	st, err := c.chainState(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	if st.Status != StatusPending && st.Status != StatusActive {
+		return nil, &NotPendingError{ID: rec.ID, Status: st.Status}
+	}
+	var runs []string
+	first := true
+	for _, leaf := range st.leaves {
+		if leaf.Status != StatusPending && leaf.Status != StatusActive {
+			continue
+		}
+		quiet := opts
+		if !first {
+			quiet = &CancelOptions{Silent: true, Reason: opts.reason()}
+		}
+		var r []string
+		var err error
+		if leaf.Kind == redisstore.KindSwarm {
+			r, err = c.cancelSwarm(ctx, leaf, quiet)
+		} else {
+			r, err = c.cancelSignature(ctx, leaf.ID, quiet)
+		}
+		var np *NotPendingError
+		if errors.As(err, &np) {
+			continue // it ended meanwhile
+		}
+		if err != nil {
+			return runs, err
+		}
+		runs = append(runs, r...)
+		first = false
+	}
+	// The container itself: its record says the chain was cancelled.
+	if _, _, err := c.store.Cancel(ctx, rec.ID, opts.reason()); err != nil && !errors.Is(err, redisstore.ErrTransition) {
+		return runs, err
+	}
+	return runs, nil
+}
+
+// cancelSwarm cancels swarm rec: it stops claiming, its running items are cancelled
+// (each ends failed), its queued items' signatures are cancelled silently (they never
+// start), then its error path runs.
+func (c *Client) cancelSwarm(ctx context.Context, rec *redisstore.Record, opts *CancelOptions) ([]string, error) {
+	sw, _, err := c.store.Cancel(ctx, rec.ID, opts.reason())
+	if err != nil {
+		return nil, cancelError(err)
+	}
+	items, err := c.store.SwarmItems(ctx, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.Ref.ID
+	}
+	entries, err := c.store.GetMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var runs []string
+	var errs []error
+	for _, it := range items {
+		e := entries[it.Ref.ID]
+		if e == nil || (it.State != redisstore.ItemClaimed && it.State != redisstore.ItemQueued) {
+			continue
+		}
+		itemOpts := opts
+		if it.State == redisstore.ItemQueued {
+			itemOpts = &CancelOptions{Silent: true, Reason: opts.reason()}
+		}
+		var r []string
+		var err error
+		switch {
+		case e.Kind == redisstore.KindSwarm:
+			r, err = c.cancelSwarm(ctx, e, itemOpts)
+		case e.Item == nil && len(e.Containers) > 0: // a chain item
+			var chain *redisstore.Record
+			if chain, err = c.store.Get(ctx, e.Containers[len(e.Containers)-1]); err == nil {
+				r, err = c.cancelChain(ctx, chain, itemOpts)
+			}
+		default:
+			r, err = c.cancelSignature(ctx, e.ID, itemOpts)
+		}
+		var np *NotPendingError
+		if err != nil && !errors.As(err, &np) {
+			errs = append(errs, err)
+		}
+		runs = append(runs, r...)
+	}
+	var input map[string]any
+	if len(sw.Input) > 0 {
+		_ = json.Unmarshal(sw.Input, &input)
+	}
+	detail := inject.TaskError{Task: SwarmTask, SignatureID: rec.ID, RunID: sw.RunID, Attempt: 1,
+		Message: opts.reason(), Cancelled: true}
+	if err := c.retrying(ctx, "cancel swarm", func() error { return c.endPath(ctx, sw, input, detail, opts.silent()) }); err != nil {
+		errs = append(errs, err)
+	}
+	return runs, errors.Join(errs...)
+}
+
+func cancelError(err error) error {
+	var np *redisstore.NotPendingError
+	if errors.As(err, &np) {
+		return &NotPendingError{ID: np.ID, Status: np.Status, RunID: np.OwnerRunID}
+	}
+	return notFound(err)
+}
+
+// settleExternalCancel runs after a main attempt whose ctx ended: when the engine says
+// the run was cancelled (from the dashboard, the SDK, or Client.Cancel), the
+// signature is cancelled with its error path, as Client.Cancel does. The engine runs
+// no on-failure step for a cancelled run, so nothing else would.
+func (c *Client) settleExternalCancel(sigID, runID string) {
+	rc, ok := c.dispatcher.(RunChecker)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// The engine marks the run cancelled as it cancels the attempt: give it a moment.
+	for i := 0; i < 20; i++ {
+		st, err := rc.RunStatus(ctx, runID)
+		if err == nil && st.Ended {
+			if st.Cancelled {
+				if _, err := c.cancelSignature(ctx, sigID, &CancelOptions{Reason: "run cancelled on the engine"}); err != nil && !errors.Is(err, ErrNotPending) {
+					c.log.Warn("hatchetflow: cannot settle a cancelled run", "signature", sigID, "run", runID, "error", err)
+				}
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package hatchetflow_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/hatchetflow"
+)
+
+func TestCancelPendingSignatureNeverRunsUserCode(t *testing.T) {
+	f := newSwarmFlow(t)
+	f.h.AllowFailures() // the refused run
+	ctx := context.Background()
+	c := f.h.Client
+	s, err := sq(3).OnSuccess(dsl.Sign("sq")).OnError(dsl.Sign("swarm-failed").With(dsl.KW{"n": 3})).Save(ctx, c)
+	must(t, err)
+	must(t, c.Cancel(ctx, s.ID, nil))
+	f.h.RequireStatus(t, s.ID, hatchetflow.StatusCancelled)
+	// A run of it later is refused before user code, at Run and on the engine.
+	if _, err := s.Run(ctx, c, map[string]any{}); !errors.Is(err, hatchetflow.ErrNotPending) {
+		t.Fatalf("Run of a cancelled signature: %v, want ErrNotPending", err)
+	}
+	if _, err := f.h.Dispatch(ctx, "sq", map[string]any{}, map[string]string{hatchetflow.MetaSignature: s.ID}); err != nil {
+		t.Fatal(err)
+	}
+	f.h.Drain(ctx)
+	squared, lists, failures := f.counts()
+	if squared != 0 || lists != 0 || failures != 1 {
+		t.Fatalf("user code %d, success callbacks %d, error callbacks %d; want 0, 0, 1", squared, lists, failures)
+	}
+	if fl := f.failures[0]; fl.Failure == nil || !fl.Failure.Cancelled || fl.Failure.SignatureID != s.ID || fl.N != 3 {
+		t.Fatalf("error callback got %+v / %+v, want the cancellation marked", fl, fl.Failure)
+	}
+	// Cancelling again: it ended.
+	var np *hatchetflow.NotPendingError
+	if err := c.Cancel(ctx, s.ID, nil); !errors.As(err, &np) || np.Status != hatchetflow.StatusCancelled {
+		t.Fatalf("second Cancel: %v", err)
+	}
+}
+
+func TestCancelSilently(t *testing.T) {
+	f := newSwarmFlow(t)
+	ctx := context.Background()
+	c := f.h.Client
+	s, err := sq(3).OnError(dsl.Sign("swarm-failed")).Save(ctx, c)
+	must(t, err)
+	must(t, c.Cancel(ctx, s.ID, &hatchetflow.CancelOptions{Silent: true, Reason: "user asked"}))
+	f.h.Drain(ctx)
+	if _, _, failures := f.counts(); failures != 0 {
+		t.Fatalf("a silent cancel fired %d error callbacks", failures)
+	}
+	sig, err := c.Signature(ctx, s.ID)
+	must(t, err)
+	if sig.Status != hatchetflow.StatusCancelled || sig.Error != "user asked" {
+		t.Fatalf("signature %+v", sig)
+	}
+}
+
+func TestCancelDoneSignatureIsRefused(t *testing.T) {
+	f := newSwarmFlow(t)
+	ctx := context.Background()
+	h, err := sq(2).Run(ctx, f.h.Client, map[string]any{})
+	must(t, err)
+	_, err = h.Wait(ctx)
+	must(t, err)
+	var np *hatchetflow.NotPendingError
+	if err := f.h.Client.Cancel(ctx, h.SignatureID(), nil); !errors.As(err, &np) || np.Status != hatchetflow.StatusDone {
+		t.Fatalf("Cancel of a done signature: %v, want *NotPendingError (done)", err)
+	}
+}
+
+func TestCancelChainMidway(t *testing.T) {
+	f := newSwarmFlow(t)
+	f.h.AllowFailures()
+	ctx := context.Background()
+	c := f.h.Client
+	ch := dsl.Chain(sq(2), dsl.Sign("sq"), dsl.Sign("sq")).OnSuccess(dsl.Sign("sq")).OnError(dsl.Sign("swarm-failed"))
+	h, err := ch.Run(ctx, c, map[string]any{"n": 9})
+	must(t, err)
+	f.h.Step(ctx) // step 1 runs and dispatches step 2
+	must(t, c.Cancel(ctx, h.SignatureID(), nil))
+	f.h.Drain(ctx)
+	squared, lists, failures := f.counts()
+	if squared != 1 || lists != 0 || failures != 1 {
+		t.Fatalf("steps run %d, success %d, error callbacks %d; want 1, 0, 1", squared, lists, failures)
+	}
+	if fl := f.failures[0].Failure; fl == nil || !fl.Cancelled || fl.ChainID != h.SignatureID() {
+		t.Fatalf("chain error callback details %+v", fl)
+	}
+	st, err := c.Chain(ctx, h.SignatureID())
+	must(t, err)
+	if st.Status != hatchetflow.StatusCancelled || st.Current != 1 || st.Steps[2].Status != hatchetflow.StatusCancelled {
+		t.Fatalf("chain state %+v", st)
+	}
+	if _, err := h.Wait(ctx); err == nil {
+		t.Fatalf("Wait on a cancelled chain returned no error")
+	}
+}
+
+func TestCancelSwarm(t *testing.T) {
+	f := newSwarmFlow(t)
+	f.h.AllowFailures()
+	ctx := context.Background()
+	c := f.h.Client
+	sw := dsl.Swarm(sq(1), sq(2), sq(3), sq(4), sq(5)).MaxConcurrency(2).
+		OnSuccess(dsl.Sign("sum-list")).OnError(dsl.Sign("swarm-failed"))
+	h, err := sw.Run(ctx, c, map[string]any{"n": 7})
+	must(t, err)
+	f.h.Step(ctx) // the swarm starts: items 0 and 1 are dispatched
+	f.h.Step(ctx) // item 0 runs; item 2 is dispatched
+	must(t, c.Cancel(ctx, h.SignatureID(), nil))
+	f.h.Drain(ctx)
+	squared, lists, failures := f.counts()
+	if squared != 1 || lists != 0 || failures != 1 {
+		t.Fatalf("items run %d, success %d, error callbacks %d; want 1, 0, 1 (queued and dispatched items never run)", squared, lists, failures)
+	}
+	if fl := f.failures[0]; fl.N != 7 || fl.Failure == nil || !fl.Failure.Cancelled || fl.Failure.SignatureID != h.SignatureID() {
+		t.Fatalf("swarm error callback %+v / %+v", fl, fl.Failure)
+	}
+	st, err := c.Swarm(ctx, h.SignatureID())
+	must(t, err)
+	// Every item that had not ended ends failed, with the cancellation as its error.
+	if st.Status != hatchetflow.StatusCancelled || st.Done != 1 || st.Failed != 4 || st.Queued != 0 || st.Items[4].Error != "cancelled" {
+		t.Fatalf("swarm after cancel: %s done %d failed %d queued %d (%+v); want cancelled 1 4 0", st.Status, st.Done, st.Failed, st.Queued, st.Items[4])
+	}
+	if _, err := h.Wait(ctx); !errors.Is(err, hatchetflow.ErrCancelled) {
+		t.Fatalf("Wait: %v, want ErrCancelled", err)
+	}
+	if _, err := c.AddItems(ctx, h.SignatureID(), hatchetflow.SwarmItem{Spec: sq(9)}); !errors.Is(err, hatchetflow.ErrNotPending) {
+		t.Fatalf("AddItems to a cancelled swarm: %v, want ErrNotPending", err)
+	}
+}
