@@ -132,3 +132,35 @@ func TestCancelSwarm(t *testing.T) {
 		t.Fatalf("AddItems to a cancelled swarm: %v, want ErrNotPending", err)
 	}
 }
+
+func TestDeleteRemovesTheWholeTree(t *testing.T) {
+	f := newSwarmFlow(t)
+	f.h.AllowFailures()
+	ctx := context.Background()
+	c := f.h.Client
+	before := len(f.h.Redis.Keys())
+	sw := dsl.Swarm(sq(1).OnSuccess(dsl.Sign("sq")), dsl.Chain(sq(2), dsl.Sign("sq")).OnError(dsl.Sign("swarm-failed"))).
+		OnSuccess(dsl.Sign("sum-list").OnSuccess(dsl.Sign("sq"))).OnError(dsl.Sign("swarm-failed"))
+	saved, err := sw.Save(ctx, c)
+	must(t, err)
+	n, err := c.Delete(ctx, saved.ID)
+	must(t, err)
+	// swarm + item 1 + its callback + chain + 2 steps + chain error callback + 2 callbacks + nested callback
+	if n != 10 {
+		t.Errorf("Delete removed %d records, want 10", n)
+	}
+	if after := len(f.h.Redis.Keys()); after != before {
+		t.Fatalf("keys before %d, after %d: %v", before, after, f.h.Redis.Keys())
+	}
+	// A run of the deleted swarm calls no user code.
+	if _, err := f.h.Dispatch(ctx, hatchetflow.SwarmTask, map[string]any{}, map[string]string{hatchetflow.MetaSignature: saved.ID}); err != nil {
+		t.Fatal(err)
+	}
+	f.h.Drain(ctx)
+	if s, l, fl := f.counts(); s+l+fl != 0 {
+		t.Fatalf("user code ran after Delete: %d %d %d", s, l, fl)
+	}
+	if _, err := c.Delete(ctx, saved.ID); !errors.Is(err, hatchetflow.ErrSignatureNotFound) {
+		t.Fatalf("second Delete: %v", err)
+	}
+}

@@ -139,3 +139,18 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	// The keys share the hash tag {sig:id}, so one DEL works on Cluster too.
 	return s.rdb.Del(ctx, s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)).Err()
 }
+
+// DeleteMany removes signatures (their record, kwargs and a swarm's item hash) in one
+// pipeline: one DEL per signature, each within its slot.
+func (s *Store) DeleteMany(ctx context.Context, ids []string) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.Del(ctx, s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return opError(fmt.Sprintf("delete %d signatures", len(ids)), err)
+	}
+	return nil
+}
