@@ -5,7 +5,7 @@ SHELL := bash
 .DEFAULT_GOAL := test
 STACK := scripts/stack
 
-.PHONY: up down status env test test-unit lint vulncheck demo engine reliability bench
+.PHONY: up down status env test test-unit lint vulncheck demo engine reliability bench diagrams
 
 up: ## build (if needed) and start the local Hatchet engine + Postgres + Redis; writes .state/env
 	$(STACK) up
@@ -59,3 +59,6 @@ bench: ## hatchetflow vs native Hatchet on the local engine, then Go micro-bench
 	set -a; . .state/env; set +a; \
 	go run ./cmd/hfbench; \
 	go test -run XXX -bench . -benchmem ./...
+
+diagrams: ## regenerate docs/*.svg from their .dot sources (needs graphviz: apt-get install graphviz)
+	for f in docs/*.dot; do dot -Tsvg "$$f" -o "$${f%.dot}.svg"; done
