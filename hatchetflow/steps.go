@@ -116,7 +116,7 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		}
 		started := time.Now()
 		out, err := invoke(hctx, def, inject.Merge(input, rec.Kwargs))
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {
