@@ -158,7 +158,7 @@ func run(cfg config) error {
 		return err
 	}
 	if cfg.swarmOnly {
-		figs, err := runSwarmBench(ctx, hc, rdb, counter, prefix, sizes, cfg.swarmConc)
+		figs, err := runSwarmBench(ctx, rdb, counter, prefix, sizes, cfg.swarmConc)
 		if err != nil {
 			return err
 		}
@@ -213,7 +213,7 @@ func run(cfg config) error {
 		// Let the callbacks' own main steps finish their Redis writes, then count.
 		res.e2eRTT = settle(counter, 3*time.Second)
 		if len(sizes) > 0 {
-			if res.swarm, err = runSwarmBench(ctx, hc, rdb, counter, prefix, sizes, cfg.swarmConc); err != nil {
+			if res.swarm, err = runSwarmBench(ctx, rdb, counter, prefix, sizes, cfg.swarmConc); err != nil {
 				return err
 			}
 		}

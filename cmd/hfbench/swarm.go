@@ -101,8 +101,19 @@ func (b *swarmBench) newRound(name string, n int) *round {
 }
 
 // runSwarmBench measures each size in sizes with its own worker.
-func runSwarmBench(ctx context.Context, hc *hatchet.Client, rdb *redis.Client, counter *rtcount.Counter, prefix string, sizes []int, conc int) ([]swarmFigures, error) {
+//
+// It uses a Hatchet client of its own in a namespace of its own: the internal swarm
+// workflows of another hatchetflow client (the main bench's, with another key prefix)
+// must not take its runs.
+func runSwarmBench(ctx context.Context, rdb *redis.Client, counter *rtcount.Counter, prefix string, sizes []int, conc int) ([]swarmFigures, error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ns := os.Getenv("HATCHET_CLIENT_NAMESPACE")
+	os.Setenv("HATCHET_CLIENT_NAMESPACE", ns+"-sw")
+	hc, err := hatchet.NewClient()
+	os.Setenv("HATCHET_CLIENT_NAMESPACE", ns)
+	if err != nil {
+		return nil, fmt.Errorf("swarm bench hatchet client: %w", err)
+	}
 	base, err := hatchetflow.New(hc, rdb)
 	if err != nil {
 		return nil, err
