@@ -3,6 +3,7 @@ package hatchetflow_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/hatchetflow/go/dsl"
@@ -162,5 +163,93 @@ func TestDeleteRemovesTheWholeTree(t *testing.T) {
 	}
 	if _, err := c.Delete(ctx, saved.ID); !errors.Is(err, hatchetflow.ErrSignatureNotFound) {
 		t.Fatalf("second Delete: %v", err)
+	}
+}
+
+func TestSuspendPendingThenResume(t *testing.T) {
+	f := newSwarmFlow(t)
+	f.h.AllowFailures() // the held run fails without user code
+	ctx := context.Background()
+	c := f.h.Client
+	s, err := sq(4).OnSuccess(dsl.Sign("sq")).Save(ctx, c)
+	must(t, err)
+	must(t, c.Suspend(ctx, s.ID))
+	must(t, c.Suspend(ctx, s.ID)) // again: nothing changes
+	f.h.RequireStatus(t, s.ID, hatchetflow.StatusSuspended)
+	// Run is refused before dispatching (it is not pending); a run from elsewhere is held.
+	if _, err := s.Run(ctx, c, map[string]any{}); !errors.Is(err, hatchetflow.ErrNotPending) {
+		t.Fatalf("Run of a suspended signature: %v", err)
+	}
+	if _, err := f.h.Dispatch(ctx, "sq", map[string]any{"tag": "held"}, map[string]string{hatchetflow.MetaSignature: s.ID}); err != nil {
+		t.Fatal(err)
+	}
+	f.h.Drain(ctx)
+	if n, _, _ := f.counts(); n != 0 {
+		t.Fatalf("user code ran %d times while suspended", n)
+	}
+	must(t, c.Resume(ctx, s.ID))
+	f.h.Drain(ctx)
+	// The held run went out once, with its message; its callback ran once.
+	if got := len(f.squared); got != 2 || f.tags[4] != "held" {
+		t.Fatalf("after Resume: %v calls (tags %v), want sq(4) then its callback sq(16)", f.squared, f.tags)
+	}
+	f.h.RequireStatus(t, s.ID, hatchetflow.StatusDone)
+	var np *hatchetflow.NotPendingError
+	if err := c.Resume(ctx, s.ID); !errors.As(err, &np) {
+		t.Fatalf("Resume of a done signature: %v", err)
+	}
+}
+
+func TestSuspendChainThenResume(t *testing.T) {
+	f := newSwarmFlow(t)
+	f.h.AllowFailures()
+	ctx := context.Background()
+	c := f.h.Client
+	h, err := dsl.Chain(sq(2), dsl.Sign("sq"), dsl.Sign("sq")).Run(ctx, c, map[string]any{})
+	must(t, err)
+	f.h.Step(ctx) // step 1 ran and dispatched step 2
+	must(t, c.Suspend(ctx, h.SignatureID()))
+	f.h.Drain(ctx)
+	st, err := c.Chain(ctx, h.SignatureID())
+	must(t, err)
+	if st.Status != hatchetflow.StatusSuspended || len(f.squared) != 1 {
+		t.Fatalf("suspended chain: %s after %v, want suspended after one step", st.Status, f.squared)
+	}
+	must(t, c.Resume(ctx, h.SignatureID()))
+	// Wait follows the held run of step 2, then the one Resume dispatched.
+	out, err := h.Wait(ctx)
+	must(t, err)
+	if string(out) != "256" {
+		t.Fatalf("Wait on the resumed chain: %s", out)
+	}
+	st, err = c.Chain(ctx, h.SignatureID())
+	must(t, err)
+	if st.Status != hatchetflow.StatusDone || string(st.Result) != "256" || fmt.Sprint(f.squared) != "[2 4 16]" {
+		t.Fatalf("resumed chain: %s result %s after %v, want done 256 after [2 4 16]", st.Status, st.Result, f.squared)
+	}
+}
+
+func TestSuspendSwarmThenResume(t *testing.T) {
+	f := newSwarmFlow(t)
+	ctx := context.Background()
+	c := f.h.Client
+	h, err := dsl.Swarm(sq(1), sq(2), sq(3), sq(4)).MaxConcurrency(1).Run(ctx, c, map[string]any{})
+	must(t, err)
+	f.h.Step(ctx) // the swarm starts: item 0 dispatched
+	must(t, c.Suspend(ctx, h.SignatureID()))
+	f.h.Drain(ctx) // item 0 ends; nothing new starts
+	if len(f.squared) != 1 {
+		t.Fatalf("items run while suspended: %v", f.squared)
+	}
+	st, err := c.Swarm(ctx, h.SignatureID())
+	must(t, err)
+	if st.Status != hatchetflow.StatusSuspended || st.Done != 1 || st.Queued != 3 {
+		t.Fatalf("suspended swarm %+v", st)
+	}
+	must(t, c.Resume(ctx, h.SignatureID()))
+	out, err := h.Wait(ctx)
+	must(t, err)
+	if string(out) != "[1,4,9,16]" {
+		t.Fatalf("resumed swarm result %s", out)
 	}
 }

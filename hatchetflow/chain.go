@@ -66,7 +66,7 @@ func (c *Client) chainState(ctx context.Context, rec *redisstore.Record) (*Chain
 		return nil, err
 	}
 	st := &ChainState{ID: rec.ID, Status: StatusPending}
-	done, started := 0, false
+	done, started, suspended := 0, false, false
 	for i, id := range rec.Leaves {
 		l := got[id]
 		if l == nil {
@@ -84,12 +84,17 @@ func (c *Client) chainState(ctx context.Context, rec *redisstore.Record) (*Chain
 			started = true
 		case StatusActive:
 			started = true
+			suspended = suspended || l.Held
+		case StatusSuspended:
+			suspended = true
 		}
 	}
 	switch {
 	case st.Status == StatusFailed, st.Status == StatusCancelled:
-	case done == len(rec.Leaves):
+	case done == len(rec.Leaves) && !st.leaves[len(st.leaves)-1].Held:
 		st.Status, st.Current, st.Result = StatusDone, len(rec.Leaves)-1, st.leaves[len(st.leaves)-1].Result
+	case suspended || (done > 0 && st.leaves[done-1].Held):
+		st.Status, st.Current = StatusSuspended, done
 	case started:
 		st.Status, st.Current = StatusActive, done
 	}
@@ -112,6 +117,13 @@ func (c *Client) waitChain(ctx context.Context, chainID string, leaves []string,
 			out, err = c.waitSwarm(ctx, leaf)
 		} else {
 			out, err = w.Wait(ctx, run, task)
+			for errors.Is(err, ErrSuspended) {
+				// The step's run was held while the chain was suspended; Resume
+				// dispatches another: follow the run that owns the step.
+				if run, err = c.ownerRun(ctx, leaf, run); err == nil {
+					out, err = w.Wait(ctx, run, task)
+				}
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -149,6 +161,31 @@ func (c *Client) nextRun(ctx context.Context, step, next string) (runID, task st
 		select {
 		case <-ctx.Done():
 			return "", "", ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 250*time.Millisecond)
+	}
+}
+
+// ownerRun waits until signature id is owned by a run other than not, and returns it.
+// An in-memory dispatcher ([Stepper]) is stepped meanwhile.
+func (c *Client) ownerRun(ctx context.Context, id, not string) (string, error) {
+	stepper, _ := c.dispatcher.(Stepper)
+	delay := 5 * time.Millisecond
+	for {
+		rec, err := c.store.Get(ctx, id)
+		if err != nil && !errors.Is(err, redisstore.ErrUnavailable) {
+			return "", notFound(err)
+		}
+		if rec != nil && rec.RunID != "" && rec.RunID != not {
+			return rec.RunID, nil
+		}
+		if stepper != nil && stepper.Step(ctx) {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 250*time.Millisecond)

@@ -354,3 +354,18 @@ func (e *SwarmFailedError) Error() string {
 
 // Is reports whether target is [ErrRunFailed].
 func (e *SwarmFailedError) Is(target error) bool { return target == ErrRunFailed }
+
+// ErrSuspended is matched by [*SuspendedError].
+var ErrSuspended = errors.New("hatchetflow: signature suspended")
+
+// SuspendedError is the error of a run that found its signature suspended: the run
+// called no user code, and its input is held for [Client.Resume], which dispatches it.
+type SuspendedError struct{ ID string }
+
+// Error implements error.
+func (e *SuspendedError) Error() string {
+	return fmt.Sprintf("hatchetflow: signature %q is suspended: run held for Resume", e.ID)
+}
+
+// Is reports whether target is [ErrSuspended].
+func (e *SuspendedError) Is(target error) bool { return target == ErrSuspended }

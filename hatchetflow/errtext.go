@@ -31,9 +31,15 @@ var (
 
 // parseRefusal rebuilds the typed error of a run that hatchetflow refused from the
 // error text the engine kept, or returns nil.
+// suspendedText matches a [SuspendedError]'s text.
+var suspendedText = regexp.MustCompile(`signature "([0-9a-f-]{36})" is suspended: run held for Resume`)
+
 func parseRefusal(msg string) error {
 	if m := notPendingText.FindStringSubmatch(msg); m != nil {
 		return &NotPendingError{ID: m[1], Status: Status(m[2]), RunID: m[3]}
+	}
+	if m := suspendedText.FindStringSubmatch(msg); m != nil {
+		return &SuspendedError{ID: m[1]}
 	}
 	if m := notFoundText.FindStringSubmatch(msg); m != nil {
 		return &SignatureNotFoundError{ID: m[2], Callback: m[1] != "", Err: &redisstore.NotFoundError{ID: m[2]}}

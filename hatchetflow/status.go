@@ -18,6 +18,8 @@ const (
 	// StatusCancelled: cancelled (see [Client.Cancel]); terminal. Its error callbacks
 	// were dispatched unless the cancel was silent.
 	StatusCancelled = redisstore.StatusCancelled
+	// StatusSuspended: suspended (see [Client.Suspend]); a run that starts it is held.
+	StatusSuspended = redisstore.StatusSuspended
 )
 
 // Outcome names the branch of callbacks a finished signature dispatches.

@@ -87,8 +87,9 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			outcome redisstore.StartOutcome
 			rec     *redisstore.Record
 		)
+		held, _ := json.Marshal(input) // kept only if the signature is suspended
 		err := c.retrying(ctx, "start", func() (err error) {
-			outcome, rec, err = c.store.Start(ctx, sigID, runID, hctx.RetryCount()+1)
+			outcome, rec, err = c.store.StartWithInput(ctx, sigID, runID, hctx.RetryCount()+1, held)
 			return err
 		})
 		switch {
@@ -101,6 +102,10 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			return nil, err
 		}
 		switch {
+		case outcome == redisstore.Held:
+			c.log.Info("hatchetflow: signature suspended; run held for Resume, user code not called",
+				"signature", sigID, "run", runID)
+			return nil, NonRetryable(&SuspendedError{ID: sigID})
 		case outcome == redisstore.AlreadyDone && rec.RunID == runID:
 			// A retry after this run finished the signature (its worker died, or the
 			// dispatch could not complete): dispatch what is left and return the stored
@@ -231,6 +236,9 @@ func (c *Client) succeed(ctx context.Context, rec *redisstore.Record, runID stri
 	if err != nil {
 		return err
 	}
+	if tr.Record.Held {
+		return nil // suspended while it ran: Resume dispatches the callbacks
+	}
 	br := branch{outcome: redisstore.OutcomeSuccess, callbacks: tr.Record.OnSuccess, dead: callbackIDs(tr.Record.OnError),
 		input: func(cb redisstore.CallbackRef) map[string]any {
 			return inject.SuccessInput(inject.Fields{Return: cb.ReturnField}, result)
@@ -346,6 +354,9 @@ func (c *Client) onFailureStep(def *taskDef) StepFunc {
 		}
 		if !tr.Repeated {
 			c.tel.ended(ctx, def.name, outcomeFailure)
+		}
+		if tr.Record.Held {
+			return skippedOutput, nil // suspended while it ran: Resume dispatches the error callbacks
 		}
 		detail := inject.TaskError{Task: def.name, SignatureID: sigID, RunID: runID,
 			Attempt: max(tr.Record.Attempt, 1), Message: msg}

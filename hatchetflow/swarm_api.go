@@ -197,7 +197,7 @@ func (c *Client) addItems(ctx context.Context, id string, items []SwarmItem, clo
 // addable refuses adding n items to rec before anything is written.
 func addable(rec *redisstore.Record, n int) error {
 	switch {
-	case rec.Status != StatusPending && rec.Status != StatusActive:
+	case rec.Status != StatusPending && rec.Status != StatusActive && rec.Status != StatusSuspended:
 		return &NotPendingError{ID: rec.ID, Status: rec.Status, RunID: rec.RunID}
 	case rec.Swarm.Closed:
 		return fmt.Errorf("%w: %q", ErrSwarmClosed, rec.ID)

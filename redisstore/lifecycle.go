@@ -26,14 +26,25 @@ const (
 	AlreadyDone StartOutcome = "done"
 	// AlreadyFailed: the signature failed.
 	AlreadyFailed StartOutcome = "failed"
+	// Held: the signature is suspended; the run's input is held for Resume.
+	Held StartOutcome = "held"
 )
 
 // Start moves signature id pending→active for runID in one round trip and returns the
 // record with its kwargs; attempt (1-based) is recorded when the run may execute. A
 // missing signature returns a [*NotFoundError].
 func (s *Store) Start(ctx context.Context, id, runID string, attempt int) (StartOutcome, *Record, error) {
-	res, err := startCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)},
-		runID, ms(s.activeTTL), attempt).Slice()
+	return s.StartWithInput(ctx, id, runID, attempt, nil)
+}
+
+// StartWithInput is [Store.Start] that also holds input (the run's input) when the
+// signature is suspended: outcome [Held]. [Store.Resume] returns it.
+func (s *Store) StartWithInput(ctx context.Context, id, runID string, attempt int, input json.RawMessage) (StartOutcome, *Record, error) {
+	args := []any{runID, ms(s.activeTTL), attempt}
+	if len(input) > 0 {
+		args = append(args, string(input))
+	}
+	res, err := startCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)}, args...).Slice()
 	if err != nil {
 		return "", nil, opError(fmt.Sprintf("start %q", id), err)
 	}
@@ -274,4 +285,121 @@ func (s *Store) Cancel(ctx context.Context, id, reason string) (*Record, Status,
 		return rec, Status(prev), &NotPendingError{ID: id, Status: Status(prev), OwnerRunID: rec.RunID}
 	}
 	return rec, Status(prev), nil
+}
+
+// suspendCmd suspends a signature or container that has not ended. A pending one (or
+// an active swarm) becomes suspended; an active signature keeps running and gets the
+// hold flag: its finish or failure then holds its callbacks until Resume.
+//
+// KEYS[1] record hash. Returns {code, status}: "suspended" (status was pending, or
+// a swarm's), "held" (active: callbacks held), "already" (suspended or held already),
+// "ended" (done, failed or cancelled), or {"missing"}.
+var suspendCmd = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+if st == 'suspended' or redis.call('HGET', KEYS[1], 'hold') == '1' then return {'already', st} end
+if st == 'pending' or (st == 'active' and redis.call('HGET', KEYS[1], 'k') == 'swarm') then
+  redis.call('HSET', KEYS[1], 's', 'suspended', 'ls', st)
+  return {'suspended', st}
+end
+if st == 'active' then
+  redis.call('HSET', KEYS[1], 'hold', '1')
+  return {'held', st}
+end
+return {'ended', st}
+`)
+
+// resumeCmd resumes what suspendCmd suspended.
+//
+// KEYS[1] record hash, KEYS[2] a swarm's item hash. ARGV[1] now (unix ms).
+// Returns {code, ...}:
+//
+//	"resumed", status, held input        suspended → status (pending; a swarm's
+//	                                     previous one); the held run input or ""
+//	"released", status                   the hold flag cleared: status is where the
+//	                                     run got to (active, done, failed); callbacks
+//	                                     of done or failed must be dispatched now
+//	"not-suspended", status / "missing"
+var resumeCmd = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+if st == 'suspended' then
+  local back = redis.call('HGET', KEYS[1], 'ls') or 'pending'
+  local held = redis.call('HGET', KEYS[1], 'hin') or ''
+  redis.call('HSET', KEYS[1], 's', back, 'ls', 'suspended')
+  redis.call('HDEL', KEYS[1], 'hin')
+  return {'resumed', back, held}
+end
+if redis.call('HGET', KEYS[1], 'hold') == '1' then
+  redis.call('HDEL', KEYS[1], 'hold')
+  return {'released', st}
+end
+return {'not-suspended', st}
+`)
+
+// SuspendResult says what [Store.Suspend] did.
+type SuspendResult string
+
+// Results of [Store.Suspend].
+const (
+	// Suspended: it was pending (or an active swarm) and is suspended now.
+	Suspended SuspendResult = "suspended"
+	// HeldActive: it is active; its run goes on and its callbacks are held.
+	HeldActive SuspendResult = "held"
+	// AlreadySuspended: nothing changed.
+	AlreadySuspended SuspendResult = "already"
+)
+
+// Suspend suspends signature or swarm id in one round trip (see suspendCmd). One that
+// ended gives a [*NotPendingError].
+func (s *Store) Suspend(ctx context.Context, id string) (SuspendResult, error) {
+	res, err := suspendCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id)}).Slice()
+	if err != nil {
+		return "", opError(fmt.Sprintf("suspend %q", id), err)
+	}
+	code, _ := res[0].(string)
+	switch code {
+	case "missing":
+		return "", &NotFoundError{ID: id}
+	case "ended":
+		st, _ := at(res, 1).(string)
+		return "", &NotPendingError{ID: id, Status: Status(st)}
+	}
+	return SuspendResult(code), nil
+}
+
+// ResumeResult is what [Store.Resume] did.
+type ResumeResult struct {
+	// Resumed is true when it was suspended: Status is the status it has again, Held
+	// the run input a run brought while it was suspended (nil for none).
+	Resumed bool
+	Status  Status
+	Held    json.RawMessage
+	// Released is true when an active signature's hold was lifted: Status is where
+	// its run got to.
+	Released bool
+}
+
+// Resume resumes signature or swarm id in one round trip (see resumeCmd). One that is
+// neither suspended nor held gives a [*NotPendingError] with its status.
+func (s *Store) Resume(ctx context.Context, id string) (*ResumeResult, error) {
+	res, err := resumeCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.SwarmItemsKey(id)}, time.Now().UnixMilli()).Slice()
+	if err != nil {
+		return nil, opError(fmt.Sprintf("resume %q", id), err)
+	}
+	code, _ := res[0].(string)
+	st, _ := at(res, 1).(string)
+	switch code {
+	case "missing":
+		return nil, &NotFoundError{ID: id}
+	case "resumed":
+		r := &ResumeResult{Resumed: true, Status: Status(st)}
+		if h, _ := at(res, 2).(string); h != "" {
+			r.Held = json.RawMessage(h)
+		}
+		return r, nil
+	case "released":
+		return &ResumeResult{Released: true, Status: Status(st)}, nil
+	}
+	return nil, &NotPendingError{ID: id, Status: Status(st)}
 }

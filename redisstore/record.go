@@ -21,6 +21,9 @@ const (
 	// StatusCancelled: cancelled through the client (or its run was cancelled on the
 	// engine); terminal, like done and failed.
 	StatusCancelled Status = "cancelled"
+	// StatusSuspended: suspended before it started (or a suspended swarm); a run that
+	// starts it is held until Resume.
+	StatusSuspended Status = "suspended"
 )
 
 // Outcome names the branch of callbacks a finished signature dispatches.
@@ -115,6 +118,9 @@ type Record struct {
 	// Item is the swarm item this record ends, when it is a swarm's item (a
 	// signature, chain or swarm).
 	Item *SwarmItemRef
+	// Held is set while an active signature is suspended: its finish or failure
+	// holds its callbacks until Resume.
+	Held bool
 }
 
 // DispatchKey is the marker field for one callback of one outcome.
@@ -247,6 +253,7 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 		r.Counts = SwarmCounts{Items: atoi(fNumItems), Next: atoi(fNext), Running: atoi(fRunning),
 			Done: atoi(fNumDone), Failed: atoi(fNumFailed), Stopped: h[fStopped] == "1", Complete: h[fComplete] == "1"}
 	}
+	r.Held = h["hold"] == "1"
 	if v := h[fSwarmItem]; v != "" {
 		r.Item = decodeSwarmItem(v)
 	}

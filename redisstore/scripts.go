@@ -35,14 +35,16 @@ return 1
 //
 // KEYS[1] record hash, KEYS[2] kwargs hash.
 // ARGV[1] run id, ARGV[2] active TTL in ms (refreshed on start), ARGV[3] attempt
-// number (1-based), recorded when this run may execute.
+// number (1-based), recorded when this run may execute, ARGV[4] (optional) the run's
+// input, held in "hin" when the signature is suspended.
 // Returns {outcome, record field/value list, kwargs field/value list}, outcome one of:
 //
 //	"missing"  no record (never saved, expired or deleted); the lists are absent
 //	"started"  was pending; now active and owned by ARGV[1]
 //	"resumed"  already active and owned by ARGV[1]: a retry within the same run
 //	"busy"     active and owned by another run
-//	"done", "failed"  already ended; the record carries the result or error
+//	"done", "failed", "cancelled"  already ended; the record carries the result or error
+//	"held"     suspended: the run's input is held (the first one only) for Resume
 var startCmd = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
@@ -60,6 +62,9 @@ elseif st == 'active' then
   else
     outcome = 'busy'
   end
+elseif st == 'suspended' then
+  if ARGV[4] then redis.call('HSETNX', KEYS[1], 'hin', ARGV[4]) end
+  outcome = 'held'
 end
 return {outcome, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 `)

@@ -249,7 +249,7 @@ return {'ok', claimed, redis.call('HGET', KEYS[1], 'in') or ''}
 var swarmAddCmd = redis.NewScript(swarmLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
-if st ~= 'pending' and st ~= 'active' then return {'status', st} end
+if st ~= 'pending' and st ~= 'active' and st ~= 'suspended' then return {'status', st} end
 if redis.call('HGET', KEYS[1], 'cl') == '1' then return {'closed'} end
 local n, mi = num('n'), num('mi')
 if ARGV[4] ~= '' and tonumber(ARGV[4]) ~= n then return {'moved', n} end
@@ -273,7 +273,7 @@ return {'ok', n, claimed, redis.call('HGET', KEYS[1], 'in') or ''}
 var swarmCloseCmd = redis.NewScript(swarmLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
-if st ~= 'pending' and st ~= 'active' then return {'status', st} end
+if st ~= 'pending' and st ~= 'active' and st ~= 'suspended' then return {'status', st} end
 redis.call('HSET', KEYS[1], 'cl', '1')
 if st == 'active' and complete() then return {'complete'} end
 return {'ok'}
