@@ -120,10 +120,18 @@ func decodeSwarmItem(v string) *SwarmItemRef {
 	return &SwarmItemRef{SwarmID: id, Index: n}
 }
 
+// defaultReturnField is inject.DefaultReturnField, the return field of most tasks: an
+// item ref leaves it out (16 bytes per item).
+const defaultReturnField = "mageflow_results"
+
 // encodeItemRef is an item hash "<index>" value: the entry's id, task, return field
-// and error field.
+// ("" for the default) and error field.
 func encodeItemRef(cb CallbackRef) string {
-	return cb.ID + sep + cb.Task + sep + cb.ReturnField + sep + cb.ErrorField
+	rf := cb.ReturnField
+	if rf == defaultReturnField {
+		rf = ""
+	}
+	return cb.ID + sep + cb.Task + sep + rf + sep + cb.ErrorField
 }
 
 func decodeItemRef(v string) (CallbackRef, error) {
@@ -131,7 +139,11 @@ func decodeItemRef(v string) (CallbackRef, error) {
 	if len(p) != 4 {
 		return CallbackRef{}, fmt.Errorf("malformed swarm item %q", v)
 	}
-	return CallbackRef{ID: p[0], Task: p[1], ReturnField: p[2], ErrorField: p[3]}, nil
+	rf := p[2]
+	if rf == "" {
+		rf = defaultReturnField
+	}
+	return CallbackRef{ID: p[0], Task: p[1], ReturnField: rf, ErrorField: p[3]}, nil
 }
 
 // swarmLua is shared by the swarm scripts. KEYS[1] is the swarm record, KEYS[2] its

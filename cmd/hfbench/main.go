@@ -43,20 +43,21 @@ import (
 )
 
 type config struct {
-	hopRuns     int
-	tpRuns      int
-	tpRounds    int
-	warmup      int
-	concurrency int
-	slots       int
-	runTimeout  time.Duration
-	timeout     time.Duration
-	cpuProfile  string
-	skipEngine  bool
-	explain     bool
-	swarmSizes  string
-	swarmConc   int
-	swarmOnly   bool
+	hopRuns        int
+	tpRuns         int
+	tpRounds       int
+	warmup         int
+	concurrency    int
+	slots          int
+	runTimeout     time.Duration
+	timeout        time.Duration
+	cpuProfile     string
+	skipEngine     bool
+	explain        bool
+	swarmSizes     string
+	swarmConc      int
+	swarmOnly      bool
+	swarmNativeMax int
 }
 
 func main() {
@@ -75,6 +76,7 @@ func main() {
 	flag.StringVar(&cfg.swarmSizes, "swarm-sizes", "100,1000,10000", "swarm bench sizes (items), comma-separated; empty skips it")
 	flag.IntVar(&cfg.swarmConc, "swarm-concurrency", 100, "swarm max concurrency and the native side's Hatchet concurrency limit")
 	flag.BoolVar(&cfg.swarmOnly, "swarm-only", false, "run only the swarm bench")
+	flag.IntVar(&cfg.swarmNativeMax, "swarm-native-max", 1000, "largest swarm size whose native side (plain runs under the concurrency limit, ~7 runs/s) is measured too")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "hfbench:", err)
@@ -158,7 +160,7 @@ func run(cfg config) error {
 		return err
 	}
 	if cfg.swarmOnly {
-		figs, err := runSwarmBench(ctx, rdb, counter, prefix, sizes, cfg.swarmConc)
+		figs, err := runSwarmBench(ctx, rdb, counter, prefix, sizes, cfg.swarmConc, cfg.swarmNativeMax)
 		if err != nil {
 			return err
 		}
@@ -213,7 +215,7 @@ func run(cfg config) error {
 		// Let the callbacks' own main steps finish their Redis writes, then count.
 		res.e2eRTT = settle(counter, 3*time.Second)
 		if len(sizes) > 0 {
-			if res.swarm, err = runSwarmBench(ctx, rdb, counter, prefix, sizes, cfg.swarmConc); err != nil {
+			if res.swarm, err = runSwarmBench(ctx, rdb, counter, prefix, sizes, cfg.swarmConc, cfg.swarmNativeMax); err != nil {
 				return err
 			}
 		}

@@ -105,7 +105,7 @@ func (b *swarmBench) newRound(name string, n int) *round {
 // It uses a Hatchet client of its own in a namespace of its own: the internal swarm
 // workflows of another hatchetflow client (the main bench's, with another key prefix)
 // must not take its runs.
-func runSwarmBench(ctx context.Context, rdb *redis.Client, counter *rtcount.Counter, prefix string, sizes []int, conc int) ([]swarmFigures, error) {
+func runSwarmBench(ctx context.Context, rdb *redis.Client, counter *rtcount.Counter, prefix string, sizes []int, conc, nativeMax int) ([]swarmFigures, error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ns := os.Getenv("HATCHET_CLIENT_NAMESPACE")
 	os.Setenv("HATCHET_CLIENT_NAMESPACE", ns+"-sw")
@@ -159,21 +159,23 @@ func runSwarmBench(ctx context.Context, rdb *redis.Client, counter *rtcount.Coun
 	var out []swarmFigures
 	for i, n := range sizes {
 		f := swarmFigures{items: n}
-		sides := []func() error{
-			func() (err error) { f.nativeWall, err = b.native(ctx, fmt.Sprintf("n%d", n), n); return err },
-			func() (err error) {
-				var sf swarmFigures
-				sf, err = b.swarm(ctx, fmt.Sprintf("s%d", n), n)
-				f.swarmWall, f.rttPerItem, f.itemHashBytes, f.itemSigBytes, f.callsPerItem =
-					sf.swarmWall, sf.rttPerItem, sf.itemHashBytes, sf.itemSigBytes, sf.callsPerItem
-				return err
-			},
+		nativeSide := func() (err error) { f.nativeWall, err = b.native(ctx, fmt.Sprintf("n%d", n), n); return err }
+		swarmSide := func() (err error) {
+			var sf swarmFigures
+			sf, err = b.swarm(ctx, fmt.Sprintf("s%d", n), n)
+			f.swarmWall, f.rttPerItem, f.itemHashBytes, f.itemSigBytes, f.callsPerItem =
+				sf.swarmWall, sf.rttPerItem, sf.itemHashBytes, sf.itemSigBytes, sf.callsPerItem
+			return err
 		}
-		f.order = "native first"
-		if i%2 == 1 { // alternate which side runs first, so neither always meets the bigger database
-			sides[0], sides[1] = sides[1], sides[0]
-			f.order = "swarm first"
+		// Alternate which side runs first, so neither always meets the bigger database.
+		sides, order := []func() error{nativeSide, swarmSide}, "native first"
+		if i%2 == 1 {
+			sides, order = []func() error{swarmSide, nativeSide}, "swarm first"
 		}
+		if n > nativeMax { // plain runs under a concurrency limit run at ~7/s on this engine
+			sides, order = []func() error{swarmSide}, "swarm only"
+		}
+		f.order = order
 		for _, side := range sides {
 			if err := side(); err != nil {
 				return out, err
@@ -280,7 +282,13 @@ func swarmFields(figs []swarmFigures) string {
 		return ""
 	}
 	f := figs[len(figs)-1]
-	return fmt.Sprintf("swarm_time_ratio=%.2f swarm_item_rtt=%.2f swarm_item_bytes=%.0f", f.ratio(), f.rttPerItem, f.itemHashBytes)
+	ratio := 0.0 // the largest size with both sides measured
+	for _, g := range figs {
+		if g.nativeWall > 0 {
+			ratio = g.ratio()
+		}
+	}
+	return fmt.Sprintf("swarm_time_ratio=%.2f swarm_item_rtt=%.2f swarm_item_bytes=%.0f", ratio, f.rttPerItem, f.itemHashBytes)
 }
 
 // parseSizes parses "100,1000,10000".
