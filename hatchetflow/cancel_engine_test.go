@@ -2,6 +2,7 @@ package hatchetflow_test
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -221,5 +222,61 @@ func TestEngineCancelRacingCompletion(t *testing.T) {
 	t.Logf("%d done, %d cancelled", done, cancelled) // both are expected; either alone is still one outcome each
 	if squared != done || failures != cancelled {
 		t.Fatalf("success callbacks %d for %d done, error callbacks %d for %d cancelled", squared, done, failures, cancelled)
+	}
+}
+
+func TestEngineSuspendResumePendingSignature(t *testing.T) {
+	e, f, _ := newEngineCancelFlow(t)
+	ctx := enginetest.Context(t, time.Minute)
+	s, err := sq(5).OnSuccess(dsl.Sign("sq")).Save(ctx, e.c)
+	must(t, err)
+	must(t, e.c.Suspend(ctx, s.ID))
+	// A run of it (from elsewhere) is held: no user code.
+	if _, err := e.hc.RunNoWait(ctx, "sq", map[string]any{"tag": "held"},
+		hatchet.WithRunMetadata(map[string]string{hatchetflow.MetaSignature: s.ID})); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n, _, _ := f.counts(); n != 0 {
+		t.Fatalf("user code ran %d times while suspended", n)
+	}
+	must(t, e.c.Resume(ctx, s.ID))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if n, _, _ := f.counts(); n >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(700 * time.Millisecond)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fmt.Sprint(f.squared) != "[5 25]" || f.tags[5] != "held" {
+		t.Fatalf("after Resume: %v (tags %v), want [5 25] once with the held message", f.squared, f.tags)
+	}
+}
+
+func TestEngineSuspendResumeChain(t *testing.T) {
+	e, f, b := newEngineCancelFlow(t)
+	ctx := enginetest.Context(t, time.Minute)
+	// Step 2 blocks 1.5 s: suspend while it runs; its result is held and step 3 waits.
+	ch := dsl.Chain(sq(2), dsl.Sign("block").With(dsl.KW{"ms": 1500}), dsl.Sign("sq"))
+	h, err := ch.Run(ctx, e.c, map[string]any{})
+	must(t, err)
+	<-b.started
+	must(t, e.c.Suspend(ctx, h.SignatureID()))
+	time.Sleep(2500 * time.Millisecond)
+	st, err := e.c.Chain(ctx, h.SignatureID())
+	must(t, err)
+	if n, _, _ := f.counts(); st.Status != hatchetflow.StatusSuspended || n != 1 {
+		t.Fatalf("suspended chain: %s with %d sq calls, want suspended after 1", st.Status, n)
+	}
+	must(t, e.c.Resume(ctx, h.SignatureID()))
+	got, err := hatchetflow.WaitResult[int](ctx, h)
+	if err != nil || got != 1500*1500 {
+		t.Fatalf("resumed chain result %d, %v; want %d", got, err, 1500*1500)
+	}
+	if b.finished.Load() != 1 {
+		t.Fatalf("block finished %d times, want once", b.finished.Load())
 	}
 }

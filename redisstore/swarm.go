@@ -520,9 +520,16 @@ if ttl < 0 then
   ttl = -ttl
 end
 if #ARGV > 1 then
+  -- In chunks: unpack of a very large table fails (a swarm may have many items).
   local kv = {}
-  for i = 2, #ARGV do kv[#kv + 1] = ARGV[i] end
-  redis.call('HSET', KEYS[1], unpack(kv))
+  for i = 2, #ARGV do
+    kv[#kv + 1] = ARGV[i]
+    if #kv == 200 then
+      redis.call('HSET', KEYS[1], unpack(kv))
+      kv = {}
+    end
+  end
+  if #kv > 0 then redis.call('HSET', KEYS[1], unpack(kv)) end
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
 return 1

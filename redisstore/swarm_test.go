@@ -188,3 +188,18 @@ func TestSwarmItemCost(t *testing.T) {
 		}
 	})
 }
+
+// TestSwarmOfTenThousandItems saves and reads a swarm the size of the bench's: its
+// item hash is written in one script (Lua's unpack has a limit it must stay under).
+func TestSwarmOfTenThousandItems(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		id, ids := saveSwarm(t, b.store, 10000, SwarmConfig{MaxConcurrency: 100, Closed: true})
+		items, err := b.store.SwarmItems(context.Background(), id)
+		if err != nil || len(items) != 10000 || items[9999].Ref.ID != ids[9999] {
+			t.Fatalf("read %d items, %v", len(items), err)
+		}
+		if end := startSwarm(t, b.store, id); len(end.Claimed) != 100 {
+			t.Fatalf("claimed %d, want 100", len(end.Claimed))
+		}
+	})
+}
