@@ -76,7 +76,7 @@ func main() {
 	flag.StringVar(&cfg.swarmSizes, "swarm-sizes", "100,1000,10000", "swarm bench sizes (items), comma-separated; empty skips it")
 	flag.IntVar(&cfg.swarmConc, "swarm-concurrency", 100, "swarm max concurrency and the native side's Hatchet concurrency limit")
 	flag.BoolVar(&cfg.swarmOnly, "swarm-only", false, "run only the swarm bench")
-	flag.IntVar(&cfg.swarmNativeMax, "swarm-native-max", 1000, "largest swarm size whose native side (plain runs under the concurrency limit, ~7 runs/s) is measured too")
+	flag.IntVar(&cfg.swarmNativeMax, "swarm-native-max", 10000, "largest swarm size whose native side (plain runs under the concurrency limit) is measured too; above it only the swarm runs")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "hfbench:", err)
