@@ -43,10 +43,14 @@ import (
 )
 
 type config struct {
-	hopRuns     int
-	tpRuns      int
-	tpRounds    int
-	warmup      int
+	pairs        int
+	hopRoundRuns int
+	tpPairs      int
+	tpRoundRuns  int
+	chainPairs   int
+	chainSteps   int
+	plots        string
+	warmup       int
 	concurrency int
 	slots       int
 	runTimeout  time.Duration
@@ -58,14 +62,18 @@ type config struct {
 
 func main() {
 	var cfg config
-	flag.IntVar(&cfg.hopRuns, "hop-runs", 200, "callback-hop runs per side (interleaved)")
-	flag.IntVar(&cfg.tpRuns, "throughput-runs", 500, "throughput runs per side")
-	flag.IntVar(&cfg.tpRounds, "throughput-rounds", 2, "rounds per side the throughput runs are split into (ABBA order)")
-	flag.IntVar(&cfg.warmup, "warmup", 15, "warm-up runs per side before the hop series")
-	flag.IntVar(&cfg.concurrency, "concurrency", 50, "runs in flight during the throughput phase")
+	flag.IntVar(&cfg.pairs, "pairs", 10, "ABBA pairs of rounds in the hop phase")
+	flag.IntVar(&cfg.hopRoundRuns, "hop-round-runs", 8, "hop runs per side per round (one at a time)")
+	flag.IntVar(&cfg.tpPairs, "throughput-pairs", 8, "ABBA pairs of rounds in the throughput phase")
+	flag.IntVar(&cfg.tpRoundRuns, "throughput-round-runs", 80, "runs per side per throughput round")
+	flag.IntVar(&cfg.chainPairs, "chain-pairs", 4, "ABBA pairs of chains (one chain per side per round)")
+	flag.IntVar(&cfg.chainSteps, "chain-steps", 20, "steps of the chain and of the native DAG")
+	flag.StringVar(&cfg.plots, "plots", "docs", "directory for the PNG plots (empty: none)")
+	flag.IntVar(&cfg.warmup, "warmup", 10, "warm-up runs per side before the hop series")
+	flag.IntVar(&cfg.concurrency, "concurrency", 25, "runs in flight during the throughput phase")
 	flag.IntVar(&cfg.slots, "slots", 200, "worker slots (hatchet.WithSlots)")
 	flag.DurationVar(&cfg.runTimeout, "run-timeout", 30*time.Second, "give up on one run after this long")
-	flag.DurationVar(&cfg.timeout, "timeout", 9*time.Minute, "give up on the whole benchmark after this long")
+	flag.DurationVar(&cfg.timeout, "timeout", 14*time.Minute, "give up on the whole benchmark after this long")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the engine phases to this file")
 	flag.BoolVar(&cfg.explain, "explain", false, "also run two reference sides with hatchetflow's engine shape but no hatchetflow code (see docs/benchmarks.md)")
 	flag.BoolVar(&cfg.skipEngine, "redis-only", false, "measure only Redis round trips and memory (no engine phases)")
@@ -128,7 +136,7 @@ func run(cfg config) error {
 	if err != nil {
 		return err
 	}
-	b, err := newBench(flow, hc, cfg.explain)
+	b, err := newBench(flow, hc, cfg.explain, cfg.chainSteps)
 	if err != nil {
 		return err
 	}
@@ -184,15 +192,37 @@ func run(cfg config) error {
 		if err := b.warmUp(ctx, cfg); err != nil {
 			return err
 		}
+		db0 := dbSize(ctx)
 		if res.hop, err = b.hopSeries(ctx, cfg); err != nil {
 			return err
 		}
+		res.hop.dbBefore, res.hop.dbAfter = db0, dbSize(ctx)
 		counter.Reset()
 		if res.tp, err = b.throughput(ctx, cfg); err != nil {
 			return err
 		}
 		// Let the callbacks' own main steps finish their Redis writes, then count.
 		res.e2eRTT = settle(counter, 3*time.Second)
+		res.tp.dbBefore, res.tp.dbAfter = res.hop.dbAfter, dbSize(ctx)
+		if res.chain, err = b.chainPhase(ctx, cfg, counter); err != nil {
+			return err
+		}
+		progress("fan-out: %v success callbacks", fanoutSizes)
+		if res.fanout, err = b.costCurve(ctx, cfg, "fan-out", fanoutSizes, b.fanTree, rdb, counter); err != nil {
+			return err
+		}
+		progress("depth: %v nested success callbacks", depthSizes)
+		if res.depth, err = b.costCurve(ctx, cfg, "depth", depthSizes, b.depthTree, rdb, counter); err != nil {
+			return err
+		}
+		res.dbEnd = dbSize(ctx)
+		if cfg.plots != "" {
+			files, err := res.plot(cfg.plots)
+			if err != nil {
+				return fmt.Errorf("plots: %w", err)
+			}
+			progress("plots: %v", files)
+		}
 	}
 	res.elapsed = time.Since(began)
 	res.print(os.Stdout)
