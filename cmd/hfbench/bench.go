@@ -139,9 +139,9 @@ type bench struct {
 	timing    *timingDispatcher
 
 	// The chain, fan-out and depth phases (flows.go).
-	link              *hatchetflow.Task[LinkIn, LinkOut]
+	link               *hatchetflow.Task[LinkIn, LinkOut]
 	links, nativeLinks *tracker
-	nativeChain       *hatchet.Workflow
+	nativeChain        *hatchet.Workflow
 }
 
 func newBench(flow *hatchetflow.Client, hc *hatchet.Client, explain bool, chainSteps int) (*bench, error) {

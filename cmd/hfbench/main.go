@@ -51,13 +51,13 @@ type config struct {
 	chainSteps   int
 	plots        string
 	warmup       int
-	concurrency int
-	slots       int
-	runTimeout  time.Duration
-	timeout     time.Duration
-	cpuProfile  string
-	skipEngine  bool
-	explain     bool
+	concurrency  int
+	slots        int
+	runTimeout   time.Duration
+	timeout      time.Duration
+	cpuProfile   string
+	skipEngine   bool
+	explain      bool
 }
 
 func main() {
