@@ -142,6 +142,7 @@ type bench struct {
 	link               *hatchetflow.Task[LinkIn, LinkOut]
 	links, nativeLinks *tracker
 	nativeChain        *hatchet.Workflow
+	chainSplit         hopSplit
 }
 
 func newBench(flow *hatchetflow.Client, hc *hatchet.Client, explain bool, chainSteps int) (*bench, error) {
@@ -536,6 +537,34 @@ type timingDispatcher struct {
 	calls map[string]dispatchTiming
 	// n counts every Dispatch: each is one engine trigger call (RunNoWait).
 	n atomic.Int64
+	// links records the trigger calls of link steps (flows.go) by the (seq, step) of
+	// the result they pass on, for the chain hop's breakdown.
+	links map[linkKey]dispatchTiming
+}
+
+type linkKey struct {
+	seq  int64
+	step int
+}
+
+// linkOf returns the (seq, step) of a link step's input, if input is one.
+func linkOf(input map[string]any) (linkKey, bool) {
+	v, ok := input["task_result"]
+	if !ok {
+		return linkKey{}, false
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return linkKey{}, false
+	}
+	var out struct {
+		Seq  *int64 `json:"seq"`
+		Step *int   `json:"step"`
+	}
+	if json.Unmarshal(raw, &out) != nil || out.Seq == nil || out.Step == nil {
+		return linkKey{}, false
+	}
+	return linkKey{*out.Seq, *out.Step}, true
 }
 
 func (d *timingDispatcher) Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
@@ -548,6 +577,11 @@ func (d *timingDispatcher) Dispatch(ctx context.Context, task string, input map[
 		d.calls[parent] = dispatchTiming{begin: begin, end: end}
 		d.mu.Unlock()
 	}
+	if k, ok := linkOf(input); ok && err == nil && strings.HasSuffix(task, linkTask) {
+		d.mu.Lock()
+		d.links[k] = dispatchTiming{begin: begin, end: end}
+		d.mu.Unlock()
+	}
 	return id, err
 }
 
@@ -558,6 +592,17 @@ func (d *timingDispatcher) Wait(ctx context.Context, runID, task string) (json.R
 		return nil, hatchetflow.ErrCannotWait
 	}
 	return w.Wait(ctx, runID, task)
+}
+
+// link returns and forgets the timing of the trigger call that passed on step's
+// result of run seq.
+func (d *timingDispatcher) link(seq int64, step int) (dispatchTiming, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := linkKey{seq, step}
+	t, ok := d.links[k]
+	delete(d.links, k)
+	return t, ok
 }
 
 // await returns and forgets the timing of the callback dispatched for parent

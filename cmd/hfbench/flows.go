@@ -211,6 +211,20 @@ func (b *bench) chainHops(ctx context.Context, s chainSide, steps int, timeout t
 			return nil, fmt.Errorf("chain %s seq %d: step %d has %d ends, step %d %d starts", s.name, seq, i, len(ends[i]), i+1, len(starts[i+1]))
 		}
 		hops = append(hops, starts[i+1][0].Sub(ends[i][0]))
+		if s.name != sideOurs {
+			continue
+		}
+		// The step's result is passed on by the trigger call of step i+1 (the
+		// trigger call may return a moment after step i+1 started).
+		for try := 0; try < 200; try++ {
+			if t, ok := b.timing.link(seq, i); ok {
+				b.chainSplit.toDispatch = append(b.chainSplit.toDispatch, t.begin.Sub(ends[i][0]))
+				b.chainSplit.call = append(b.chainSplit.call, t.end.Sub(t.begin))
+				b.chainSplit.after = append(b.chainSplit.after, starts[i+1][0].Sub(t.end))
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 	return hops, nil
 }
@@ -225,6 +239,14 @@ type chainResult struct {
 	// ran; calls the engine trigger calls of that run.
 	saveRTT, runRTT, calls int64
 	failures               int
+	split                  hopSplit
+}
+
+// hopSplit is our hop split at the trigger call: step end → trigger call start
+// (Finish script, chain bookkeeping), the call itself (RunNoWait), call return →
+// next step's start (engine).
+type hopSplit struct {
+	toDispatch, call, after []time.Duration
 }
 
 func (c *chainResult) stepRTT() float64 {
@@ -258,6 +280,7 @@ func (b *bench) chainPhase(ctx context.Context, cfg config, counter *rtcount.Cou
 			return nil, fmt.Errorf("chain warm-up: %w", err)
 		}
 	}
+	b.chainSplit = hopSplit{}
 	for p := 0; p < cfg.chainPairs; p++ {
 		order := []chainSide{sides[0], sides[1], sides[1], sides[0]}
 		if p%2 == 1 {
@@ -313,6 +336,7 @@ func (b *bench) chainPhase(ctx context.Context, cfg config, counter *rtcount.Cou
 	}
 	res.runRTT = settle(counter, 3*time.Second)
 	res.calls = b.timing.n.Load() - before
+	res.split = b.chainSplit
 	return res, nil
 }
 

@@ -19,9 +19,9 @@ type results struct {
 	e2eRTT  int64
 	elapsed time.Duration
 
-	chain         *chainResult
-	fanout, depth []costPoint
-	dbEnd         int64
+	chain          *chainResult
+	fanout, depth  []costPoint
+	dbStart, dbEnd int64
 }
 
 // spread returns the median, min and max of xs.
@@ -227,6 +227,16 @@ func (r *results) print(out io.Writer) {
 			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", label, len(ds), ms(quantile(ds, 0)), ms(median(ds)),
 				ms(quantile(ds, 0.9)), ms(quantile(ds, 0.99)), ms(quantile(ds, 1)))
 		}
+		for _, row := range []struct {
+			name string
+			ds   []time.Duration
+		}{{"  ours: step fn end → trigger call (Finish script + chain bookkeeping)", c.split.toDispatch},
+			{"  ours: trigger call (RunNoWait)", c.split.call}, {"  ours: trigger return → next step fn start", c.split.after}} {
+			if len(row.ds) > 0 {
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", row.name, len(row.ds), ms(quantile(row.ds, 0)), ms(median(row.ds)),
+					ms(quantile(row.ds, 0.9)), ms(quantile(row.ds, 0.99)), ms(quantile(row.ds, 1)))
+			}
+		}
 		fmt.Fprintf(w, "chain_hop_ratio: ours / native, median of %d per-pair ratios [min–max]\t%s\n", len(c.pairs), fmtSpread(c.ratios()))
 		fmt.Fprintf(w, "  per pair\t%s\n", fmtRatios(c.ratios()))
 		fmt.Fprintf(w, "redis round trips of one chain: Save / whole run (Save included) / per step (run − Save) / engine calls\t%d / %d / %.2f / %d\n",
@@ -250,7 +260,7 @@ func (r *results) print(out io.Writer) {
 		fmt.Fprintln(w)
 	}
 	if r.dbEnd > 0 {
-		fmt.Fprintf(w, "database size at the end\t%s\n\n", mib(r.dbEnd))
+		fmt.Fprintf(w, "database size, whole engine phase (hop start → end)\t%s\n\n", dbGrowth(r.dbStart, r.dbEnd))
 	}
 	rr := r.redis
 	fmt.Fprintf(w, "redis round trips (steady state, scripts loaded)\tcallbacks\tround trips\n")
