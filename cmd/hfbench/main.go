@@ -62,11 +62,11 @@ type config struct {
 
 func main() {
 	var cfg config
-	flag.IntVar(&cfg.pairs, "pairs", 12, "ABBA pairs of rounds in the hop phase")
-	flag.IntVar(&cfg.hopRoundRuns, "hop-round-runs", 10, "hop runs per side per round (one at a time)")
-	flag.IntVar(&cfg.tpPairs, "throughput-pairs", 8, "ABBA pairs of rounds in the throughput phase")
-	flag.IntVar(&cfg.tpRoundRuns, "throughput-round-runs", 40, "runs per side per throughput round")
-	flag.IntVar(&cfg.chainPairs, "chain-pairs", 6, "ABBA pairs of chains (one chain per side per round)")
+	flag.IntVar(&cfg.pairs, "pairs", 14, "ABBA pairs of rounds in the hop phase")
+	flag.IntVar(&cfg.hopRoundRuns, "hop-round-runs", 12, "hop runs per side per round (one at a time)")
+	flag.IntVar(&cfg.tpPairs, "throughput-pairs", 10, "ABBA pairs of rounds in the throughput phase")
+	flag.IntVar(&cfg.tpRoundRuns, "throughput-round-runs", 80, "runs per side per throughput round")
+	flag.IntVar(&cfg.chainPairs, "chain-pairs", 8, "ABBA pairs of chains (one chain per side per round)")
 	flag.IntVar(&cfg.chainSteps, "chain-steps", 20, "steps of the chain and of the native DAG")
 	flag.StringVar(&cfg.plots, "plots", "docs", "directory for the PNG plots (empty: none)")
 	flag.IntVar(&cfg.warmup, "warmup", 10, "warm-up runs per side before the hop series")
