@@ -143,9 +143,10 @@ type bench struct {
 	links, nativeLinks *tracker
 	nativeChain        *hatchet.Workflow
 	chainSplit         hopSplit
+	batchRuns          *tracker // the -batch reference (batch.go)
 }
 
-func newBench(flow *hatchetflow.Client, hc *hatchet.Client, explain bool, chainSteps int) (*bench, error) {
+func newBench(flow *hatchetflow.Client, hc *hatchet.Client, explain, batch bool, chainSteps int) (*bench, error) {
 	b := &bench{flow: flow, hc: hc}
 	ours, native := newRecorder(), newRecorder()
 	var err error
@@ -207,6 +208,9 @@ func newBench(flow *hatchetflow.Client, hc *hatchet.Client, explain bool, chainS
 	if explain {
 		b.addTriggerSide(sideTrigger, false, false)
 		b.addTriggerSide(sideTrigSkip, true, true)
+	}
+	if batch {
+		b.addBatchFlows()
 	}
 	if err := b.addLinkFlows(chainSteps); err != nil {
 		return nil, err

@@ -58,15 +58,16 @@ type config struct {
 	cpuProfile   string
 	skipEngine   bool
 	explain      bool
+	batch        bool
 }
 
 func main() {
 	var cfg config
 	flag.IntVar(&cfg.pairs, "pairs", 14, "ABBA pairs of rounds in the hop phase")
-	flag.IntVar(&cfg.hopRoundRuns, "hop-round-runs", 12, "hop runs per side per round (one at a time)")
+	flag.IntVar(&cfg.hopRoundRuns, "hop-round-runs", 20, "hop runs per side per round (one at a time)")
 	flag.IntVar(&cfg.tpPairs, "throughput-pairs", 10, "ABBA pairs of rounds in the throughput phase")
 	flag.IntVar(&cfg.tpRoundRuns, "throughput-round-runs", 80, "runs per side per throughput round")
-	flag.IntVar(&cfg.chainPairs, "chain-pairs", 8, "ABBA pairs of chains (one chain per side per round)")
+	flag.IntVar(&cfg.chainPairs, "chain-pairs", 16, "ABBA pairs of chains (one chain per side per round)")
 	flag.IntVar(&cfg.chainSteps, "chain-steps", 20, "steps of the chain and of the native DAG")
 	flag.StringVar(&cfg.plots, "plots", "docs", "directory for the PNG plots (empty: none)")
 	flag.IntVar(&cfg.warmup, "warmup", 10, "warm-up runs per side before the hop series")
@@ -76,8 +77,10 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 14*time.Minute, "give up on the whole benchmark after this long")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the engine phases to this file")
 	flag.BoolVar(&cfg.explain, "explain", false, "also run two reference sides with hatchetflow's engine shape but no hatchetflow code (see docs/benchmarks.md)")
+	flag.BoolVar(&cfg.batch, "batch", true, "also measure N RunNoWait calls against one BulkTriggerWorkflow call for N runs (implied by -explain)")
 	flag.BoolVar(&cfg.skipEngine, "redis-only", false, "measure only Redis round trips and memory (no engine phases)")
 	flag.Parse()
+	cfg.batch = cfg.batch || cfg.explain
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "hfbench:", err)
 		os.Exit(1)
@@ -136,7 +139,7 @@ func run(cfg config) error {
 	if err != nil {
 		return err
 	}
-	b, err := newBench(flow, hc, cfg.explain, cfg.chainSteps)
+	b, err := newBench(flow, hc, cfg.explain, cfg.batch, cfg.chainSteps)
 	if err != nil {
 		return err
 	}
@@ -208,6 +211,12 @@ func run(cfg config) error {
 		progress("depth: %v nested success callbacks", depthSizes)
 		if res.depth, err = b.costCurve(ctx, cfg, "depth", depthSizes, b.depthTree, rdb, counter); err != nil {
 			return err
+		}
+		if cfg.batch {
+			progress("batch reference: %v runs", fanoutSizes)
+			if res.batch, err = b.batchPhase(ctx, cfg); err != nil {
+				return err
+			}
 		}
 		// Throughput last: it grows the engine's database the most, and the engine
 		// slows down as it grows (see docs/benchmarks.md).

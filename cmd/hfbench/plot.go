@@ -163,11 +163,17 @@ func (r *results) plot(dir string) ([]string, error) {
 			}
 			files = append(files, path)
 		}
-		curve := func(file, what string, pts []costPoint, logX bool) {
+		curve := func(file, what string, pts []costPoint, logX bool, batch []batchPoint) {
 			if len(pts) == 0 {
 				return
 			}
-			var tms, calls, bytes, rtt, runRTT plotter.XYs
+			var tms, calls, bytes, rtt, runRTT, perRun, bulk, bulkCalls plotter.XYs
+			for _, p := range batch {
+				x := float64(p.size)
+				perRun = append(perRun, plotter.XY{X: x, Y: max(0.1, float64(p.perRun)/1e6)})
+				bulk = append(bulk, plotter.XY{X: x, Y: max(0.1, float64(p.bulk)/1e6)})
+				bulkCalls = append(bulkCalls, plotter.XY{X: x, Y: float64(p.bulkCalls)})
+			}
 			for _, p := range pts {
 				x := float64(p.size)
 				tms = append(tms, plotter.XY{X: x, Y: max(0.1, float64(p.lastStart)/1e6)})
@@ -177,8 +183,10 @@ func (r *results) plot(dir string) ([]string, error) {
 				runRTT = append(runRTT, plotter.XY{X: x, Y: float64(p.runRTT)})
 			}
 			plots := [][]*plot.Plot{{
-				must(newPlot("root fn end → last callback fn start", what, "ms", logX, logX, series{name: "hatchetflow", xys: tms})),
-				must(newPlot("engine trigger calls per run", what, "calls", logX, logX, series{name: "dispatcher calls", xys: calls})),
+				must(newPlot("root fn end → last callback fn start", what, "ms", logX, logX, series{name: "hatchetflow", xys: tms},
+					series{name: "ref: N RunNoWait, from trigger", xys: perRun}, series{name: "ref: BulkTriggerWorkflow, from trigger", xys: bulk})),
+				must(newPlot("engine trigger calls per run", what, "calls", logX, logX, series{name: "hatchetflow dispatcher calls", xys: calls},
+					series{name: "ref: BulkTriggerWorkflow calls", xys: bulkCalls})),
 			}, {
 				must(newPlot("Redis memory of the saved tree", what, "KiB (record + kwargs hashes)", logX, logX, series{name: "MEMORY USAGE", xys: bytes})),
 				must(newPlot("Redis round trips", what, "round trips", logX, logX,
@@ -190,8 +198,8 @@ func (r *results) plot(dir string) ([]string, error) {
 			}
 			files = append(files, path)
 		}
-		curve("bench-fanout.png", "success callbacks of one task", r.fanout, true)
-		curve("bench-depth.png", "depth (nested success callbacks)", r.depth, false)
+		curve("bench-fanout.png", "success callbacks of one task", r.fanout, true, r.batch)
+		curve("bench-depth.png", "depth (nested success callbacks)", r.depth, false, nil)
 	}()
 	return files, perr
 }

@@ -22,6 +22,7 @@ type results struct {
 	chain          *chainResult
 	fanout, depth  []costPoint
 	dbStart, dbEnd int64
+	batch          []batchPoint
 }
 
 // spread returns the median, min and max of xs.
@@ -256,6 +257,13 @@ func (r *results) print(out io.Writer) {
 		fmt.Fprintf(w, "%s\tSave rtt\tSave bytes\troot end → last start, ms\tengine calls\tredis rtt of the run\n", curve.name)
 		for _, p := range curve.pts {
 			fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%d\t%d\n", p.size, p.saveRTT, p.saveBytes, ms(p.lastStart), p.calls, p.runRTT)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.batch) > 0 {
+		fmt.Fprintf(w, "batch reference: N runs of a 1-task + on-failure workflow, trigger start → last fn start, ms\tN RunNoWait\tcalls\tBulkTriggerWorkflow\tcalls\n")
+		for _, p := range r.batch {
+			fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%d\n", p.size, ms(p.perRun), p.perRunCalls, ms(p.bulk), p.bulkCalls)
 		}
 		fmt.Fprintln(w)
 	}
