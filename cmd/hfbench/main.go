@@ -1,21 +1,27 @@
-// Command hfbench measures hatchetflow against hand-written native Hatchet on one local
-// engine, in one process, alternating the two sides:
+// Command hfbench measures hatchetflow against hand-written Hatchet on one local engine,
+// in one process, in ABBA pairs of short rounds (ours, native, fair, fair, native, ours),
+// each comparison reported as the median of its per-pair ratios:
 //
 //   - callback hop: a signature run with one success callback vs a native two-task DAG
-//     (the child reads its parent's output); the hop is callback/child user function
-//     start minus task/parent user function end, both taken in this process;
-//   - throughput: N signature runs with one callback each vs N native two-task runs,
-//     with bounded concurrency, until every callback/child has run;
+//     and vs the fair comparator (a task with an on-failure step that triggers the next
+//     with RunNoWait); the hop is callback/child user function start minus parent user
+//     function end, both taken in this process;
+//   - throughput: the same three sides with bounded concurrency;
+//   - a 20-step dsl.Chain vs a 20-task native DAG: per-step hop and Redis round trips;
+//   - cost curves: fan-out of 1 to 1,000 success callbacks and depth 1 to 50 (Save round
+//     trips and bytes, time to the last callback, engine calls), plus a reference of N
+//     RunNoWait calls vs one BulkTriggerWorkflow call;
 //   - Redis round trips per operation (save with 0, 2 and 10 callbacks, task start,
 //     finish plus dispatch markers) with the go-redis hook in internal/rtcount, and
 //     MEMORY USAGE of a typical saved signature.
 //
-// It prints a table on stdout and, as its last line:
+// It writes PNG plots into -plots (docs), prints tables on stdout and, as its last line:
 //
-//	hop_ratio=X throughput_ratio=X save_rtt=N start_rtt=N finish_rtt=N sig_bytes=N
+//	hop_ratio=X throughput_ratio=X save_rtt=N start_rtt=N finish_rtt=N sig_bytes=N fair_throughput_ratio=X fair_hop_ratio=X fanout1000_ms=N chain_hop_ratio=X chain_step_rtt=N
 //
 // Progress goes to stderr. It needs the local stack (`scripts/stack up`, then
-// `set -a; . .state/env; set +a`): HATCHET_CLIENT_TOKEN and friends, and REDIS_URL.
+// `set -a; . .state/env; set +a`): HATCHET_CLIENT_TOKEN and friends, and REDIS_URL; the
+// database size comes from DATABASE_URL or .state/run/engine.db. See docs/benchmarks.md.
 package main
 
 import (
