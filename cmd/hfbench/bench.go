@@ -33,7 +33,7 @@ const (
 	sideNative    = "native"
 	sideTrigger   = "trigger"
 	sideTrigSkip  = "trigger+skip"
-	sideTrigFail  = "trigger+onfail"
+	sideFair      = "fair"
 	dispatchedKey = "dispatched"
 )
 
@@ -137,9 +137,16 @@ type bench struct {
 	sides     []side // sides[0] is ours, sides[1] native, then the -explain references
 	seq       atomic.Int64
 	timing    *timingDispatcher
+
+	// The chain, fan-out and depth phases (flows.go).
+	link               *hatchetflow.Task[LinkIn, LinkOut]
+	links, nativeLinks *tracker
+	nativeChain        *hatchet.Workflow
+	chainSplit         hopSplit
+	batchRuns          *tracker // the -batch reference (batch.go)
 }
 
-func newBench(flow *hatchetflow.Client, hc *hatchet.Client, explain bool) (*bench, error) {
+func newBench(flow *hatchetflow.Client, hc *hatchet.Client, explain, batch bool, chainSteps int) (*bench, error) {
 	b := &bench{flow: flow, hc: hc}
 	ours, native := newRecorder(), newRecorder()
 	var err error
@@ -195,10 +202,18 @@ func newBench(flow *hatchetflow.Client, hc *hatchet.Client, explain bool) (*benc
 	b.workflows = append(b.workflows, wf)
 	b.sides = append(b.sides, b.workflowSide(sideNative, native, wf))
 
+	// The fair comparator: hand-written, with the same guarantees (an on-failure step
+	// on both workflows), the parent triggering the child with RunNoWait.
+	b.addTriggerSide(sideFair, false, true)
 	if explain {
 		b.addTriggerSide(sideTrigger, false, false)
-		b.addTriggerSide(sideTrigFail, false, true)
 		b.addTriggerSide(sideTrigSkip, true, true)
+	}
+	if batch {
+		b.addBatchFlows()
+	}
+	if err := b.addLinkFlows(chainSteps); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -309,53 +324,79 @@ func (b *bench) warmUp(ctx context.Context, cfg config) error {
 
 // hopResult holds the hop series by side, plus the fast path's breakdown.
 type hopResult struct {
-	hops map[string][]time.Duration
+	hops  map[string][]time.Duration
+	pairs []map[string][]time.Duration // the hops of each ABBA pair, by side
 	// Breakdown of our hop, per run: parent end → trigger call start (Finish script,
 	// result encoding); trigger call duration; trigger return → callback start.
 	toDispatch, dispatchCall, afterDispatch []time.Duration
 	failures                                map[string]int
+	dbBefore, dbAfter                       int64 // pg_database_size, bytes (0: unknown)
 }
 
-// hopSeries runs cfg.hopRuns per side one at a time, interleaved, alternating the
-// order of the sides (ABBA), so drifts in machine load hit every side alike.
+// abba returns the rounds of pair p: every side once, then in reverse order, the
+// first side alternating from pair to pair (A B C C B A, then C B A A B C), so a
+// drift in machine load or database size hits every side of a pair alike.
+func abba[T any](sides []T, p int) []T {
+	order := slices.Clone(sides)
+	if p%2 == 1 {
+		slices.Reverse(order)
+	}
+	rev := slices.Clone(order)
+	slices.Reverse(rev)
+	return append(order, rev...)
+}
+
+// hopRatios returns, per pair, median hop of side a / median hop of side b.
+func hopRatios(pairs []map[string][]time.Duration, a, b string) []float64 {
+	var out []float64
+	for _, p := range pairs {
+		if d := median(p[b]); d > 0 && len(p[a]) > 0 {
+			out = append(out, float64(median(p[a]))/float64(d))
+		}
+	}
+	return out
+}
+
+// hopSeries runs cfg.pairs ABBA pairs of short rounds: in each round one side runs
+// cfg.hopRoundRuns runs one at a time.
 func (b *bench) hopSeries(ctx context.Context, cfg config) (*hopResult, error) {
 	res := &hopResult{hops: map[string][]time.Duration{}, failures: map[string]int{}}
-	progress("hop: %d runs per side, interleaved", cfg.hopRuns)
-	for i := 0; i < cfg.hopRuns; i++ {
-		order := slices.Clone(b.sides)
-		if i%2 == 1 {
-			slices.Reverse(order)
-		}
-		for _, s := range order {
-			smp, err := b.once(ctx, s, cfg.runTimeout)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil, err
+	progress("hop: %d ABBA pairs, rounds of %d runs per side", cfg.pairs, cfg.hopRoundRuns)
+	limit := max(3, 2*cfg.pairs*cfg.hopRoundRuns/20)
+	for p := 0; p < cfg.pairs; p++ {
+		pair := map[string][]time.Duration{}
+		for _, s := range abba(b.sides, p) {
+			for i := 0; i < cfg.hopRoundRuns; i++ {
+				smp, err := b.once(ctx, s, cfg.runTimeout)
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil, err
+					}
+					res.failures[s.name]++
+					progress("hop: %v", err)
+					if res.failures[s.name] > limit {
+						return nil, fmt.Errorf("hop: too many failed runs (%d)", res.failures[s.name])
+					}
+					continue
 				}
-				res.failures[s.name]++
-				progress("hop: %v", err)
-				if res.failures[s.name] > max(3, cfg.hopRuns/20) {
-					return nil, fmt.Errorf("hop: too many failed runs (%d)", res.failures[s.name])
-				}
-				continue
-			}
-			res.hops[s.name] = append(res.hops[s.name], smp.hop())
-			if s.name == sideOurs {
-				// The trigger call may return a moment after the callback started.
-				if t, ok := b.timing.await(smp.key, 200*time.Millisecond); ok {
-					res.toDispatch = append(res.toDispatch, t.begin.Sub(smp.end))
-					res.dispatchCall = append(res.dispatchCall, t.end.Sub(t.begin))
-					res.afterDispatch = append(res.afterDispatch, smp.start.Sub(t.end))
+				pair[s.name] = append(pair[s.name], smp.hop())
+				res.hops[s.name] = append(res.hops[s.name], smp.hop())
+				if s.name == sideOurs {
+					// The trigger call may return a moment after the callback started.
+					if t, ok := b.timing.await(smp.key, 200*time.Millisecond); ok {
+						res.toDispatch = append(res.toDispatch, t.begin.Sub(smp.end))
+						res.dispatchCall = append(res.dispatchCall, t.end.Sub(t.begin))
+						res.afterDispatch = append(res.afterDispatch, smp.start.Sub(t.end))
+					}
 				}
 			}
 		}
-		if (i+1)%50 == 0 {
-			var parts []string
-			for _, s := range b.sides {
-				parts = append(parts, fmt.Sprintf("%s median %v", s.name, median(res.hops[s.name]).Round(100*time.Microsecond)))
-			}
-			progress("hop: %d/%d (%s)", i+1, cfg.hopRuns, strings.Join(parts, ", "))
+		res.pairs = append(res.pairs, pair)
+		var parts []string
+		for _, s := range b.sides {
+			parts = append(parts, fmt.Sprintf("%s %v", s.name, median(pair[s.name]).Round(100*time.Microsecond)))
 		}
+		progress("hop pair %d/%d: medians %s", p+1, cfg.pairs, strings.Join(parts, ", "))
 	}
 	return res, nil
 }
@@ -374,70 +415,74 @@ func (t *tpSide) rate() float64 {
 	if t == nil || t.wall <= 0 {
 		return 0
 	}
-	return float64(t.runs) / t.wall.Seconds()
+	return float64(t.runs-t.failures) / t.wall.Seconds()
 }
 
 // tpResult holds the throughput phase.
 type tpResult struct {
-	runs   int
-	sides  map[string]*tpSide
-	rounds []string
+	roundRuns         int
+	sides             map[string]*tpSide
+	pairs             []map[string]*tpSide // each ABBA pair's two rounds per side
+	rounds            []string
+	dbBefore, dbAfter int64
 }
 
-// throughput runs cfg.tpRuns per side with cfg.concurrency runs in flight (each
-// worker goroutine triggers a run and waits for its child before the next), split in
-// cfg.tpRounds rounds per side; the order of the sides alternates (ABBA), so load
-// from other processes on the machine hits every side alike.
+// tpRatios returns, per pair, runs/s of side a / runs/s of side b.
+func tpRatios(pairs []map[string]*tpSide, a, b string) []float64 {
+	var out []float64
+	for _, p := range pairs {
+		if r := p[b].rate(); r > 0 {
+			out = append(out, p[a].rate()/r)
+		}
+	}
+	return out
+}
+
+// throughput runs cfg.tpPairs ABBA pairs of short rounds: in each round one side runs
+// cfg.tpRoundRuns runs with cfg.concurrency in flight (each worker goroutine triggers a
+// run and waits for its child before the next).
 func (b *bench) throughput(ctx context.Context, cfg config) (*tpResult, error) {
-	res := &tpResult{runs: cfg.tpRuns, sides: map[string]*tpSide{}}
-	rounds := max(1, cfg.tpRounds)
-	type step struct {
-		s side
-		n int
-	}
-	var plan []step
-	for i := 0; i < rounds; i++ {
-		n := cfg.tpRuns / rounds
-		if i == rounds-1 {
-			n = cfg.tpRuns - n*(rounds-1)
+	res := &tpResult{roundRuns: cfg.tpRoundRuns, sides: map[string]*tpSide{}}
+	total := cfg.tpPairs * 2 * len(b.sides)
+	i := 0
+	for p := 0; p < cfg.tpPairs; p++ {
+		pair := map[string]*tpSide{}
+		for _, s := range abba(b.sides, p) {
+			i++
+			n := cfg.tpRoundRuns
+			before := sampleCPU()
+			wall, samples, err := b.burst(ctx, s, n, cfg)
+			if err != nil {
+				return nil, err
+			}
+			used := sampleCPU().sub(before)
+			for _, m := range []map[string]*tpSide{res.sides, pair} {
+				ts := m[s.name]
+				if ts == nil {
+					ts = &tpSide{}
+					m[s.name] = ts
+				}
+				ts.runs += n
+				ts.failures += n - len(samples)
+				ts.wall += wall
+				ts.cpu = ts.cpu.add(used)
+			}
+			ts := res.sides[s.name]
+			for _, smp := range samples {
+				ts.toParent = append(ts.toParent, smp.pstart.Sub(smp.trigger))
+				ts.hop = append(ts.hop, smp.hop())
+				ts.total = append(ts.total, smp.start.Sub(smp.trigger))
+			}
+			busy := 0.0
+			if used.total > 0 {
+				busy = 100 * float64(used.busy) / float64(used.total)
+			}
+			res.rounds = append(res.rounds, fmt.Sprintf("%s %.0f/s", s.name, float64(len(samples))/wall.Seconds()))
+			progress("throughput %d/%d: %s %d runs in %v = %.1f/s; machine busy %.0f%%, engine %v, postgres %v CPU",
+				i, total, s.name, n, wall.Round(time.Millisecond), float64(len(samples))/wall.Seconds(), busy,
+				used.engine, used.postgres)
 		}
-		order := slices.Clone(b.sides)
-		if i%2 == 1 {
-			slices.Reverse(order)
-		}
-		for _, s := range order {
-			plan = append(plan, step{s, n})
-		}
-	}
-	for i, p := range plan {
-		before := sampleCPU()
-		wall, samples, err := b.burst(ctx, p.s, p.n, cfg)
-		if err != nil {
-			return nil, err
-		}
-		used := sampleCPU().sub(before)
-		ts := res.sides[p.s.name]
-		if ts == nil {
-			ts = &tpSide{}
-			res.sides[p.s.name] = ts
-		}
-		ts.runs += p.n
-		ts.failures += p.n - len(samples)
-		ts.wall += wall
-		ts.cpu = ts.cpu.add(used)
-		for _, smp := range samples {
-			ts.toParent = append(ts.toParent, smp.pstart.Sub(smp.trigger))
-			ts.hop = append(ts.hop, smp.hop())
-			ts.total = append(ts.total, smp.start.Sub(smp.trigger))
-		}
-		busy := 0.0
-		if used.total > 0 {
-			busy = 100 * float64(used.busy) / float64(used.total)
-		}
-		res.rounds = append(res.rounds, fmt.Sprintf("%s %.0f/s", p.s.name, float64(p.n)/wall.Seconds()))
-		progress("throughput %d/%d: %s %d runs in %v = %.1f/s; machine busy %.0f%%, engine %v, postgres %v CPU",
-			i+1, len(plan), p.s.name, p.n, wall.Round(time.Millisecond), float64(p.n)/wall.Seconds(), busy,
-			used.engine, used.postgres)
+		res.pairs = append(res.pairs, pair)
 	}
 	return res, nil
 }
@@ -494,15 +539,51 @@ type timingDispatcher struct {
 	next  hatchetflow.Dispatcher
 	mu    sync.Mutex
 	calls map[string]dispatchTiming
+	// n counts every Dispatch: each is one engine trigger call (RunNoWait).
+	n atomic.Int64
+	// links records the trigger calls of link steps (flows.go) by the (seq, step) of
+	// the result they pass on, for the chain hop's breakdown.
+	links map[linkKey]dispatchTiming
+}
+
+type linkKey struct {
+	seq  int64
+	step int
+}
+
+// linkOf returns the (seq, step) of a link step's input, if input is one.
+func linkOf(input map[string]any) (linkKey, bool) {
+	v, ok := input["task_result"]
+	if !ok {
+		return linkKey{}, false
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return linkKey{}, false
+	}
+	var out struct {
+		Seq  *int64 `json:"seq"`
+		Step *int   `json:"step"`
+	}
+	if json.Unmarshal(raw, &out) != nil || out.Seq == nil || out.Step == nil {
+		return linkKey{}, false
+	}
+	return linkKey{*out.Seq, *out.Step}, true
 }
 
 func (d *timingDispatcher) Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
+	d.n.Add(1)
 	begin := time.Now()
 	id, err := d.next.Dispatch(ctx, task, input, meta)
 	end := time.Now()
 	if parent := meta[hatchetflow.MetaParent]; parent != "" && err == nil {
 		d.mu.Lock()
 		d.calls[parent] = dispatchTiming{begin: begin, end: end}
+		d.mu.Unlock()
+	}
+	if k, ok := linkOf(input); ok && err == nil && strings.HasSuffix(task, linkTask) {
+		d.mu.Lock()
+		d.links[k] = dispatchTiming{begin: begin, end: end}
 		d.mu.Unlock()
 	}
 	return id, err
@@ -515,6 +596,17 @@ func (d *timingDispatcher) Wait(ctx context.Context, runID, task string) (json.R
 		return nil, hatchetflow.ErrCannotWait
 	}
 	return w.Wait(ctx, runID, task)
+}
+
+// link returns and forgets the timing of the trigger call that passed on step's
+// result of run seq.
+func (d *timingDispatcher) link(seq int64, step int) (dispatchTiming, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := linkKey{seq, step}
+	t, ok := d.links[k]
+	delete(d.links, k)
+	return t, ok
 }
 
 // await returns and forgets the timing of the callback dispatched for parent

@@ -1,21 +1,27 @@
-// Command hfbench measures hatchetflow against hand-written native Hatchet on one local
-// engine, in one process, alternating the two sides:
+// Command hfbench measures hatchetflow against hand-written Hatchet on one local engine,
+// in one process, in ABBA pairs of short rounds (ours, native, fair, fair, native, ours),
+// each comparison reported as the median of its per-pair ratios:
 //
 //   - callback hop: a signature run with one success callback vs a native two-task DAG
-//     (the child reads its parent's output); the hop is callback/child user function
-//     start minus task/parent user function end, both taken in this process;
-//   - throughput: N signature runs with one callback each vs N native two-task runs,
-//     with bounded concurrency, until every callback/child has run;
+//     and vs the fair comparator (a task with an on-failure step that triggers the next
+//     with RunNoWait); the hop is callback/child user function start minus parent user
+//     function end, both taken in this process;
+//   - throughput: the same three sides with bounded concurrency;
+//   - a 20-step dsl.Chain vs a 20-task native DAG: per-step hop and Redis round trips;
+//   - cost curves: fan-out of 1 to 1,000 success callbacks and depth 1 to 50 (Save round
+//     trips and bytes, time to the last callback, engine calls), plus a reference of N
+//     RunNoWait calls vs one BulkTriggerWorkflow call;
 //   - Redis round trips per operation (save with 0, 2 and 10 callbacks, task start,
 //     finish plus dispatch markers) with the go-redis hook in internal/rtcount, and
 //     MEMORY USAGE of a typical saved signature.
 //
-// It prints a table on stdout and, as its last line:
+// It writes PNG plots into -plots (docs), prints tables on stdout and, as its last line:
 //
-//	hop_ratio=X throughput_ratio=X save_rtt=N start_rtt=N finish_rtt=N sig_bytes=N
+//	hop_ratio=X throughput_ratio=X save_rtt=N start_rtt=N finish_rtt=N sig_bytes=N fair_throughput_ratio=X fair_hop_ratio=X fanout1000_ms=N chain_hop_ratio=X chain_step_rtt=N
 //
 // Progress goes to stderr. It needs the local stack (`scripts/stack up`, then
-// `set -a; . .state/env; set +a`): HATCHET_CLIENT_TOKEN and friends, and REDIS_URL.
+// `set -a; . .state/env; set +a`): HATCHET_CLIENT_TOKEN and friends, and REDIS_URL; the
+// database size comes from DATABASE_URL or .state/run/engine.db. See docs/benchmarks.md.
 package main
 
 import (
@@ -43,9 +49,13 @@ import (
 )
 
 type config struct {
-	hopRuns        int
-	tpRuns         int
-	tpRounds       int
+	pairs          int
+	hopRoundRuns   int
+	tpPairs        int
+	tpRoundRuns    int
+	chainPairs     int
+	chainSteps     int
+	plots          string
 	warmup         int
 	concurrency    int
 	slots          int
@@ -54,6 +64,7 @@ type config struct {
 	cpuProfile     string
 	skipEngine     bool
 	explain        bool
+	batch          bool
 	swarmSizes     string
 	swarmConc      int
 	swarmOnly      bool
@@ -62,22 +73,28 @@ type config struct {
 
 func main() {
 	var cfg config
-	flag.IntVar(&cfg.hopRuns, "hop-runs", 200, "callback-hop runs per side (interleaved)")
-	flag.IntVar(&cfg.tpRuns, "throughput-runs", 500, "throughput runs per side")
-	flag.IntVar(&cfg.tpRounds, "throughput-rounds", 2, "rounds per side the throughput runs are split into (ABBA order)")
-	flag.IntVar(&cfg.warmup, "warmup", 15, "warm-up runs per side before the hop series")
-	flag.IntVar(&cfg.concurrency, "concurrency", 50, "runs in flight during the throughput phase")
+	flag.IntVar(&cfg.pairs, "pairs", 14, "ABBA pairs of rounds in the hop phase")
+	flag.IntVar(&cfg.hopRoundRuns, "hop-round-runs", 20, "hop runs per side per round (one at a time)")
+	flag.IntVar(&cfg.tpPairs, "throughput-pairs", 10, "ABBA pairs of rounds in the throughput phase")
+	flag.IntVar(&cfg.tpRoundRuns, "throughput-round-runs", 80, "runs per side per throughput round")
+	flag.IntVar(&cfg.chainPairs, "chain-pairs", 16, "ABBA pairs of chains (one chain per side per round)")
+	flag.IntVar(&cfg.chainSteps, "chain-steps", 20, "steps of the chain and of the native DAG")
+	flag.StringVar(&cfg.plots, "plots", "docs", "directory for the PNG plots (empty: none)")
+	flag.IntVar(&cfg.warmup, "warmup", 10, "warm-up runs per side before the hop series")
+	flag.IntVar(&cfg.concurrency, "concurrency", 25, "runs in flight during the throughput phase")
 	flag.IntVar(&cfg.slots, "slots", 200, "worker slots (hatchet.WithSlots)")
 	flag.DurationVar(&cfg.runTimeout, "run-timeout", 30*time.Second, "give up on one run after this long")
-	flag.DurationVar(&cfg.timeout, "timeout", 9*time.Minute, "give up on the whole benchmark after this long")
+	flag.DurationVar(&cfg.timeout, "timeout", 30*time.Minute, "give up on the whole benchmark after this long")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the engine phases to this file")
 	flag.BoolVar(&cfg.explain, "explain", false, "also run two reference sides with hatchetflow's engine shape but no hatchetflow code (see docs/benchmarks.md)")
+	flag.BoolVar(&cfg.batch, "batch", true, "also measure N RunNoWait calls against one BulkTriggerWorkflow call for N runs (implied by -explain)")
 	flag.BoolVar(&cfg.skipEngine, "redis-only", false, "measure only Redis round trips and memory (no engine phases)")
 	flag.StringVar(&cfg.swarmSizes, "swarm-sizes", "100,1000,10000", "swarm bench sizes (items), comma-separated; empty skips it")
 	flag.IntVar(&cfg.swarmConc, "swarm-concurrency", 100, "swarm max concurrency and the native side's Hatchet concurrency limit")
 	flag.BoolVar(&cfg.swarmOnly, "swarm-only", false, "run only the swarm bench")
 	flag.IntVar(&cfg.swarmNativeMax, "swarm-native-max", 10000, "largest swarm size whose native side (plain runs under the concurrency limit) is measured too; above it only the swarm runs")
 	flag.Parse()
+	cfg.batch = cfg.batch || cfg.explain
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "hfbench:", err)
 		os.Exit(1)
@@ -130,13 +147,13 @@ func run(cfg config) error {
 	if err != nil {
 		return err
 	}
-	timing := &timingDispatcher{next: base.Dispatcher(), calls: map[string]dispatchTiming{}}
+	timing := &timingDispatcher{next: base.Dispatcher(), calls: map[string]dispatchTiming{}, links: map[linkKey]dispatchTiming{}}
 	flow, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix),
 		hatchetflow.WithLogger(logger), hatchetflow.WithDispatcher(timing))
 	if err != nil {
 		return err
 	}
-	b, err := newBench(flow, hc, cfg.explain)
+	b, err := newBench(flow, hc, cfg.explain, cfg.batch, cfg.chainSteps)
 	if err != nil {
 		return err
 	}
@@ -205,16 +222,48 @@ func run(cfg config) error {
 		if err := b.warmUp(ctx, cfg); err != nil {
 			return err
 		}
+		db0 := dbSize(ctx)
 		if res.hop, err = b.hopSeries(ctx, cfg); err != nil {
 			return err
 		}
+		res.hop.dbBefore, res.hop.dbAfter = db0, dbSize(ctx)
+		res.dbStart = db0
+		if res.chain, err = b.chainPhase(ctx, cfg, counter); err != nil {
+			return err
+		}
+		progress("fan-out: %v success callbacks", fanoutSizes)
+		if res.fanout, err = b.costCurve(ctx, cfg, "fan-out", fanoutSizes, b.fanTree, rdb, counter); err != nil {
+			return err
+		}
+		progress("depth: %v nested success callbacks", depthSizes)
+		if res.depth, err = b.costCurve(ctx, cfg, "depth", depthSizes, b.depthTree, rdb, counter); err != nil {
+			return err
+		}
+		if cfg.batch {
+			progress("batch reference: %v runs", fanoutSizes)
+			if res.batch, err = b.batchPhase(ctx, cfg); err != nil {
+				return err
+			}
+		}
+		// Throughput last: it grows the engine's database the most, and the engine
+		// slows down as it grows (see docs/benchmarks.md).
+		dbTP := dbSize(ctx)
 		counter.Reset()
 		if res.tp, err = b.throughput(ctx, cfg); err != nil {
 			return err
 		}
 		// Let the callbacks' own main steps finish their Redis writes, then count.
 		res.e2eRTT = settle(counter, 3*time.Second)
-		if len(sizes) > 0 {
+		res.tp.dbBefore, res.tp.dbAfter = dbTP, dbSize(ctx)
+		res.dbEnd = dbSize(ctx)
+		if cfg.plots != "" {
+			files, err := res.plot(cfg.plots)
+			if err != nil {
+				return fmt.Errorf("plots: %w", err)
+			}
+			progress("plots: %v", files)
+		}
+		if len(sizes) > 0 { // last: it grows the database most
 			if res.swarm, err = runSwarmBench(ctx, rdb, counter, prefix, sizes, cfg.swarmConc, cfg.swarmNativeMax); err != nil {
 				return err
 			}

@@ -19,6 +19,50 @@ type results struct {
 	e2eRTT  int64
 	swarm   []swarmFigures
 	elapsed time.Duration
+
+	chain          *chainResult
+	fanout, depth  []costPoint
+	dbStart, dbEnd int64
+	batch          []batchPoint
+}
+
+// spread returns the median, min and max of xs.
+func spread(xs []float64) (med, lo, hi float64) {
+	if len(xs) == 0 {
+		return 0, 0, 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	med = s[n/2]
+	if n%2 == 0 {
+		med = (s[n/2-1] + s[n/2]) / 2
+	}
+	return med, s[0], s[n-1]
+}
+
+func medianOf(xs []float64) float64 { m, _, _ := spread(xs); return m }
+
+func fmtSpread(xs []float64) string {
+	m, lo, hi := spread(xs)
+	return fmt.Sprintf("%.2f [%.2f–%.2f]", m, lo, hi)
+}
+
+func fmtRatios(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.2f", x)
+	}
+	return strings.Join(parts, " ")
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+func dbGrowth(before, after int64) string {
+	if before == 0 || after == 0 {
+		return "unknown (no DATABASE_URL or .state/run/engine.db)"
+	}
+	return fmt.Sprintf("%s → %s (+%s)", mib(before), mib(after), mib(after-before))
 }
 
 // quantile returns the q-quantile of ds by linear interpolation between closest ranks.
@@ -45,22 +89,53 @@ var sideLabels = map[string]string{
 	sideOurs:     "hatchetflow: signature → success callback (fast path)",
 	sideNative:   "native: two-task DAG, child WithParents",
 	sideTrigger:  "ref trigger: 1-task wf → RunNoWait → 1-task wf",
-	sideTrigFail: "ref trigger+onfail: same + on-failure step",
+	sideFair:     "fair: 1-task wf + on-failure → RunNoWait → same",
 	sideTrigSkip: "ref trigger+skip: same + on-failure + skipped follow-up",
 }
 
+// hopRatio and the others are medians of the per-pair ratios (ours / the other side).
 func (r *results) hopRatio() float64 {
-	if r.hop == nil || median(r.hop.hops[sideNative]) <= 0 {
+	if r.hop == nil {
 		return 0
 	}
-	return float64(median(r.hop.hops[sideOurs])) / float64(median(r.hop.hops[sideNative]))
+	return medianOf(hopRatios(r.hop.pairs, sideOurs, sideNative))
+}
+
+func (r *results) fairHopRatio() float64 {
+	if r.hop == nil {
+		return 0
+	}
+	return medianOf(hopRatios(r.hop.pairs, sideOurs, sideFair))
 }
 
 func (r *results) throughputRatio() float64 {
-	if r.tp == nil || r.tp.sides[sideNative].rate() == 0 {
+	if r.tp == nil {
 		return 0
 	}
-	return r.tp.sides[sideOurs].rate() / r.tp.sides[sideNative].rate()
+	return medianOf(tpRatios(r.tp.pairs, sideOurs, sideNative))
+}
+
+func (r *results) fairThroughputRatio() float64 {
+	if r.tp == nil {
+		return 0
+	}
+	return medianOf(tpRatios(r.tp.pairs, sideOurs, sideFair))
+}
+
+func (r *results) chainHopRatio() float64 {
+	if r.chain == nil {
+		return 0
+	}
+	return medianOf(r.chain.ratios())
+}
+
+func (r *results) fanout1000() time.Duration {
+	for _, p := range r.fanout {
+		if p.size == 1000 {
+			return p.lastStart
+		}
+	}
+	return 0
 }
 
 func (r *results) print(out io.Writer) {
@@ -84,8 +159,16 @@ func (r *results) print(out io.Writer) {
 				row("  ours: trigger return → callback fn start", h.afterDispatch)
 			}
 		}
-		fmt.Fprintf(w, "hop_ratio (ours / native: median, p90)\t\t\t%.2f\t%.2f\n", r.hopRatio(),
+		fmt.Fprintf(w, "hop ratio of all runs pooled (ours / native: median, p90)\t\t\t%.2f\t%.2f\n",
+			float64(median(h.hops[sideOurs]))/float64(max(1, median(h.hops[sideNative]))),
 			float64(quantile(h.hops[sideOurs], 0.9))/float64(max(1, quantile(h.hops[sideNative], 0.9))))
+		fmt.Fprintf(w, "hop_ratio: ours / native, median of %d per-pair ratios [min–max]\t%s\n", len(h.pairs),
+			fmtSpread(hopRatios(h.pairs, sideOurs, sideNative)))
+		fmt.Fprintf(w, "  per pair\t%s\n", fmtRatios(hopRatios(h.pairs, sideOurs, sideNative)))
+		fmt.Fprintf(w, "fair_hop_ratio: ours / fair, median of per-pair ratios [min–max]\t%s\n",
+			fmtSpread(hopRatios(h.pairs, sideOurs, sideFair)))
+		fmt.Fprintf(w, "  per pair\t%s\n", fmtRatios(hopRatios(h.pairs, sideOurs, sideFair)))
+		fmt.Fprintf(w, "database size during the hop phase\t%s\n", dbGrowth(h.dbBefore, h.dbAfter))
 		for _, s := range r.sides {
 			if n := h.failures[s]; n > 0 {
 				fmt.Fprintf(w, "FAILED %s hop runs (child not started within %v; excluded)\t%d\n", s, r.cfg.runTimeout, n)
@@ -94,12 +177,19 @@ func (r *results) print(out io.Writer) {
 		fmt.Fprintln(w)
 	}
 	if tp := r.tp; tp != nil {
-		fmt.Fprintf(w, "throughput: %d runs per side, %d in flight, %d slots\truns/s\twall\tfailed\n", tp.runs, r.cfg.concurrency, r.cfg.slots)
+		fmt.Fprintf(w, "throughput: %d ABBA pairs, rounds of %d runs, %d in flight, %d slots\truns/s\twall\tfailed\n",
+			len(tp.pairs), tp.roundRuns, r.cfg.concurrency, r.cfg.slots)
 		for _, s := range r.sides {
 			ts := tp.sides[s]
 			fmt.Fprintf(w, "%s\t%.1f\t%v\t%d\n", sideLabels[s], ts.rate(), ts.wall.Round(time.Millisecond), ts.failures)
 		}
-		fmt.Fprintf(w, "throughput_ratio (ours / native)\t%.2f\n", r.throughputRatio())
+		fmt.Fprintf(w, "throughput_ratio: ours / native, median of %d per-pair ratios [min–max]\t%s\n", len(tp.pairs),
+			fmtSpread(tpRatios(tp.pairs, sideOurs, sideNative)))
+		fmt.Fprintf(w, "  per pair\t%s\n", fmtRatios(tpRatios(tp.pairs, sideOurs, sideNative)))
+		fmt.Fprintf(w, "fair_throughput_ratio: ours / fair, median of per-pair ratios [min–max]\t%s\n",
+			fmtSpread(tpRatios(tp.pairs, sideOurs, sideFair)))
+		fmt.Fprintf(w, "  per pair\t%s\n", fmtRatios(tpRatios(tp.pairs, sideOurs, sideFair)))
+		fmt.Fprintf(w, "database size during the throughput phase\t%s\n", dbGrowth(tp.dbBefore, tp.dbAfter))
 		per := len(r.sides) * 2
 		for i := 0; i < len(tp.rounds); i += per {
 			label := ""
@@ -131,6 +221,56 @@ func (r *results) print(out io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	if c := r.chain; c != nil {
+		fmt.Fprintf(w, "chain hop: step i+1 fn start − step i fn end, %d steps, ms\tn\tmin\tmedian\tp90\tp99\tmax\n", c.steps)
+		for _, s := range []string{sideOurs, sideNative} {
+			ds := c.hops[s]
+			label := map[string]string{sideOurs: "hatchetflow: dsl.Chain of signatures", sideNative: "native: DAG, each task a parent of the next"}[s]
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", label, len(ds), ms(quantile(ds, 0)), ms(median(ds)),
+				ms(quantile(ds, 0.9)), ms(quantile(ds, 0.99)), ms(quantile(ds, 1)))
+		}
+		for _, row := range []struct {
+			name string
+			ds   []time.Duration
+		}{{"  ours: step fn end → trigger call (Finish script + chain bookkeeping)", c.split.toDispatch},
+			{"  ours: trigger call (RunNoWait)", c.split.call}, {"  ours: trigger return → next step fn start", c.split.after}} {
+			if len(row.ds) > 0 {
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", row.name, len(row.ds), ms(quantile(row.ds, 0)), ms(median(row.ds)),
+					ms(quantile(row.ds, 0.9)), ms(quantile(row.ds, 0.99)), ms(quantile(row.ds, 1)))
+			}
+		}
+		fmt.Fprintf(w, "chain_hop_ratio: ours / native, median of %d per-pair ratios [min–max]\t%s\n", len(c.pairs), fmtSpread(c.ratios()))
+		fmt.Fprintf(w, "  per pair\t%s\n", fmtRatios(c.ratios()))
+		fmt.Fprintf(w, "redis round trips of one chain: Save / whole run (Save included) / per step (run − Save) / engine calls\t%d / %d / %.2f / %d\n",
+			c.saveRTT, c.runRTT, c.stepRTT(), c.calls)
+		if c.failures > 0 {
+			fmt.Fprintf(w, "FAILED chain runs (excluded)\t%d\n", c.failures)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, curve := range []struct {
+		name string
+		pts  []costPoint
+	}{{"fan-out: success callbacks of one task", r.fanout}, {"depth: nested success callbacks (a line)", r.depth}} {
+		if len(curve.pts) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s\tSave rtt\tSave bytes\troot end → last start, ms\tengine calls\tredis rtt of the run\n", curve.name)
+		for _, p := range curve.pts {
+			fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%d\t%d\n", p.size, p.saveRTT, p.saveBytes, ms(p.lastStart), p.calls, p.runRTT)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.batch) > 0 {
+		fmt.Fprintf(w, "batch reference: N runs of a 1-task + on-failure workflow, trigger start → last fn start, ms\tN RunNoWait\tcalls\tBulkTriggerWorkflow\tcalls\n")
+		for _, p := range r.batch {
+			fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%d\n", p.size, ms(p.perRun), p.perRunCalls, ms(p.bulk), p.bulkCalls)
+		}
+		fmt.Fprintln(w)
+	}
+	if r.dbEnd > 0 {
+		fmt.Fprintf(w, "database size, whole engine phase (hop start → end)\t%s\n\n", dbGrowth(r.dbStart, r.dbEnd))
+	}
 	rr := r.redis
 	fmt.Fprintf(w, "redis round trips (steady state, scripts loaded)\tcallbacks\tround trips\n")
 	for _, n := range saveSizes {
@@ -152,6 +292,9 @@ func (r *results) print(out io.Writer) {
 	if len(r.swarm) > 0 {
 		printSwarm(out, r.swarm, r.cfg.swarmConc)
 	}
-	fmt.Fprintf(out, "hop_ratio=%.2f throughput_ratio=%.2f save_rtt=%d start_rtt=%d finish_rtt=%d sig_bytes=%d %s\n",
-		r.hopRatio(), r.throughputRatio(), rr.maxSave(), rr.start, rr.finish, rr.sigBytes+rr.kwBytes, swarmFields(r.swarm))
+	fmt.Fprintf(out, "hop_ratio=%.2f throughput_ratio=%.2f save_rtt=%d start_rtt=%d finish_rtt=%d sig_bytes=%d "+
+		"fair_throughput_ratio=%.2f fair_hop_ratio=%.2f fanout1000_ms=%d chain_hop_ratio=%.2f chain_step_rtt=%.0f %s\n",
+		r.hopRatio(), r.throughputRatio(), rr.maxSave(), rr.start, rr.finish, rr.sigBytes+rr.kwBytes,
+		r.fairThroughputRatio(), r.fairHopRatio(), r.fanout1000().Milliseconds(), r.chainHopRatio(), r.chain.stepRTT(),
+		swarmFields(r.swarm))
 }
