@@ -113,14 +113,6 @@ func (f *swarmFlow) counts() (squared, lists, failures int) {
 
 func sq(n int) dsl.Builder { return dsl.Sign("sq").With(dsl.KW{"n": n}) }
 
-func ints(vs ...int) []*int {
-	out := make([]*int, len(vs))
-	for i := range vs {
-		out[i] = &vs[i]
-	}
-	return out
-}
-
 func listString(l []*int) string {
 	b, _ := json.Marshal(l)
 	return string(b)
