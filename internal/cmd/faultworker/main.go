@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/internal/faultsuite"
 )
 
@@ -46,6 +48,7 @@ func run() error {
 		slots     = flag.Int("slots", 100, "worker slots")
 		activeTTL = flag.Duration("active-ttl", 0, "hatchetflow.WithActiveTTL (0: default)")
 		logLevel  = flag.String("log", "info", "hatchetflow log level")
+		watch     = flag.Duration("swarm-watch", time.Second, "hatchetflow.WithSwarmWatchInterval")
 	)
 	flag.Parse()
 	if *prefix == "" || *redisURL == "" {
@@ -71,7 +74,7 @@ func run() error {
 		return err
 	}
 	opts := []hatchetflow.Option{hatchetflow.WithKeyPrefix(*prefix), hatchetflow.WithLogger(log),
-		hatchetflow.WithStepRetryTime(*stepRetry)}
+		hatchetflow.WithStepRetryTime(*stepRetry), hatchetflow.WithSwarmWatchInterval(*watch)}
 	if *activeTTL > 0 {
 		opts = append(opts, hatchetflow.WithActiveTTL(*activeTTL))
 	}
@@ -167,6 +170,21 @@ func run() error {
 		return err
 	}
 
+	// A swarm's success callback: it counts "<tag>/<item ids in result order>", a
+	// failed item's null result as "-".
+	if _, err := hatchetflow.NewTask(c, TaskSwarmDone, func(ctx hatchet.Context, in SwarmDoneIn) (string, error) {
+		ids := make([]string, len(in.Results.Value))
+		for i, r := range in.Results.Value {
+			ids[i] = "-"
+			if r != nil {
+				ids[i] = r.ID
+			}
+		}
+		return "ok", count(ctx, TaskSwarmDone, in.Tag+"/"+strings.Join(ids, ","))
+	}); err != nil {
+		return err
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	zl := zerolog.New(os.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Str("worker", *name).Logger()
@@ -184,6 +202,16 @@ func run() error {
 	<-ctx.Done()
 	log.Info("worker stopping")
 	return cleanup()
+}
+
+// TaskSwarmDone is the swarm success callback the worker registers (the fault suite's
+// swarm scenarios name it too).
+const TaskSwarmDone = "fs-swarm-done"
+
+// SwarmDoneIn is the input of TaskSwarmDone: the swarm's results, one per item.
+type SwarmDoneIn struct {
+	Results inject.ReturnValue[[]*faultsuite.MainOut] `json:"results"`
+	Tag     string                                    `json:"tag"`
 }
 
 func newRedis(url string) (*redis.Client, error) {
