@@ -255,6 +255,11 @@ func (c *Client) settleExternalCancel(sigID, runID string) {
 	for i := 0; i < 20; i++ {
 		st, err := rc.RunStatus(ctx, runID)
 		if err == nil && st.Ended {
+			// Only a signature this run still owns: a Suspend with CancelRunning (or a
+			// Client.Cancel) has moved it on already.
+			if rec, gerr := c.store.Get(ctx, sigID); gerr != nil || rec.Status != StatusActive || rec.RunID != runID {
+				return
+			}
 			if st.Cancelled {
 				if _, err := c.cancelSignature(ctx, sigID, &CancelOptions{Reason: "run cancelled on the engine"}); err != nil && !errors.Is(err, ErrNotPending) {
 					c.log.Warn("hatchetflow: cannot settle a cancelled run", "signature", sigID, "run", runID, "error", err)

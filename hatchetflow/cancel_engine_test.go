@@ -230,7 +230,7 @@ func TestEngineSuspendResumePendingSignature(t *testing.T) {
 	ctx := enginetest.Context(t, time.Minute)
 	s, err := sq(5).OnSuccess(dsl.Sign("sq")).Save(ctx, e.c)
 	must(t, err)
-	must(t, e.c.Suspend(ctx, s.ID))
+	must(t, e.c.Suspend(ctx, s.ID, nil))
 	// A run of it (from elsewhere) is held: no user code.
 	if _, err := e.hc.RunNoWait(ctx, "sq", map[string]any{"tag": "held"},
 		hatchet.WithRunMetadata(map[string]string{hatchetflow.MetaSignature: s.ID})); err != nil {
@@ -264,7 +264,7 @@ func TestEngineSuspendResumeChain(t *testing.T) {
 	h, err := ch.Run(ctx, e.c, map[string]any{})
 	must(t, err)
 	<-b.started
-	must(t, e.c.Suspend(ctx, h.SignatureID()))
+	must(t, e.c.Suspend(ctx, h.SignatureID(), nil))
 	time.Sleep(2500 * time.Millisecond)
 	st, err := e.c.Chain(ctx, h.SignatureID())
 	must(t, err)
@@ -278,5 +278,46 @@ func TestEngineSuspendResumeChain(t *testing.T) {
 	}
 	if b.finished.Load() != 1 {
 		t.Fatalf("block finished %d times, want once", b.finished.Load())
+	}
+}
+
+func TestEngineSuspendCancelRunningThenResume(t *testing.T) {
+	e, f, b := newEngineCancelFlow(t)
+	ctx := enginetest.Context(t, time.Minute)
+	ch := dsl.Chain(dsl.Sign("block").With(dsl.KW{"ms": 3000}), dsl.Sign("sq"))
+	h, err := ch.Run(ctx, e.c, map[string]any{})
+	must(t, err)
+	<-b.started
+	must(t, e.c.Suspend(ctx, h.SignatureID(), &hatchetflow.SuspendOptions{CancelRunning: true}))
+	select {
+	case <-b.ctxDone:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the running attempt was not cancelled")
+	}
+	time.Sleep(time.Second)
+	st, err := e.c.Chain(ctx, h.SignatureID())
+	must(t, err)
+	if st.Status != hatchetflow.StatusSuspended {
+		t.Fatalf("chain %s, want suspended", st.Status)
+	}
+	must(t, e.c.Resume(ctx, h.SignatureID()))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err = e.c.Chain(ctx, h.SignatureID())
+		must(t, err)
+		if st.Status == hatchetflow.StatusDone || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st.Status != hatchetflow.StatusDone || string(st.Result) != "9000000" {
+		t.Fatalf("resumed chain %s result %s", st.Status, st.Result)
+	}
+	// Started twice (the cancelled attempt, the rerun), finished once; the next step once.
+	if n := b.finished.Load(); n != 1 || len(b.started) != 1 {
+		t.Fatalf("block finished %d times, %d more starts", n, len(b.started))
+	}
+	if s, _, _ := f.counts(); s != 1 {
+		t.Fatalf("sq ran %d times", s)
 	}
 }

@@ -173,8 +173,8 @@ func TestSuspendPendingThenResume(t *testing.T) {
 	c := f.h.Client
 	s, err := sq(4).OnSuccess(dsl.Sign("sq")).Save(ctx, c)
 	must(t, err)
-	must(t, c.Suspend(ctx, s.ID))
-	must(t, c.Suspend(ctx, s.ID)) // again: nothing changes
+	must(t, c.Suspend(ctx, s.ID, nil))
+	must(t, c.Suspend(ctx, s.ID, nil)) // again: nothing changes
 	f.h.RequireStatus(t, s.ID, hatchetflow.StatusSuspended)
 	// Run is refused before dispatching (it is not pending); a run from elsewhere is held.
 	if _, err := s.Run(ctx, c, map[string]any{}); !errors.Is(err, hatchetflow.ErrNotPending) {
@@ -208,7 +208,7 @@ func TestSuspendChainThenResume(t *testing.T) {
 	h, err := dsl.Chain(sq(2), dsl.Sign("sq"), dsl.Sign("sq")).Run(ctx, c, map[string]any{})
 	must(t, err)
 	f.h.Step(ctx) // step 1 ran and dispatched step 2
-	must(t, c.Suspend(ctx, h.SignatureID()))
+	must(t, c.Suspend(ctx, h.SignatureID(), nil))
 	f.h.Drain(ctx)
 	st, err := c.Chain(ctx, h.SignatureID())
 	must(t, err)
@@ -236,7 +236,7 @@ func TestSuspendSwarmThenResume(t *testing.T) {
 	h, err := dsl.Swarm(sq(1), sq(2), sq(3), sq(4)).MaxConcurrency(1).Run(ctx, c, map[string]any{})
 	must(t, err)
 	f.h.Step(ctx) // the swarm starts: item 0 dispatched
-	must(t, c.Suspend(ctx, h.SignatureID()))
+	must(t, c.Suspend(ctx, h.SignatureID(), nil))
 	f.h.Drain(ctx) // item 0 ends; nothing new starts
 	if len(f.squared) != 1 {
 		t.Fatalf("items run while suspended: %v", f.squared)
@@ -252,4 +252,20 @@ func TestSuspendSwarmThenResume(t *testing.T) {
 	if string(out) != "[1,4,9,16]" {
 		t.Fatalf("resumed swarm result %s", out)
 	}
+}
+
+func TestSuspendCancelRunningOptions(t *testing.T) {
+	f := newSwarmFlow(t)
+	ctx := context.Background()
+	c := f.h.Client
+	sw, err := dsl.Swarm(sq(1)).Save(ctx, c)
+	must(t, err)
+	if err := c.Suspend(ctx, sw.ID, &hatchetflow.SuspendOptions{CancelRunning: true}); !errors.Is(err, hatchetflow.ErrUnsupportedOption) {
+		t.Fatalf("CancelRunning on a swarm: %v, want ErrUnsupportedOption", err)
+	}
+	// On a pending signature there is no running attempt: it is suspended as usual.
+	s, err := sq(2).Save(ctx, c)
+	must(t, err)
+	must(t, c.Suspend(ctx, s.ID, &hatchetflow.SuspendOptions{CancelRunning: true}))
+	f.h.RequireStatus(t, s.ID, hatchetflow.StatusSuspended)
 }

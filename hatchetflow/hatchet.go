@@ -250,3 +250,16 @@ func (d *hatchetDispatcher) CancelRuns(ctx context.Context, runIDs []string) err
 	_, err := d.h.Runs().Cancel(ctx, rest.V1CancelTaskRequest{ExternalIds: &ids})
 	return err
 }
+
+// RunInput implements [RunInputReader] with the run's details.
+func (d *hatchetDispatcher) RunInput(ctx context.Context, runID string) (json.RawMessage, error) {
+	id, err := uuid.Parse(runID)
+	if err != nil {
+		return nil, fmt.Errorf("hatchetflow: run id %q: %w", runID, err)
+	}
+	det, err := d.h.Runs().GetDetails(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return det.Input, nil
+}

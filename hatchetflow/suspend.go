@@ -25,13 +25,23 @@ import (
 // Nothing runs twice: each transition is one script, and a held run input is
 // dispatched by the one Resume that clears it. Suspending what ended gives a
 // [*NotPendingError]; suspending what is suspended changes nothing.
-func (c *Client) Suspend(ctx context.Context, id string) error {
+//
+// With opts.CancelRunning, a running signature (a chain's running step) is instead
+// cancelled on the engine and suspended with its run's input, read from the engine:
+// Resume runs it again from the start, so its user function may run twice. It needs a
+// dispatcher that can read and cancel runs; a swarm refuses it with
+// [ErrUnsupportedOption] (its running items always finish).
+func (c *Client) Suspend(ctx context.Context, id string, opts *SuspendOptions) error {
 	if !redisstore.ValidID(id) {
 		return fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
 	}
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {
 		return notFound(err)
+	}
+	cancelRunning := opts != nil && opts.CancelRunning
+	if rec.Kind == redisstore.KindSwarm && cancelRunning {
+		return fmt.Errorf("%w: CancelRunning on swarm %s (its running items always finish)", ErrUnsupportedOption, id)
 	}
 	if rec.Kind == redisstore.KindChain {
 		st, err := c.chainState(ctx, rec)
@@ -42,16 +52,58 @@ func (c *Client) Suspend(ctx context.Context, id string) error {
 			return &NotPendingError{ID: id, Status: st.Status}
 		}
 		for _, leaf := range st.leaves {
+			if cancelRunning && leaf.Status == StatusActive && leaf.Kind == redisstore.KindSignature {
+				if err := c.suspendRunning(ctx, leaf); err != nil {
+					return err
+				}
+				continue
+			}
 			if _, err := c.store.Suspend(ctx, leaf.ID); err != nil && !errors.Is(err, redisstore.ErrTransition) {
 				return notFound(err)
 			}
 		}
 		return nil
 	}
+	if cancelRunning && rec.Status == StatusActive {
+		return c.suspendRunning(ctx, rec)
+	}
 	if _, err := c.store.Suspend(ctx, id); err != nil {
 		return cancelError(err)
 	}
 	return nil
+}
+
+// SuspendOptions configures [Client.Suspend]. A nil *SuspendOptions means defaults.
+type SuspendOptions struct {
+	// CancelRunning cancels a running attempt and reruns it on Resume. Default false:
+	// the running attempt finishes and its callbacks are held until Resume.
+	CancelRunning bool
+}
+
+// RunInputReader is implemented by dispatchers that can read a run's input (the
+// Hatchet dispatcher, from the run's details).
+type RunInputReader interface {
+	RunInput(ctx context.Context, runID string) (json.RawMessage, error)
+}
+
+// suspendRunning suspends the active signature rec with its run's input held, then
+// cancels the run on the engine.
+func (c *Client) suspendRunning(ctx context.Context, rec *redisstore.Record) error {
+	rr, ok := c.dispatcher.(RunInputReader)
+	if !ok {
+		return fmt.Errorf("%w: CancelRunning needs a dispatcher that reads run inputs", ErrUnsupportedOption)
+	}
+	if _, ok := c.dispatcher.(Canceller); !ok {
+		return fmt.Errorf("%w: CancelRunning needs a dispatcher that cancels runs", ErrUnsupportedOption)
+	}
+	input, err := rr.RunInput(ctx, rec.RunID)
+	if err != nil {
+		return fmt.Errorf("hatchetflow: read the input of run %s: %w", rec.RunID, err)
+	}
+	if err := c.store.SuspendRunning(ctx, rec.ID, rec.RunID, input); err != nil {
+		return cancelError(err)
+	}
+	return c.cancelRuns(ctx, rec.ID, []string{rec.RunID})
 }
 
 // Resume resumes what [Client.Suspend] suspended: a held run is dispatched once with

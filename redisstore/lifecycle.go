@@ -403,3 +403,40 @@ func (s *Store) Resume(ctx context.Context, id string) (*ResumeResult, error) {
 	}
 	return nil, &NotPendingError{ID: id, Status: Status(st)}
 }
+
+// suspendRunningCmd suspends an active signature whose run is being cancelled, so that
+// Resume reruns it: active for run ARGV[1] → suspended (back to pending on Resume) with
+// the run's input held.
+//
+// KEYS[1] record hash. ARGV[1] run id, ARGV[2] the run's input JSON.
+// Returns {"ok"}, {"refused", status, owner run} (not active for that run), or
+// {"missing"}.
+var suspendRunningCmd = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+local owner = redis.call('HGET', KEYS[1], 'rid') or ''
+if st ~= 'active' or owner ~= ARGV[1] then return {'refused', st, owner} end
+redis.call('HSET', KEYS[1], 's', 'suspended', 'ls', 'pending', 'hin', ARGV[2])
+redis.call('HDEL', KEYS[1], 'hold')
+return {'ok'}
+`)
+
+// SuspendRunning moves signature id from active for runID to suspended, holding input
+// for Resume (which dispatches it as a new run), in one round trip. Another status or
+// owner gives a [*NotPendingError].
+func (s *Store) SuspendRunning(ctx context.Context, id, runID string, input json.RawMessage) error {
+	res, err := suspendRunningCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id)}, runID, string(input)).Slice()
+	if err != nil {
+		return opError(fmt.Sprintf("suspend %q", id), err)
+	}
+	switch code, _ := res[0].(string); code {
+	case "ok":
+		return nil
+	case "missing":
+		return &NotFoundError{ID: id}
+	default:
+		st, _ := at(res, 1).(string)
+		owner, _ := at(res, 2).(string)
+		return &NotPendingError{ID: id, Status: Status(st), OwnerRunID: owner}
+	}
+}

@@ -58,7 +58,7 @@ func noScript(cmds []redis.Cmder) bool {
 }
 
 // scripts are every Lua script of the store.
-var scripts = []*redis.Script{saveCmd, startCmd, finishCmd, failCmd, markCmd, updateKwargsCmd, linkCmd, cancelCmd, suspendCmd, resumeCmd,
+var scripts = []*redis.Script{saveCmd, startCmd, finishCmd, failCmd, markCmd, updateKwargsCmd, linkCmd, cancelCmd, suspendCmd, resumeCmd, suspendRunningCmd,
 	saveSwarmItemsCmd, swarmClaimCmd, swarmItemEndCmd, swarmAddCmd, swarmCloseCmd}
 
 // LoadScripts loads every Lua script into Redis (on every node of a Cluster), so that

@@ -66,6 +66,7 @@ var (
 	_ hatchetflow.RunChecker       = (*Harness)(nil)
 	_ hatchetflow.Stepper          = (*Harness)(nil)
 	_ hatchetflow.Canceller        = (*Harness)(nil)
+	_ hatchetflow.RunInputReader   = (*Harness)(nil)
 )
 
 // New returns a harness on a fresh miniredis, closed with t.Cleanup. opts configure the
@@ -220,6 +221,17 @@ func (h *Harness) CancelRuns(ctx context.Context, runIDs []string) error {
 		}
 	}
 	return nil
+}
+
+// RunInput implements hatchetflow.RunInputReader: the input run id was dispatched with.
+func (h *Harness) RunInput(ctx context.Context, runID string) (json.RawMessage, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.byID[runID]
+	if r == nil {
+		return nil, fmt.Errorf("flowtest: no run %s", runID)
+	}
+	return json.Marshal(r.Input)
 }
 
 // RunStatus implements hatchetflow.RunChecker from the harness's runs: a run ended
