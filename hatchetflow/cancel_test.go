@@ -269,3 +269,34 @@ func TestSuspendCancelRunningOptions(t *testing.T) {
 	must(t, c.Suspend(ctx, s.ID, &hatchetflow.SuspendOptions{CancelRunning: true}))
 	f.h.RequireStatus(t, s.ID, hatchetflow.StatusSuspended)
 }
+
+func TestTreeReadsSignaturesChainsAndSwarms(t *testing.T) {
+	f := newSwarmFlow(t)
+	ctx := context.Background()
+	c := f.h.Client
+	sw := dsl.Swarm(sq(1).OnSuccess(dsl.Sign("sq")), dsl.Chain(sq(2), dsl.Sign("sq"))).OnSuccess(dsl.Sign("sum-list"))
+	h, err := sw.Run(ctx, c, map[string]any{})
+	must(t, err)
+	_, err = h.Wait(ctx)
+	must(t, err)
+	f.h.Drain(ctx)
+	root, err := c.Tree(ctx, h.SignatureID())
+	must(t, err)
+	if root.Kind != "swarm" || root.Status != hatchetflow.StatusDone || len(root.Items) != 2 || len(root.OnSuccess) != 1 {
+		t.Fatalf("root %+v", root)
+	}
+	item0, chain := root.Items[0], root.Items[1]
+	if item0.Task != "sq" || string(item0.Result) != "1" || len(item0.OnSuccess) != 1 || item0.OnSuccess[0].Status != hatchetflow.StatusDone {
+		t.Fatalf("item 0 %+v", item0)
+	}
+	if chain.Kind != "chain" || chain.Status != hatchetflow.StatusDone || len(chain.Steps) != 2 ||
+		len(chain.Steps[0].OnSuccess) != 0 || string(chain.Steps[1].Result) != "16" {
+		t.Fatalf("chain item %+v", chain)
+	}
+	if root.OnSuccess[0].Task != "sum-list" || root.OnSuccess[0].Status != hatchetflow.StatusDone {
+		t.Fatalf("swarm callback %+v", root.OnSuccess[0])
+	}
+	if _, err := c.Tree(ctx, "0193f1d0-0000-7000-8000-000000000000"); !errors.Is(err, hatchetflow.ErrSignatureNotFound) {
+		t.Fatalf("Tree of a missing id: %v", err)
+	}
+}
