@@ -128,8 +128,12 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			// The engine cancelled or timed out this attempt and drops what it returns:
 			// the signature must not be marked done behind the engine's back. A
 			// cancelled run gets no on-failure step: settle it here.
+			// In the background, so the attempt returns at once: a timed-out attempt is
+			// the engine's to retry or fail. (Once, while this blocked the step for up to
+			// 5 s, a timed-out task with no retries ran its main step twice; the cause
+			// was not confirmed.)
 			if _, ok := c.dispatcher.(Canceller); ok && c.hatchet != nil {
-				c.settleExternalCancel(sigID, runID)
+				go c.settleExternalCancel(sigID, runID)
 			}
 			return nil, err
 		}
