@@ -45,6 +45,7 @@ func (c *Client) Tree(ctx context.Context, id string) (*Node, error) {
 	}
 	nodes := map[string]*Node{}
 	recs := map[string]*redisstore.Record{}
+	swarmItems := map[string][]redisstore.SwarmItem{} // read once, while walking
 	level := []string{id}
 	for len(level) > 0 {
 		got, err := c.store.GetMany(ctx, level)
@@ -86,6 +87,7 @@ func (c *Client) Tree(ctx context.Context, id string) (*Node, error) {
 				if err != nil {
 					return nil, err
 				}
+				swarmItems[lid] = items
 				for _, it := range items {
 					want(it.Ref.ID)
 				}
@@ -109,11 +111,7 @@ func (c *Client) Tree(ctx context.Context, id string) (*Node, error) {
 				n.Status, n.Result, n.Error = st.Status, st.Result, st.Error
 			}
 		case redisstore.KindSwarm:
-			items, err := c.store.SwarmItems(ctx, nid)
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range items {
+			for _, it := range swarmItems[nid] {
 				item := nodes[it.Ref.ID]
 				if e := recs[it.Ref.ID]; e != nil && e.Item == nil && len(e.Containers) > 0 {
 					item = nodes[e.Containers[len(e.Containers)-1]] // a chain item: the chain

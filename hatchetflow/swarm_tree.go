@@ -44,30 +44,8 @@ func (t *tree) swarm(sb dsl.SwarmBuilder, f frame) (node, error) {
 		self.items = append(self.items, it.entry)
 	}
 	saved := dsl.Saved{ID: id, Task: SwarmTask, Swarm: true}
-	for _, branch := range []struct {
-		outcome redisstore.Outcome
-		specs   []dsl.Spec
-		dst     *[]redisstore.CallbackRef
-		out     *[]dsl.Saved
-	}{{redisstore.OutcomeSuccess, sb.SuccessCallbacks(), &rec.OnSuccess, &saved.OnSuccess},
-		{redisstore.OutcomeError, sb.ErrorCallbacks(), &rec.OnError, &saved.OnError}} {
-		for _, s := range branch.specs {
-			cb, err := t.compile(s, frame{})
-			if err != nil {
-				return node{}, err
-			}
-			if err := checkFit(self, cb.entry, branch.outcome); err != nil {
-				return node{}, err
-			}
-			*branch.dst = append(*branch.dst, cb.entry.ref())
-			*branch.out = append(*branch.out, cb.saved)
-		}
-	}
-	for _, next := range f.next {
-		if err := checkFit(self, next, redisstore.OutcomeSuccess); err != nil {
-			return node{}, err
-		}
-		rec.OnSuccess = append(rec.OnSuccess, next.ref())
+	if err := t.callbacks(rec, self, &saved, sb.SuccessCallbacks(), sb.ErrorCallbacks(), f.next); err != nil {
+		return node{}, err
 	}
 	t.plan.recs = append(t.plan.recs, rec) // after its items and callbacks
 	return node{id: id, swarm: true, entry: self, exit: self, leaves: []string{id}, saved: saved}, nil

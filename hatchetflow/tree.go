@@ -241,33 +241,43 @@ func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
 	}
 	self := shapeOf(rec, def)
 	saved := dsl.Saved{ID: id, Task: rec.Task}
+	if err := t.callbacks(rec, self, &saved, b.SuccessCallbacks(), b.ErrorCallbacks(), f.next); err != nil {
+		return node{}, err
+	}
+	t.plan.recs = append(t.plan.recs, rec) // after its callbacks
+	return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: saved}, nil
+}
+
+// callbacks compiles the success and error callbacks of rec (whose shape is self),
+// each checked against what it will receive, then adds next (its successors as a
+// chain step) to its success callbacks; saved lists what was saved.
+func (t *tree) callbacks(rec *redisstore.Record, self shape, saved *dsl.Saved, success, failure []dsl.Spec, next []shape) error {
 	for _, branch := range []struct {
 		outcome redisstore.Outcome
 		specs   []dsl.Spec
 		dst     *[]redisstore.CallbackRef
 		out     *[]dsl.Saved
-	}{{redisstore.OutcomeSuccess, b.SuccessCallbacks(), &rec.OnSuccess, &saved.OnSuccess},
-		{redisstore.OutcomeError, b.ErrorCallbacks(), &rec.OnError, &saved.OnError}} {
+	}{{redisstore.OutcomeSuccess, success, &rec.OnSuccess, &saved.OnSuccess},
+		{redisstore.OutcomeError, failure, &rec.OnError, &saved.OnError}} {
 		for _, s := range branch.specs {
 			cb, err := t.compile(s, frame{})
 			if err != nil {
-				return node{}, err
+				return err
 			}
 			if err := checkFit(self, cb.entry, branch.outcome); err != nil {
-				return node{}, err
+				return err
 			}
 			*branch.dst = append(*branch.dst, cb.entry.ref())
 			*branch.out = append(*branch.out, cb.saved)
 		}
 	}
-	for _, next := range f.next {
-		if err := checkFit(self, next, redisstore.OutcomeSuccess); err != nil {
-			return node{}, err
+	for _, n := range next {
+		if err := checkFit(self, n, redisstore.OutcomeSuccess); err != nil {
+			return err
 		}
-		rec.OnSuccess = append(rec.OnSuccess, next.ref())
+		rec.OnSuccess = append(rec.OnSuccess, n.ref())
 	}
-	t.plan.recs = append(t.plan.recs, rec) // after its callbacks
-	return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: saved}, nil
+	return nil
 }
 
 // chain compiles a chain: its callbacks, then its steps from the last to the first
