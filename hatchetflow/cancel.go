@@ -109,10 +109,11 @@ func (c *Client) cancelRuns(ctx context.Context, id string, runs []string) error
 // cancelSignature cancels one signature and runs its error path; it returns the run
 // to cancel on the engine when the signature was active.
 func (c *Client) cancelSignature(ctx context.Context, id string, opts *CancelOptions) ([]string, error) {
-	rec, prev, err := c.store.Cancel(ctx, id, opts.reason())
+	cn, err := c.store.Cancel(ctx, id, opts.reason())
 	if err != nil {
 		return nil, cancelError(err)
 	}
+	rec, prev := cn.Record, cn.Previous
 	var runs []string
 	if prev == StatusActive && rec.RunID != "" {
 		runs = append(runs, rec.RunID)
@@ -164,55 +165,61 @@ func (c *Client) cancelChain(ctx context.Context, rec *redisstore.Record, opts *
 		first = false
 	}
 	// The container itself: its record says the chain was cancelled.
-	if _, _, err := c.store.Cancel(ctx, rec.ID, opts.reason()); err != nil && !errors.Is(err, redisstore.ErrTransition) {
+	if _, err := c.store.Cancel(ctx, rec.ID, opts.reason()); err != nil && !errors.Is(err, redisstore.ErrTransition) {
 		return runs, err
 	}
 	return runs, nil
 }
 
-// cancelSwarm cancels swarm rec: it stops claiming, its running items are cancelled
-// (each ends failed), its queued items' signatures are cancelled silently (they never
-// start), then its error path runs.
+// cancelSwarm cancels swarm rec: it stops claiming and its queued items end failed
+// (one script), their signatures are cancelled in one pipeline (they never start), its
+// running items are cancelled one by one (each ends failed; at most MaxConcurrency),
+// then its error path runs.
 func (c *Client) cancelSwarm(ctx context.Context, rec *redisstore.Record, opts *CancelOptions) ([]string, error) {
-	sw, _, err := c.store.Cancel(ctx, rec.ID, opts.reason())
+	cn, err := c.store.Cancel(ctx, rec.ID, opts.reason())
 	if err != nil {
 		return nil, cancelError(err)
 	}
+	sw := cn.Record
 	items, err := c.store.SwarmItems(ctx, rec.ID)
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(items))
-	for i, it := range items {
-		ids[i] = it.Ref.ID
+	var queued, claimed []string
+	for _, it := range items {
+		switch {
+		case cn.QueuedFrom >= 0 && it.Index >= cn.QueuedFrom:
+			queued = append(queued, it.Ref.ID)
+		case it.State == redisstore.ItemClaimed:
+			claimed = append(claimed, it.Ref.ID)
+		}
 	}
-	entries, err := c.store.GetMany(ctx, ids)
+	var errs []error
+	if _, err := c.store.CancelMany(ctx, queued, opts.reason()); err != nil {
+		errs = append(errs, err)
+	}
+	entries, err := c.store.GetMany(ctx, claimed)
 	if err != nil {
 		return nil, err
 	}
 	var runs []string
-	var errs []error
-	for _, it := range items {
-		e := entries[it.Ref.ID]
-		if e == nil || (it.State != redisstore.ItemClaimed && it.State != redisstore.ItemQueued) {
+	for _, id := range claimed {
+		e := entries[id]
+		if e == nil {
 			continue
-		}
-		itemOpts := opts
-		if it.State == redisstore.ItemQueued {
-			itemOpts = &CancelOptions{Silent: true, Reason: opts.reason()}
 		}
 		var r []string
 		var err error
 		switch {
 		case e.Kind == redisstore.KindSwarm:
-			r, err = c.cancelSwarm(ctx, e, itemOpts)
+			r, err = c.cancelSwarm(ctx, e, opts)
 		case e.Item == nil && len(e.Containers) > 0: // a chain item
 			var chain *redisstore.Record
 			if chain, err = c.store.Get(ctx, e.Containers[len(e.Containers)-1]); err == nil {
-				r, err = c.cancelChain(ctx, chain, itemOpts)
+				r, err = c.cancelChain(ctx, chain, opts)
 			}
 		default:
-			r, err = c.cancelSignature(ctx, e.ID, itemOpts)
+			r, err = c.cancelSignature(ctx, e.ID, opts)
 		}
 		var np *NotPendingError
 		if err != nil && !errors.As(err, &np) {

@@ -241,12 +241,14 @@ func (s *Store) LinkStep(ctx context.Context, id string, rec *Record, kwargs map
 
 // cancelCmd cancels a signature or container that has not ended: any status but done,
 // failed and cancelled becomes cancelled, with reason as its error, and the keys get
-// the done TTL. A swarm is also stopped (no item is claimed any more).
+// the done TTL. A swarm is also stopped (no item is claimed any more), and its queued
+// items end failed with reason as their error, in the same script.
 //
 // KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] a swarm's item hash (any key of
 // the slot for others). ARGV[1] done TTL in ms, ARGV[2] reason.
-// Returns {code, previous status, record pairs, kwargs pairs}, code "ok" or "ended"
-// (nothing changed: the status is the one it ended with), or {"missing"}.
+// Returns {code, previous status, record pairs, kwargs pairs, first queued index},
+// code "ok" or "ended" (nothing changed: the status is the one it ended with), or
+// {"missing"}. The first queued index is a swarm's: items from it on were queued.
 var cancelCmd = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
@@ -254,37 +256,86 @@ if st == 'done' or st == 'failed' or st == 'cancelled' then
   return {'ended', st, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 end
 redis.call('HSET', KEYS[1], 's', 'cancelled', 'ls', st, 'err', ARGV[2])
+local nx = -1
 if redis.call('HGET', KEYS[1], 'k') == 'swarm' then
   redis.call('HSET', KEYS[1], 'sp', '1')
+  nx = tonumber(redis.call('HGET', KEYS[1], 'nx') or '0')
+  local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+  for i = nx, n - 1 do redis.call('HSET', KEYS[3], 's' .. i, 'f\31' .. ARGV[2]) end
+  if n > nx then
+    redis.call('HINCRBY', KEYS[1], 'nf', n - nx)
+    redis.call('HSET', KEYS[1], 'nx', n)
+  end
   if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[1]) end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
-return {'ok', st, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+return {'ok', st, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), nx}
 `)
 
+// Cancelled is what [Store.Cancel] did.
+type Cancelled struct {
+	// Record is the record after the cancel; Previous the status it had.
+	Record   *Record
+	Previous Status
+	// QueuedFrom is, for a swarm, the index of its first item that was still queued:
+	// those items ended failed in the same script. -1 for others.
+	QueuedFrom int
+}
+
 // Cancel moves signature or container id to cancelled unless it ended, in one round
-// trip, and returns it with the status it had. One that ended gives a
+// trip (a swarm's queued items end failed in the same script). One that ended gives a
 // [*NotPendingError] with its final status; a missing one a [*NotFoundError].
-func (s *Store) Cancel(ctx context.Context, id, reason string) (*Record, Status, error) {
+func (s *Store) Cancel(ctx context.Context, id, reason string) (*Cancelled, error) {
 	res, err := cancelCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)},
 		ms(s.doneTTL), reason).Slice()
 	if err != nil {
-		return nil, "", opError(fmt.Sprintf("cancel %q", id), err)
+		return nil, opError(fmt.Sprintf("cancel %q", id), err)
 	}
+	return s.cancelled(id, res)
+}
+
+func (s *Store) cancelled(id string, res []any) (*Cancelled, error) {
 	code, _ := res[0].(string)
 	if code == "missing" || len(res) < 4 {
-		return nil, "", &NotFoundError{ID: id}
+		return nil, &NotFoundError{ID: id}
 	}
 	prev, _ := res[1].(string)
 	rec, err := parseRecord(id, pairsToMap(res[2]), pairsToMap(res[3]))
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if code == "ended" {
-		return rec, Status(prev), &NotPendingError{ID: id, Status: Status(prev), OwnerRunID: rec.RunID}
+		return nil, &NotPendingError{ID: id, Status: Status(prev), OwnerRunID: rec.RunID}
 	}
-	return rec, Status(prev), nil
+	from, _ := at(res, 4).(int64)
+	return &Cancelled{Record: rec, Previous: Status(prev), QueuedFrom: int(from)}, nil
+}
+
+// CancelMany cancels signatures (see [Store.Cancel]) in one pipeline, for what never
+// started; it reports how many it cancelled (others had ended or are gone).
+func (s *Store) CancelMany(ctx context.Context, ids []string, reason string) (int, error) {
+	calls := make([]scriptCall, len(ids))
+	for i, id := range ids {
+		calls[i] = scriptCall{keys: []string{s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)}, args: []any{ms(s.doneTTL), reason}}
+	}
+	var n int
+	var cmds []*redis.Cmd
+	err := s.pipelineScripts(ctx, cancelCmd, nil, func(p redis.Pipeliner) {
+		cmds = cmds[:0]
+		for _, c := range calls {
+			cmds = append(cmds, cancelCmd.EvalSha(ctx, p, c.keys, c.args...))
+		}
+	})
+	if err != nil {
+		return 0, opError(fmt.Sprintf("cancel %d signatures", len(ids)), err)
+	}
+	for _, c := range cmds {
+		if res, err := c.Slice(); err == nil && len(res) > 0 && res[0] == "ok" {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // suspendCmd suspends a signature or container that has not ended. A pending one (or

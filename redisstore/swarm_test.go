@@ -203,3 +203,35 @@ func TestSwarmOfTenThousandItems(t *testing.T) {
 		}
 	})
 }
+
+func TestCancelSwarmEndsQueuedItemsInOneScript(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		id, ids := saveSwarm(t, b.store, 5, SwarmConfig{MaxConcurrency: 2, Closed: true})
+		startSwarm(t, b.store, id)
+		cn, err := b.store.Cancel(ctx, id, "stop")
+		if err != nil || cn.QueuedFrom != 2 || cn.Previous != StatusActive || cn.Record.Status != StatusCancelled {
+			t.Fatalf("cancel: %+v %v", cn, err)
+		}
+		items, _ := b.store.SwarmItems(ctx, id)
+		for i, it := range items {
+			want := ItemFailed
+			if i < 2 {
+				want = ItemClaimed
+			}
+			if it.State != want || (want == ItemFailed && it.Error != "stop") {
+				t.Errorf("item %d: %s %q, want %s", i, it.State, it.Error, want)
+			}
+		}
+		b.rt.Reset()
+		if n, err := b.store.CancelMany(ctx, ids[2:], "stop"); err != nil || n != 3 {
+			t.Fatalf("CancelMany: %d %v", n, err)
+		}
+		if got := b.rt.N(); got < 1 || got > b.nodes {
+			t.Errorf("CancelMany of 3 took %d round trips, want one pipeline (one per node)", got)
+		}
+		if _, err := b.store.Cancel(ctx, id, "again"); !errors.Is(err, ErrTransition) {
+			t.Errorf("second cancel: %v", err)
+		}
+	})
+}
