@@ -132,7 +132,13 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			// the engine's to retry or fail. (Once, while this blocked the step for up to
 			// 5 s, a timed-out task with no retries ran its main step twice; the cause
 			// was not confirmed.)
-			if _, ok := c.dispatcher.(Canceller); ok && c.hatchet != nil {
+			// Only when the attempt ended before its timeout: a timed-out attempt is
+			// the engine's to retry or fail, and is left exactly as before.
+			timeout := def.cfg.executionTimeout
+			if timeout <= 0 {
+				timeout = 60 * time.Second // Hatchet's default
+			}
+			if _, ok := c.dispatcher.(Canceller); ok && c.hatchet != nil && time.Since(started) < timeout-200*time.Millisecond {
 				go c.settleExternalCancel(sigID, runID)
 			}
 			return nil, err
