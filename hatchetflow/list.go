@@ -101,7 +101,7 @@ func listQuery(o ListOptions) (redisstore.ListQuery, error) {
 		return bad("unknown status %q", o.Status)
 	case !o.Since.IsZero() && !o.Until.IsZero() && !o.Until.After(o.Since):
 		return bad("until %s is not after since %s", o.Until.Format(time.RFC3339), o.Since.Format(time.RFC3339))
-	case o.Cursor != "" && !redisstore.ValidID(o.Cursor):
+	case o.Cursor != "" && redisstore.ParseCursor(o.Cursor) != nil:
 		return bad("malformed cursor %q", o.Cursor)
 	}
 	limit := o.Limit

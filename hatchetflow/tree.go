@@ -99,6 +99,9 @@ func (c *Client) compile(ctx context.Context, spec dsl.Spec, seed string) (*plan
 		return nil, err
 	}
 	t.plan.root = root
+	for _, r := range t.plan.recs {
+		r.Root = r.ID == root.id
+	}
 	return t.plan, nil
 }
 

@@ -1,12 +1,40 @@
 package redisstore
 
-import "github.com/google/uuid"
+import (
+	"fmt"
+	"hash/crc32"
+
+	"github.com/google/uuid"
+)
+
+// IndexShards is how many index shards the store keeps. A record's keys and the
+// indexes that list it share the hash tag of its shard ({s00} … {s0f}), so each
+// transition updates the record and its index entries in one Lua script, on Redis
+// Cluster too; a listing reads the shards in one pipeline. Changing it re-homes every
+// key: it is a constant of the key layout, not an option.
+const IndexShards = 16
+
+// shard returns the shard of record id.
+func shard(id string) int { return int(crc32.ChecksumIEEE([]byte(id)) % IndexShards) }
+
+// shardBase returns the common start of shard n's keys: "<prefix>:{sNN}:".
+func (s *Store) shardBase(n int) string { return fmt.Sprintf("%s:{s%02x}:", s.prefix, n) }
 
 // SignatureKey returns the key of signature id's record hash.
-func (s *Store) SignatureKey(id string) string { return s.prefix + ":{sig:" + id + "}" }
+func (s *Store) SignatureKey(id string) string { return s.shardBase(shard(id)) + id }
 
 // KwargsKey returns the key of signature id's kwargs hash; it shares the record's slot.
 func (s *Store) KwargsKey(id string) string { return s.SignatureKey(id) + ":kw" }
+
+// indexBase returns the start of shard n's index keys ("<prefix>:{sNN}:ix"). Scripts
+// that keep indexes take it as their last key, so Redis Cluster routes them to the
+// shard's slot, and append ":all", ":root", ":s:<status>", ":t:<task>" or ":exp".
+func (s *Store) indexBase(n int) string { return s.shardBase(n) + "ix" }
+
+// withIndex returns keys with the index base of id's shard appended.
+func (s *Store) withIndex(id string, keys ...string) []string {
+	return append(keys, s.indexBase(shard(id)))
+}
 
 // RegistryKey returns the key of the task registry hash.
 func (s *Store) RegistryKey() string { return s.prefix + ":{registry}" }

@@ -44,7 +44,7 @@ func (s *Store) StartWithInput(ctx context.Context, id, runID string, attempt in
 	if len(input) > 0 {
 		args = append(args, string(input))
 	}
-	res, err := startCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)}, args...).Slice()
+	res, err := startCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id)), args...).Slice()
 	if err != nil {
 		return "", nil, opError(fmt.Sprintf("start %q", id), err)
 	}
@@ -97,7 +97,7 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 	var fin *redis.Cmd
 	leaves := make([]*redis.SliceCmd, len(opts.Containers))
 	err := s.pipelineScripts(ctx, finishCmd, nil, func(p redis.Pipeliner) {
-		fin = finishCmd.EvalSha(ctx, p, []string{s.SignatureKey(id), s.KwargsKey(id)}, args...)
+		fin = finishCmd.EvalSha(ctx, p, s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id)), args...)
 		for i, c := range opts.Containers {
 			leaves[i] = p.HMGet(ctx, s.SignatureKey(c), fLeaves, fSwarmItem)
 		}
@@ -139,7 +139,7 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 // pending), records message and gives it the done TTL, in one round trip. The
 // returned record includes the kwargs, so the message the task received can be rebuilt.
 func (s *Store) Fail(ctx context.Context, id, runID, message string) (*Transition, error) {
-	res, err := failCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)},
+	res, err := failCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id)),
 		runID, message, ms(s.doneTTL)).Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("fail %q", id), err)
@@ -187,16 +187,13 @@ func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, 
 		}
 		calls = append(calls, scriptCall{keys: []string{s.SignatureKey(id)}, args: args})
 	}
-	err := s.pipelineScripts(ctx, markCmd, calls, func(p redis.Pipeliner) {
-		for _, cb := range deadBranch {
-			p.ExpireLT(ctx, s.SignatureKey(cb), s.doneTTL)
-			p.ExpireLT(ctx, s.KwargsKey(cb), s.doneTTL)
-		}
-		for _, k := range keepAlive {
-			p.ExpireGT(ctx, s.SignatureKey(k), s.activeTTL)
-			p.ExpireGT(ctx, s.KwargsKey(k), s.activeTTL)
-		}
-	})
+	for _, cb := range deadBranch {
+		calls = append(calls, scriptCall{script: ttlCmd, keys: s.withIndex(cb, s.SignatureKey(cb), s.KwargsKey(cb)), args: []any{ms(s.doneTTL), "lt"}})
+	}
+	for _, k := range keepAlive {
+		calls = append(calls, scriptCall{script: ttlCmd, keys: s.withIndex(k, s.SignatureKey(k), s.KwargsKey(k)), args: []any{ms(s.activeTTL), "gt"}})
+	}
+	err := s.pipelineScripts(ctx, markCmd, calls, nil)
 	if err != nil {
 		return opError(fmt.Sprintf("mark dispatched for %q", id), err)
 	}
@@ -221,7 +218,7 @@ func (s *Store) LinkStep(ctx context.Context, id string, rec *Record, kwargs map
 	}
 	args := append([]any{ms(s.activeTTL), len(f) / 2}, f...)
 	args = append(args, kw...)
-	res, err := linkCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)}, args...).Slice()
+	res, err := linkCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id)), args...).Slice()
 	if err != nil {
 		return opError(fmt.Sprintf("link %q", id), err)
 	}
@@ -245,11 +242,11 @@ func (s *Store) LinkStep(ctx context.Context, id string, rec *Record, kwargs map
 // items end failed with reason as their error, in the same script.
 //
 // KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] a swarm's item hash (any key of
-// the slot for others). ARGV[1] done TTL in ms, ARGV[2] reason.
+// the slot for others), KEYS[4] index base. ARGV[1] done TTL in ms, ARGV[2] reason.
 // Returns {code, previous status, record pairs, kwargs pairs, first queued index},
 // code "ok" or "ended" (nothing changed: the status is the one it ended with), or
 // {"missing"}. The first queued index is a swarm's: items from it on were queued.
-var cancelCmd = redis.NewScript(`
+var cancelCmd = redis.NewScript(ixLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
 if st == 'done' or st == 'failed' or st == 'cancelled' then
@@ -270,6 +267,7 @@ if redis.call('HGET', KEYS[1], 'k') == 'swarm' then
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+ixstatus(st, 'cancelled')
 return {'ok', st, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), nx}
 `)
 
@@ -287,7 +285,7 @@ type Cancelled struct {
 // trip (a swarm's queued items end failed in the same script). One that ended gives a
 // [*NotPendingError] with its final status; a missing one a [*NotFoundError].
 func (s *Store) Cancel(ctx context.Context, id, reason string) (*Cancelled, error) {
-	res, err := cancelCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)},
+	res, err := cancelCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)),
 		ms(s.doneTTL), reason).Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("cancel %q", id), err)
@@ -317,7 +315,7 @@ func (s *Store) cancelled(id string, res []any) (*Cancelled, error) {
 func (s *Store) CancelMany(ctx context.Context, ids []string, reason string) (int, error) {
 	calls := make([]scriptCall, len(ids))
 	for i, id := range ids {
-		calls[i] = scriptCall{keys: []string{s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)}, args: []any{ms(s.doneTTL), reason}}
+		calls[i] = scriptCall{keys: s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)), args: []any{ms(s.doneTTL), reason}}
 	}
 	var n int
 	var cmds []*redis.Cmd
@@ -342,15 +340,16 @@ func (s *Store) CancelMany(ctx context.Context, ids []string, reason string) (in
 // an active swarm) becomes suspended; an active signature keeps running and gets the
 // hold flag: its finish or failure then holds its callbacks until Resume.
 //
-// KEYS[1] record hash. Returns {code, status}: "suspended" (status was pending, or
+// KEYS[1] record hash, KEYS[2] index base. Returns {code, status}: "suspended" (status was pending, or
 // a swarm's), "held" (active: callbacks held), "already" (suspended or held already),
 // "ended" (done, failed or cancelled), or {"missing"}.
-var suspendCmd = redis.NewScript(`
+var suspendCmd = redis.NewScript(ixLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
 if st == 'suspended' or redis.call('HGET', KEYS[1], 'hold') == '1' then return {'already', st} end
 if st == 'pending' or (st == 'active' and redis.call('HGET', KEYS[1], 'k') == 'swarm') then
   redis.call('HSET', KEYS[1], 's', 'suspended', 'ls', st)
+  ixstatus(st, 'suspended')
   return {'suspended', st}
 end
 if st == 'active' then
@@ -362,7 +361,8 @@ return {'ended', st}
 
 // resumeCmd resumes what suspendCmd suspended.
 //
-// KEYS[1] record hash, KEYS[2] a swarm's item hash. ARGV[1] now (unix ms).
+// KEYS[1] record hash, KEYS[2] a swarm's item hash, KEYS[3] index base. ARGV[1] now
+// (unix ms).
 // Returns {code, ...}:
 //
 //	"resumed", status, held input        suspended → status (pending; a swarm's
@@ -371,7 +371,7 @@ return {'ended', st}
 //	                                     run got to (active, done, failed); callbacks
 //	                                     of done or failed must be dispatched now
 //	"not-suspended", status / "missing"
-var resumeCmd = redis.NewScript(`
+var resumeCmd = redis.NewScript(ixLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
 if st == 'suspended' then
@@ -379,6 +379,7 @@ if st == 'suspended' then
   local held = redis.call('HGET', KEYS[1], 'hin') or ''
   redis.call('HSET', KEYS[1], 's', back, 'ls', 'suspended')
   redis.call('HDEL', KEYS[1], 'hin')
+  ixstatus('suspended', back)
   return {'resumed', back, held}
 end
 if redis.call('HGET', KEYS[1], 'hold') == '1' then
@@ -404,7 +405,7 @@ const (
 // Suspend suspends signature or swarm id in one round trip (see suspendCmd). One that
 // ended gives a [*NotPendingError].
 func (s *Store) Suspend(ctx context.Context, id string) (SuspendResult, error) {
-	res, err := suspendCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id)}).Slice()
+	res, err := suspendCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id))).Slice()
 	if err != nil {
 		return "", opError(fmt.Sprintf("suspend %q", id), err)
 	}
@@ -434,7 +435,7 @@ type ResumeResult struct {
 // Resume resumes signature or swarm id in one round trip (see resumeCmd). One that is
 // neither suspended nor held gives a [*NotPendingError] with its status.
 func (s *Store) Resume(ctx context.Context, id string) (*ResumeResult, error) {
-	res, err := resumeCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.SwarmItemsKey(id)}, time.Now().UnixMilli()).Slice()
+	res, err := resumeCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id), s.SwarmItemsKey(id)), time.Now().UnixMilli()).Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("resume %q", id), err)
 	}
@@ -459,16 +460,17 @@ func (s *Store) Resume(ctx context.Context, id string) (*ResumeResult, error) {
 // Resume reruns it: active for run ARGV[1] → suspended (back to pending on Resume) with
 // the run's input held.
 //
-// KEYS[1] record hash. ARGV[1] run id, ARGV[2] the run's input JSON.
+// KEYS[1] record hash, KEYS[2] index base. ARGV[1] run id, ARGV[2] the run's input JSON.
 // Returns {"ok"}, {"refused", status, owner run} (not active for that run), or
 // {"missing"}.
-var suspendRunningCmd = redis.NewScript(`
+var suspendRunningCmd = redis.NewScript(ixLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
 local owner = redis.call('HGET', KEYS[1], 'rid') or ''
 if st ~= 'active' or owner ~= ARGV[1] then return {'refused', st, owner} end
 redis.call('HSET', KEYS[1], 's', 'suspended', 'ls', 'pending', 'hin', ARGV[2])
 redis.call('HDEL', KEYS[1], 'hold')
+ixstatus('active', 'suspended')
 return {'ok'}
 `)
 
@@ -476,7 +478,7 @@ return {'ok'}
 // for Resume (which dispatches it as a new run), in one round trip. Another status or
 // owner gives a [*NotPendingError].
 func (s *Store) SuspendRunning(ctx context.Context, id, runID string, input json.RawMessage) error {
-	res, err := suspendRunningCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id)}, runID, string(input)).Slice()
+	res, err := suspendRunningCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id)), runID, string(input)).Slice()
 	if err != nil {
 		return opError(fmt.Sprintf("suspend %q", id), err)
 	}

@@ -121,6 +121,9 @@ type Record struct {
 	// Held is set while an active signature is suspended: its finish or failure
 	// holds its callbacks until Resume.
 	Held bool
+	// Root marks, for a save, the top of a tree: the record enters the root index. It
+	// is not a record field (a listing reports it from the index).
+	Root bool
 }
 
 // DispatchKey is the marker field for one callback of one outcome.

@@ -38,10 +38,14 @@ func (s *Store) saveTree(ctx context.Context, recs []*Record, ifAbsent bool) err
 		if err != nil {
 			return err
 		}
-		args := make([]any, 0, 2+len(f)+len(kw))
-		args = append(args, ttl, len(f)/2)
+		root := "0"
+		if r.Root {
+			root = "1"
+		}
+		args := make([]any, 0, 3+len(f)+len(kw))
+		args = append(args, ttl, len(f)/2, root)
 		args = append(append(args, f...), kw...)
-		calls = append(calls, scriptCall{keys: []string{s.SignatureKey(r.ID), s.KwargsKey(r.ID)}, args: args})
+		calls = append(calls, scriptCall{keys: s.withIndex(r.ID, s.SignatureKey(r.ID), s.KwargsKey(r.ID)), args: args})
 		if r.Kind == KindSwarm {
 			items := []any{ttl}
 			for i, it := range r.Items {
@@ -134,22 +138,20 @@ func (s *Store) UpdateKwargs(ctx context.Context, id string, kw map[string]any, 
 	}
 }
 
-// Delete removes a signature and its kwargs (and a swarm's item hash).
+// Delete removes a signature, its kwargs, a swarm's item hash and its index entries,
+// in one script.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	// The keys share the hash tag {sig:id}, so one DEL works on Cluster too.
-	return s.rdb.Del(ctx, s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)).Err()
+	return s.DeleteMany(ctx, []string{id})
 }
 
-// DeleteMany removes signatures (their record, kwargs and a swarm's item hash) in one
-// pipeline: one DEL per signature, each within its slot.
+// DeleteMany removes signatures (their record, kwargs, a swarm's item hash and index
+// entries) in one pipeline: one script per signature, each within its shard's slot.
 func (s *Store) DeleteMany(ctx context.Context, ids []string) error {
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, id := range ids {
-			p.Del(ctx, s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id))
-		}
-		return nil
-	})
-	if err != nil {
+	calls := make([]scriptCall, len(ids))
+	for i, id := range ids {
+		calls[i] = scriptCall{keys: s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id))}
+	}
+	if err := s.pipelineScripts(ctx, deleteCmd, calls, nil); err != nil {
 		return opError(fmt.Sprintf("delete %d signatures", len(ids)), err)
 	}
 	return nil

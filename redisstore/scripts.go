@@ -6,34 +6,42 @@ import "github.com/redis/go-redis/v9"
 // TTL, atomically. A tree is saved as a pipeline of these, callbacks first, so it works
 // on Redis Cluster too (a MULTI may not span slots).
 //
-// KEYS[1] record hash, KEYS[2] kwargs hash.
+// The record enters its shard's indexes (all, status, task, and root when it is the
+// top of a tree) in the same script; a few expired index entries are dropped in passing.
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
 // ARGV[1] TTL in ms, or the negated TTL to create the signature only if it does not
 // exist yet (a retried attempt saving the same ids), ARGV[2] n = number of record
-// field/value pairs, then n record pairs, then the kwargs pairs (possibly none).
+// field/value pairs, ARGV[3] "1" for the top of a tree, then n record pairs, then the
+// kwargs pairs (possibly none).
 // Returns 1, or 0 when an existing signature was left as it is.
-var saveCmd = redis.NewScript(`
+var saveCmd = redis.NewScript(ixLua + `
 local ttl = tonumber(ARGV[1])
 if ttl < 0 then
   if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
   ttl = -ttl
 end
 local n = tonumber(ARGV[2])
+local prev = redis.call('HGET', KEYS[1], 's')
 local rec = {}
-for i = 3, 2 + 2 * n do rec[#rec + 1] = ARGV[i] end
+for i = 4, 3 + 2 * n do rec[#rec + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(rec))
 redis.call('PEXPIRE', KEYS[1], ttl)
-if #ARGV > 2 + 2 * n then
+if #ARGV > 3 + 2 * n then
   local kw = {}
-  for i = 3 + 2 * n, #ARGV do kw[#kw + 1] = ARGV[i] end
+  for i = 4 + 2 * n, #ARGV do kw[#kw + 1] = ARGV[i] end
   redis.call('HSET', KEYS[2], unpack(kw))
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
+if prev then redis.call('ZREM', IX .. ':s:' .. prev, ixid()) end
+ixadd(ARGV[3] == '1')
+ixsweep(10) -- sweepOnWrite
 return 1
 `)
 
 // startCmd moves a signature pending→active for one engine run and returns it.
 //
-// KEYS[1] record hash, KEYS[2] kwargs hash.
+// KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
 // ARGV[1] run id, ARGV[2] active TTL in ms (refreshed on start), ARGV[3] attempt
 // number (1-based), recorded when this run may execute, ARGV[4] (optional) the run's
 // input, held in "hin" when the signature is suspended.
@@ -45,7 +53,7 @@ return 1
 //	"busy"     active and owned by another run
 //	"done", "failed", "cancelled"  already ended; the record carries the result or error
 //	"held"     suspended: the run's input is held (the first one only) for Resume
-var startCmd = redis.NewScript(`
+var startCmd = redis.NewScript(ixLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
 local owner = redis.call('HGET', KEYS[1], 'rid')
@@ -54,6 +62,7 @@ if st == 'pending' then
   redis.call('HSET', KEYS[1], 's', 'active', 'ls', 'pending', 'rid', ARGV[1], 'at', ARGV[3])
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  ixstatus('pending', 'active')
   outcome = 'started'
 elseif st == 'active' then
   if owner == ARGV[1] then
@@ -72,7 +81,7 @@ return {outcome, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 // finishCmd moves a signature active→done for its owner run, keeps the result and
 // gives both keys the done TTL.
 //
-// KEYS[1] record hash, KEYS[2] kwargs hash.
+// KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
 // ARGV[1] run id, ARGV[2] result JSON, ARGV[3] done TTL in ms, ARGV[4] (optional) the
 // run input, kept in "in" when the record is a chain's first step ("fi").
 // Returns {code, record field/value list}, code one of:
@@ -81,7 +90,7 @@ return {outcome, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 //	"repeat"   already done by ARGV[1]: nothing changed
 //	"refused"  any other state (the list shows which)
 //	"missing"  no record
-var finishCmd = redis.NewScript(`
+var finishCmd = redis.NewScript(ixLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
 local owner = redis.call('HGET', KEYS[1], 'rid')
@@ -93,6 +102,7 @@ if st == 'active' and owner == ARGV[1] then
   end
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  ixstatus('active', 'done')
   code = 'ok'
 elseif st == 'done' and owner == ARGV[1] then
   code = 'repeat'
@@ -104,11 +114,11 @@ return {code, redis.call('HGETALL', KEYS[1])}
 // pending (the run failed before it could start, e.g. a schedule timeout), and gives
 // both keys the done TTL.
 //
-// KEYS[1] record hash, KEYS[2] kwargs hash.
+// KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
 // ARGV[1] run id, ARGV[2] error message, ARGV[3] done TTL in ms.
 // Returns {code, record field/value list, kwargs field/value list}, code one of
 // "ok", "repeat" (already failed by ARGV[1]), "refused", "missing" (no lists).
-var failCmd = redis.NewScript(`
+var failCmd = redis.NewScript(ixLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
 local owner = redis.call('HGET', KEYS[1], 'rid')
@@ -117,6 +127,7 @@ if (st == 'active' and owner == ARGV[1]) or st == 'pending' then
   redis.call('HSET', KEYS[1], 's', 'failed', 'ls', st, 'rid', ARGV[1], 'err', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  ixstatus(st, 'failed')
   code = 'ok'
 elseif st == 'failed' and owner == ARGV[1] then
   code = 'repeat'
@@ -183,7 +194,9 @@ return {'ok', (#ARGV - 1) / 2}
 // list, the first-step flag) and the chain's kwargs under the step's own (HSETNX:
 // the step's kwargs win), and refreshes both keys' TTL.
 //
-// KEYS[1] record hash, KEYS[2] kwargs hash.
+// A linked step is no longer the top of a tree: it leaves the root index.
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
 // ARGV[1] TTL in ms, ARGV[2] n = number of record field/value pairs, then n record
 // pairs, then the kwargs pairs (possibly none).
 // Returns {code, ...}, code one of:
@@ -193,7 +206,7 @@ return {'ok', (#ARGV - 1) / 2}
 //	"status", s          not pending (status s): a step that ran cannot join a chain
 //	"contained", c       already a step of chain c, or an item of swarm c: a signature
 //	                     belongs to one container
-var linkCmd = redis.NewScript(`
+var linkCmd = redis.NewScript(ixLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local cid = redis.call('HGET', KEYS[1], 'cid')
 if cid then return {'contained', cid} end
@@ -208,5 +221,7 @@ if #rec > 0 then redis.call('HSET', KEYS[1], unpack(rec)) end
 for i = 3 + 2 * n, #ARGV, 2 do redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+redis.call('ZREM', IX .. ':root', ixid())
+ixkeep()
 return {'ok'}
 `)
