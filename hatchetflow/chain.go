@@ -65,6 +65,11 @@ func (c *Client) chainState(ctx context.Context, rec *redisstore.Record) (*Chain
 	if err != nil {
 		return nil, err
 	}
+	return chainStateOf(rec, got)
+}
+
+// chainStateOf derives chain rec's state from its leaves' records (got, by id).
+func chainStateOf(rec *redisstore.Record, got map[string]*redisstore.Record) (*ChainState, error) {
 	st := &ChainState{ID: rec.ID, Status: StatusPending}
 	done, started, suspended := 0, false, false
 	for i, id := range rec.Leaves {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hatchetflow/go/redisstore"
@@ -107,7 +108,7 @@ func (c *Client) Tree(ctx context.Context, id string) (*Node, error) {
 			for _, s := range r.Steps {
 				n.Steps = append(n.Steps, nodes[s])
 			}
-			if st, err := c.chainState(ctx, r); err == nil {
+			if st, err := chainStateOf(r, recs); err == nil { // every leaf is in the tree
 				n.Status, n.Result, n.Error = st.Status, st.Result, st.Error
 			}
 		case redisstore.KindSwarm:
@@ -121,14 +122,30 @@ func (c *Client) Tree(ctx context.Context, id string) (*Node, error) {
 		}
 		for _, cb := range r.OnSuccess {
 			if !isChainSuccessor(r, cb.ID, recs) {
-				n.OnSuccess = append(n.OnSuccess, nodes[cb.ID])
+				n.OnSuccess = append(n.OnSuccess, shownAs(r, cb.ID, nodes, recs))
 			}
 		}
 		for _, cb := range r.OnError {
-			n.OnError = append(n.OnError, nodes[cb.ID])
+			n.OnError = append(n.OnError, shownAs(r, cb.ID, nodes, recs))
 		}
 	}
 	return nodes[id], nil
+}
+
+// shownAs returns the node that callback cb of r stands for: a callback that is a
+// chain is referenced by its first step, and shown as the chain (the outermost one
+// that does not hold r itself).
+func shownAs(r *redisstore.Record, cb string, nodes map[string]*Node, recs map[string]*redisstore.Record) *Node {
+	e := recs[cb]
+	if e == nil || e.Item != nil {
+		return nodes[cb]
+	}
+	for i := len(e.Containers) - 1; i >= 0; i-- {
+		if cid := e.Containers[i]; !slices.Contains(r.Containers, cid) && nodes[cid] != nil {
+			return nodes[cid]
+		}
+	}
+	return nodes[cb]
 }
 
 // isChainSuccessor reports whether callback cb of r is r's next chain step (it is
