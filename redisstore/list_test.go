@@ -265,3 +265,61 @@ func TestListRoundTrips(t *testing.T) {
 		}
 	})
 }
+
+// TestListOnHundredThousandSignatures stores 100,000 signatures of 10 tasks (real
+// Redis only: REDIS_URL) and measures listings: each takes two round trips whatever
+// the number stored, and reads only index entries near the page.
+func TestListOnHundredThousandSignatures(t *testing.T) {
+	var b *backend
+	for _, x := range backends(t) {
+		if x.name == "redis" {
+			b = &x
+		}
+	}
+	if b == nil {
+		t.Skip("needs REDIS_URL (real Redis)")
+	}
+	ctx := context.Background()
+	const total = 100_000
+	for i := 0; i < total; i += 5000 {
+		recs := make([]*Record, 0, 5000)
+		for j := i; j < i+5000; j++ {
+			r := newRec(t, fmt.Sprintf("task-%d", j%10), nil)
+			r.Root = j%3 == 0
+			recs = append(recs, r)
+		}
+		if err := b.store.SaveTree(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []ListQuery{
+		{Limit: 50},
+		{Limit: 50, Task: "task-3"},
+		{Limit: 50, Task: "task-3", Status: StatusPending, RootsOnly: true},
+		{Limit: 1000, Status: StatusPending},
+	}
+	for _, q := range cases {
+		b.rt.Reset()
+		start := time.Now()
+		p, err := b.store.List(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		took, n := time.Since(start), b.rt.Reset()
+		t.Logf("ls status=%q task=%q roots=%v limit=%d on %d signatures: %d records, %d round trips, %v", q.Status, q.Task, q.RootsOnly, q.Limit, total, len(p.Records), n, took)
+		if n != 2 || len(p.Records) != q.Limit || p.Next == "" {
+			t.Fatalf("%d round trips (want 2), %d records (want %d), next %q", n, len(p.Records), q.Limit, p.Next)
+		}
+	}
+	// A second page continues where the first ended.
+	p1, _ := b.store.List(ctx, ListQuery{Limit: 50, Task: "task-3"})
+	p2, err := b.store.List(ctx, ListQuery{Limit: 50, Task: "task-3", After: p1.Next})
+	if err != nil || len(p2.Records) != 50 || !p1.Records[49].CreatedAt.After(p2.Records[0].CreatedAt.Add(-time.Millisecond)) {
+		t.Fatalf("second page: %v %d", err, len(p2.Records))
+	}
+	for _, r := range append(p1.Records, p2.Records...) {
+		if r.Task != "task-3" {
+			t.Fatalf("listed %s of %s", r.ID, r.Task)
+		}
+	}
+}
