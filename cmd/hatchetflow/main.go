@@ -1,5 +1,8 @@
 // Command hatchetflow inspects and controls hatchetflow signatures, chains and swarms.
 //
+//	hatchetflow [flags] ls             records, newest first (--status, --task, --roots,
+//	                                   --since, --until, --limit, --cursor)
+//	hatchetflow [flags] tasks          the task registry, with record counts
 //	hatchetflow [flags] inspect ID     the whole tree under ID (a table, or --json)
 //	hatchetflow [flags] cancel ID      cancel (--silent: no error callbacks)
 //	hatchetflow [flags] suspend ID     suspend (--cancel-running: rerun the running attempt on resume)
@@ -59,14 +62,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatche
 	silent := fs.Bool("silent", false, "cancel: fire no error callbacks")
 	cancelRunning := fs.Bool("cancel-running", false, "suspend: cancel the running attempt and rerun it on resume")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	var lf listFlags
+	lf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if fs.NArg() != 2 {
-		fmt.Fprintln(stderr, "usage: hatchetflow [flags] inspect|cancel|suspend|resume|delete ID")
+	cmd, id := fs.Arg(0), fs.Arg(1)
+	switch {
+	case (cmd == "ls" || cmd == "tasks") && fs.NArg() == 1:
+	case cmd != "ls" && cmd != "tasks" && fs.NArg() == 2:
+	default:
+		fmt.Fprintln(stderr, usage)
 		return exitUsage
 	}
-	cmd, id := fs.Arg(0), fs.Arg(1)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	opt, err := redis.ParseURL(*redisURL)
@@ -79,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatche
 	opts := []hatchetflow.Option{hatchetflow.WithKeyPrefix(*prefix)}
 	var hc *hatchet.Client
 	switch cmd {
-	case "inspect", "delete":
+	case "inspect", "delete", "ls", "tasks":
 		opts = append(opts, hatchetflow.WithDispatcher(readOnly{}))
 	case "cancel", "suspend", "resume":
 		if hc, err = newHatchet(); err != nil {
@@ -109,6 +117,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatche
 		}
 		printTree(stdout, root, "", "")
 		return exitOK
+	case "ls":
+		return list(ctx, flow, lf, *asJSON, stdout, stderr)
+	case "tasks":
+		return tasks(ctx, flow, *asJSON, stdout, stderr)
 	case "delete":
 		n, err := flow.Delete(ctx, id)
 		if err != nil {
@@ -142,7 +154,7 @@ func fail(stderr io.Writer, err error) int {
 	if errors.Is(err, hatchetflow.ErrSignatureNotFound) {
 		return exitNotFound
 	}
-	if errors.Is(err, hatchetflow.ErrInvalidSignatureID) {
+	if errors.Is(err, hatchetflow.ErrInvalidSignatureID) || errors.Is(err, hatchetflow.ErrInvalidListOptions) {
 		return exitUsage
 	}
 	return exitFailed
