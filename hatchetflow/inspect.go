@@ -23,9 +23,12 @@ type Node struct {
 	Result json.RawMessage `json:",omitempty"`
 	Error  string          `json:",omitempty"`
 	RunID  string          `json:",omitempty"`
-	// Attempt is the owner run's latest attempt; CreatedAt when it was saved.
-	Attempt   int `json:",omitempty"`
-	CreatedAt time.Time
+	// Attempt is the owner run's latest attempt.
+	Attempt int `json:",omitempty"`
+	// CreatedAt is when it was saved; StartedAt and EndedAt when its run first
+	// started and when it ended (nil until then; a chain's are its steps').
+	CreatedAt          time.Time
+	StartedAt, EndedAt *time.Time `json:",omitempty"`
 	// Steps are a chain's direct steps, Items a swarm's items (in order), OnSuccess
 	// and OnError the callbacks. A chain step's next step is in Steps of its chain,
 	// not in its OnSuccess.
@@ -78,7 +81,8 @@ func (c *Client) Tree(ctx context.Context, id string) (*Node, error) {
 				want(r.Containers[len(r.Containers)-1]) // a chain item's chain (items name its first step)
 			}
 			n := &Node{ID: lid, Kind: kindName(r.Kind), Task: r.Task, Status: r.Status, Kwargs: r.Kwargs,
-				Result: r.Result, Error: r.Error, RunID: r.RunID, Attempt: r.Attempt, CreatedAt: r.CreatedAt}
+				Result: r.Result, Error: r.Error, RunID: r.RunID, Attempt: r.Attempt, CreatedAt: r.CreatedAt,
+				StartedAt: timePtr(r.StartedAt), EndedAt: timePtr(r.EndedAt)}
 			nodes[lid] = n
 			want(callbackIDs(r.OnSuccess)...)
 			want(callbackIDs(r.OnError)...)
@@ -110,6 +114,10 @@ func (c *Client) Tree(ctx context.Context, id string) (*Node, error) {
 			}
 			if st, err := chainStateOf(r, recs); err == nil { // every leaf is in the tree
 				n.Status, n.Result, n.Error = st.Status, st.Result, st.Error
+				n.StartedAt = timePtr(st.leaves[0].StartedAt)
+				if st.Status == StatusDone || st.Status == StatusFailed || st.Status == StatusCancelled {
+					n.EndedAt = timePtr(st.leaves[st.Current].EndedAt)
+				}
 			}
 		case redisstore.KindSwarm:
 			for _, it := range swarmItems[nid] {
@@ -166,6 +174,13 @@ func isChainSuccessor(r *redisstore.Record, cb string, recs map[string]*redissto
 		}
 	}
 	return false
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func kindName(k string) string {

@@ -55,8 +55,10 @@ type Summary struct {
 	Attempt int    `json:",omitempty"`
 	// Error is the failure message of a failed or cancelled record.
 	Error string `json:",omitempty"`
-	// CreatedAt is when it was saved.
-	CreatedAt time.Time
+	// CreatedAt is when it was saved; StartedAt and EndedAt when its run first
+	// started and when it ended (nil until then).
+	CreatedAt          time.Time
+	StartedAt, EndedAt *time.Time `json:",omitempty"`
 }
 
 // ListPage is one page of [Client.List].
@@ -85,7 +87,8 @@ func (c *Client) List(ctx context.Context, opts *ListOptions) (*ListPage, error)
 	out := &ListPage{Entries: make([]Summary, 0, len(page.Records)), Next: page.Next}
 	for _, r := range page.Records {
 		out.Entries = append(out.Entries, Summary{ID: r.ID, Kind: kindName(r.Kind), Task: r.Task, Status: r.Status,
-			Root: page.Roots[r.ID], RunID: r.RunID, Attempt: r.Attempt, Error: r.Error, CreatedAt: r.CreatedAt})
+			Root: page.Roots[r.ID], RunID: r.RunID, Attempt: r.Attempt, Error: r.Error, CreatedAt: r.CreatedAt,
+			StartedAt: timePtr(r.StartedAt), EndedAt: timePtr(r.EndedAt)})
 	}
 	return out, nil
 }

@@ -252,7 +252,7 @@ local st = redis.call('HGET', KEYS[1], 's')
 if st == 'done' or st == 'failed' or st == 'cancelled' then
   return {'ended', st, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 end
-redis.call('HSET', KEYS[1], 's', 'cancelled', 'ls', st, 'err', ARGV[2])
+redis.call('HSET', KEYS[1], 's', 'cancelled', 'ls', st, 'err', ARGV[2], 'te', ixnow())
 local nx = -1
 if redis.call('HGET', KEYS[1], 'k') == 'swarm' then
   redis.call('HSET', KEYS[1], 'sp', '1')

@@ -90,6 +90,9 @@ func TestListFiltersFollowTransitions(t *testing.T) {
 		if !p.Roots[root.ID] || p.Roots[cb.ID] || p.Records[1].Status != StatusDone {
 			t.Fatalf("page = %+v", p)
 		}
+		if r := p.Records[1]; r.StartedAt.IsZero() || r.EndedAt.Before(r.StartedAt) || !p.Records[0].StartedAt.IsZero() || p.Records[0].EndedAt.IsZero() {
+			t.Fatalf("timings: done %v..%v, cancelled before start %v..%v", r.StartedAt, r.EndedAt, p.Records[0].StartedAt, p.Records[0].EndedAt)
+		}
 
 		if err := b.store.DeleteMany(ctx, []string{root.ID, cb.ID, other.ID}); err != nil {
 			t.Fatal(err)

@@ -85,8 +85,10 @@ type Record struct {
 	ErrorField string
 	// Schema is the validator schema given with dsl's Validate, or nil.
 	Schema json.RawMessage
-	// CreatedAt is when the signature was saved.
-	CreatedAt time.Time
+	// CreatedAt is when the signature was saved; StartedAt when a run first started
+	// it and EndedAt when it ended (zero until then). A container starts when its run
+	// does (a chain's record never starts: its steps do).
+	CreatedAt, StartedAt, EndedAt time.Time
 	// RunID is the engine run that owns the signature once it started.
 	RunID string
 	// Attempt is the 1-based attempt number of the owner run's latest attempt.
@@ -138,6 +140,8 @@ const (
 	fErrorField  = "ef"
 	fSchema      = "sc"
 	fCreated     = "ca"
+	fStartedAt   = "ta" // unix ms of the first start, written by startCmd
+	fEndedAt     = "te" // unix ms of the end (done, failed, cancelled)
 	fRunID       = "rid"
 	fAttempt     = "at"
 	fContainer   = "cid" // comma-separated container ids, innermost first
@@ -262,6 +266,12 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 	}
 	if ms, err := strconv.ParseInt(h[fCreated], 10, 64); err == nil {
 		r.CreatedAt = time.UnixMilli(ms).UTC()
+	}
+	if ms, err := strconv.ParseInt(h[fStartedAt], 10, 64); err == nil {
+		r.StartedAt = time.UnixMilli(ms).UTC()
+	}
+	if ms, err := strconv.ParseInt(h[fEndedAt], 10, 64); err == nil {
+		r.EndedAt = time.UnixMilli(ms).UTC()
 	}
 	var ok, er []positioned
 	var ce []positionedContainer

@@ -60,6 +60,7 @@ local owner = redis.call('HGET', KEYS[1], 'rid')
 local outcome = st
 if st == 'pending' then
   redis.call('HSET', KEYS[1], 's', 'active', 'ls', 'pending', 'rid', ARGV[1], 'at', ARGV[3])
+  redis.call('HSETNX', KEYS[1], 'ta', ixnow())
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
   ixstatus('pending', 'active')
@@ -96,7 +97,7 @@ local st = redis.call('HGET', KEYS[1], 's')
 local owner = redis.call('HGET', KEYS[1], 'rid')
 local code = 'refused'
 if st == 'active' and owner == ARGV[1] then
-  redis.call('HSET', KEYS[1], 's', 'done', 'ls', 'active', 'res', ARGV[2])
+  redis.call('HSET', KEYS[1], 's', 'done', 'ls', 'active', 'res', ARGV[2], 'te', ixnow())
   if ARGV[4] and redis.call('HGET', KEYS[1], 'fi') == '1' then
     redis.call('HSET', KEYS[1], 'in', ARGV[4])
   end
@@ -124,7 +125,7 @@ local st = redis.call('HGET', KEYS[1], 's')
 local owner = redis.call('HGET', KEYS[1], 'rid')
 local code = 'refused'
 if (st == 'active' and owner == ARGV[1]) or st == 'pending' then
-  redis.call('HSET', KEYS[1], 's', 'failed', 'ls', st, 'rid', ARGV[1], 'err', ARGV[2])
+  redis.call('HSET', KEYS[1], 's', 'failed', 'ls', st, 'rid', ARGV[1], 'err', ARGV[2], 'te', ixnow())
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
   ixstatus(st, 'failed')

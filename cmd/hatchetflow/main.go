@@ -170,6 +170,15 @@ func printTree(out io.Writer, n *hatchetflow.Node, indent, label string) {
 		if n.RunID != "" {
 			line += fmt.Sprintf(" run=%s attempt=%d", n.RunID, n.Attempt)
 		}
+		line += " created=" + n.CreatedAt.Local().Format("15:04:05.000")
+		if n.StartedAt != nil {
+			line += " started=" + n.StartedAt.Local().Format("15:04:05.000")
+		}
+		if n.EndedAt != nil && n.StartedAt != nil {
+			line += " took=" + n.EndedAt.Sub(*n.StartedAt).String()
+		} else if n.EndedAt != nil {
+			line += " ended=" + n.EndedAt.Local().Format("15:04:05.000")
+		}
 		if len(n.Result) > 0 {
 			line += " result=" + clip(string(n.Result))
 		}
