@@ -5,7 +5,7 @@ SHELL := bash
 .DEFAULT_GOAL := test
 STACK := scripts/stack
 
-.PHONY: up down status env test test-unit lint vulncheck demo engine reliability bench diagrams
+.PHONY: up down status env test test-unit lint vulncheck demo engine reliability bench diagrams screenshot
 
 up: ## build (if needed) and start the local Hatchet engine + Postgres + Redis; writes .state/env
 	$(STACK) up
@@ -27,10 +27,19 @@ engine: ## only build the Hatchet binaries into .state/bin (cached per machine)
 test:
 	@started="$$(mktemp)"; \
 	trap 'rc=$$?; $(STACK) down --only "$$started" || true; rm -f "$$started"; exit $$rc' EXIT; \
+	scripts/chromium || echo "make test: the browser test will fail without Chromium" >&2; \
 	$(STACK) up --record "$$started"; \
 	set -a; . .state/env; set +a; \
 	echo "+ HATCHETFLOW_INTEGRATION=1 go test -count=1 ./..."; \
 	HATCHETFLOW_INTEGRATION=1 go test -count=1 ./...
+
+screenshot: ## rerun the inspector's browser test on the engine and write docs/inspector.png
+	@started="$$(mktemp)"; \
+	trap 'rc=$$?; $(STACK) down --only "$$started" || true; rm -f "$$started"; exit $$rc' EXIT; \
+	scripts/chromium; \
+	$(STACK) up --record "$$started"; \
+	set -a; . .state/env; set +a; \
+	HATCHETFLOW_INTEGRATION=1 HATCHETFLOW_SCREENSHOT=$(CURDIR)/docs/inspector.png go test -count=1 -run TestPageInARealBrowser ./internal/inspectui/
 
 test-unit: ## unit tests only, no engine
 	go test ./...
