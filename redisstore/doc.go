@@ -3,13 +3,16 @@
 //
 // # Keys
 //
-// With the default prefix "hf", a signature with id ID owns two keys that share the
-// hash tag {sig:ID}, so Redis Cluster keeps them in one slot and one Lua script can
-// change both:
+// With the default prefix "hf", a signature with id ID lives in shard NN (CRC-32 of the
+// id mod [IndexShards], two hex digits) and owns keys that share the hash tag {sNN}
+// with that shard's indexes, so Redis Cluster keeps them in one slot and one Lua script
+// changes the record and its index entries together:
 //
-//	hf:{sig:ID}     hash: the signature record (task, status, callbacks, result, markers)
-//	hf:{sig:ID}:kw  hash: bound kwargs, one field per top-level key, values JSON-encoded
-//	hf:{registry}   hash: task name -> JSON task definition (schema, return field, retries)
+//	hf:{sNN}:ID          hash: the signature record (task, status, callbacks, result, markers)
+//	hf:{sNN}:ID:kw       hash: bound kwargs, one field per top-level key, values JSON-encoded
+//	hf:{sNN}:ID:it       hash: a swarm's items
+//	hf:{sNN}:ix:...      sorted sets: the shard's all/root/status/task/expiry indexes (index.go)
+//	hf:{registry}        hash: task name -> JSON task definition (schema, return field, retries)
 //
 // Each callback is one field of its parent's record ("o:<id>" or "e:<id>") and each
 // dispatch marker another ("d:<outcome>:<id>"), so a typical record keeps every value
