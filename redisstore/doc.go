@@ -37,5 +37,6 @@
 // Saving a tree is one pipelined round trip whatever its size (one script per
 // signature, so it works on Redis Cluster; callbacks are queued
 // before their parent); starting a run is one script; finishing is one script plus one
-// pipeline that records dispatch markers and shortens the dead branch's TTL.
+// pipeline that records dispatch markers and shortens the dead branch's TTL. A listing
+// ([Store.List]) is two: the shards' list scripts in one pipeline, then the page's records.
 package redisstore

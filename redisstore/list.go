@@ -45,7 +45,9 @@ func listBudget(limit int) int { return max(1000, 10*limit) }
 // CursorError is returned for a malformed [ListQuery.After].
 type CursorError struct{ Cursor string }
 
-func (e *CursorError) Error() string { return fmt.Sprintf("redisstore: malformed list cursor %q", e.Cursor) }
+func (e *CursorError) Error() string {
+	return fmt.Sprintf("redisstore: malformed list cursor %q", e.Cursor)
+}
 
 // cursor is a position in a listing: entries below (score, id) in (score desc, id desc)
 // order come after it.
