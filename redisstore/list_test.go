@@ -295,6 +295,17 @@ func TestListOnHundredThousandSignatures(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var ixBytes int64
+	for n := range IndexShards {
+		keys, err := b.store.Redis().Keys(ctx, b.store.indexBase(n)+":*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			ixBytes += b.store.Redis().MemoryUsage(ctx, k, 0).Val()
+		}
+	}
+	t.Logf("indexes: %d bytes per signature (all, status, task, root for a third, expiry)", ixBytes/total)
 	cases := []ListQuery{
 		{Limit: 50},
 		{Limit: 50, Task: "task-3"},
