@@ -1,0 +1,34 @@
+// Package inspectui is the web inspector that `hatchetflow ui` serves: a page that
+// lists stored signatures, chains and swarms and draws the live tree of the selected
+// one (callbacks, chain steps, swarm items with their progress), with cancel, suspend
+// and resume buttons when actions are allowed.
+//
+// [New] builds a [Server], an http.Handler over a [Backend] (a *hatchetflow.Client in
+// the command, a fake in tests). Its endpoints:
+//
+//	GET  /                          the page (static/index.html)
+//	GET  /static/...                the page's scripts and styles (embedded)
+//	GET  /api/config                {"actions": bool, "csrf": token, "pollMillis": n}
+//	GET  /api/list?status=&task=&roots=1&since=&until=&cursor=&limit=
+//	                                one hatchetflow.ListPage
+//	GET  /api/list/events?...       server-sent events: "list" with the first page, again on change
+//	GET  /api/tasks                 []hatchetflow.TaskInfo
+//	GET  /api/tree/{id}             hatchetflow.Node
+//	GET  /api/tree/{id}/events      server-sent events: "tree" with the tree, again on change
+//	POST /api/tree/{id}/cancel      body {"silent": bool, "reason": string}, both optional
+//	POST /api/tree/{id}/suspend     body {"cancelRunning": bool}, optional
+//	POST /api/tree/{id}/resume
+//
+// Errors are JSON {"error": "..."} with a status code: 400 for malformed queries and
+// ids, 403 for refused requests, 404 for unknown ids, 409 for a refused transition,
+// 500 otherwise. The event streams poll the backend every Options.PollInterval and
+// send an event only when the JSON changed; a backend error while streaming is sent
+// as a "problem" event ({"error","status"}) and polling goes on.
+//
+// Every request must name an allowed host (Options.AllowedHosts; by default the
+// loopback names), which defeats DNS rebinding. POSTs are refused unless
+// Options.AllowActions, and must carry the X-Hatchetflow-CSRF header with the
+// server's random token (read from /api/config, which other origins cannot read),
+// must not come from another origin (Origin header) and, when the browser sends
+// Sec-Fetch-Site, must be same-origin.
+package inspectui

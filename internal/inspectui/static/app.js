@@ -1,0 +1,459 @@
+// The hatchetflow inspector page: a live list of signatures on the left, the live
+// graph of the selected tree on the right (laid out by the vendored dagre, drawn as
+// SVG here), and a detail panel with the lifecycle actions when the server allows
+// them. No build step; everything the page needs is served by the Go server.
+(function () {
+  "use strict";
+
+  const PAGE_SIZE = 50;
+  const MAX_ITEMS = 100; // swarm items drawn; the rest become one "+N more" node
+  const NODE_W = 210;
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+  const state = {
+    config: { actions: false, csrf: "" },
+    listES: null, listRetry: 0, live: [], extra: [], next: "",
+    treeES: null, treeRetry: 0, treeId: "", tree: null, nodes: new Map(), selected: "",
+    treeVersion: 0,
+  };
+  const $ = (id) => document.getElementById(id);
+
+  // --- status bar and errors -------------------------------------------------------
+
+  const problems = new Map(); // source -> message
+  function setProblem(source, msg) {
+    if (msg) problems.set(source, msg); else problems.delete(source);
+    const bar = $("statusbar");
+    if (problems.size) {
+      bar.textContent = Array.from(problems, ([k, v]) => k + ": " + v).join(" · ");
+      bar.className = "error";
+    } else {
+      bar.textContent = state.note || "";
+      bar.className = "";
+    }
+  }
+  function note(msg) { state.note = msg; if (!problems.size) setProblem("", ""); }
+  window.addEventListener("error", (e) => setProblem("page", e.message || "script error"));
+  window.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    setProblem("page", (e.reason && e.reason.message) || String(e.reason));
+  });
+
+  async function getJSON(url) {
+    const r = await fetch(url, { headers: { Accept: "application/json" } });
+    let body = null;
+    try { body = await r.json(); } catch (_) { /* not JSON */ }
+    if (!r.ok) throw new Error((body && body.error) || r.status + " " + r.statusText);
+    return body;
+  }
+
+  // --- formatting ------------------------------------------------------------------
+
+  function fmtTime(s) {
+    const d = new Date(s);
+    if (!s || isNaN(d.getTime()) || d.getFullYear() < 1971) return "—";
+    const p = (n) => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " +
+      p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
+  }
+  function clip(s, n) { s = String(s || ""); return s.length > n ? s.slice(0, n - 1) + "…" : s; }
+  function short(id) { return String(id || "").slice(0, 8); }
+  function statusOf(n) { return n.Missing ? "missing" : (n.Status || "pending"); }
+  function pretty(v) {
+    if (v === undefined || v === null || (typeof v === "object" && Object.keys(v).length === 0)) return "—";
+    return JSON.stringify(v, null, 2);
+  }
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function svg(tag, attrs, text) {
+    const e = document.createElementNS(SVG_NS, tag);
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  // --- list ------------------------------------------------------------------------
+
+  function listQuery(cursor) {
+    const q = new URLSearchParams();
+    const status = $("filter-status").value, task = $("filter-task").value.trim(), since = $("filter-since").value;
+    if (status) q.set("status", status);
+    if (task) q.set("task", task);
+    if ($("filter-roots").checked) q.set("roots", "1");
+    if (since) q.set("since", new Date(Date.now() - Number(since) * 1000).toISOString());
+    q.set("limit", String(PAGE_SIZE));
+    if (cursor) q.set("cursor", cursor);
+    return q.toString();
+  }
+
+  function subscribeList() {
+    if (state.listES) state.listES.close();
+    clearTimeout(state.listRetry);
+    state.extra = [];
+    const q = listQuery("");
+    const es = new EventSource("/api/list/events?" + q);
+    state.listES = es;
+    es.addEventListener("list", (e) => {
+      const page = JSON.parse(e.data) || {};
+      state.live = page.Entries || [];
+      if (!state.extra.length) state.next = page.Next || "";
+      setProblem("list", "");
+      renderList();
+    });
+    es.addEventListener("problem", (e) => setProblem("list", JSON.parse(e.data).error));
+    es.onerror = () => {
+      if (es !== state.listES) return;
+      if (es.readyState !== EventSource.CLOSED) { setProblem("list", "reconnecting…"); return; }
+      // The stream was refused (an HTTP error): learn why, and try again later.
+      getJSON("/api/list?" + q).then(() => setProblem("list", "stream closed; retrying"),
+        (err) => setProblem("list", err.message));
+      state.listRetry = setTimeout(subscribeList, 5000);
+    };
+  }
+
+  async function loadMore() {
+    const btn = $("list-more");
+    btn.disabled = true;
+    try {
+      const page = await getJSON("/api/list?" + listQuery(state.next));
+      state.extra = state.extra.concat(page.Entries || []);
+      state.next = page.Next || "";
+      setProblem("list", "");
+      renderList();
+    } catch (err) {
+      setProblem("list", err.message);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  function renderList() {
+    const seen = new Set();
+    const rows = [];
+    for (const s of state.live.concat(state.extra)) {
+      if (!seen.has(s.ID)) { seen.add(s.ID); rows.push(s); }
+    }
+    const body = $("list-body");
+    const trs = rows.map((s) => {
+      const tr = el("tr", { "data-id": s.ID, "data-status": s.Status || "", "data-task": s.Task || "" });
+      if (s.ID === state.treeId) tr.className = "selected";
+      const st = el("td");
+      st.appendChild(el("span", { class: "badge s-" + (s.Status || "pending") }, s.Status || "?"));
+      tr.append(st, el("td", {}, clip(s.Task, 40)), el("td", {}, s.Kind || ""),
+        el("td", {}, fmtTime(s.CreatedAt)), el("td", { class: "id", title: s.ID }, s.ID));
+      if (s.Error) tr.title = s.Error;
+      tr.addEventListener("click", () => openTreeLink(s.ID));
+      return tr;
+    });
+    body.replaceChildren(...trs);
+    $("list-empty").hidden = rows.length > 0;
+    $("list-more").hidden = !state.next;
+    applySearch();
+  }
+
+  function applySearch() {
+    const needle = $("search").value.trim().toLowerCase();
+    for (const tr of $("list-body").children) {
+      const hay = (tr.dataset.id + " " + tr.dataset.task).toLowerCase();
+      tr.hidden = needle !== "" && !hay.includes(needle);
+    }
+  }
+
+  async function loadTasks() {
+    try {
+      const tasks = await getJSON("/api/tasks");
+      const sel = $("filter-task");
+      if (sel.tagName !== "SELECT") return;
+      const keep = sel.value;
+      const opts = [el("option", { value: "" }, "any")];
+      const names = new Set();
+      for (const t of tasks || []) {
+        names.add(t.Name);
+        opts.push(el("option", { value: t.Name }, t.Name + (t.Signatures ? " (" + t.Signatures + ")" : "")));
+      }
+      for (const c of ["hatchetflow-chain", "hatchetflow-swarm"]) {
+        if (!names.has(c)) opts.push(el("option", { value: c }, c.replace("hatchetflow-", "") + "s"));
+      }
+      sel.replaceChildren(...opts);
+      sel.value = keep;
+      setProblem("tasks", "");
+    } catch (err) {
+      // No registry to pick from: let the task be typed.
+      const sel = $("filter-task");
+      if (sel.tagName === "SELECT") {
+        const input = el("input", { id: "filter-task", type: "text", placeholder: "task name", size: "14" });
+        input.addEventListener("change", subscribeList);
+        sel.replaceWith(input);
+      }
+      setProblem("tasks", err.message);
+    }
+  }
+
+  // --- tree ------------------------------------------------------------------------
+
+  function openTreeLink(id) {
+    const h = "#/tree/" + encodeURIComponent(id);
+    if (location.hash === h) openTree(id); else location.hash = h;
+  }
+
+  function treeFromHash() {
+    const m = /^#\/tree\/(.+)$/.exec(location.hash);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  function openTree(id) {
+    if (state.treeES) state.treeES.close();
+    clearTimeout(state.treeRetry);
+    if (id !== state.treeId) { state.selected = ""; state.tree = null; $("graph").replaceChildren(); $("detail").hidden = true; }
+    state.treeId = id;
+    for (const tr of $("list-body").children) tr.classList.toggle("selected", tr.dataset.id === id);
+    if (!id) return;
+    $("tree-title").textContent = "loading " + id + "…";
+    const es = new EventSource("/api/tree/" + encodeURIComponent(id) + "/events");
+    state.treeES = es;
+    es.addEventListener("tree", (e) => {
+      state.tree = JSON.parse(e.data);
+      setProblem("tree", "");
+      renderTree();
+    });
+    es.addEventListener("problem", (e) => setProblem("tree", JSON.parse(e.data).error));
+    es.onerror = () => {
+      if (es !== state.treeES) return;
+      if (es.readyState !== EventSource.CLOSED) { setProblem("tree", "reconnecting…"); return; }
+      getJSON("/api/tree/" + encodeURIComponent(id)).then(() => {
+        setProblem("tree", "stream closed; retrying");
+        state.treeRetry = setTimeout(() => openTree(id), 3000);
+      }, (err) => {
+        setProblem("tree", err.message);
+        if (!state.tree) $("tree-title").textContent = id + ": " + err.message;
+        if (!/not found|invalid/i.test(err.message)) state.treeRetry = setTimeout(() => openTree(id), 5000);
+      });
+    };
+  }
+
+  function swarmProgress(n) {
+    const items = n.Items || [];
+    const count = (s) => items.filter((i) => i && statusOf(i) === s).length;
+    return { total: items.length, done: count("done"), failed: count("failed") + count("cancelled"), active: count("active") };
+  }
+
+  function nodeLines(n) {
+    if (n.more) return ["+" + n.more + " more items", "not drawn"];
+    if (n.Missing) return ["missing", short(n.ID) + " · expired or deleted"];
+    const st = statusOf(n);
+    if (n.Kind === "swarm") {
+      const p = swarmProgress(n);
+      let t = "swarm " + p.done + "/" + p.total + " done";
+      if (p.failed) t += ", " + p.failed + " failed";
+      return [t, st + " · " + short(n.ID)];
+    }
+    if (n.Kind === "chain") {
+      return ["chain (" + (n.Steps || []).length + " steps)", st + " · " + short(n.ID)];
+    }
+    let sub = st + " · " + short(n.ID);
+    if (n.Attempt > 1) sub += " · attempt " + n.Attempt;
+    return [clip(n.Task, 30), sub];
+  }
+
+  // buildGraph lays out root's tree with dagre: nodes keyed by id (a node reached twice
+  // is drawn once), edges for chain steps, swarm items and callbacks.
+  function buildGraph(root) {
+    const g = new dagre.graphlib.Graph({ multigraph: true });
+    g.setGraph({ rankdir: "TB", nodesep: 24, ranksep: 46, edgesep: 12, marginx: 12, marginy: 12 });
+    const nodes = new Map();
+    let edgeN = 0;
+    const edge = (from, to, cls, label) => {
+      g.setEdge(from, to, { cls: cls, label: label, width: label ? label.length * 5.5 : 0, height: label ? 12 : 0, labelpos: "c" }, "e" + (edgeN++));
+    };
+    const visit = (n) => {
+      if (!n || nodes.has(n.ID)) return;
+      nodes.set(n.ID, n);
+      g.setNode(n.ID, { width: NODE_W, height: n.Kind === "swarm" ? 60 : 44, data: n });
+      (n.Steps || []).forEach((s, i) => {
+        if (!s) return;
+        visit(s);
+        edge(i === 0 ? n.ID : n.Steps[i - 1].ID, s.ID, "step", i === 0 ? "step 1" : "then");
+      });
+      const items = n.Items || [];
+      items.slice(0, MAX_ITEMS).forEach((s, i) => {
+        if (!s) return;
+        visit(s);
+        edge(n.ID, s.ID, "item", items.length <= 12 ? "item " + (i + 1) : "");
+      });
+      if (items.length > MAX_ITEMS) {
+        const id = "more:" + n.ID;
+        const more = { ID: id, more: items.length - MAX_ITEMS, Status: "pending" };
+        nodes.set(id, more);
+        g.setNode(id, { width: NODE_W, height: 44, data: more });
+        edge(n.ID, id, "item", "");
+      }
+      for (const cb of n.OnSuccess || []) { if (cb) { visit(cb); edge(n.ID, cb.ID, "on-success", "on success"); } }
+      for (const cb of n.OnError || []) { if (cb) { visit(cb); edge(n.ID, cb.ID, "on-error", "on error"); } }
+    };
+    visit(root);
+    dagre.layout(g);
+    return { g: g, nodes: nodes };
+  }
+
+  function drawNode(n, pos) {
+    const st = n.more ? "more" : statusOf(n);
+    const grp = svg("g", { class: "node" + (n.more ? " more" : "") + (n.ID === state.selected ? " selected" : ""),
+      "data-id": n.ID, "data-status": st, "data-kind": n.Kind || "",
+      transform: "translate(" + (pos.x - pos.width / 2) + "," + (pos.y - pos.height / 2) + ")" });
+    grp.appendChild(svg("title", {}, (n.Kind || "") + " " + n.ID + " [" + st + "]" + (n.Task ? " " + n.Task : "")));
+    grp.appendChild(svg("rect", { class: "box", width: pos.width, height: pos.height, rx: 6, ry: 6 }));
+    const lines = nodeLines(n);
+    grp.appendChild(svg("text", { x: 10, y: 18 }, lines[0]));
+    grp.appendChild(svg("text", { class: "sub", x: 10, y: 34 }, lines[1]));
+    if (n.Kind === "swarm" && !n.Missing) {
+      const p = swarmProgress(n), w = pos.width - 20;
+      const bar = svg("g", { class: "progress", "data-done": p.done, "data-total": p.total, transform: "translate(10,44)" });
+      bar.appendChild(svg("rect", { class: "bar-bg", width: w, height: 6, rx: 3 }));
+      if (p.total) {
+        const dw = w * p.done / p.total, fw = w * p.failed / p.total;
+        bar.appendChild(svg("rect", { class: "bar-done", width: dw, height: 6, rx: 3 }));
+        if (fw) bar.appendChild(svg("rect", { class: "bar-failed", x: dw, width: fw, height: 6 }));
+      }
+      grp.appendChild(bar);
+    }
+    if (!n.more) grp.addEventListener("click", () => selectNode(n.ID));
+    return grp;
+  }
+
+  function renderTree() {
+    const root = state.tree;
+    if (!root) return;
+    if (typeof dagre === "undefined") { setProblem("page", "graph layout library did not load"); return; }
+    const built = buildGraph(root);
+    state.nodes = built.nodes;
+    const g = built.g, size = g.graph();
+    const out = svg("svg", { width: Math.max(size.width || 0, 50), height: Math.max(size.height || 0, 50), role: "img" });
+    const defs = svg("defs");
+    const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
+    marker.appendChild(svg("path", { class: "arrow", d: "M0,0 L10,5 L0,10 z" }));
+    defs.appendChild(marker);
+    out.appendChild(defs);
+    const edges = svg("g", { class: "edges" });
+    for (const e of g.edges()) {
+      const lab = g.edge(e);
+      const grp = svg("g", { class: "edge " + lab.cls, "data-from": e.v, "data-to": e.w });
+      const d = (lab.points || []).map((p, i) => (i ? "L" : "M") + p.x.toFixed(1) + "," + p.y.toFixed(1)).join(" ");
+      grp.appendChild(svg("path", { d: d, "marker-end": "url(#arrow)" }));
+      if (lab.label && lab.x !== undefined) grp.appendChild(svg("text", { x: lab.x, y: lab.y + 4, "text-anchor": "middle" }, lab.label));
+      edges.appendChild(grp);
+    }
+    out.appendChild(edges);
+    const nodes = svg("g", { class: "nodes" });
+    for (const id of g.nodes()) {
+      const pos = g.node(id);
+      if (pos && pos.data) nodes.appendChild(drawNode(pos.data, pos));
+    }
+    out.appendChild(nodes);
+    $("graph").replaceChildren(out);
+    $("tree-title").textContent = (root.Kind || "") + " " + root.ID + " · " + statusOf(root) +
+      (root.Task && root.Kind === "signature" ? " · " + root.Task : "") + " · " + state.nodes.size + " nodes";
+    if (!state.selected || !state.nodes.has(state.selected) || state.nodes.get(state.selected).more) state.selected = root.ID;
+    renderDetail();
+    state.treeVersion++;
+    document.body.dataset.treeVersion = String(state.treeVersion);
+  }
+
+  // --- detail and actions ----------------------------------------------------------
+
+  function selectNode(id) {
+    state.selected = id;
+    for (const g of $("graph").querySelectorAll("g.node")) g.classList.toggle("selected", g.dataset.id === id);
+    renderDetail();
+  }
+
+  function renderDetail() {
+    const n = state.nodes.get(state.selected);
+    const panel = $("detail");
+    if (!n) { panel.hidden = true; return; }
+    panel.hidden = false;
+    panel.dataset.id = n.ID;
+    panel.dataset.status = statusOf(n);
+    $("detail-title").textContent = (n.Missing ? "missing node" : (n.Kind || "node")) + " " + short(n.ID);
+    const set = (f, v) => { panel.querySelector('[data-field="' + f + '"]').textContent = v; };
+    set("id", n.ID);
+    set("kind", n.Kind || "—");
+    set("task", n.Task || "—");
+    set("status", statusOf(n));
+    set("runId", n.RunID || "—");
+    set("attempt", n.Attempt ? String(n.Attempt) : "—");
+    set("created", fmtTime(n.CreatedAt));
+    set("kwargs", pretty(n.Kwargs));
+    set("result", pretty(n.Result));
+    set("error", n.Error || "—");
+    const actions = $("actions");
+    actions.hidden = !state.config.actions || !!n.Missing;
+    const st = statusOf(n);
+    $("action-cancel").disabled = !["pending", "active", "suspended"].includes(st);
+    $("action-suspend").disabled = !["pending", "active"].includes(st);
+    $("action-resume").disabled = st !== "suspended";
+  }
+
+  async function act(action) {
+    const id = state.selected;
+    if (!id || !state.config.actions) return;
+    const body = {};
+    if (action === "cancel" && $("action-silent").checked) body.silent = true;
+    if (action === "suspend" && $("action-cancel-running").checked) body.cancelRunning = true;
+    const buttons = $("actions").querySelectorAll("button");
+    buttons.forEach((b) => { b.dataset.wasDisabled = b.disabled ? "1" : ""; b.disabled = true; });
+    note(action + " " + short(id) + "…");
+    try {
+      const r = await fetch("/api/tree/" + encodeURIComponent(id) + "/" + action, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Hatchetflow-CSRF": state.config.csrf },
+        body: JSON.stringify(body),
+      });
+      let res = null;
+      try { res = await r.json(); } catch (_) { /* not JSON */ }
+      if (!r.ok) throw new Error((res && res.error) || r.status + " " + r.statusText);
+      setProblem("action", "");
+      note(action + " " + short(id) + ": done");
+    } catch (err) {
+      note("");
+      setProblem("action", action + " " + short(id) + ": " + err.message);
+    } finally {
+      buttons.forEach((b) => { b.disabled = b.dataset.wasDisabled === "1"; });
+      renderDetail();
+    }
+  }
+
+  // --- start -----------------------------------------------------------------------
+
+  async function start() {
+    try {
+      state.config = await getJSON("/api/config");
+    } catch (err) {
+      setProblem("config", err.message);
+    }
+    $("mode").textContent = state.config.actions ? "actions enabled" : "read-only";
+    document.body.dataset.actions = state.config.actions ? "1" : "0";
+    for (const id of ["filter-status", "filter-since", "filter-roots"]) $(id).addEventListener("change", subscribeList);
+    $("filter-task").addEventListener("change", subscribeList);
+    $("search").addEventListener("input", applySearch);
+    $("search").addEventListener("keydown", (e) => {
+      const v = $("search").value.trim();
+      if (e.key === "Enter" && UUID_RE.test(v)) openTreeLink(v.toLowerCase());
+    });
+    $("list-more").addEventListener("click", loadMore);
+    $("action-cancel").addEventListener("click", () => act("cancel"));
+    $("action-suspend").addEventListener("click", () => act("suspend"));
+    $("action-resume").addEventListener("click", () => act("resume"));
+    window.addEventListener("hashchange", () => openTree(treeFromHash()));
+    await loadTasks();
+    subscribeList();
+    const id = treeFromHash();
+    if (id) openTree(id);
+  }
+
+  start();
+})();
