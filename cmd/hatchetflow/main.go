@@ -69,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatche
 	}
 	cmd, id := fs.Arg(0), fs.Arg(1)
 	switch {
+	case cmd == "ui":
+		return runUI(ctx, fs.Args()[1:], *redisURL, *prefix, stdout, stderr, newHatchet)
 	case (cmd == "ls" || cmd == "tasks") && fs.NArg() == 1:
 	case cmd != "ls" && cmd != "tasks" && fs.NArg() == 2:
 	default:
