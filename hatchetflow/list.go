@@ -27,7 +27,7 @@ var ErrInvalidListOptions = errors.New("hatchetflow: invalid list options")
 type ListOptions struct {
 	// Status keeps records with this status ("": any).
 	Status Status
-	// Task keeps records of this task ("": any). A chain's task is "hatchetflow-chain",
+	// Task keeps records of this task ("": any). A chain's task is "chain",
 	// a swarm's "hatchetflow-swarm".
 	Task string
 	// RootsOnly keeps the records that were saved as the top of a tree (not callbacks,
