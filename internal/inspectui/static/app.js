@@ -15,7 +15,7 @@
     config: { actions: false, csrf: "" },
     listES: null, listRetry: 0, live: [], extra: [], next: "",
     treeES: null, treeRetry: 0, treeId: "", tree: null, nodes: new Map(), selected: "",
-    treeVersion: 0,
+    treeVersion: 0, drawnId: "",
   };
   const $ = (id) => document.getElementById(id);
 
@@ -209,7 +209,7 @@
   function openTree(id) {
     if (state.treeES) state.treeES.close();
     clearTimeout(state.treeRetry);
-    if (id !== state.treeId) { state.selected = ""; state.tree = null; $("graph").replaceChildren(); $("detail").hidden = true; }
+    if (id !== state.treeId) { state.selected = ""; state.tree = null; state.drawnId = ""; $("graph").replaceChildren(); $("detail").hidden = true; }
     state.treeId = id;
     for (const tr of $("list-body").children) tr.classList.toggle("selected", tr.dataset.id === id);
     if (!id) return;
@@ -264,7 +264,7 @@
   // is drawn once), edges for chain steps, swarm items and callbacks.
   function buildGraph(root) {
     const g = new dagre.graphlib.Graph({ multigraph: true });
-    g.setGraph({ rankdir: "TB", nodesep: 24, ranksep: 46, edgesep: 12, marginx: 12, marginy: 12 });
+    g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 70, edgesep: 8, marginx: 12, marginy: 12 });
     const nodes = new Map();
     let edgeN = 0;
     const edge = (from, to, cls, label) => {
@@ -354,7 +354,14 @@
       if (pos && pos.data) nodes.appendChild(drawNode(pos.data, pos));
     }
     out.appendChild(nodes);
-    $("graph").replaceChildren(out);
+    const box = $("graph"), fresh = state.drawnId !== root.ID;
+    box.replaceChildren(out);
+    state.drawnId = root.ID;
+    if (fresh) { // a new tree: bring its root into view
+      const r = g.node(root.ID);
+      box.scrollLeft = 0;
+      box.scrollTop = r ? Math.max(0, r.y - box.clientHeight / 2) : 0;
+    }
     $("tree-title").textContent = (root.Kind || "") + " " + root.ID + " · " + statusOf(root) +
       (root.Task && root.Kind === "signature" ? " · " + root.Task : "") + " · " + state.nodes.size + " nodes";
     if (!state.selected || !state.nodes.has(state.selected) || state.nodes.get(state.selected).more) state.selected = root.ID;
