@@ -187,6 +187,18 @@ func TestEngineSwarmAddItemsThenClose(t *testing.T) {
 		hatchetflow.SwarmItem{Spec: sq(6)}); err != nil {
 		t.Fatal(err)
 	}
+	// The engine starts the swarm's run when it gets to it; once active, an open swarm
+	// stays active with every item done until it is closed.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st, err := e.c.Swarm(ctx, saved.ID)
+		must(t, err)
+		if st.Status == hatchetflow.StatusActive && st.Done == 3 {
+			break
+		}
+		if st.Status != hatchetflow.StatusPending && st.Status != hatchetflow.StatusActive || time.Now().After(deadline) {
+			t.Fatalf("open swarm: %+v, want active with its 3 items done until closed", st)
+		}
+	}
 	time.Sleep(300 * time.Millisecond)
 	if st, err := e.c.Swarm(ctx, saved.ID); err != nil || st.Status != hatchetflow.StatusActive {
 		t.Fatalf("open swarm: %+v %v, want active until closed", st, err)

@@ -51,7 +51,20 @@ func (readOnly) Dispatch(context.Context, string, map[string]any, map[string]str
 	return "", errors.New("hatchetflow command: this command does not dispatch runs")
 }
 
-func connectHatchet() (*hatchet.Client, error) { return hatchet.NewClient() }
+// connectHatchet builds the SDK client from the HATCHET_CLIENT_* variables. The SDK
+// panics on a missing token, so that case is an error here, and a panic while it
+// connects is turned into one too.
+func connectHatchet() (c *hatchet.Client, err error) {
+	if os.Getenv("HATCHET_CLIENT_TOKEN") == "" {
+		return nil, errors.New("HATCHET_CLIENT_TOKEN is not set")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, fmt.Errorf("the Hatchet SDK refused the configuration: %v", r)
+		}
+	}()
+	return hatchet.NewClient()
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatchet func() (*hatchet.Client, error)) int {
 	fs := flag.NewFlagSet("hatchetflow", flag.ContinueOnError)

@@ -89,3 +89,15 @@ func TestUsageAndUnreachable(t *testing.T) {
 func run1(ctx context.Context, args []string, out, errOut *bytes.Buffer) int {
 	return run(ctx, args, out, errOut, noHatchet)
 }
+
+func TestConnectWithoutATokenIsAnError(t *testing.T) {
+	t.Setenv("HATCHET_CLIENT_TOKEN", "")
+	if c, err := connectHatchet(); err == nil || c != nil || !strings.Contains(err.Error(), "HATCHET_CLIENT_TOKEN") {
+		t.Fatalf("connectHatchet without a token: %v, %v", c, err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"cancel", "0193f1d0-0000-7000-8000-000000000000"}, &out, &errOut, connectHatchet); code != exitFailed ||
+		!strings.Contains(errOut.String(), "HATCHET_CLIENT_TOKEN") {
+		t.Fatalf("cancel without a token: exit %d, %s", code, errOut.String())
+	}
+}
