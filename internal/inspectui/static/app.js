@@ -50,6 +50,13 @@
 
   // --- formatting ------------------------------------------------------------------
 
+  function fmtDuration(ms) {
+    if (!(ms >= 0)) return "?";
+    if (ms < 1000) return ms + " ms";
+    if (ms < 60000) return (ms / 1000).toFixed(1) + " s";
+    return Math.round(ms / 60000) + " min";
+  }
+
   function fmtTime(s) {
     const d = new Date(s);
     if (!s || isNaN(d.getTime()) || d.getFullYear() < 1971) return "—";
@@ -394,6 +401,8 @@
     set("runId", n.RunID || "—");
     set("attempt", n.Attempt ? String(n.Attempt) : "—");
     set("created", fmtTime(n.CreatedAt));
+    set("started", n.StartedAt ? fmtTime(n.StartedAt) : "–");
+    set("ended", n.EndedAt ? fmtTime(n.EndedAt) + (n.StartedAt ? " (took " + fmtDuration(new Date(n.EndedAt) - new Date(n.StartedAt)) + ")" : "") : "–");
     set("kwargs", pretty(n.Kwargs));
     set("result", pretty(n.Result));
     set("error", n.Error || "—");
