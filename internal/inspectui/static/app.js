@@ -339,7 +339,10 @@
     const built = buildGraph(root);
     state.nodes = built.nodes;
     const g = built.g, size = g.graph();
-    const out = svg("svg", { width: Math.max(size.width || 0, 50), height: Math.max(size.height || 0, 50), role: "img" });
+    const W = Math.max(size.width || 0, 50), H = Math.max(size.height || 0, 50);
+    // viewBox + CSS max-width: a wide tree shrinks to fit the pane (down to 80%).
+    const out = svg("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img" });
+    out.style.minWidth = Math.round(W * 0.8) + "px"; // shrink at most to 80%, then scroll
     const defs = svg("defs");
     const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
     marker.appendChild(svg("path", { class: "arrow", d: "M0,0 L10,5 L0,10 z" }));
