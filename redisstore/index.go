@@ -14,9 +14,10 @@ import "github.com/redis/go-redis/v9"
 //	<base>:t:<task>     records of that task
 //	<base>:exp          "<task>\x1f<id>" scored by when the record expires
 //
-// Each index key's TTL is kept at least as long as its longest-lived member's, so an
-// idle store leaves nothing behind. ixsweep drops the entries of records that expired
-// (every save drops up to 10 in passing, every listing up to 100 before it reads), so no entry
+// Each index key's TTL is kept at least as long as its longest-lived member's, and at
+// most a minute longer (raised with a minute to spare, so a busy key is touched about
+// once a minute), so an idle store leaves nothing behind. ixsweep drops the entries of records that expired
+// (every tenth save drops up to 20 in passing, every listing up to 100 before it reads), so no entry
 // outlives its record by more than the next write or read of its shard.
 const ixLua = `
 local IX = KEYS[#KEYS]
@@ -29,7 +30,7 @@ end
 local function ixput(k, score, member, ttl)
   redis.call('ZADD', k, score, member)
   local left = redis.call('PTTL', k)
-  if left == -1 or left < ttl then redis.call('PEXPIRE', k, ttl) end
+  if left == -1 or left < ttl then redis.call('PEXPIRE', k, ttl + 60000) end
 end
 local function ixid() return string.sub(KEYS[1], #BASE + 1) end
 local function ixkeep()

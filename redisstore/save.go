@@ -38,12 +38,15 @@ func (s *Store) saveTree(ctx context.Context, recs []*Record, ifAbsent bool) err
 		if err != nil {
 			return err
 		}
-		root := "0"
+		flags := ""
 		if r.Root {
-			root = "1"
+			flags = "r"
+		}
+		if s.saves.Add(1)%10 == 0 {
+			flags += "s"
 		}
 		args := make([]any, 0, 3+len(f)+len(kw))
-		args = append(args, ttl, len(f)/2, root)
+		args = append(args, ttl, len(f)/2, flags)
 		args = append(append(args, f...), kw...)
 		calls = append(calls, scriptCall{keys: s.withIndex(r.ID, s.SignatureKey(r.ID), s.KwargsKey(r.ID)), args: args})
 		if r.Kind == KindSwarm {

@@ -7,12 +7,14 @@ import "github.com/redis/go-redis/v9"
 // on Redis Cluster too (a MULTI may not span slots).
 //
 // The record enters its shard's indexes (all, status, task, and root when it is the
-// top of a tree) in the same script; a few expired index entries are dropped in passing.
+// top of a tree) in the same script; every tenth save also drops up to 20 expired index
+// entries of its shard (twice what saves add, at a tenth of the cost).
 //
 // KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
 // ARGV[1] TTL in ms, or the negated TTL to create the signature only if it does not
 // exist yet (a retried attempt saving the same ids), ARGV[2] n = number of record
-// field/value pairs, ARGV[3] "1" for the top of a tree, then n record pairs, then the
+// field/value pairs, ARGV[3] flags: "r" the top of a tree, "s" sweep expired index
+// entries ("", "r", "s" or "rs"), then n record pairs, then the
 // kwargs pairs (possibly none).
 // Returns 1, or 0 when an existing signature was left as it is.
 var saveCmd = redis.NewScript(ixLua + `
@@ -34,8 +36,8 @@ if #ARGV > 3 + 2 * n then
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
 if prev then redis.call('ZREM', IX .. ':s:' .. prev, ixid()) end
-ixadd(ARGV[3] == '1')
-ixsweep(10) -- sweepOnWrite
+ixadd(string.find(ARGV[3], 'r', 1, true) ~= nil)
+if string.find(ARGV[3], 's', 1, true) then ixsweep(20) end
 return 1
 `)
 

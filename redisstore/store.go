@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,6 +20,7 @@ type Store struct {
 	prefix    string
 	activeTTL time.Duration
 	doneTTL   time.Duration
+	saves     atomic.Int64 // every tenth save sweeps its shard's expired index entries
 }
 
 // Option configures a [Store].
