@@ -32,6 +32,9 @@ type branch struct {
 	callbacks       []redisstore.CallbackRef
 	dead, keepAlive []string
 	input           func(cb redisstore.CallbackRef) map[string]any
+	// chains are the enclosing chains' records to move along (active, done, failed,
+	// cancelled), in the same pipeline as the markers.
+	chains []redisstore.ContainerUpdate
 }
 
 // fire dispatches the callbacks of br that have no dispatch marker on rec yet,
@@ -76,7 +79,7 @@ func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) er
 	for cb, run := range runs {
 		rec.Dispatched[redisstore.DispatchKey(outcome, cb)] = run
 	}
-	if err := c.store.MarkDispatched(ctx, rec.ID, outcome, runs, br.dead, br.keepAlive); err != nil {
+	if err := c.store.MarkDispatched(ctx, rec.ID, outcome, runs, br.dead, br.keepAlive, br.chains...); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

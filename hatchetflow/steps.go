@@ -119,6 +119,17 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 				"signature", sigID, "status", rec.Status, "owner_run", rec.RunID, "run", runID)
 			return nil, NonRetryable(&NotPendingError{ID: sigID, Status: rec.Status, RunID: rec.RunID})
 		}
+		if outcome == redisstore.Started && rec.FirstLeaf && len(rec.Containers) > 0 {
+			// A chain's first step starts the chain: its record says active (one more
+			// round trip, once per chain; the chain's later moves ride on the markers).
+			ups := make([]redisstore.ContainerUpdate, len(rec.Containers))
+			for i, chain := range rec.Containers {
+				ups[i] = redisstore.ContainerUpdate{ID: chain, Status: StatusActive}
+			}
+			if err := c.retrying(ctx, "start chain", func() error { return c.store.UpdateContainers(ctx, ups) }); err != nil {
+				return nil, err
+			}
+		}
 		started := time.Now()
 		out, err := invoke(hctx, def, inject.Merge(input, rec.Kwargs))
 		if err != nil && ctx.Err() == nil {
@@ -258,12 +269,14 @@ func (c *Client) succeed(ctx context.Context, rec *redisstore.Record, runID stri
 		later, known := tr.Later[chain]
 		errs := chainErrorIDs(tr.Record, chain)
 		if known && len(later) == 0 { // the chain's last step: the chain is done
+			br.chains = append(br.chains, redisstore.ContainerUpdate{ID: chain, Status: StatusDone})
 			br.dead = append(append(br.dead, chain), errs...)
 			if ref, ok := tr.Items[chain]; ok {
 				items = append(items, ref)
 			}
 			continue
 		}
+		br.chains = append(br.chains, redisstore.ContainerUpdate{ID: chain, Status: StatusActive})
 		br.keepAlive = append(append(append(br.keepAlive, chain), later...), errs...)
 	}
 	if err := c.fire(ctx, tr.Record, br); err != nil {
@@ -400,6 +413,11 @@ func (c *Client) endPath(ctx context.Context, rec *redisstore.Record, input map[
 		}}
 	if silent {
 		br.callbacks, br.dead = nil, append(br.dead, callbackIDs(rec.OnError)...)
+	}
+	if rec.Status == StatusFailed || rec.Status == StatusCancelled {
+		for _, chain := range rec.Containers { // a step that ended so ends its chains so
+			br.chains = append(br.chains, redisstore.ContainerUpdate{ID: chain, Status: rec.Status})
+		}
 	}
 	if err := c.fire(ctx, rec, br); err != nil {
 		return err

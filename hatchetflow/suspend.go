@@ -62,7 +62,8 @@ func (c *Client) Suspend(ctx context.Context, id string, opts *SuspendOptions) e
 				return notFound(err)
 			}
 		}
-		return nil
+		// The chain's own record too, so that listings show it suspended.
+		return c.store.UpdateContainers(ctx, []redisstore.ContainerUpdate{{ID: id, Status: StatusSuspended}})
 	}
 	if cancelRunning && rec.Status == StatusActive {
 		return c.suspendRunning(ctx, rec)
@@ -141,7 +142,7 @@ func (c *Client) Resume(ctx context.Context, id string) error {
 	if !resumed {
 		return &NotPendingError{ID: id, Status: st.Status}
 	}
-	return nil
+	return c.store.UpdateContainers(ctx, []redisstore.ContainerUpdate{{ID: id, Status: redisstore.ContainerResume}})
 }
 
 // resumeOne resumes one signature or swarm record.

@@ -1,6 +1,11 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // ixLua is shared by every script that creates, changes or removes a record. Its last
 // key is the index base of the record's shard ("<prefix>:{sNN}:ix", see
@@ -164,3 +169,59 @@ while nout < limit and seen < budget do
 end
 return {exhausted, lastS, lastM, out}
 `)
+
+// containerCmd moves a chain's own record along as its steps run, so that listings and
+// status indexes show chains as they are: pending→active when a step starts or ends,
+// →done when its last step is done, →failed or →cancelled when a step ends so,
+// pending or active→suspended when it is suspended and back ("resume"). It never
+// moves a chain that ended, and ignores records that are not chains.
+//
+// KEYS[1] chain record, KEYS[2] index base. ARGV[1] the status to move to (active,
+// done, failed, cancelled, suspended) or "resume" (back to the status before the
+// suspend). Returns 1 when it moved, else 0.
+var containerCmd = redis.NewScript(ixLua + `
+if redis.call('HGET', KEYS[1], 'k') ~= 'chain' then return 0 end
+local st = redis.call('HGET', KEYS[1], 's')
+local to = ARGV[1]
+if st == to or st == 'done' or st == 'failed' or st == 'cancelled' then return 0 end
+if to == 'resume' then
+  if st ~= 'suspended' then return 0 end
+  to = redis.call('HGET', KEYS[1], 'ls') or 'pending'
+elseif to == 'suspended' then
+  if st ~= 'pending' and st ~= 'active' then return 0 end
+elseif to == 'active' then
+  if st ~= 'pending' then return 0 end
+  redis.call('HSETNX', KEYS[1], 'ta', ixnow())
+else
+  redis.call('HSET', KEYS[1], 'te', ixnow())
+end
+redis.call('HSET', KEYS[1], 's', to, 'ls', st)
+ixstatus(st, to)
+return 1
+`)
+
+// ContainerUpdate moves one chain's record to Status (see containerCmd;
+// [ContainerResume] moves a suspended one back).
+type ContainerUpdate struct {
+	ID     string
+	Status Status
+}
+
+// ContainerResume is the ContainerUpdate status that resumes a suspended chain record.
+const ContainerResume Status = "resume"
+
+func (s *Store) containerCalls(ups []ContainerUpdate) []scriptCall {
+	calls := make([]scriptCall, 0, len(ups))
+	for _, u := range ups {
+		calls = append(calls, scriptCall{script: containerCmd, keys: s.withIndex(u.ID, s.SignatureKey(u.ID)), args: []any{string(u.Status)}})
+	}
+	return calls
+}
+
+// UpdateContainers moves chains' records along (see containerCmd) in one pipeline.
+func (s *Store) UpdateContainers(ctx context.Context, ups []ContainerUpdate) error {
+	if err := s.pipelineScripts(ctx, containerCmd, s.containerCalls(ups), nil); err != nil {
+		return opError(fmt.Sprintf("update %d chains", len(ups)), err)
+	}
+	return nil
+}

@@ -174,9 +174,10 @@ func (s *Store) transition(id, runID string, to Status, res []any) (*Transition,
 // (callback id → dispatched run id), gives the callbacks of the branch that will never
 // run the done TTL (only ever lowering a TTL) and the signatures in keepAlive the
 // active TTL again (only ever raising it: later steps of a chain that advances), in
-// one pipelined round trip. Markers are never written to a missing record.
-func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, runs map[string]string, deadBranch, keepAlive []string) error {
-	if len(runs) == 0 && len(deadBranch) == 0 && len(keepAlive) == 0 {
+// one pipelined round trip, which also moves the records of the chains in containers
+// along (see containerCmd). Markers are never written to a missing record.
+func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, runs map[string]string, deadBranch, keepAlive []string, containers ...ContainerUpdate) error {
+	if len(runs) == 0 && len(deadBranch) == 0 && len(keepAlive) == 0 && len(containers) == 0 {
 		return nil
 	}
 	var calls []scriptCall
@@ -193,6 +194,7 @@ func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, 
 	for _, k := range keepAlive {
 		calls = append(calls, scriptCall{script: ttlCmd, keys: s.withIndex(k, s.SignatureKey(k), s.KwargsKey(k)), args: []any{ms(s.activeTTL), "gt"}})
 	}
+	calls = append(calls, s.containerCalls(containers)...)
 	err := s.pipelineScripts(ctx, markCmd, calls, nil)
 	if err != nil {
 		return opError(fmt.Sprintf("mark dispatched for %q", id), err)
