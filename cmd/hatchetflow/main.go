@@ -10,7 +10,9 @@
 //	hatchetflow [flags] delete ID      delete the whole tree
 //
 // It connects to Redis by --redis or REDIS_URL (default redis://127.0.0.1:6379) and,
-// for cancel, suspend and resume, to Hatchet by the HATCHET_CLIENT_* variables. Exit
+// for cancel, suspend and resume (and ui --allow-actions), to Hatchet by the
+// HATCHET_CLIENT_* variables (--hatchet-token, --hatchet-host-port and
+// --hatchet-server-url override them). Exit
 // codes: 0 done, 1 failed (Redis or the engine unreachable, a refused transition), 2
 // usage, 3 not found.
 package main
@@ -77,8 +79,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatche
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	var lf listFlags
 	lf.register(fs)
+	hatchetFlags := map[string]*string{
+		"HATCHET_CLIENT_TOKEN":      fs.String("hatchet-token", "", "Hatchet API token (overrides HATCHET_CLIENT_TOKEN)"),
+		"HATCHET_CLIENT_HOST_PORT":  fs.String("hatchet-host-port", "", "Hatchet gRPC address (overrides HATCHET_CLIENT_HOST_PORT)"),
+		"HATCHET_CLIENT_SERVER_URL": fs.String("hatchet-server-url", "", "Hatchet REST URL, used by cancel (overrides HATCHET_CLIENT_SERVER_URL)"),
+	}
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
+	}
+	for env, v := range hatchetFlags { // the SDK reads its configuration from the environment
+		if *v != "" {
+			if err := os.Setenv(env, *v); err != nil {
+				fmt.Fprintln(stderr, "hatchetflow:", err)
+				return exitFailed
+			}
+		}
 	}
 	cmd, id := fs.Arg(0), fs.Arg(1)
 	switch {

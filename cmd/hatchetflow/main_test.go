@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -99,5 +100,19 @@ func TestConnectWithoutATokenIsAnError(t *testing.T) {
 	if code := run(context.Background(), []string{"cancel", "0193f1d0-0000-7000-8000-000000000000"}, &out, &errOut, connectHatchet); code != exitFailed ||
 		!strings.Contains(errOut.String(), "HATCHET_CLIENT_TOKEN") {
 		t.Fatalf("cancel without a token: exit %d, %s", code, errOut.String())
+	}
+}
+
+func TestHatchetFlagsOverrideTheEnvironment(t *testing.T) {
+	t.Setenv("HATCHET_CLIENT_TOKEN", "")
+	var seen string
+	probe := func() (*hatchet.Client, error) {
+		seen = os.Getenv("HATCHET_CLIENT_TOKEN")
+		return nil, errors.New("probe: no engine")
+	}
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--hatchet-token", "tok-123", "cancel", "0193f1d0-0000-7000-8000-000000000000"}, &out, &errOut, probe)
+	if code != exitFailed || seen != "tok-123" {
+		t.Fatalf("exit %d, the SDK saw token %q, want tok-123", code, seen)
 	}
 }
