@@ -287,7 +287,8 @@
         edge(i === 0 ? n.ID : n.Steps[i - 1].ID, s.ID, "step", i === 0 ? "step 1" : "then");
       });
       const items = n.Items || [];
-      items.slice(0, MAX_ITEMS).forEach((s, i) => {
+      // Siblings are added last first: dagre then draws them first to last, top down.
+      items.slice(0, MAX_ITEMS).map((s, i) => [s, i]).reverse().forEach(([s, i]) => {
         if (!s) return;
         visit(s);
         edge(n.ID, s.ID, "item", items.length <= 12 ? "item " + (i + 1) : "");
@@ -299,8 +300,8 @@
         g.setNode(id, { width: NODE_W, height: 44, data: more });
         edge(n.ID, id, "item", "");
       }
-      for (const cb of n.OnSuccess || []) { if (cb) { visit(cb); edge(n.ID, cb.ID, "on-success", "on success"); } }
-      for (const cb of n.OnError || []) { if (cb) { visit(cb); edge(n.ID, cb.ID, "on-error", "on error"); } }
+      for (const cb of (n.OnError || []).slice().reverse()) { if (cb) { visit(cb); edge(n.ID, cb.ID, "on-error", "on error"); } }
+      for (const cb of (n.OnSuccess || []).slice().reverse()) { if (cb) { visit(cb); edge(n.ID, cb.ID, "on-success", "on success"); } }
     };
     visit(root);
     dagre.layout(g);
