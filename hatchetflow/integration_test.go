@@ -32,15 +32,8 @@ type engineFlow struct {
 func newEngineFlow(t *testing.T, more ...func(*hatchetflow.Client)) *engineFlow {
 	t.Helper()
 	hc := enginetest.Client(t)
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		t.Fatal("integration tests need REDIS_URL (make test sets it)")
-	}
-	opt, err := redis.ParseURL(url)
-	must(t, err)
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
 	prefix := "hfit-" + enginetest.Namespace()
+	rdb := enginetest.Redis(t, prefix)
 	c, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix))
 	must(t, err)
 	f := &flow{}
@@ -54,13 +47,6 @@ func newEngineFlow(t *testing.T, more ...func(*hatchetflow.Client)) *engineFlow 
 	stop, err := enginetest.Wait(ctx, w.Start)
 	must(t, err)
 	t.Cleanup(func() { _ = stop() })
-	t.Cleanup(func() { // leave no keys behind on the shared Redis
-		bg := context.Background()
-		iter := rdb.Scan(bg, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(bg) {
-			rdb.Del(bg, iter.Val())
-		}
-	})
 	return &engineFlow{flow: f, c: c, hc: hc}
 }
 

@@ -2,12 +2,10 @@ package hatchetflow_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
-	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -23,15 +21,6 @@ import (
 // span, itself a child of our dispatch span) and links to the dispatch span.
 func TestEngineTelemetryCallbackTrace(t *testing.T) {
 	hc := enginetest.Client(t)
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		t.Fatal("integration tests need REDIS_URL (make test sets it)")
-	}
-	opt, err := redis.ParseURL(url)
-	must(t, err)
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	prev := otel.GetTracerProvider()
@@ -39,15 +28,9 @@ func TestEngineTelemetryCallbackTrace(t *testing.T) {
 	t.Cleanup(func() { otel.SetTracerProvider(prev); _ = tp.Shutdown(context.Background()) })
 
 	prefix := "hfit-" + enginetest.Namespace()
+	rdb := enginetest.Redis(t, prefix)
 	c, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix), hatchetflow.WithTracerProvider(tp))
 	must(t, err)
-	t.Cleanup(func() {
-		bg := context.Background()
-		iter := rdb.Scan(bg, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(bg) {
-			rdb.Del(bg, iter.Val())
-		}
-	})
 	done := make(chan struct{}, 1)
 	_, err = hatchetflow.NewTask(c, "otel-parent", func(_ hatchet.Context, in Order) (Receipt, error) {
 		return Receipt{OrderID: in.OrderID, Total: 1}, nil

@@ -2,13 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 
@@ -20,13 +16,8 @@ import (
 // the README's first command stays true.
 func TestScenariosOnEngine(t *testing.T) {
 	hc := enginetest.Client(t)
-	opt, err := redis.ParseURL(os.Getenv("REDIS_URL"))
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
 	prefix := "hfdemo-" + enginetest.Namespace()
+	rdb := enginetest.Redis(t, prefix)
 	c, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix))
 	if err != nil {
 		t.Fatal(err)
@@ -46,13 +37,6 @@ func TestScenariosOnEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = stop() })
-	t.Cleanup(func() {
-		bg := context.Background()
-		iter := rdb.Scan(bg, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(bg) {
-			rdb.Del(bg, iter.Val())
-		}
-	})
 
 	start := time.Now()
 	var out bytes.Buffer

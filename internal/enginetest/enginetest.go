@@ -30,6 +30,8 @@ import (
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/hatchetflow/go/internal/await"
 	"github.com/rs/zerolog"
 )
@@ -171,4 +173,28 @@ func Wait[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 // Result waits for a run's result with ctx's deadline (WorkflowRunRef.Result has none).
 func Result(ctx context.Context, ref *hatchet.WorkflowRunRef) (*hatchet.WorkflowResult, error) {
 	return Wait(ctx, ref.Result)
+}
+
+// Redis returns a client for the REDIS_URL Redis (`make test` sets it; the test fails
+// without it) that is closed, and every key under prefix deleted, when t ends.
+func Redis(t testing.TB, prefix string) *redis.Client {
+	t.Helper()
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		t.Fatal("integration tests need REDIS_URL (make test sets it)")
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("REDIS_URL: %v", err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	t.Cleanup(func() { // runs before Close: cleanups run last first
+		bg := context.Background()
+		iter := rdb.Scan(bg, 0, prefix+":*", 1000).Iterator()
+		for iter.Next(bg) {
+			rdb.Del(bg, iter.Val())
+		}
+	})
+	return rdb
 }

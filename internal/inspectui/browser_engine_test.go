@@ -18,7 +18,6 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
@@ -56,20 +55,8 @@ func chromium(t *testing.T) string {
 func TestPageInARealBrowser(t *testing.T) {
 	hc := enginetest.Client(t)
 	bin := chromium(t)
-	opt, err := redis.ParseURL(os.Getenv("REDIS_URL"))
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
 	prefix := "hfui-" + enginetest.Namespace()
-	t.Cleanup(func() {
-		bg := context.Background()
-		iter := rdb.Scan(bg, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(bg) {
-			rdb.Del(bg, iter.Val())
-		}
-	})
+	rdb := enginetest.Redis(t, prefix)
 	flow, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix), hatchetflow.WithSwarmWatchInterval(time.Second))
 	if err != nil {
 		t.Fatal(err)
