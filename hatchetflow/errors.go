@@ -69,7 +69,31 @@ var (
 	ErrAlreadyInChain = errors.New("hatchetflow: signature already in a chain")
 	// ErrConflictingOptions is matched by [*ConflictingOptionError].
 	ErrConflictingOptions = errors.New("hatchetflow: conflicting options")
+	// ErrRetriesExhausted is matched by [*RetriesExhaustedError].
+	ErrRetriesExhausted = errors.New("hatchetflow: attempt beyond the task's retries")
 )
+
+// RetriesExhaustedError is the outcome of an engine attempt that the task's retry
+// budget does not allow: attempt Attempt of a task configured with Retries retries
+// (Attempt > Retries+1). Hatchet v0.104/v0.105 starts such attempts when a task fails
+// in the same batch as one that has retries left (docs/reliability.md). The user
+// function is not called; the signature ends through its failure path once, and the
+// error is not retried.
+type RetriesExhaustedError struct {
+	// Task is the task; Attempt the 1-based attempt the engine started; Retries the
+	// task's configured retries.
+	Task             string
+	Attempt, Retries int
+}
+
+// Error implements error.
+func (e *RetriesExhaustedError) Error() string {
+	return fmt.Sprintf("hatchetflow: task %q: the engine started attempt %d although the task has %d retries (its last attempt failed or timed out); user code not called",
+		e.Task, e.Attempt, e.Retries)
+}
+
+// Is reports whether target is [ErrRetriesExhausted].
+func (e *RetriesExhaustedError) Is(target error) bool { return target == ErrRetriesExhausted }
 
 // NotPendingError reports a signature that is no longer pending: Run refuses to
 // dispatch it again and UpdateKwargs refuses to change it. A duplicate engine run of a

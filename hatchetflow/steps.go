@@ -69,6 +69,9 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		meta := hctx.AdditionalMetadata()
 		sigID := meta[MetaSignature]
 		if sigID == "" { // a plain Hatchet run: no Redis at all
+			if err := checkBudget(hctx, def); err != nil {
+				return nil, err
+			}
 			out, err := invoke(hctx, def, input)
 			if err != nil {
 				return nil, err
@@ -129,6 +132,14 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			if err := c.retrying(ctx, "start chain", func() error { return c.store.UpdateContainers(ctx, ups) }); err != nil {
 				return nil, err
 			}
+		}
+		if err := checkBudget(hctx, def); err != nil {
+			// The engine's over-retry: the signature is active for this run, and the
+			// on-failure step ends it through the failure path (the error is not
+			// retried, so it is not subject to the same fault).
+			c.log.Warn("hatchetflow: attempt beyond the task's retries; user code not called",
+				"signature", sigID, "run", runID, "attempt", hctx.RetryCount()+1, "retries", def.cfg.retries)
+			return nil, err
 		}
 		started := time.Now()
 		out, err := invoke(hctx, def, inject.Merge(input, rec.Kwargs))
@@ -198,6 +209,17 @@ func (c *Client) keepAlive(hctx hatchet.Context, def *taskDef, started time.Time
 		}
 	})
 	return func() { t.Stop() }
+}
+
+// checkBudget refuses an attempt beyond the task's retries with a non-retryable
+// [*RetriesExhaustedError]. The engine sometimes starts one (docs/reliability.md: a
+// task that fails in the same batch as a task with retries left is retried against the
+// other task's budget); the user function must not run again.
+func checkBudget(hctx hatchet.Context, def *taskDef) error {
+	if hctx.RetryCount() <= def.cfg.retries {
+		return nil
+	}
+	return NonRetryable(&RetriesExhaustedError{Task: def.name, Attempt: hctx.RetryCount() + 1, Retries: def.cfg.retries})
 }
 
 // encodeResult encodes a user function's return value.
