@@ -2,7 +2,6 @@ package hatchetflow
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"sync"
 
@@ -79,52 +78,7 @@ func (b *TaskBackend) save(ctx context.Context, spec dsl.Spec, call string) (dsl
 }
 
 func (b *TaskBackend) run(ctx context.Context, spec dsl.Spec, input any, call string) (dsl.Handle, error) {
-	cd, ok := b.c.dispatcher.(ChildDispatcher)
-	if !ok {
-		return nil, fmt.Errorf("%w: the dispatcher cannot trigger child runs", ErrUnsupportedOption)
-	}
-	msg, err := toObject(input)
-	if err != nil {
-		return nil, err
-	}
-	var root node
-	switch s := spec.(type) {
-	case dsl.Builder, dsl.ChainBuilder:
-		p, err := b.c.compile(ctx, s, b.seed(call))
-		if err != nil {
-			return nil, err
-		}
-		if err := b.c.checkMessage(ctx, p.root.entry.rec, msg); err != nil {
-			return nil, err
-		}
-		if err := b.c.write(ctx, p); err != nil {
-			return nil, err
-		}
-		root = p.root
-	case dsl.Ref, dsl.Saved:
-		// No pending check: on a retry the signature has started already, and the
-		// engine returns the first attempt's run for the same key.
-		if root, err = b.c.storedNode(ctx, specID(s)); err != nil {
-			return nil, err
-		}
-		if err := b.c.checkMessage(ctx, root.entry.rec, msg); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, dsl.ErrNilCallback
-	}
-	entry := root.entry.rec
-	meta := map[string]string{MetaSignature: entry.ID, MetaParent: b.hctx.AdditionalMetadata()[MetaSignature]}
-	// The key names its target: the engine's child key ignores which workflow runs.
-	runID, err := cd.DispatchChild(b.hctx, entry.Task, msg, meta, entry.Task+":"+entry.ID)
-	if err != nil {
-		return nil, &DispatchError{Task: entry.Task, Err: err}
-	}
-	h := &Handle{c: b.c, sigID: root.id, runID: runID, task: entry.Task}
-	if root.chain {
-		h.leaves = root.leaves
-	}
-	return h, nil
+	return b.c.run(ctx, spec, input, runCall{hctx: b.hctx, seed: b.seed(call)})
 }
 
 // keyedBackend is a TaskBackend call identified by a key.

@@ -2,7 +2,9 @@ package hatchetflow_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -93,4 +95,40 @@ func recordKeys(keys []string) []string {
 		}
 	}
 	return out
+}
+
+// A swarm run from inside a task takes the same run path as one from the client: it
+// starts, and its handle waits for the swarm's end (its results in item order), not
+// for the start run.
+func TestSwarmRunInsideATask(t *testing.T) {
+	f := newSwarmFlow(t)
+	c := f.h.Client
+	handles := make(chan dsl.Handle, 1)
+	_, err := hatchetflow.NewTask(c, "fan-out", func(ctx hatchet.Context, _ map[string]any) (any, error) {
+		h, err := dsl.Swarm(dsl.Sign("sq").With(dsl.KW{"n": 2}), dsl.Sign("sq").With(dsl.KW{"n": 3})).
+			Run(ctx, c.InTask(ctx), map[string]any{})
+		if err != nil {
+			return nil, err
+		}
+		handles <- h
+		return nil, nil
+	})
+	must(t, err)
+	ctx := context.Background()
+	_, err = dsl.Sign("fan-out").Run(ctx, c, map[string]any{})
+	must(t, err)
+	f.h.Drain(ctx)
+	var h dsl.Handle
+	select {
+	case h = <-handles:
+	default:
+		t.Fatal("the task's swarm run failed (see the harness log)")
+	}
+	out, err := h.Wait(ctx)
+	must(t, err)
+	var got []int
+	must(t, json.Unmarshal(out, &got))
+	if fmt.Sprint(got) != "[4 9]" {
+		t.Fatalf("swarm handle from a task waited for %s, want the swarm's results [4 9]", out)
+	}
 }

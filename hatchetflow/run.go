@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/redisstore"
@@ -22,31 +24,44 @@ var ErrCannotWait = errors.New("hatchetflow: the dispatcher cannot wait for runs
 // kwargs win); it is checked against the task's schema before anything is written.
 // It implements [dsl.Backend]; call it as b.Run(ctx, client, input).
 func (c *Client) RunSignature(ctx context.Context, spec dsl.Spec, input any) (dsl.Handle, error) {
-	return c.run(ctx, spec, input, nil)
+	return c.run(ctx, spec, input, runCall{})
 }
 
-func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, opts *RunOptions) (dsl.Handle, error) {
-	if _, err := opts.check(nil); err != nil {
+// runCall is what distinguishes the two callers of the one run path: a run from
+// outside a task (the [Client]: new ids, per-run options, a root run) and a run made by
+// a running task (a [TaskBackend]: deterministic ids, a child run de-duplicated by the
+// engine across the task's retries).
+type runCall struct {
+	// opts are the per-run options (outside a task only).
+	opts *RunOptions
+	// hctx is the running task a [TaskBackend] run is made from; nil outside a task.
+	hctx hatchet.Context
+	// seed makes the ids of a compiled tree deterministic (see TaskBackend.seed).
+	seed string
+}
+
+// run is the one run path: it resolves spec (compiling a builder, or reading a stored
+// signature, chain or swarm), checks the message against the root's schema before
+// anything is written, writes what was compiled, dispatches the root run and returns
+// the handle that follows it to its end.
+func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, call runCall) (dsl.Handle, error) {
+	if _, err := call.opts.check(nil); err != nil {
 		return nil, err // before anything is written
+	}
+	var child ChildDispatcher
+	if call.hctx != nil {
+		var ok bool
+		if child, ok = c.dispatcher.(ChildDispatcher); !ok {
+			return nil, fmt.Errorf("%w: the dispatcher cannot trigger child runs", ErrUnsupportedOption)
+		}
 	}
 	msg, err := toObject(input)
 	if err != nil {
 		return nil, err
 	}
-	var p *plan
-	var root node
-	switch s := spec.(type) {
-	case dsl.Builder, dsl.ChainBuilder, dsl.SwarmBuilder:
-		if p, err = c.compile(ctx, s, ""); err != nil {
-			return nil, err
-		}
-		root = p.root
-	case dsl.Ref, dsl.Saved:
-		if root, err = c.storedRoot(ctx, specID(s)); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, dsl.ErrNilCallback
+	p, root, err := c.resolve(ctx, spec, call)
+	if err != nil {
+		return nil, err
 	}
 	if err := c.checkMessage(ctx, root.entry.rec, msg); err != nil {
 		return nil, err
@@ -57,7 +72,14 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, opts *RunOpt
 		}
 	}
 	entry := root.entry.rec
-	runID, err := c.dispatchRoot(ctx, entry.Task, msg, map[string]string{MetaSignature: entry.ID}, opts)
+	var runID string
+	if call.hctx == nil {
+		runID, err = c.dispatchRoot(ctx, entry.Task, msg, map[string]string{MetaSignature: entry.ID}, call.opts)
+	} else {
+		meta := map[string]string{MetaSignature: entry.ID, MetaParent: call.hctx.AdditionalMetadata()[MetaSignature]}
+		// The key names its target: the engine's child key ignores which workflow runs.
+		runID, err = child.DispatchChild(call.hctx, entry.Task, msg, meta, entry.Task+":"+entry.ID)
+	}
 	if err != nil {
 		return nil, &DispatchError{Task: entry.Task, Err: err}
 	}
@@ -68,17 +90,27 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, opts *RunOpt
 	return h, nil
 }
 
-// storedRoot reads a saved signature or chain to run, which must be pending.
-func (c *Client) storedRoot(ctx context.Context, id string) (node, error) {
-	n, err := c.storedNode(ctx, id)
+// resolve is the one spec resolver of a run: a builder is compiled (the plan to write
+// is returned), a [dsl.Ref] or [dsl.Saved] is read from the store. Outside a task a
+// stored root must be pending (never started): a run would skip user code and report
+// nothing useful. Inside a task it may have started already: on a retried attempt the
+// engine returns the first attempt's child run for the same key.
+func (c *Client) resolve(ctx context.Context, spec dsl.Spec, call runCall) (*plan, node, error) {
+	if id, ok := storedID(spec); ok {
+		n, err := c.storedNode(ctx, id)
+		if err != nil {
+			return nil, node{}, err
+		}
+		if call.hctx == nil && n.status != StatusPending {
+			return nil, node{}, &NotPendingError{ID: id, Status: n.status, RunID: n.owner}
+		}
+		return nil, n, nil
+	}
+	p, err := c.compile(ctx, spec, call.seed)
 	if err != nil {
-		return node{}, err
+		return nil, node{}, err
 	}
-	if n.status != StatusPending {
-		// A run would skip user code and report nothing useful: refuse now.
-		return node{}, &NotPendingError{ID: id, Status: n.status, RunID: n.owner}
-	}
-	return n, nil
+	return p, p.root, nil
 }
 
 // storedNode reads a saved signature or chain to run, with its status.

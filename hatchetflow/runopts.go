@@ -74,7 +74,7 @@ func (o *RunOptions) isZero() bool {
 
 // RunWithOptions is [Client.RunSignature] with per-run options.
 func (c *Client) RunWithOptions(ctx context.Context, spec dsl.Spec, input any, opts *RunOptions) (dsl.Handle, error) {
-	return c.run(ctx, spec, input, opts)
+	return c.run(ctx, spec, input, runCall{opts: opts})
 }
 
 // dispatchRoot dispatches the first run of a Run with opts.
@@ -100,7 +100,7 @@ func (t *Task[I, O]) RunWith(ctx context.Context, in I, opts *RunOptions) (*Task
 	if err != nil {
 		return nil, err
 	}
-	h, err := t.c.run(ctx, dsl.Sign(t), msg, opts)
+	h, err := t.c.run(ctx, dsl.Sign(t), msg, runCall{opts: opts})
 	if err != nil {
 		return nil, err
 	}

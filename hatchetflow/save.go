@@ -36,15 +36,16 @@ func (c *Client) SaveSignature(ctx context.Context, spec dsl.Spec) (dsl.Saved, e
 	return p.saved(), nil
 }
 
-// specID returns the signature id of a Ref or Saved spec.
-func specID(s dsl.Spec) string {
+// storedID returns the id of a spec that refers to a stored signature, chain or swarm
+// (a [dsl.Ref] or a [dsl.Saved]); ok is false for a builder.
+func storedID(s dsl.Spec) (id string, ok bool) {
 	switch v := s.(type) {
 	case dsl.Ref:
-		return string(v)
+		return string(v), true
 	case dsl.Saved:
-		return v.ID
+		return v.ID, true
 	}
-	return ""
+	return "", false
 }
 
 // definition returns the task definition a builder is checked against: its validator

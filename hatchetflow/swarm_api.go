@@ -143,7 +143,7 @@ func (c *Client) addItems(ctx context.Context, id string, items []SwarmItem, clo
 	specs := make([]dsl.Spec, len(items))
 	inputs := make([]map[string]any, len(items))
 	for i, it := range items {
-		if err := specErr(it.Spec); err != nil {
+		if err := partsOf(it.Spec).err; err != nil {
 			return 0, fmt.Errorf("swarm item %d: %w", i, err)
 		}
 		specs[i] = it.Spec

@@ -110,7 +110,7 @@ func (c *Client) compile(ctx context.Context, spec dsl.Spec, seed string) (*plan
 func (c *Client) newTree(ctx context.Context, seed string, specs ...dsl.Spec) (*tree, error) {
 	var names, refs []string
 	for _, spec := range specs {
-		if err := specErr(spec); err != nil {
+		if err := partsOf(spec).err; err != nil {
 			return nil, err
 		}
 		collect(spec, &names, &refs)
@@ -147,41 +147,51 @@ func (c *Client) newTree(ctx context.Context, seed string, specs ...dsl.Spec) (*
 	return t, nil
 }
 
-// specErr reports a spec that cannot be saved at all.
-func specErr(spec dsl.Spec) error {
+// specParts is a spec taken apart for the checks and look-ups before compiling.
+type specParts struct {
+	// err is why the spec cannot be saved at all (dsl.ErrNilCallback for a nil one).
+	err error
+	// stored is the id a [dsl.Ref] or [dsl.Saved] refers to.
+	stored string
+	// lookup is a builder's task, to find in the registry ("" when a Validate type
+	// stands for it).
+	lookup string
+	// nested are a chain's steps, a swarm's items and every callback.
+	nested []dsl.Spec
+}
+
+// partsOf takes spec apart (the one place besides tree.compile that knows the kinds
+// of spec).
+func partsOf(spec dsl.Spec) specParts {
 	switch s := spec.(type) {
 	case dsl.Builder:
-		return s.Err()
+		p := specParts{err: s.Err(), nested: append(s.SuccessCallbacks(), s.ErrorCallbacks()...)}
+		if s.ValidatorType() == nil {
+			p.lookup = s.Task()
+		}
+		return p
 	case dsl.ChainBuilder:
-		return s.Err()
+		return specParts{err: s.Err(), nested: append(append(s.Steps(), s.SuccessCallbacks()...), s.ErrorCallbacks()...)}
 	case dsl.SwarmBuilder:
-		return s.Err()
-	case dsl.Ref, dsl.Saved:
-		return nil
+		return specParts{err: s.Err(), nested: append(append(s.Items(), s.SuccessCallbacks()...), s.ErrorCallbacks()...)}
 	}
-	return dsl.ErrNilCallback
+	if id, ok := storedID(spec); ok {
+		return specParts{stored: id}
+	}
+	return specParts{err: dsl.ErrNilCallback}
 }
 
 // collect gathers the task names to look up and the referenced ids of a tree.
 func collect(spec dsl.Spec, names, refs *[]string) {
-	switch s := spec.(type) {
-	case dsl.Builder:
-		if s.ValidatorType() == nil {
-			*names = append(*names, s.Task())
-		}
-		for _, cb := range append(s.SuccessCallbacks(), s.ErrorCallbacks()...) {
-			collect(cb, names, refs)
-		}
-	case dsl.ChainBuilder:
-		for _, st := range append(append(s.Steps(), s.SuccessCallbacks()...), s.ErrorCallbacks()...) {
-			collect(st, names, refs)
-		}
-	case dsl.SwarmBuilder:
-		for _, st := range append(append(s.Items(), s.SuccessCallbacks()...), s.ErrorCallbacks()...) {
-			collect(st, names, refs)
-		}
-	default:
-		*refs = append(*refs, specID(s))
+	p := partsOf(spec)
+	if p.stored != "" {
+		*refs = append(*refs, p.stored)
+	}
+	if p.lookup != "" {
+		*names = append(*names, p.lookup)
+	}
+	for _, n := range p.nested {
+		collect(n, names, refs)
 	}
 }
 
@@ -217,9 +227,11 @@ func (t *tree) compile(spec dsl.Spec, f frame) (node, error) {
 		return t.chain(s, f)
 	case dsl.SwarmBuilder:
 		return t.swarm(s, f)
-	default:
-		return t.saved(specID(s), f)
 	}
+	if id, ok := storedID(spec); ok {
+		return t.saved(id, f)
+	}
+	return node{}, dsl.ErrNilCallback
 }
 
 // signature compiles a builder into a new record.
