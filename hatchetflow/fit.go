@@ -39,6 +39,13 @@ func (s shape) ref() redisstore.CallbackRef {
 //     injected return value or error details, or (error callbacks) by a property of
 //     the parent's input or the parent's bound kwargs.
 //
+// Objects on both sides compare property by property, recursively ([inject.Fits]):
+// a property both declare must fit, and the sender must declare every property the
+// receiving struct needs (tagged required, or neither omitempty/omitzero nor given a
+// default); a refusal names the missing property's path, such as "video.watch_url".
+// The callback's own top-level fields are a partial message: there only required
+// fields count, as above.
+//
 // Where either side is unknown (a task checked only by a Validate type, an any-typed
 // input or output, a map input) it accepts.
 func checkFit(parent, cb shape, outcome redisstore.Outcome) error {

@@ -130,3 +130,134 @@ func TestSaveChecksReferencedCallbacks(t *testing.T) {
 		t.Fatalf("Save with a referenced callback that cannot fit = %v", err)
 	}
 }
+
+type (
+	// fitVideo is what the "video task" returns.
+	fitVideo struct {
+		ID     string `json:"id"`
+		Height int    `json:"height"`
+	}
+	// fitPublished is what the "publish task" wants as its parent's return value:
+	// watch_url is a field a fitVideo does not have.
+	fitPublished struct {
+		WatchURL string `json:"watch_url"`
+		ID       string `json:"id"`
+	}
+	fitPublishMsg struct {
+		Video inject.ReturnValue[fitPublished] `json:"video"`
+	}
+	// fitVideoID wants a subset of a fitVideo.
+	fitVideoID struct {
+		Video inject.ReturnValue[struct {
+			ID string `json:"id"`
+		}] `json:"video"`
+	}
+	// fitMaybePublished wants watch_url only if the parent has it (omitempty), and
+	// a title with a default.
+	fitMaybePublished struct {
+		Video inject.ReturnValue[struct {
+			ID       string `json:"id"`
+			WatchURL string `json:"watch_url,omitempty"`
+			Title    string `json:"title" jsonschema:"default=untitled"`
+		}] `json:"video"`
+	}
+	fitAnyVideo struct {
+		Video inject.ReturnValue[any] `json:"video"`
+	}
+	fitMapVideo struct {
+		Video inject.ReturnValue[map[string]any] `json:"video"`
+	}
+	// fitNested wants a video inside the parent's return value.
+	fitNested struct {
+		Post inject.ReturnValue[struct {
+			Video fitPublished `json:"video"`
+		}] `json:"post"`
+	}
+	fitPost struct {
+		Video fitVideo `json:"video"`
+	}
+	// fitHeightText declares the height with another type.
+	fitHeightText struct {
+		Video inject.ReturnValue[struct {
+			Height string `json:"height"`
+		}] `json:"video"`
+	}
+)
+
+// videoFlow registers a task returning a fitVideo and success callbacks wanting
+// objects of several shapes.
+func videoFlow(t *testing.T) *flowtest.Harness {
+	t.Helper()
+	h := flowtest.New(t)
+	h.Quiet()
+	c := h.Client
+	_, err := hatchetflow.NewTask(c, "video task", func(_ hatchet.Context, in Order) (fitVideo, error) { return fitVideo{ID: "v", Height: 720}, nil })
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "post task", func(_ hatchet.Context, in Order) (fitPost, error) { return fitPost{}, nil })
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "map task", func(_ hatchet.Context, in Order) (map[string]any, error) { return nil, nil })
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "publish task", func(_ hatchet.Context, in fitPublishMsg) (any, error) { return nil, nil })
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "video id task", func(_ hatchet.Context, in fitVideoID) (any, error) { return nil, nil })
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "maybe published task", func(_ hatchet.Context, in fitMaybePublished) (any, error) { return nil, nil })
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "any video task", func(_ hatchet.Context, in fitAnyVideo) (any, error) { return nil, nil })
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "map video task", func(_ hatchet.Context, in fitMapVideo) (any, error) { return nil, nil })
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "nested task", func(_ hatchet.Context, in fitNested) (any, error) { return nil, nil })
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "height text task", func(_ hatchet.Context, in fitHeightText) (any, error) { return nil, nil })
+	must(t, err)
+	return h
+}
+
+func TestSaveRefusesObjectCallbackMissingAField(t *testing.T) {
+	h := videoFlow(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		sig  dsl.Builder
+		want hatchetflow.CallbackMismatchError
+	}{
+		{"a field the return type lacks", dsl.Sign("video task").OnSuccess(dsl.Sign("publish task")),
+			hatchetflow.CallbackMismatchError{Parent: "video task", Callback: "publish task", Outcome: "success",
+				Field: "video.watch_url", Want: "string"}},
+		{"a field the return type lacks, one level down", dsl.Sign("post task").OnSuccess(dsl.Sign("nested task")),
+			hatchetflow.CallbackMismatchError{Parent: "post task", Callback: "nested task", Outcome: "success",
+				Field: "post.video.watch_url", Want: "string"}},
+		{"a field both have, of another type", dsl.Sign("video task").OnSuccess(dsl.Sign("height text task")),
+			hatchetflow.CallbackMismatchError{Parent: "video task", Callback: "height text task", Outcome: "success",
+				Field: "video.height", Want: "string", Got: "integer"}},
+	} {
+		before := len(h.Redis.Keys())
+		_, err := tc.sig.Save(ctx, h.Client)
+		var me *hatchetflow.CallbackMismatchError
+		if !errors.As(err, &me) || !errors.Is(err, hatchetflow.ErrCallbackMismatch) || *me != tc.want {
+			t.Errorf("%s: Save = %v\n got %+v\nwant %+v", tc.name, err, me, tc.want)
+		}
+		if after := len(h.Redis.Keys()); after != before {
+			t.Errorf("%s: a refused Save wrote %d keys", tc.name, after-before)
+		}
+	}
+}
+
+func TestSaveAcceptsObjectCallbacksThatFitOrAreUnknown(t *testing.T) {
+	h := videoFlow(t)
+	ctx := context.Background()
+	for name, sig := range map[string]dsl.Builder{
+		"a superset output":                 dsl.Sign("video task").OnSuccess(dsl.Sign("video id task")),
+		"omitempty and defaulted fields":    dsl.Sign("video task").OnSuccess(dsl.Sign("maybe published task")),
+		"an any-typed return field":         dsl.Sign("video task").OnSuccess(dsl.Sign("any video task")),
+		"a map return field":                dsl.Sign("video task").OnSuccess(dsl.Sign("map video task")),
+		"a map output":                      dsl.Sign("map task").OnSuccess(dsl.Sign("publish task")),
+		"bound kwargs set the return field": dsl.Sign("video task").OnSuccess(dsl.Sign("publish task").With(dsl.KW{"video": map[string]any{"watch_url": "u", "id": "i"}})),
+		"a Validate-only parent":            dsl.Sign("elsewhere").Validate(Order{}).OnSuccess(dsl.Sign("publish task")),
+	} {
+		if _, err := sig.Save(ctx, h.Client); err != nil {
+			t.Errorf("%s: Save = %v", name, err)
+		}
+	}
+}

@@ -16,16 +16,20 @@ type Mismatch struct {
 	// Want is the JSON type(s) the receiver accepts there, such as "integer".
 	Want string
 	// Got is the JSON type(s) the producer sends, or "" when the producer does not
-	// provide a property the receiver requires.
+	// provide a property the receiver needs.
 	Got string
 }
 
 // Fits reports whether values valid under the producer schema from fit the receiver
 // schema to, as far as both schemas say: JSON types (an integer fits a number, not
-// the other way round), properties an object receiver requires, the types of
-// properties both sides declare, and list items, recursively. Where either side says
-// nothing (an any-typed value, a reference to a recursive definition, an invalid
-// document) it fits, so an unknown side is never refused. A producer that may send
+// the other way round), properties an object receiver needs, the types of
+// properties both sides declare, and list items, recursively. An object receiver
+// needs the properties it lists as "required" and, in schemas made by [SchemaOf],
+// its struct's fields that are neither omitempty/omitzero nor given a default: a
+// producer object that declares properties must declare each of these (a map or
+// an object of unknown properties is not checked). Where either side says nothing
+// (an any-typed value, a reference to a recursive definition, an invalid document)
+// it fits, so an unknown side is never refused. A producer that may send
 // null fits a receiver that does not take null: nil pointers are common returns and
 // decode as zero values. When it does not fit, Mismatch says where and why.
 func Fits(from, to json.RawMessage) (Mismatch, bool) {
@@ -130,7 +134,7 @@ func fitsObject(from, to map[string]any, path string, depth int) (Mismatch, bool
 	if !okF { // a map or an any-typed object: nothing known about its keys
 		return Mismatch{}, true
 	}
-	for _, r := range asList(to["required"]) {
+	for _, r := range slices.Concat(asList(to["required"]), asList(to[neededKeyword])) {
 		name, _ := r.(string)
 		if _, has := fp[name]; !has && name != "" {
 			want := "any"

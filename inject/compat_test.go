@@ -27,6 +27,36 @@ type (
 	fitLinesText struct {
 		Lines []fitReceiptText `json:"lines"`
 	}
+	// fitVideo and fitPublished: a fitPublished needs watch_url, which a
+	// fitVideo lacks.
+	fitVideo struct {
+		ID     string `json:"id"`
+		Height int    `json:"height"`
+	}
+	fitPublished struct {
+		WatchURL string `json:"watch_url"`
+		ID       string `json:"id"`
+	}
+	fitMaybePublished struct {
+		WatchURL string `json:"watch_url,omitempty"`
+		Title    string `json:"title" jsonschema:"default=untitled"`
+		ID       string `json:"id"`
+	}
+	fitVideoID struct {
+		ID string `json:"id"`
+	}
+	fitPost struct {
+		Video fitVideo `json:"video"`
+	}
+	fitPostPublished struct {
+		Video *fitPublished `json:"video"`
+	}
+	fitPosts struct {
+		Posts []fitPost `json:"posts"`
+	}
+	fitPostsPublished struct {
+		Posts []fitPostPublished `json:"posts"`
+	}
 )
 
 func schemaFor[T any](t *testing.T) json.RawMessage {
@@ -56,6 +86,19 @@ func TestFits(t *testing.T) {
 			inject.Mismatch{Path: ".total", Want: "string", Got: "integer"}, false},
 		{"required property missing", schemaFor[fitReceipt](t), schemaFor[fitNeedsTax](t),
 			inject.Mismatch{Path: ".tax", Want: "number"}, false},
+		{"needed property missing", schemaFor[fitVideo](t), schemaFor[fitPublished](t),
+			inject.Mismatch{Path: ".watch_url", Want: "string"}, false},
+		{"unrelated objects", schemaFor[fitPublished](t), schemaFor[fitReceipt](t),
+			inject.Mismatch{Path: ".order_id", Want: "string"}, false},
+		{"superset producer", schemaFor[fitVideo](t), schemaFor[fitVideoID](t), inject.Mismatch{}, true},
+		{"omitempty and defaulted properties are not needed", schemaFor[fitVideo](t), schemaFor[fitMaybePublished](t), inject.Mismatch{}, true},
+		{"needed property missing, nested and nullable", schemaFor[fitPost](t), schemaFor[fitPostPublished](t),
+			inject.Mismatch{Path: ".video.watch_url", Want: "string"}, false},
+		{"needed property missing, in list items", schemaFor[fitPosts](t), schemaFor[fitPostsPublished](t),
+			inject.Mismatch{Path: ".posts[].video.watch_url", Want: "string"}, false},
+		{"map producer", schemaFor[map[string]string](t), schemaFor[fitPublished](t), inject.Mismatch{}, true},
+		{"foreign receiver without annotation", schemaFor[fitVideo](t),
+			json.RawMessage(`{"type": "object", "properties": {"watch_url": {"type": "string"}}}`), inject.Mismatch{}, true},
 		{"list items", schemaFor[[]int](t), schemaFor[[]string](t), inject.Mismatch{Path: "[]", Want: "string", Got: "integer"}, false},
 		{"nested list of structs", schemaFor[fitLines](t), schemaFor[fitLinesText](t),
 			inject.Mismatch{Path: ".lines[].total", Want: "string", Got: "integer"}, false},

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,11 @@ type schemaResult struct {
 //   - a [ReturnValue][T] field has T's schema;
 //   - pointer, slice and map fields (and list items and map values of those
 //     kinds) also accept null, since encoding/json writes nil ones as null;
+//   - each struct's object schema lists, under the annotation keyword
+//     "x-hatchetflow-needed", the properties a complete value has: fields whose
+//     json tag has neither omitempty nor omitzero and whose jsonschema tag gives
+//     no default (those already required are not repeated). Validation ignores
+//     it; [Fits] reads it when the object is the receiving side;
 //   - a struct type with no return-value field and no field named
 //     [DefaultReturnField] gets an extra, optional, any-typed
 //     [DefaultReturnField] property, so that the value injected into
@@ -92,10 +98,91 @@ func generateSchema(t reflect.Type) (raw json.RawMessage, err error) {
 		r.Namer = newDefNamer()
 	}
 	s := r.ReflectFromType(t)
+	(&neededWalker{defs: s.Definitions, seen: map[*jsonschema.Schema]bool{}}).walk(s, t)
 	w := &nullWalker{defs: s.Definitions, seen: map[*jsonschema.Schema]bool{}}
 	w.walk(s, t)
 	addDefaultReturn(w.resolve(s), t)
 	return json.Marshal(s)
+}
+
+// neededKeyword is the annotation under which an object schema lists the
+// properties, beyond "required", that a complete value of it has; see [SchemaOf].
+const neededKeyword = "x-hatchetflow-needed"
+
+// neededWalker annotates the object schemas of structs with the properties a
+// complete value has (neededKeyword), following the Go type alongside the
+// generated schema. It runs before nullWalker, whose copies keep the annotation.
+type neededWalker struct {
+	defs jsonschema.Definitions
+	seen map[*jsonschema.Schema]bool
+}
+
+func (w *neededWalker) walk(s *jsonschema.Schema, t reflect.Type) {
+	for range 64 {
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		} else if a := aliasOf(t); a != nil {
+			t = a
+		} else {
+			break
+		}
+	}
+	s = (&nullWalker{defs: w.defs}).resolve(s)
+	if s == nil || s == jsonschema.TrueSchema || s == jsonschema.FalseSchema || w.seen[s] {
+		return
+	}
+	w.seen[s] = true
+	switch t.Kind() {
+	case reflect.Struct:
+		if s.Properties == nil || t.Implements(schemaProviderType) || t.Implements(schemaPropertyAliaserType) {
+			return // a schema of the type's own making: only its "required" counts
+		}
+		var needed []string
+		for _, f := range jsonFields(t) {
+			p, ok := s.Properties.Get(f.name)
+			if !ok {
+				continue
+			}
+			w.walk(p, f.sf.Type)
+			if fieldNeeded(f.sf) && !slices.Contains(s.Required, f.name) {
+				needed = append(needed, f.name)
+			}
+		}
+		if len(needed) > 0 {
+			if s.Extras == nil {
+				s.Extras = map[string]any{}
+			}
+			s.Extras[neededKeyword] = needed
+		}
+	case reflect.Slice, reflect.Array:
+		if s.Items != nil {
+			w.walk(s.Items, t.Elem())
+		}
+	case reflect.Map:
+		if a := s.AdditionalProperties; a != nil {
+			w.walk(a, t.Elem())
+		}
+		for _, p := range s.PatternProperties {
+			w.walk(p, t.Elem())
+		}
+	}
+}
+
+// fieldNeeded reports whether a complete value has the struct field sf: its json
+// tag has neither omitempty nor omitzero, and its jsonschema tag gives no default.
+func fieldNeeded(sf reflect.StructField) bool {
+	_, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
+	for o := range strings.SplitSeq(opts, ",") {
+		if o == "omitempty" || o == "omitzero" {
+			return false
+		}
+	}
+	for o := range strings.SplitSeq(sf.Tag.Get("jsonschema"), ",") {
+		if strings.HasPrefix(strings.TrimSpace(o), "default=") {
+			return false
+		}
+	}
+	return true
 }
 
 // addDefaultReturn adds the DefaultReturnField property to the object

@@ -114,8 +114,12 @@ func TestSchemaOf(t *testing.T) {
 			"type": "object",
 			"properties": {"sku": {"type": "string"}, "qty": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807}},
 			"required": ["sku"],
-			"additionalProperties": false
+			"additionalProperties": false,
+			"x-hatchetflow-needed": ["qty"]
 		}}`)
+	// Fields without omitempty or a default are needed; priority is already required.
+	assertJSON(t, at(t, doc, "x-hatchetflow-needed"),
+		`["trace_id", "task_result", "ratio", "lines", "meta", "note", "when", "anything", "GoName"]`)
 	assertJSON(t, at(t, props, "priority"), `{"type": "string", "enum": ["low", "high"]}`)
 	assertJSON(t, at(t, props, "count"), `{"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}`)
 	assertJSON(t, at(t, props, "ratio"), `{"type": "number"}`)
@@ -181,6 +185,39 @@ func TestSchemaOfRecursive(t *testing.T) {
 		{Path: "children/0/children/0/name", Message: "got number, want string"},
 		{Path: "children/0/name", Message: "missing required field"},
 	})
+}
+
+type (
+	schemaOptional struct {
+		Must    string        `json:"must"`
+		Empty   string        `json:"empty,omitempty"`
+		Zero    int           `json:"zero,omitzero"`
+		Default string        `json:"default" jsonschema:"default=none"`
+		Req     string        `json:"req,omitempty" jsonschema:"required"`
+		Inner   *schemaLine   `json:"inner"`
+		Ptrs    []*schemaLine `json:"ptrs,omitempty"`
+	}
+)
+
+func TestSchemaOfNeededFields(t *testing.T) {
+	doc := decodeSchema(t, reflect.TypeFor[schemaOptional]())
+	assertJSON(t, at(t, doc, "x-hatchetflow-needed"), `["must", "inner"]`)
+	assertJSON(t, at(t, doc, "required"), `["req"]`)
+	// A nullable struct (a pointer) and list items keep their own annotation.
+	assertJSON(t, at(t, doc, "properties", "inner", "x-hatchetflow-needed"), `["qty"]`)
+	assertJSON(t, at(t, doc, "properties", "ptrs", "items", "x-hatchetflow-needed"), `["qty"]`)
+	// Recursive types: the annotation is in $defs.
+	tree := decodeSchema(t, reflect.TypeFor[schemaTree]())
+	assertJSON(t, at(t, tree, "$defs", "schemaTree", "x-hatchetflow-needed"), `["children"]`)
+	// Validation does not read it: a value without the needed fields is valid.
+	raw, _ := inject.SchemaOf(reflect.TypeFor[schemaOptional]())
+	s, err := inject.CompileSchema(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(map[string]any{"req": "r"}); err != nil {
+		t.Fatalf("Validate without the needed fields: %v", err)
+	}
 }
 
 func TestSchemaOfUnsupported(t *testing.T) {
