@@ -121,7 +121,8 @@ func (c *Client) cancelSignature(ctx context.Context, id string, opts *CancelOpt
 	detail := inject.TaskError{Task: rec.Task, SignatureID: id, RunID: rec.RunID, Attempt: max(rec.Attempt, 1),
 		Message: opts.reason(), Cancelled: true}
 	c.tel.ended(ctx, rec.Task, outcomeFailure)
-	if err := c.retrying(ctx, "cancel", func() error { return c.endPath(ctx, rec, nil, detail, opts.silent()) }); err != nil {
+	input := inputOf(rec)
+	if err := c.retrying(ctx, "cancel", func() error { return c.endPath(ctx, rec, input, detail, opts.silent()) }); err != nil {
 		return runs, err
 	}
 	return runs, nil
@@ -227,16 +228,23 @@ func (c *Client) cancelSwarm(ctx context.Context, rec *redisstore.Record, opts *
 		}
 		runs = append(runs, r...)
 	}
-	var input map[string]any
-	if len(sw.Input) > 0 {
-		_ = json.Unmarshal(sw.Input, &input)
-	}
+	input := inputOf(sw)
 	detail := inject.TaskError{Task: SwarmTask, SignatureID: rec.ID, RunID: sw.RunID, Attempt: 1,
 		Message: opts.reason(), Cancelled: true}
 	if err := c.retrying(ctx, "cancel swarm", func() error { return c.endPath(ctx, sw, input, detail, opts.silent()) }); err != nil {
 		errs = append(errs, err)
 	}
 	return runs, errors.Join(errs...)
+}
+
+// inputOf returns the message rec's run was dispatched with (see
+// redisstore.Record.Input), or nil when none is stored.
+func inputOf(rec *redisstore.Record) map[string]any {
+	var input map[string]any
+	if len(rec.Input) > 0 {
+		_ = json.Unmarshal(rec.Input, &input)
+	}
+	return input
 }
 
 func cancelError(err error) error {

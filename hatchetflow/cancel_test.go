@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
@@ -298,5 +299,59 @@ func TestTreeReadsSignaturesChainsAndSwarms(t *testing.T) {
 	}
 	if _, err := c.Tree(ctx, "0193f1d0-0000-7000-8000-000000000000"); !errors.Is(err, hatchetflow.ErrSignatureNotFound) {
 		t.Fatalf("Tree of a missing id: %v", err)
+	}
+}
+
+// A cancelled signature's error callbacks get the message it was run with, as on
+// failure: whether it was cancelled while queued (run from a builder or from a saved
+// signature) or while its user function ran.
+func TestCancelKeepsTheOriginalMessage(t *testing.T) {
+	f := newFlow(t)
+	f.h.AllowFailures() // the refused queued runs
+	ctx := context.Background()
+	c := f.h.Client
+	onErr := dsl.Sign("log-error").With(dsl.KW{"additional_field1": 7})
+
+	h, err := dsl.Sign(f.process).OnError(onErr).Run(ctx, c, Order{OrderID: "vid-queued"})
+	must(t, err)
+	must(t, c.Cancel(ctx, h.SignatureID(), nil))
+
+	saved, err := dsl.Sign(f.process).OnError(onErr).Save(ctx, c)
+	must(t, err)
+	_, err = saved.Run(ctx, c, Order{OrderID: "vid-saved"})
+	must(t, err)
+	must(t, c.Cancel(ctx, saved.ID, nil))
+	f.h.Drain(ctx)
+
+	slow, err := dsl.Sign("slow").OnError(onErr).Run(ctx, c, map[string]any{"order_id": "vid-active"})
+	must(t, err)
+	drained := make(chan struct{})
+	go func() { defer close(drained); f.h.Drain(ctx) }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		sig, err := c.Signature(ctx, slow.SignatureID())
+		must(t, err)
+		if sig.Status == hatchetflow.StatusActive {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the slow signature is %s, never active", sig.Status)
+		}
+	}
+	if err := c.Cancel(ctx, slow.SignatureID(), nil); err != nil {
+		t.Fatalf("Cancel of a running signature: %v", err)
+	}
+	<-drained
+	f.h.Drain(ctx)
+
+	got := map[string]ErrorMessage{}
+	for len(f.errs) > 0 {
+		m := <-f.errs
+		got[m.OrderID] = m
+	}
+	for _, id := range []string{"vid-queued", "vid-saved", "vid-active"} {
+		m, ok := got[id]
+		if !ok || m.AdditionalField1 != 7 || m.Failure == nil || !m.Failure.Cancelled {
+			t.Errorf("error callback for %s: %+v (ok %v); got %d callbacks: %+v", id, m, ok, len(got), got)
+		}
 	}
 }

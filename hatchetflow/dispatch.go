@@ -44,10 +44,11 @@ type branch struct {
 func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) error {
 	outcome, cbs, input := br.outcome, br.callbacks, br.input
 	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		runs = map[string]string{}
-		errs []error
+		mu     sync.Mutex
+		wg     sync.WaitGroup
+		runs   = map[string]string{}
+		inputs = map[string]json.RawMessage{}
+		errs   []error
 	)
 	for _, cb := range cbs {
 		if _, done := rec.Dispatched[redisstore.DispatchKey(outcome, cb.ID)]; done {
@@ -58,7 +59,8 @@ func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) er
 			defer wg.Done()
 			meta := map[string]string{MetaSignature: cb.ID, MetaParent: rec.ID}
 			dctx, done := c.tel.startDispatch(ctx, rec.ID, cb, outcome, meta)
-			runID, err := c.dispatcher.Dispatch(dctx, cb.Task, input(cb), meta)
+			msg := input(cb)
+			runID, err := c.dispatcher.Dispatch(dctx, cb.Task, msg, meta)
 			done(runID, err)
 			mu.Lock()
 			defer mu.Unlock()
@@ -69,6 +71,7 @@ func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) er
 				return
 			}
 			runs[cb.ID] = runID
+			inputs[cb.ID], _ = json.Marshal(msg)
 		}(cb)
 	}
 	wg.Wait()
@@ -79,7 +82,7 @@ func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) er
 	for cb, run := range runs {
 		rec.Dispatched[redisstore.DispatchKey(outcome, cb)] = run
 	}
-	if err := c.store.MarkDispatched(ctx, rec.ID, outcome, runs, br.dead, br.keepAlive, br.chains...); err != nil {
+	if err := c.store.MarkDispatched(ctx, rec.ID, outcome, runs, inputs, br.dead, br.keepAlive, br.chains...); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -66,12 +66,25 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, call runCall
 	if err := c.checkMessage(ctx, root.entry.rec, msg); err != nil {
 		return nil, err
 	}
+	entry := root.entry.rec
+	// The message stays with the signature (Record.Input): a cancel before or while it
+	// runs hands it to the error callbacks.
+	in, err := json.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("hatchetflow: encode input: %w", err)
+	}
 	if p != nil {
+		if entry.Kind == redisstore.KindSignature {
+			entry.Input = in
+		}
 		if err := c.write(ctx, p); err != nil {
 			return nil, err
 		}
+	} else if entry.Kind == redisstore.KindSignature {
+		if err := c.store.KeepInput(ctx, entry.ID, in); err != nil {
+			return nil, err
+		}
 	}
-	entry := root.entry.rec
 	var runID string
 	if call.hctx == nil {
 		runID, err = c.dispatchRoot(ctx, entry.Task, msg, map[string]string{MetaSignature: entry.ID}, call.opts)

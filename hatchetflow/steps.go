@@ -496,8 +496,8 @@ func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input m
 			chainInput := input
 			if ref.FirstLeafID != rec.ID {
 				chainInput = nil
-				if first := got[ref.FirstLeafID]; first != nil && len(first.Input) > 0 {
-					_ = json.Unmarshal(first.Input, &chainInput)
+				if first := got[ref.FirstLeafID]; first != nil {
+					chainInput = inputOf(first)
 				}
 			}
 			d := detail

@@ -272,11 +272,7 @@ func (c *Client) completeSwarm(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	var input map[string]any
-	if len(rec.Input) > 0 {
-		_ = json.Unmarshal(rec.Input, &input)
-	}
-	if err := c.succeed(ctx, rec, rec.RunID, redisstore.SwarmResults(items), input); err != nil {
+	if err := c.succeed(ctx, rec, rec.RunID, redisstore.SwarmResults(items), inputOf(rec)); err != nil {
 		return err
 	}
 	return c.store.SwarmEnded(ctx, id)
@@ -308,12 +304,8 @@ func (c *Client) stopSwarm(ctx context.Context, id string, failures int, lastErr
 	if err != nil {
 		return err
 	}
-	var input map[string]any
-	if len(tr.Record.Input) > 0 {
-		_ = json.Unmarshal(tr.Record.Input, &input)
-	}
 	detail := inject.TaskError{Task: SwarmTask, SignatureID: id, RunID: rec.RunID, Attempt: 1, Message: msg}
-	if err := c.failurePath(ctx, tr.Record, input, detail); err != nil {
+	if err := c.failurePath(ctx, tr.Record, inputOf(tr.Record), detail); err != nil {
 		return err
 	}
 	return c.store.SwarmEnded(ctx, id)

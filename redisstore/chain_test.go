@@ -91,7 +91,7 @@ func TestChainAdvanceRoundTripsAndTTLs(t *testing.T) {
 		}
 		keep := append([]string{container.ID}, later...)
 		b.rt.Reset()
-		if err := b.store.MarkDispatched(ctx, leaves[0].ID, OutcomeSuccess, map[string]string{leaves[1].ID: "run-2"}, nil, keep); err != nil {
+		if err := b.store.MarkDispatched(ctx, leaves[0].ID, OutcomeSuccess, map[string]string{leaves[1].ID: "run-2"}, nil, nil, keep); err != nil {
 			t.Fatal(err)
 		}
 		if n := b.rt.Reset(); n < 1 || n > b.nodes {

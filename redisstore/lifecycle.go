@@ -37,8 +37,9 @@ func (s *Store) Start(ctx context.Context, id, runID string, attempt int) (Start
 	return s.StartWithInput(ctx, id, runID, attempt, nil)
 }
 
-// StartWithInput is [Store.Start] that also holds input (the run's input) when the
-// signature is suspended: outcome [Held]. [Store.Resume] returns it.
+// StartWithInput is [Store.Start] that also keeps input (the run's input) as the
+// record's Input when the run starts it, and holds it when the signature is
+// suspended: outcome [Held]. [Store.Resume] returns it.
 func (s *Store) StartWithInput(ctx context.Context, id, runID string, attempt int, input json.RawMessage) (StartOutcome, *Record, error) {
 	args := []any{runID, ms(s.activeTTL), attempt}
 	if len(input) > 0 {
@@ -171,12 +172,13 @@ func (s *Store) transition(id, runID string, to Status, res []any) (*Transition,
 }
 
 // MarkDispatched records that callbacks of signature id were dispatched for outcome
-// (callback id → dispatched run id), gives the callbacks of the branch that will never
+// (callback id → dispatched run id) and keeps on each callback's record the message it
+// was dispatched with (inputs: callback id → JSON object; see Record.Input), gives the callbacks of the branch that will never
 // run the done TTL (only ever lowering a TTL) and the signatures in keepAlive the
 // active TTL again (only ever raising it: later steps of a chain that advances), in
 // one pipelined round trip, which also moves the records of the chains in containers
 // along (see containerCmd). Markers are never written to a missing record.
-func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, runs map[string]string, deadBranch, keepAlive []string, containers ...ContainerUpdate) error {
+func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, runs map[string]string, inputs map[string]json.RawMessage, deadBranch, keepAlive []string, containers ...ContainerUpdate) error {
 	if len(runs) == 0 && len(deadBranch) == 0 && len(keepAlive) == 0 && len(containers) == 0 {
 		return nil
 	}
@@ -185,6 +187,9 @@ func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, 
 		args := make([]any, 0, 2*len(runs))
 		for cb, run := range runs {
 			args = append(args, markerPrefix+DispatchKey(outcome, cb), run)
+			if in := inputs[cb]; len(in) > 0 {
+				calls = append(calls, scriptCall{keys: []string{s.SignatureKey(cb)}, args: []any{fInput, string(in)}})
+			}
 		}
 		calls = append(calls, scriptCall{keys: []string{s.SignatureKey(id)}, args: args})
 	}
@@ -203,6 +208,16 @@ func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, 
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// KeepInput keeps input (a JSON object) as the Input of the stored signature id that a
+// run is about to start (see Record.Input), in one round trip; a missing record is
+// left missing.
+func (s *Store) KeepInput(ctx context.Context, id string, input json.RawMessage) error {
+	if err := markCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id)}, fInput, string(input)).Err(); err != nil {
+		return opError(fmt.Sprintf("keep input of %q", id), err)
+	}
+	return nil
+}
 
 // LinkStep makes the saved, pending signature id a step of a chain: fields are record
 // field/value pairs to add (see [Record]), kwargs the chain's kwargs, set only where the

@@ -95,10 +95,14 @@ type Record struct {
 	Attempt int
 	// Containers are the chains this signature is a step of, innermost first.
 	Containers []string
-	// FirstLeaf is true when this signature is the first step of a chain: its finish
-	// keeps the run input in Input, as the chain's input.
+	// FirstLeaf is true when this signature is the first step of a chain: its Input
+	// is the chain's input.
 	FirstLeaf bool
-	// Input is the run input of a chain's first step, kept once it finished.
+	// Input is the message the signature's run was dispatched with (before its bound
+	// kwargs are merged): written with the record when a Run saves it, by
+	// [Store.MarkDispatched] for a callback, by [Store.KeepInput] for a saved one, and
+	// by [Store.StartWithInput]. A cancel hands it to the error callbacks; for a
+	// swarm it is the swarm's input.
 	Input json.RawMessage
 	// ChainErrors are the error callbacks of the chains this signature is a step of.
 	ChainErrors []ContainerCallbackRef
@@ -173,6 +177,9 @@ func (r *Record) fields() ([]any, error) {
 	}
 	if len(r.Schema) > 0 {
 		out = append(out, fSchema, string(r.Schema))
+	}
+	if len(r.Input) > 0 {
+		out = append(out, fInput, string(r.Input))
 	}
 	if r.RunID != "" {
 		out = append(out, fRunID, r.RunID)

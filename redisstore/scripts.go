@@ -46,7 +46,8 @@ return 1
 // KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
 // ARGV[1] run id, ARGV[2] active TTL in ms (refreshed on start), ARGV[3] attempt
 // number (1-based), recorded when this run may execute, ARGV[4] (optional) the run's
-// input, held in "hin" when the signature is suspended.
+// input, kept in "in" when the run starts the signature and held in "hin" when the
+// signature is suspended.
 // Returns {outcome, record field/value list, kwargs field/value list}, outcome one of:
 //
 //	"missing"  no record (never saved, expired or deleted); the lists are absent
@@ -62,6 +63,7 @@ local owner = redis.call('HGET', KEYS[1], 'rid')
 local outcome = st
 if st == 'pending' then
   redis.call('HSET', KEYS[1], 's', 'active', 'ls', 'pending', 'rid', ARGV[1], 'at', ARGV[3])
+  if ARGV[4] then redis.call('HSET', KEYS[1], 'in', ARGV[4]) end
   redis.call('HSETNX', KEYS[1], 'ta', ixnow())
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
@@ -142,7 +144,8 @@ return {code, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 // (a plain HSET on an expired record would leave a key without TTL).
 //
 // KEYS[1] record hash.
-// ARGV field/value pairs: "d:<outcome>:<callback id>" → dispatched run id.
+// ARGV field/value pairs: "d:<outcome>:<callback id>" → dispatched run id, or "in" →
+// the message a callback was dispatched with (see Record.Input).
 // Returns 1 when written, 0 when the record is missing.
 var markCmd = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end

@@ -247,7 +247,7 @@ func TestMarkDispatchedAndDeadBranch(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.rt.Reset()
-		err := b.store.MarkDispatched(ctx, parent.ID, OutcomeSuccess, map[string]string{"cb-1": "run-a", "cb-2": "run-b"}, []string{dead.ID}, nil)
+		err := b.store.MarkDispatched(ctx, parent.ID, OutcomeSuccess, map[string]string{"cb-1": "run-a", "cb-2": "run-b"}, nil, []string{dead.ID}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +263,7 @@ func TestMarkDispatchedAndDeadBranch(t *testing.T) {
 		}
 		// A marker for a record that expired must not create a key without TTL.
 		gone := "0190f2a0-0000-7000-8000-00000000beef"
-		if err := b.store.MarkDispatched(ctx, gone, OutcomeError, map[string]string{"cb": "r"}, nil, nil); err != nil {
+		if err := b.store.MarkDispatched(ctx, gone, OutcomeError, map[string]string{"cb": "r"}, nil, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		if n := b.store.Redis().Exists(ctx, b.store.SignatureKey(gone)).Val(); n != 0 {
@@ -280,7 +280,7 @@ func TestDeadBranchTTLIsNeverRaised(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.store.Redis().Expire(ctx, b.store.SignatureKey(cb.ID), time.Minute)
-		if err := b.store.MarkDispatched(ctx, "p", OutcomeSuccess, nil, []string{cb.ID}, nil); err != nil {
+		if err := b.store.MarkDispatched(ctx, "p", OutcomeSuccess, nil, nil, []string{cb.ID}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if ttl := b.store.Redis().TTL(ctx, b.store.SignatureKey(cb.ID)).Val(); ttl > time.Minute {
@@ -429,7 +429,7 @@ func TestScriptsLoadOnDemandAfterFlush(t *testing.T) {
 		if err := b.store.SaveTree(ctx, []*Record{r}); err != nil {
 			t.Fatalf("save after SCRIPT FLUSH: %v", err)
 		}
-		if err := b.store.MarkDispatched(ctx, r.ID, OutcomeSuccess, map[string]string{"cb": "run"}, nil, nil); err != nil {
+		if err := b.store.MarkDispatched(ctx, r.ID, OutcomeSuccess, map[string]string{"cb": "run"}, nil, nil, nil); err != nil {
 			t.Fatalf("mark after SCRIPT FLUSH: %v", err)
 		}
 		got, err := b.store.Get(ctx, r.ID)

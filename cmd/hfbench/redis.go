@@ -128,7 +128,7 @@ func measureRedis(ctx context.Context, b *bench, rdb *redis.Client, c *rtcount.C
 			for _, cb := range tr.Record.OnError {
 				dead = append(dead, cb.ID)
 			}
-			return store.MarkDispatched(ctx, sig.ID, redisstore.OutcomeSuccess, runs, dead, nil)
+			return store.MarkDispatched(ctx, sig.ID, redisstore.OutcomeSuccess, runs, nil, dead, nil)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("finish: %w", err)
