@@ -355,3 +355,32 @@ func TestCancelKeepsTheOriginalMessage(t *testing.T) {
 		}
 	}
 }
+
+// Delete of a signature whose callback is a chain with its own error callbacks removes
+// the chain's record and those callbacks too, index entries included.
+func TestDeleteRemovesChainCallbacks(t *testing.T) {
+	f := newSwarmFlow(t)
+	ctx := context.Background()
+	c := f.h.Client
+	before := len(f.h.Redis.Keys())
+	inner := dsl.Chain(dsl.Sign("sq"), dsl.Sign("sq")).OnError(dsl.Sign("swarm-failed"))
+	nested := dsl.Chain(dsl.Chain(dsl.Sign("sq"), dsl.Sign("sq")).OnError(dsl.Sign("swarm-failed")), dsl.Sign("sq")).
+		OnError(dsl.Sign("swarm-failed"))
+	saved, err := sq(1).OnSuccess(inner).OnError(nested).Save(ctx, c)
+	must(t, err)
+	page, err := c.List(ctx, nil)
+	must(t, err)
+	stored := len(page.Entries)
+	n, err := c.Delete(ctx, saved.ID)
+	must(t, err)
+	// root + (chain + 2 steps + error callback) + (outer chain + inner chain + 3 steps + 2 error callbacks)
+	if n != 12 || stored != 12 {
+		t.Errorf("Delete removed %d records of %d listed, want 12", n, stored)
+	}
+	if after := len(f.h.Redis.Keys()); after != before {
+		t.Fatalf("keys before %d, after %d: %v", before, after, f.h.Redis.Keys())
+	}
+	if page, err := c.List(ctx, nil); err != nil || len(page.Entries) != 0 {
+		t.Fatalf("List after Delete: %d items, %v", len(page.Entries), err)
+	}
+}

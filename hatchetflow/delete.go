@@ -20,7 +20,10 @@ func (c *Client) Delete(ctx context.Context, id string) (int, error) {
 		return 0, fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
 	}
 	seen := map[string]bool{id: true}
-	itemEntry := map[string]bool{} // entries of swarm items: a chain item is reached through its first step
+	// Entries of callbacks and swarm items: a chain used as either is reached through
+	// its first step, whose outermost chain (and that chain's error callbacks) belong to
+	// the tree.
+	entry := map[string]bool{}
 	level := []string{id}
 	var all []string
 	for len(level) > 0 {
@@ -46,8 +49,10 @@ func (c *Client) Delete(ctx context.Context, id string) (int, error) {
 				continue // expired or never saved: nothing to remove
 			}
 			all = append(all, lid)
-			add(callbackIDs(r.OnSuccess)...)
-			add(callbackIDs(r.OnError)...)
+			for _, cb := range append(callbackIDs(r.OnSuccess), callbackIDs(r.OnError)...) {
+				entry[cb] = true
+				add(cb)
+			}
 			add(r.Steps...)
 			add(r.Leaves...)
 			for _, cb := range r.ChainErrors {
@@ -62,12 +67,12 @@ func (c *Client) Delete(ctx context.Context, id string) (int, error) {
 					return 0, err
 				}
 				for _, it := range items {
-					itemEntry[it.Ref.ID] = true
+					entry[it.Ref.ID] = true
 					add(it.Ref.ID)
 				}
 			}
-			if itemEntry[lid] && len(r.Containers) > 0 {
-				add(r.Containers[len(r.Containers)-1]) // a chain item: its container
+			if entry[lid] && r.FirstLeaf && len(r.Containers) > 0 {
+				add(r.Containers[len(r.Containers)-1]) // a chain callback or item: its chain
 			}
 		}
 		level = next
