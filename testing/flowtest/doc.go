@@ -22,11 +22,24 @@
 // time out ([Timeout]) at the moment its user function would be called, after the
 // signature checks, as on the engine. Attempts count from 0, like Hatchet's RetryCount.
 //
+// # Cancellation
+//
+// hatchetflow.Client.Cancel works as on the engine, and [Harness.CancelRuns] cancels
+// runs as Hatchet does: a queued run never runs; a running run's attempt has its
+// context cancelled (ctx.Done closes), ends cancelled at once with no retry or
+// on-failure step, and what it returns is dropped. A run cancelled with CancelRuns
+// alone (as from Hatchet's dashboard) also cancels the signature it still owns, with
+// its error callbacks. To cancel while a user function runs, drive the queue from
+// another goroutine.
+//
 // # Unexpected failures
 //
 // A run that fails without an injected fault fails the test at cleanup, naming the run
 // and its error, unless the test declared it with [Harness.ExpectFailure] (per task) or
-// [Harness.AllowFailures]. [Harness.ClearFault] and [Harness.ClearFaults] remove faults.
+// [Harness.AllowFailures]. A cancel's own consequences need no declaration: a
+// cancelled run is not a failure, and a run refused because its signature was
+// cancelled is not counted. [Harness.ClearFault] and [Harness.ClearFaults] remove
+// faults.
 //
 // # Calling one handler
 //
@@ -41,8 +54,8 @@
 // # What it cannot simulate
 //
 // Process crashes and worker loss (a step either returns or is timed out), the
-// engine's scheduling, concurrency limits, rate limits and priorities, run
-// cancellation, DAG tasks other than hatchetflow's own steps, and hatchet.Context
+// engine's scheduling, concurrency limits, rate limits and priorities, DAG tasks
+// other than hatchetflow's own steps, and hatchet.Context
 // methods other than these: the context.Context methods, GetContext, SetContext,
 // AdditionalMetadata, WorkflowRunId, StepRunId, StepName, ActionId, RetryCount,
 // StepRunErrors, TenantId, WorkerId, Log, WorkflowInput and StepOutput, plus

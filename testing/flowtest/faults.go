@@ -26,6 +26,9 @@ func Timeout() Fault { return Fault{kind: "timeout"} }
 // errTimeout marks an injected timeout inside the harness.
 var errTimeout = errors.New("flowtest: injected timeout")
 
+// errRunCancelled is the cause with which Harness.CancelRuns cancels a running run.
+var errRunCancelled = errors.New("flowtest: run cancelled")
+
 func (f Fault) apply() error {
 	switch f.kind {
 	case "fail":
@@ -62,7 +65,9 @@ func (h *Harness) ClearFaults() {
 
 // ExpectFailure declares that runs of task may fail without an injected fault (the
 // user function returns an error, a refused duplicate run...). Without it, such a run
-// fails the test at cleanup, naming the run and its error.
+// fails the test at cleanup, naming the run and its error. A cancel's own consequences
+// need no declaration: a cancelled run ends cancelled, not failed, and a run refused
+// because its signature was cancelled is not counted.
 func (h *Harness) ExpectFailure(task string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -76,8 +81,8 @@ func (h *Harness) AllowFailures() {
 	h.allowAll = true
 }
 
-// checkFailures fails the test for each run that failed although no fault met it and
-// its task was not declared with ExpectFailure.
+// checkFailures fails the test for each run that failed although no fault met it, its
+// signature was not cancelled, and its task was not declared with ExpectFailure.
 func (h *Harness) checkFailures() {
 	h.t.Helper()
 	h.mu.Lock()
@@ -86,7 +91,7 @@ func (h *Harness) checkFailures() {
 		return
 	}
 	for _, r := range h.runs {
-		if r.Status != StatusFailed || r.faulted || h.expected[r.Task] {
+		if r.Status != StatusFailed || r.faulted || r.cancelRefused || h.expected[r.Task] {
 			continue
 		}
 		msg := ""

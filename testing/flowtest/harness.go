@@ -201,16 +201,30 @@ func (h *Harness) Wait(ctx context.Context, runID, task string) (json.RawMessage
 	}
 }
 
-// CancelRuns implements hatchetflow.Canceller as the engine does for runs that have
-// not started: a queued run is removed from the queue and never runs. (The harness
-// runs one run at a time, so no other run is running while a test calls this.)
+// CancelRuns implements hatchetflow.Canceller as the engine does. A queued run is
+// removed from the queue and never runs. A running run's context is cancelled: the
+// attempt's ctx is done (ctx.Err() is context.Canceled), what it returns is dropped,
+// no retry or on-failure step follows, and the run ends cancelled at once, even when
+// its user function runs on. If the cancel came from the engine's side (this method,
+// not [hatchetflow.Client.Cancel]) and the run still owns its signature, the
+// signature is then cancelled with its error callbacks, as hatchetflow settles a run
+// cancelled from Hatchet's dashboard. Runs that ended are left as they are.
 func (h *Harness) CancelRuns(ctx context.Context, runIDs []string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, id := range runIDs {
-		r := h.byID[id]
-		if r == nil {
+		if h.byID[id] == nil {
 			return fmt.Errorf("flowtest: no run %s", id)
+		}
+	}
+	for _, id := range runIDs {
+		r := h.byID[id]
+		if r.stop != nil { // running
+			if !r.cancelled {
+				r.cancelled = true
+				r.stop(errRunCancelled)
+			}
+			continue
 		}
 		for i, q := range h.queue {
 			if q == r {
@@ -235,7 +249,7 @@ func (h *Harness) RunInput(ctx context.Context, runID string) (json.RawMessage, 
 }
 
 // RunStatus implements hatchetflow.RunChecker from the harness's runs: a run ended
-// once it completed or failed (the harness cannot cancel).
+// once it completed, failed or was cancelled.
 func (h *Harness) RunStatus(ctx context.Context, runID string) (hatchetflow.RunStatus, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -316,15 +330,30 @@ func (h *Harness) logf(format string, args ...any) {
 
 // execute runs r the way Hatchet would: main attempts up to Retries+1 (fewer on a
 // non-retryable error), then the on-failure step once when the main step failed for
-// good.
+// good. Until it ends, [Harness.CancelRuns] can cancel it.
 func (h *Harness) execute(ctx context.Context, r *Run) {
 	steps, _ := h.Client.Steps(r.Task)
+	rctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	h.mu.Lock()
+	r.stop = stop
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		r.stop = nil
+		h.mu.Unlock()
+	}()
 	var mainErr string
 	for attempt := 0; ; attempt++ {
 		h.setAttempts(r, attempt+1)
-		out, err := h.attempt(ctx, steps, r, attempt)
+		out, err := h.attempt(rctx, steps, r, attempt)
+		if h.endIfCancelled(ctx, r, attempt) {
+			return
+		}
 		if err == nil {
-			h.finishMain(r, out)
+			if !h.finishMain(r, out) { // cancelled right after the attempt returned
+				h.endIfCancelled(ctx, r, attempt)
+			}
 			return
 		}
 		mainErr = errorText(steps, err)
@@ -332,8 +361,11 @@ func (h *Harness) execute(ctx context.Context, r *Run) {
 		if errors.Is(err, errTimeout) {
 			plain = mainErr
 		}
+		var np *hatchetflow.NotPendingError
+		refused := errors.As(err, &np) && np.Status == hatchetflow.StatusCancelled
 		h.mu.Lock()
 		r.Errors = append(r.Errors, plain)
+		r.cancelRefused = r.cancelRefused || refused
 		h.mu.Unlock()
 		stack := "" // a panic's stack names, say, an unsupported hatchet.Context method
 		if pe := (*hatchetflow.PanicError)(nil); errors.As(err, &pe) {
@@ -343,18 +375,75 @@ func (h *Harness) execute(ctx context.Context, r *Run) {
 		if hatchetflow.IsNonRetryable(err) || attempt >= steps.Retries {
 			break
 		}
+		if h.endIfCancelled(ctx, r, attempt) { // cancelled before the retry
+			return
+		}
 	}
 	h.mu.Lock()
-	r.Status = StatusFailed
-	r.OnFailureRan = true
+	cancelled := r.cancelled
+	if !cancelled {
+		r.Status = StatusFailed
+		r.OnFailureRan = true
+	}
 	h.mu.Unlock()
-	sc := h.context(ctx, r, "on-failure", 0, map[string]string{steps.Task: mainErr})
+	if cancelled {
+		h.endIfCancelled(ctx, r, steps.Retries)
+		return
+	}
+	sc := h.context(rctx, r, "on-failure", 0, map[string]string{steps.Task: mainErr})
 	if _, err := steps.OnFailure(sc, r.Input); err != nil {
 		h.logf("%s run %s: on-failure step failed: %v", r.Task, r.ID, err)
 	}
+	h.mu.Lock()
+	if r.cancelled { // cancelled during the on-failure step, which the engine cancels too
+		r.Status = StatusCancelled
+	}
+	r.stop = nil // it ended: a later cancel changes nothing
+	h.mu.Unlock()
 }
 
-// attempt runs one main attempt, bounded by the task's execution timeout.
+// endIfCancelled reports whether [Harness.CancelRuns] cancelled r, and if so ends it
+// as cancelled: whatever its attempt returned is dropped, as the engine drops it, and
+// no retry or on-failure step follows. When the cancel came from the engine's side and
+// r still owns its signature, the signature is cancelled too (see settleCancel).
+func (h *Harness) endIfCancelled(ctx context.Context, r *Run, attempt int) bool {
+	h.mu.Lock()
+	cancelled := r.cancelled
+	if cancelled {
+		r.Status = StatusCancelled
+		r.stop = nil
+	}
+	h.mu.Unlock()
+	if !cancelled {
+		return false
+	}
+	h.logf("%s run %s cancelled during attempt %d", r.Task, r.ID, attempt)
+	h.settleCancel(context.WithoutCancel(ctx), r)
+	return true
+}
+
+// settleCancel does for a run cancelled on the engine's side what hatchetflow's main
+// step does on the engine after its attempt's ctx was cancelled: if the run's
+// signature is still active and owned by the run, it is cancelled with its error
+// path, as [hatchetflow.Client.Cancel] does. After a Client.Cancel the signature has
+// ended already and nothing happens.
+func (h *Harness) settleCancel(ctx context.Context, r *Run) {
+	sigID := r.SignatureID()
+	if sigID == "" {
+		return
+	}
+	sig, err := h.Client.Signature(ctx, sigID)
+	if err != nil || sig.Status != hatchetflow.StatusActive || sig.RunID != r.ID {
+		return // not a plain signature (a swarm's own run), gone, or moved on already
+	}
+	err = h.Client.Cancel(ctx, sigID, &hatchetflow.CancelOptions{Reason: "run cancelled on the engine"})
+	if err != nil && !errors.Is(err, hatchetflow.ErrNotPending) {
+		h.logf("%s run %s: cannot settle the cancelled run's signature %s: %v", r.Task, r.ID, sigID, err)
+	}
+}
+
+// attempt runs one main attempt, bounded by the task's execution timeout. ctx is the
+// run's context: when [Harness.CancelRuns] cancels it, the attempt ends at once.
 func (h *Harness) attempt(ctx context.Context, steps hatchetflow.Steps, r *Run, attempt int) (json.RawMessage, error) {
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if steps.ExecutionTimeout > 0 {
@@ -377,8 +466,8 @@ func (h *Harness) attempt(ctx context.Context, steps hatchetflow.Steps, r *Run, 
 	case res := <-done:
 		return res.out, res.err
 	case <-actx.Done():
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if cause := context.Cause(ctx); cause != nil {
+			return nil, cause // errRunCancelled, or the caller's ctx ended
 		}
 		return nil, errTimeout // the engine drops whatever the attempt returns later
 	}
@@ -423,13 +512,20 @@ func (h *Harness) setAttempts(r *Run, n int) {
 	r.Attempts = n
 }
 
-func (h *Harness) finishMain(r *Run, out json.RawMessage) {
+// finishMain records the output of r's successful main step, unless a cancel reached
+// r first; it reports whether it did.
+func (h *Harness) finishMain(r *Run, out json.RawMessage) bool {
 	res, _ := inject.UnwrapOutput(out)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if r.cancelled {
+		return false
+	}
 	r.Status = StatusCompleted
 	r.Result = res
 	r.output = out
+	r.stop = nil // it ended: a later cancel changes nothing
+	return true
 }
 
 // errorText is the text the engine would hand the on-failure step: plain for

@@ -2,6 +2,7 @@ package flowtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"maps"
 
@@ -16,7 +17,9 @@ const (
 	StatusQueued    Status = "queued"
 	StatusCompleted Status = "completed"
 	StatusFailed    Status = "failed"
-	// StatusCancelled: cancelled while queued (Harness.CancelRuns); it never ran.
+	// StatusCancelled: cancelled by Harness.CancelRuns (which Client.Cancel calls for
+	// a running signature). Cancelled while queued, it never ran; while running, its
+	// attempt's context was cancelled and what the attempt returned was dropped.
 	StatusCancelled Status = "cancelled"
 )
 
@@ -35,7 +38,7 @@ type Run struct {
 	Received map[string]any
 	// Attempts is how many attempts of the main step were made.
 	Attempts int
-	// Status is queued, completed or failed.
+	// Status is queued (also while it runs), completed, failed or cancelled.
 	Status Status
 	// Result is the task's return value, once completed.
 	Result json.RawMessage
@@ -48,6 +51,13 @@ type Run struct {
 
 	output  json.RawMessage // the main step's output, as the engine keeps it
 	faulted bool            // an injected fault met one of its attempts
+	// stop cancels the run's context while it executes (nil otherwise); cancelled
+	// tells that Harness.CancelRuns did so.
+	stop      context.CancelCauseFunc
+	cancelled bool
+	// cancelRefused: the main step refused the run because its signature was
+	// cancelled, a consequence of the cancel rather than a failure to declare.
+	cancelRefused bool
 }
 
 // SignatureID returns the signature id the run executes, or "" for a plain run.
@@ -61,6 +71,7 @@ func (r *Run) clone() *Run {
 	c.Errors = append([]string(nil), r.Errors...)
 	c.Result = bytes.Clone(r.Result)
 	c.output = bytes.Clone(r.output)
+	c.stop = nil
 	return &c
 }
 
