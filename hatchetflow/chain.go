@@ -110,10 +110,6 @@ func chainStateOf(rec *redisstore.Record, got map[string]*redisstore.Record) (*C
 // drives an in-memory engine too): each step's run, then the run its finish dispatched
 // for the next step, read from the step's dispatch marker.
 func (c *Client) waitChain(ctx context.Context, chainID string, leaves []string, firstRun, firstTask string) (json.RawMessage, error) {
-	w, ok := c.dispatcher.(Waiter)
-	if !ok {
-		return nil, ErrCannotWait
-	}
 	run, task := firstRun, firstTask
 	for i, leaf := range leaves {
 		var out json.RawMessage
@@ -121,12 +117,12 @@ func (c *Client) waitChain(ctx context.Context, chainID string, leaves []string,
 		if task == SwarmTask { // a swarm step ends when its items did, not its run
 			out, err = c.waitSwarm(ctx, leaf)
 		} else {
-			out, err = w.Wait(ctx, run, task)
+			out, err = c.waitRun(ctx, leaf, run, task)
 			for errors.Is(err, ErrSuspended) {
 				// The step's run was held while the chain was suspended; Resume
 				// dispatches another: follow the run that owns the step.
 				if run, err = c.ownerRun(ctx, leaf, run); err == nil {
-					out, err = w.Wait(ctx, run, task)
+					out, err = c.waitRun(ctx, leaf, run, task)
 				}
 			}
 		}

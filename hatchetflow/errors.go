@@ -239,16 +239,17 @@ type RunError struct {
 	RunID, Task, Message string
 	// Cancelled is true when the run was cancelled rather than failed.
 	Cancelled bool
-	// Cause is the typed error the message carries, or nil.
+	// Cause is hatchetflow's refusal of the run, or nil: read from the signature's
+	// record when the run ended (never from the message text).
 	Cause error
 }
 
 // NewRunError returns the error of a run that failed with message (the engine's
-// error text) or, with cancelled, was cancelled. It recognises hatchetflow's own
-// refusals in message and sets Cause. It is for engines and harnesses.
+// error text) or, with cancelled, was cancelled. It is for engines and harnesses;
+// [Handle.Wait] sets Cause.
 func NewRunError(runID, task, message string, cancelled bool) *RunError {
 	message = cleanError(message)
-	return &RunError{RunID: runID, Task: task, Message: message, Cancelled: cancelled, Cause: parseRefusal(message)}
+	return &RunError{RunID: runID, Task: task, Message: message, Cancelled: cancelled}
 }
 
 // Error implements error.

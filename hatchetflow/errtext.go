@@ -3,10 +3,7 @@ package hatchetflow
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
-
-	"github.com/hatchetflow/go/redisstore"
 )
 
 // cleanError turns the error text the engine reports for a failed step into the
@@ -22,29 +19,6 @@ func cleanError(s string) string {
 		s = s[:i]
 	}
 	return strings.TrimSpace(s)
-}
-
-var (
-	notPendingText = regexp.MustCompile(`^hatchetflow: signature "([^"]+)" is not pending: it is ([a-z]+)(?: \(run ([^)]+)\))?`)
-	notFoundText   = regexp.MustCompile(`^hatchetflow: (callback )?signature "([^"]+)" not found`)
-)
-
-// parseRefusal rebuilds the typed error of a run that hatchetflow refused from the
-// error text the engine kept, or returns nil.
-// suspendedText matches a [SuspendedError]'s text.
-var suspendedText = regexp.MustCompile(`signature "([0-9a-f-]{36})" is suspended: run held for Resume`)
-
-func parseRefusal(msg string) error {
-	if m := notPendingText.FindStringSubmatch(msg); m != nil {
-		return &NotPendingError{ID: m[1], Status: Status(m[2]), RunID: m[3]}
-	}
-	if m := suspendedText.FindStringSubmatch(msg); m != nil {
-		return &SuspendedError{ID: m[1]}
-	}
-	if m := notFoundText.FindStringSubmatch(msg); m != nil {
-		return &SignatureNotFoundError{ID: m[2], Callback: m[1] != "", Err: &redisstore.NotFoundError{ID: m[2]}}
-	}
-	return nil
 }
 
 // wrapped is an error with context in front of an inner error whose own

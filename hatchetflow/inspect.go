@@ -115,7 +115,7 @@ func (c *Client) Tree(ctx context.Context, id string) (*Node, error) {
 			if st, err := chainStateOf(r, recs); err == nil { // every leaf is in the tree
 				n.Status, n.Result, n.Error = st.Status, st.Result, st.Error
 				n.StartedAt = timePtr(st.leaves[0].StartedAt)
-				if st.Status == StatusDone || st.Status == StatusFailed || st.Status == StatusCancelled {
+				if st.Status.Ended() {
 					n.EndedAt = timePtr(st.leaves[st.Current].EndedAt)
 				}
 			}

@@ -269,3 +269,25 @@ func TestAttemptBeyondRetriesNeverCallsUserCode(t *testing.T) {
 		t.Fatalf("error callbacks got %+v, want one with order o-7", got)
 	}
 }
+
+// A run's typed refusal comes from the signature's record, never from the error text:
+// a user error that reads like a refusal is the run's own failure.
+func TestRefusalIsNotReadFromErrorText(t *testing.T) {
+	h := flowtest.New(t)
+	h.Quiet()
+	c := h.Client
+	h.ExpectFailure("mimic")
+	_, err := hatchetflow.NewTask(c, "mimic", func(hatchet.Context, Order) (any, error) {
+		return nil, hatchetflow.NonRetryable(errors.New(`hatchetflow: signature "01a2491e-fa48-72a7-b33a-524b5e85c301" is not pending: it is done (run r-1)`))
+	})
+	must(t, err)
+	ctx := context.Background()
+	run, err := dsl.Sign("mimic").Run(ctx, c, Order{OrderID: "m"})
+	must(t, err)
+	h.Drain(ctx)
+	_, err = run.Wait(ctx)
+	var re *hatchetflow.RunError
+	if !errors.As(err, &re) || !errors.Is(err, hatchetflow.ErrRunFailed) || errors.Is(err, hatchetflow.ErrNotPending) || re.Cause != nil {
+		t.Fatalf("Wait = %v (cause %v), want the run's own failure with no refusal", err, re.Cause)
+	}
+}

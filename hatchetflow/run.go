@@ -192,15 +192,52 @@ func (h *Handle) Wait(ctx context.Context) (json.RawMessage, error) {
 	if h.swarm {
 		return h.c.waitSwarm(ctx, h.sigID)
 	}
-	w, ok := h.c.dispatcher.(Waiter)
-	if !ok {
-		return nil, ErrCannotWait
-	}
-	out, err := w.Wait(ctx, h.runID, h.task)
+	out, err := h.c.waitRun(ctx, h.sigID, h.runID, h.task)
 	if err != nil {
 		return nil, err
 	}
 	return inject.UnwrapOutput(out)
+}
+
+// waitRun waits for run runID of signature sigID through the dispatcher's [Waiter].
+// When the run did not complete, its [*RunError] gets the typed refusal, if
+// hatchetflow refused the run, from the signature's record (see refusal).
+func (c *Client) waitRun(ctx context.Context, sigID, runID, task string) (json.RawMessage, error) {
+	w, ok := c.dispatcher.(Waiter)
+	if !ok {
+		return nil, ErrCannotWait
+	}
+	out, err := w.Wait(ctx, runID, task)
+	var re *RunError
+	if errors.As(err, &re) && re.Cause == nil {
+		if rerr := c.setRefusal(ctx, sigID, re); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+	}
+	return out, err
+}
+
+// setRefusal sets re.Cause to why hatchetflow refused run re.RunID of signature sigID
+// without calling user code, read from the record as it is after the run ended: the
+// signature is gone ([*SignatureNotFoundError]); the run was held while it was
+// suspended ([*SuspendedError]); or another run owns it, or it ended before this run
+// started ([*NotPendingError]). Cause stays nil when the run owned the signature (its
+// own failure or cancel) or the signature is still pending (the run failed before it
+// could start). It returns the store's error when the record cannot be read.
+func (c *Client) setRefusal(ctx context.Context, sigID string, re *RunError) error {
+	rec, err := c.store.Get(ctx, sigID)
+	var nf *redisstore.NotFoundError
+	switch {
+	case errors.As(err, &nf):
+		re.Cause = &SignatureNotFoundError{ID: sigID, Err: err}
+	case err != nil:
+		return err
+	case rec.HeldRunID == re.RunID:
+		re.Cause = &SuspendedError{ID: sigID}
+	case rec.RunID != re.RunID && rec.Status != StatusPending:
+		re.Cause = &NotPendingError{ID: sigID, Status: rec.Status, RunID: rec.RunID}
+	}
+	return nil
 }
 
 // WaitResult waits for h and decodes the task's return value into O.

@@ -1,32 +1,35 @@
 package hatchetflow
 
-import "github.com/hatchetflow/go/redisstore"
+import "github.com/hatchetflow/go/flowtype"
 
-// Status is a signature's lifecycle state: pending → active → done or failed.
-type Status = redisstore.Status
+// Status is a signature's, chain's or swarm's lifecycle state: pending → active →
+// done, failed or cancelled (final: [Status.Ended]), or suspended.
+type Status = flowtype.Status
 
 // Statuses of a signature.
 const (
 	// StatusPending: saved, not started; the only status Run and UpdateKwargs accept.
-	StatusPending = redisstore.StatusPending
+	StatusPending = flowtype.StatusPending
 	// StatusActive: a run owns the signature and its user code runs.
-	StatusActive = redisstore.StatusActive
+	StatusActive = flowtype.StatusActive
 	// StatusDone: the task returned; its success callbacks were dispatched.
-	StatusDone = redisstore.StatusDone
+	StatusDone = flowtype.StatusDone
 	// StatusFailed: the task failed for good; its error callbacks were dispatched.
-	StatusFailed = redisstore.StatusFailed
+	StatusFailed = flowtype.StatusFailed
 	// StatusCancelled: cancelled (see [Client.Cancel]); terminal. Its error callbacks
 	// were dispatched unless the cancel was silent.
-	StatusCancelled = redisstore.StatusCancelled
+	StatusCancelled = flowtype.StatusCancelled
 	// StatusSuspended: suspended (see [Client.Suspend]); a run that starts it is held.
-	StatusSuspended = redisstore.StatusSuspended
+	StatusSuspended = flowtype.StatusSuspended
 )
 
 // Outcome names the branch of callbacks a finished signature dispatches.
-type Outcome = redisstore.Outcome
+type Outcome = flowtype.Outcome
 
 // Outcomes of a signature run.
 const (
-	OutcomeSuccess = redisstore.OutcomeSuccess
-	OutcomeError   = redisstore.OutcomeError
+	// OutcomeSuccess: the success callbacks.
+	OutcomeSuccess = flowtype.OutcomeSuccess
+	// OutcomeError: the error callbacks (failure or cancel).
+	OutcomeError = flowtype.OutcomeError
 )

@@ -280,10 +280,10 @@ func (c *Client) ReconcileSwarm(ctx context.Context, id string) (ended bool, err
 	if err != nil {
 		return false, err
 	}
-	switch rec.Status {
-	case StatusDone, StatusFailed, StatusCancelled:
+	switch {
+	case rec.Status.Ended():
 		return true, nil
-	case StatusPending:
+	case rec.Status == StatusPending:
 		return false, nil
 	}
 	if rec.Counts.Complete {

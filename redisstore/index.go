@@ -3,8 +3,11 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
 // ixLua is shared by every script that creates, changes or removes a record. Its last
@@ -24,10 +27,9 @@ import (
 // once a minute), so an idle store leaves nothing behind. ixsweep drops the entries of records that expired
 // (every tenth save drops up to 20 in passing, every listing up to 100 before it reads), so no entry
 // outlives its record by more than the next write or read of its shard.
-const ixLua = `
+var ixLua = statusLua() + `
 local IX = KEYS[#KEYS]
 local BASE = string.sub(IX, 1, #IX - 2)
-local STATUSES = {'pending', 'active', 'done', 'failed', 'cancelled', 'suspended'}
 local function ixnow()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -183,7 +185,7 @@ var containerCmd = redis.NewScript(ixLua + `
 if redis.call('HGET', KEYS[1], 'k') ~= 'chain' then return 0 end
 local st = redis.call('HGET', KEYS[1], 's')
 local to = ARGV[1]
-if st == to or st == 'done' or st == 'failed' or st == 'cancelled' then return 0 end
+if st == to or ended(st) then return 0 end
 if to == 'resume' then
   if st ~= 'suspended' then return 0 end
   to = redis.call('HGET', KEYS[1], 'ls') or 'pending'
@@ -224,4 +226,25 @@ func (s *Store) UpdateContainers(ctx context.Context, ups []ContainerUpdate) err
 		return opError(fmt.Sprintf("update %d chains", len(ups)), err)
 	}
 	return nil
+}
+
+// statusLua defines the Lua twins of package flowtype for every script that includes
+// ixLua: STATUSES (flowtype.Statuses) and ended(st) (flowtype.Status.Ended), generated
+// from the Go definitions so the two cannot drift.
+func statusLua() string {
+	quote := func(ss []flowtype.Status) []string {
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			out[i] = "'" + string(s) + "'"
+		}
+		return out
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "local STATUSES = {%s}\n", strings.Join(quote(flowtype.Statuses()), ", "))
+	b.WriteString("local ENDED = {")
+	for _, s := range quote(flowtype.EndedStatuses()) {
+		fmt.Fprintf(&b, "[%s] = true, ", s)
+	}
+	b.WriteString("}\nlocal function ended(st) return ENDED[st] == true end\n")
+	return b.String()
 }

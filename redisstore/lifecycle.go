@@ -266,7 +266,7 @@ func (s *Store) LinkStep(ctx context.Context, id string, rec *Record, kwargs map
 var cancelCmd = redis.NewScript(ixLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
-if st == 'done' or st == 'failed' or st == 'cancelled' then
+if ended(st) then
   return {'ended', st, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 end
 redis.call('HSET', KEYS[1], 's', 'cancelled', 'ls', st, 'err', ARGV[2], 'te', ixnow())

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
 // ListQuery selects records for [Store.List]. Filters combine (AND).
@@ -83,11 +86,7 @@ func (c cursor) before(o cursor) bool {
 
 // KnownStatus reports whether s is one of the statuses a record can have.
 func KnownStatus(s Status) bool {
-	switch s {
-	case StatusPending, StatusActive, StatusDone, StatusFailed, StatusCancelled, StatusSuspended:
-		return true
-	}
-	return false
+	return slices.Contains(flowtype.Statuses(), s)
 }
 
 type shardPage struct {

@@ -3,36 +3,33 @@ package redisstore
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/hatchetflow/go/flowtype"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Status is a signature's lifecycle state.
-type Status string
+// Status is a record's lifecycle state (see package flowtype).
+type Status = flowtype.Status
 
-// Statuses a signature moves through: pending → active → done or failed.
+// Statuses of a record (see package flowtype).
 const (
-	StatusPending Status = "pending"
-	StatusActive  Status = "active"
-	StatusDone    Status = "done"
-	StatusFailed  Status = "failed"
-	// StatusCancelled: cancelled through the client (or its run was cancelled on the
-	// engine); terminal, like done and failed.
-	StatusCancelled Status = "cancelled"
-	// StatusSuspended: suspended before it started (or a suspended swarm); a run that
-	// starts it is held until Resume.
-	StatusSuspended Status = "suspended"
+	StatusPending   = flowtype.StatusPending
+	StatusActive    = flowtype.StatusActive
+	StatusDone      = flowtype.StatusDone
+	StatusFailed    = flowtype.StatusFailed
+	StatusCancelled = flowtype.StatusCancelled
+	StatusSuspended = flowtype.StatusSuspended
 )
 
 // Outcome names the branch of callbacks a finished signature dispatches.
-type Outcome string
+type Outcome = flowtype.Outcome
 
 // Outcomes of a signature run.
 const (
-	OutcomeSuccess Outcome = "success"
-	OutcomeError   Outcome = "error"
+	OutcomeSuccess = flowtype.OutcomeSuccess
+	OutcomeError   = flowtype.OutcomeError
 )
 
 // CallbackRef is how a parent record names one callback: its signature id plus what a
@@ -127,6 +124,9 @@ type Record struct {
 	// Held is set while an active signature is suspended: its finish or failure
 	// holds its callbacks until Resume.
 	Held bool
+	// HeldRunID is the latest run that found the signature suspended and was held
+	// (refused without calling user code) for Resume.
+	HeldRunID string
 	// Root marks, for a save, the top of a tree: the record enters the root index. It
 	// is not a record field (a listing reports it from the index).
 	Root bool
@@ -147,6 +147,7 @@ const (
 	fStartedAt   = "ta" // unix ms of the first start, written by startCmd
 	fEndedAt     = "te" // unix ms of the end (done, failed, cancelled)
 	fRunID       = "rid"
+	fHeldRunID   = "hr"
 	fAttempt     = "at"
 	fContainer   = "cid" // comma-separated container ids, innermost first
 	fKind        = "k"
@@ -268,6 +269,7 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 			Done: atoi(fNumDone), Failed: atoi(fNumFailed), Stopped: h[fStopped] == "1", Complete: h[fComplete] == "1"}
 	}
 	r.Held = h["hold"] == "1"
+	r.HeldRunID = h[fHeldRunID]
 	if v := h[fSwarmItem]; v != "" {
 		r.Item = decodeSwarmItem(v)
 	}

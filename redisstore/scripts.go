@@ -55,7 +55,8 @@ return 1
 //	"resumed"  already active and owned by ARGV[1]: a retry within the same run
 //	"busy"     active and owned by another run
 //	"done", "failed", "cancelled"  already ended; the record carries the result or error
-//	"held"     suspended: the run's input is held (the first one only) for Resume
+//	"held"     suspended: the run's input is held (the first one only) for Resume,
+//	           and "hr" names the run
 var startCmd = redis.NewScript(ixLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
@@ -78,6 +79,7 @@ elseif st == 'active' then
   end
 elseif st == 'suspended' then
   if ARGV[4] then redis.call('HSETNX', KEYS[1], 'hin', ARGV[4]) end
+  redis.call('HSET', KEYS[1], 'hr', ARGV[1])
   outcome = 'held'
 end
 return {outcome, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}

@@ -153,8 +153,9 @@ func decodeItemRef(v string) (CallbackRef, error) {
 //
 // claim(now) claims queued items in order while fewer than mc run, unless the swarm
 // is stopped, and returns {index, ref, ...}. complete() reports whether the closed
-// swarm has all its items ended below the failure threshold, and sets "cp".
-const swarmLua = `
+// swarm has all its items ended below the failure threshold, and sets "cp". ended(st)
+// comes from statusLua.
+var swarmLua = statusLua() + `
 local function num(f) return tonumber(redis.call('HGET', KEYS[1], f) or '0') end
 local function claim(now)
   local out = {}
@@ -261,7 +262,7 @@ return {'ok', claimed, redis.call('HGET', KEYS[1], 'in') or ''}
 var swarmAddCmd = redis.NewScript(swarmLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
-if st ~= 'pending' and st ~= 'active' and st ~= 'suspended' then return {'status', st} end
+if ended(st) then return {'status', st} end
 if redis.call('HGET', KEYS[1], 'cl') == '1' then return {'closed'} end
 local n, mi = num('n'), num('mi')
 if ARGV[4] ~= '' and tonumber(ARGV[4]) ~= n then return {'moved', n} end
@@ -285,7 +286,7 @@ return {'ok', n, claimed, redis.call('HGET', KEYS[1], 'in') or ''}
 var swarmCloseCmd = redis.NewScript(swarmLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
-if st ~= 'pending' and st ~= 'active' and st ~= 'suspended' then return {'status', st} end
+if ended(st) then return {'status', st} end
 redis.call('HSET', KEYS[1], 'cl', '1')
 if st == 'active' and complete() then return {'complete'} end
 return {'ok'}
