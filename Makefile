@@ -59,14 +59,14 @@ reliability: ## fault suite x3 + 30 s per fuzz target on the local engine; write
 	trap 'rc=$$?; $(STACK) down --only "$$started" || true; rm -f "$$started"; exit $$rc' EXIT; \
 	$(STACK) up --record "$$started"; \
 	set -a; . .state/env; set +a; \
-	go run ./cmd/hfreliability -count 3 -fuzztime 30s -out docs/reliability.md
+	go run ./internal/cmd/hfreliability -count 3 -fuzztime 30s -out docs/reliability.md
 
 bench: ## hatchetflow vs native Hatchet on the local engine, then Go micro-benchmarks (docs/benchmarks.md)
 	@started="$$(mktemp)"; \
 	trap 'rc=$$?; $(STACK) down --only "$$started" || true; rm -f "$$started"; exit $$rc' EXIT; \
 	$(STACK) up --record "$$started"; \
 	set -a; . .state/env; set +a; \
-	go run ./cmd/hfbench; \
+	go run ./internal/cmd/hfbench; \
 	go test -run XXX -bench . -benchmem ./...
 
 diagrams: ## regenerate docs/*.svg from their .dot sources (needs graphviz: apt-get install graphviz)

@@ -10,7 +10,7 @@
 //
 // The tests skip unless HATCHETFLOW_INTEGRATION=1 (`make test` sets it). With
 // HFRELIABILITY_REPORT set to a file, each scenario appends one JSON [Row] to it;
-// cmd/hfreliability turns those rows into docs/reliability.md.
+// internal/cmd/hfreliability turns those rows into docs/reliability.md.
 package faultsuite
 
 import (
@@ -130,7 +130,7 @@ func Count(ctx context.Context, rdb redis.UniversalClient, prefix, task, field, 
 	return err
 }
 
-// Row is one scenario's result, as the tests report it and cmd/hfreliability reads it.
+// Row is one scenario's result, as the tests report it and internal/cmd/hfreliability reads it.
 type Row struct {
 	// Scenario is a short name ("a. worker killed mid-task"); Test the Go test.
 	Scenario string `json:"scenario"`
