@@ -11,9 +11,10 @@ import (
 	"github.com/hatchetflow/go/redisstore"
 )
 
-// ChainState is a chain as stored: its status and steps. A chain's status is derived
-// from its steps', so it can never disagree with them: pending until the first step
-// starts, failed once a step failed, done once the last step is done, active between.
+// ChainState is a chain as stored: its status and steps. The status is the chain
+// record's, the one every view shows: pending until its first step starts, active
+// while its steps run, suspended, and done, failed or cancelled with the step that
+// ends it (the chain's record moves in the same round trip as that step's markers).
 type ChainState struct {
 	// ID is the chain id.
 	ID string
@@ -68,10 +69,13 @@ func (c *Client) chainState(ctx context.Context, rec *redisstore.Record) (*Chain
 	return chainStateOf(rec, got)
 }
 
-// chainStateOf derives chain rec's state from its leaves' records (got, by id).
+// chainStateOf reads chain rec's state: its status is the chain record's own (the one
+// status List, Tree and Chain show, moved in the same script or pipeline as its steps'
+// transitions), and its current step, result and error come from its leaves' records
+// (got, by id).
 func chainStateOf(rec *redisstore.Record, got map[string]*redisstore.Record) (*ChainState, error) {
-	st := &ChainState{ID: rec.ID, Status: StatusPending}
-	done, started, suspended := 0, false, false
+	st := &ChainState{ID: rec.ID, Status: rec.Status, Current: -1}
+	done := 0
 	for i, id := range rec.Leaves {
 		l := got[id]
 		if l == nil {
@@ -79,29 +83,21 @@ func chainStateOf(rec *redisstore.Record, got map[string]*redisstore.Record) (*C
 		}
 		st.leaves = append(st.leaves, l)
 		st.Steps = append(st.Steps, ChainStep{ID: l.ID, Task: l.Task, Status: l.Status, RunID: l.RunID, Attempt: l.Attempt})
-		switch l.Status {
-		case StatusFailed, StatusCancelled:
-			if st.Status != StatusFailed && st.Status != StatusCancelled {
-				st.Status, st.Current, st.Error = l.Status, i, l.Error
-			}
-		case StatusDone:
+		switch {
+		case l.Status == StatusDone:
 			done++
-			started = true
-		case StatusActive:
-			started = true
-			suspended = suspended || l.Held
-		case StatusSuspended:
-			suspended = true
+		case l.Status.Ended() && st.Current < 0: // the step that failed or was cancelled
+			st.Current, st.Error = i, l.Error
 		}
 	}
 	switch {
-	case st.Status == StatusFailed, st.Status == StatusCancelled:
-	case done == len(rec.Leaves) && !st.leaves[len(st.leaves)-1].Held:
-		st.Status, st.Current, st.Result = StatusDone, len(rec.Leaves)-1, st.leaves[len(st.leaves)-1].Result
-	case suspended || (done > 0 && st.leaves[done-1].Held):
-		st.Status, st.Current = StatusSuspended, done
-	case started:
-		st.Status, st.Current = StatusActive, done
+	case st.Status == StatusDone && len(st.leaves) > 0:
+		st.Current, st.Result = len(st.leaves)-1, st.leaves[len(st.leaves)-1].Result
+	case st.Current < 0:
+		st.Current = min(done, len(st.leaves)-1) // the step that runs or runs next
+	}
+	if st.Error == "" && st.Status.Ended() && st.Status != StatusDone {
+		st.Error = rec.Error
 	}
 	return st, nil
 }

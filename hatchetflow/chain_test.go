@@ -302,3 +302,66 @@ func TestChainKeepsLaterStepsAlive(t *testing.T) {
 		t.Fatalf("a slow chain = %d, %v; want 4", got, err)
 	}
 }
+
+// A chain has one status: List, Tree and Chain agree on it through its lifecycle,
+// including when a step is cancelled on its own.
+func TestChainStatusIsTheSameInEveryView(t *testing.T) {
+	f := newSwarmFlow(t)
+	f.h.AllowFailures()
+	ctx := context.Background()
+	c := f.h.Client
+	f.fail[5] = true
+	views := func(id string) (list, tree, chain hatchetflow.Status) {
+		t.Helper()
+		page, err := c.List(ctx, &hatchetflow.ListOptions{Limit: 1000})
+		must(t, err)
+		for _, e := range page.Entries {
+			if e.ID == id {
+				list = e.Status
+			}
+		}
+		n, err := c.Tree(ctx, id)
+		must(t, err)
+		if st, err := c.Chain(ctx, id); err == nil {
+			chain = st.Status
+		} else {
+			chain = hatchetflow.Status("error: " + err.Error())
+		}
+		return list, n.Status, chain
+	}
+	agree := func(name, id string, want hatchetflow.Status) {
+		t.Helper()
+		l, tr, ch := views(id)
+		if l != want || tr != want || ch != want {
+			t.Errorf("%s: List %q, Tree %q, Chain %q; want %q everywhere", name, l, tr, ch, want)
+		}
+	}
+	ok, err := dsl.Chain(sq(1), sq(2)).Save(ctx, c)
+	must(t, err)
+	agree("saved", ok.ID, hatchetflow.StatusPending)
+	_, err = ok.Run(ctx, c, map[string]any{})
+	must(t, err)
+	f.h.Drain(ctx)
+	agree("ran", ok.ID, hatchetflow.StatusDone)
+
+	bad, err := dsl.Chain(sq(5), sq(2)).Run(ctx, c, map[string]any{})
+	must(t, err)
+	f.h.Drain(ctx)
+	agree("failed", bad.SignatureID(), hatchetflow.StatusFailed)
+
+	// A step cancelled on its own ends its chain so.
+	st, err := dsl.Chain(sq(1), sq(2)).Save(ctx, c)
+	must(t, err)
+	ch, err := c.Chain(ctx, st.ID)
+	must(t, err)
+	must(t, c.Cancel(ctx, ch.Steps[1].ID, nil))
+	agree("step cancelled", st.ID, hatchetflow.StatusCancelled)
+
+	// A step suspended on its own: the chain is not (Suspend the chain to pause it).
+	sp, err := dsl.Chain(sq(1), sq(2)).Save(ctx, c)
+	must(t, err)
+	sch, err := c.Chain(ctx, sp.ID)
+	must(t, err)
+	must(t, c.Suspend(ctx, sch.Steps[0].ID, nil))
+	agree("step suspended", sp.ID, hatchetflow.StatusPending)
+}

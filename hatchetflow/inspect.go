@@ -16,7 +16,7 @@ type Node struct {
 	// ID is the record id; Kind "signature", "chain" or "swarm"; Task its task
 	// (a container's: its internal name).
 	ID, Kind, Task string
-	// Status is the record's status (a chain's is derived from its steps).
+	// Status is the record's status (for a chain, its record's: see [ChainState]).
 	Status Status
 	// Kwargs are the bound kwargs; Result and Error what it ended with.
 	Kwargs map[string]any  `json:",omitempty"`
