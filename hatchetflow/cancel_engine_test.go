@@ -17,9 +17,11 @@ import (
 	"github.com/hatchetflow/go/internal/enginetest"
 )
 
-// BlockInput makes "block" wait MS milliseconds, or until its ctx is done.
+// BlockInput makes "block" wait MS milliseconds, or until its ctx is done. N only
+// travels to its error callbacks.
 type BlockInput struct {
 	MS int `json:"ms"`
+	N  int `json:"n,omitempty"`
 }
 
 type blockFlow struct {

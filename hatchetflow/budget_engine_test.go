@@ -1,0 +1,190 @@
+package hatchetflow_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/internal/enginetest"
+)
+
+// BudgetIn names one signature of the retry-budget workload.
+type BudgetIn struct {
+	ID string `json:"id"`
+}
+
+// BudgetErr is what the workload's error callback gets: the original message and the
+// error details.
+type BudgetErr struct {
+	ID      string            `json:"id"`
+	Failure *inject.TaskError `json:"failure,omitempty"`
+}
+
+// budgetFlow counts user calls and error callbacks per workload id.
+type budgetFlow struct {
+	mu        sync.Mutex
+	calls     map[string]int
+	callbacks map[string]int
+	messages  map[string]string
+}
+
+func (b *budgetFlow) count(m map[string]int, id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	m[id]++
+}
+
+// register registers a task of the workload: it times out (blocks past its 2 s
+// execution timeout) or returns an error at once.
+func (b *budgetFlow) register(t *testing.T, c *hatchetflow.Client, name string, retries int, timeout bool) {
+	t.Helper()
+	_, err := hatchetflow.NewTask(c, name, func(hctx hatchet.Context, in BudgetIn) (any, error) {
+		b.count(b.calls, in.ID)
+		if timeout {
+			select {
+			case <-hctx.GetContext().Done():
+			case <-time.After(4 * time.Second):
+			}
+			return nil, errors.New("gave up")
+		}
+		return nil, fmt.Errorf("%s fails", in.ID)
+	}, hatchetflow.WithRetries(retries), hatchetflow.WithExecutionTimeout(2*time.Second))
+	must(t, err)
+}
+
+// The engine (v0.104.7, v0.105.0) gives a task with no retries left a second attempt
+// when it fails in the same batch as a task with retries left. Under a mixed workload
+// of that shape, every signature's user code runs at most 1 + retries times (once for
+// retries 0), every signature ends failed, and every error callback runs once with
+// the original message.
+func TestEngineRetryBudgetUnderMixedFailures(t *testing.T) {
+	b := &budgetFlow{calls: map[string]int{}, callbacks: map[string]int{}, messages: map[string]string{}}
+	tasks := []struct {
+		name    string
+		retries int
+		timeout bool
+		count   int
+	}{
+		{"budget-timeout-r0", 0, true, 12}, {"budget-timeout-r1", 1, true, 12},
+		{"budget-fail-r0", 0, false, 20}, {"budget-fail-r2", 2, false, 20},
+	}
+	e := newEngineFlow(t, func(c *hatchetflow.Client) {
+		for _, tk := range tasks {
+			b.register(t, c, tk.name, tk.retries, tk.timeout)
+		}
+		_, err := hatchetflow.NewTask(c, "budget-err", func(_ hatchet.Context, in BudgetErr) (any, error) {
+			b.count(b.callbacks, in.ID)
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if in.Failure != nil {
+				b.messages[in.ID] = in.Failure.Message
+			}
+			return nil, nil
+		})
+		must(t, err)
+	})
+	ctx := enginetest.Context(t, 3*time.Minute)
+	type run struct {
+		id, sig string
+		retries int
+	}
+	var runs []run
+	for _, tk := range tasks {
+		for i := range tk.count {
+			id := fmt.Sprintf("%s-%d", tk.name, i)
+			h, err := dsl.Sign(tk.name).OnError(dsl.Sign("budget-err")).Run(ctx, e.c, BudgetIn{ID: id})
+			must(t, err)
+			runs = append(runs, run{id, h.SignatureID(), tk.retries})
+		}
+	}
+	for _, r := range runs {
+		for {
+			sig, err := e.c.Signature(ctx, r.sig)
+			must(t, err)
+			if sig.Status.Ended() {
+				if sig.Status != hatchetflow.StatusFailed {
+					t.Errorf("%s ended %s, want failed", r.id, sig.Status)
+				}
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("%s still %s", r.id, sig.Status)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// Late duplicates, if any, would come within the engine's next sweeps.
+	time.Sleep(3 * time.Second)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	over := 0
+	for _, r := range runs {
+		if n := b.calls[r.id]; n > r.retries+1 || n == 0 {
+			t.Errorf("%s (retries %d): user code ran %d times", r.id, r.retries, n)
+			over++
+		}
+		if n := b.callbacks[r.id]; n != 1 {
+			t.Errorf("%s: error callback ran %d times, want once", r.id, n)
+		}
+	}
+	t.Logf("%d signatures; user code beyond budget: %d", len(runs), over)
+}
+
+// A signature cancelled while its user function runs gives its error callbacks the
+// message it was run with (the unit test covers a queued run too).
+func TestEngineCancelKeepsTheMessage(t *testing.T) {
+	e, f, b := newEngineCancelFlow(t)
+	ctx := enginetest.Context(t, time.Minute)
+	h, err := dsl.Sign("block").OnError(dsl.Sign("swarm-failed")).Run(ctx, e.c, map[string]any{"ms": 20000, "n": 42})
+	must(t, err)
+	<-b.started
+	must(t, e.c.Cancel(ctx, h.SignatureID(), nil))
+	waitFailures(t, f, 1)
+	if got := f.failures[0]; got.N != 42 || got.Failure == nil || !got.Failure.Cancelled {
+		t.Fatalf("error callback got %+v / %+v, want n 42 and the cancellation", got, got.Failure)
+	}
+}
+
+// Delete of a tree whose callbacks are chains with their own error callbacks leaves
+// no record behind in Redis, nor an index entry that lists one.
+func TestEngineDeleteLeavesNothing(t *testing.T) {
+	hc := enginetest.Client(t)
+	prefix := "hfdel-" + enginetest.Namespace()
+	rdb := enginetest.Redis(t, prefix)
+	c, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix))
+	must(t, err)
+	(&swarmFlow{}).register(t, c)
+	ctx := enginetest.Context(t, time.Minute)
+	saved, err := sq(1).OnSuccess(dsl.Chain(sq(2), sq(3)).OnError(dsl.Sign("swarm-failed"))).
+		OnError(dsl.Chain(dsl.Chain(sq(4), sq(5)).OnError(dsl.Sign("swarm-failed")), sq(6))).Save(ctx, c)
+	must(t, err)
+	if n := len(keysOf(ctx, t, rdb, prefix)); n == 0 {
+		t.Fatal("Save wrote no key")
+	}
+	n, err := c.Delete(ctx, saved.ID)
+	must(t, err)
+	// root + chain, 2 steps, error callback + outer chain, inner chain, 3 steps, error callback
+	if n != 11 {
+		t.Errorf("Delete removed %d records, want 11", n)
+	}
+	if left := keysOf(ctx, t, rdb, prefix); len(left) != 0 {
+		t.Fatalf("keys left after Delete: %v", left)
+	}
+}
+
+// keysOf lists the keys under prefix.
+func keysOf(ctx context.Context, t *testing.T, rdb *redis.Client, prefix string) []string {
+	t.Helper()
+	keys, err := rdb.Keys(ctx, prefix+":*").Result()
+	must(t, err)
+	return keys
+}
