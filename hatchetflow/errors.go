@@ -363,18 +363,23 @@ func (e *SwarmFullError) Error() string {
 // Is reports whether target is [ErrSwarmFull].
 func (e *SwarmFullError) Is(target error) bool { return target == ErrSwarmFull }
 
-// SwarmFailedError is the error of a swarm that failed: StopAfter items failed.
+// SwarmFailedError is the error of a swarm that failed: StopAfter items failed (or,
+// rarely, the swarm's own run failed for good).
 type SwarmFailedError struct {
-	// ID is the swarm; Failures how many items had failed when it stopped; Message
-	// the last failure's error.
-	ID       string
+	// ID is the swarm.
+	ID string
+	// Failures is how many items had failed when the swarm stopped, as the transition
+	// that stopped it recorded: items that fail after the stop (they were running)
+	// do not change it. 0 when the swarm failed without stopping.
 	Failures int
-	Message  string
+	// Message is the swarm's error: for a stop, "swarm stopped: <Failures> items
+	// failed (stop after <n>); last error: <the failure that stopped it>".
+	Message string
 }
 
-// Error implements error.
+// Error implements error. It states the failure count once, in Message.
 func (e *SwarmFailedError) Error() string {
-	return fmt.Sprintf("hatchetflow: swarm %s failed after %d failed items: %s", e.ID, e.Failures, e.Message)
+	return fmt.Sprintf("hatchetflow: swarm %s failed: %s", e.ID, e.Message)
 }
 
 // Is reports whether target is [ErrRunFailed].

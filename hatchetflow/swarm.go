@@ -278,9 +278,11 @@ func (c *Client) completeSwarm(ctx context.Context, id string) error {
 	return c.store.SwarmEnded(ctx, id)
 }
 
-// stopSwarm ends swarm id failed after failures failed items, through the same path
-// as a failed signature: its error callbacks with its input, its chains' error
-// callbacks, the item it is of an outer swarm.
+// stopSwarm ends swarm id failed after failures failed items (the count the
+// transition that stopped it recorded; 0: read it from the record), through the same
+// path as a failed signature: its error callbacks with its input, its chains' error
+// callbacks, the item it is of an outer swarm. lastErr is the failure that stopped it,
+// "" when not known (the watcher ends a stop that was recorded but not acted on).
 func (c *Client) stopSwarm(ctx context.Context, id string, failures int, lastErr string) error {
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {
@@ -290,13 +292,16 @@ func (c *Client) stopSwarm(ctx context.Context, id string, failures int, lastErr
 		return nil
 	}
 	if failures == 0 {
-		failures = rec.Counts.Failed
+		failures = stopFailures(rec)
 	}
 	limit := 0
 	if rec.Swarm != nil {
 		limit = rec.Swarm.StopAfter
 	}
-	msg := fmt.Sprintf("swarm stopped: %d items failed (stop after %d); last error: %s", failures, limit, lastErr)
+	msg := fmt.Sprintf("swarm stopped: %d items failed (stop after %d)", failures, limit)
+	if lastErr != "" {
+		msg += "; last error: " + lastErr
+	}
 	tr, err := c.store.Fail(ctx, id, rec.RunID, msg)
 	if errors.Is(err, redisstore.ErrTransition) {
 		return nil
@@ -304,11 +309,22 @@ func (c *Client) stopSwarm(ctx context.Context, id string, failures int, lastErr
 	if err != nil {
 		return err
 	}
-	detail := inject.TaskError{Task: SwarmTask, SignatureID: id, RunID: rec.RunID, Attempt: 1, Message: msg}
+	detail := inject.TaskError{Task: SwarmTask, SignatureID: id, RunID: rec.RunID, Attempt: 1, Message: msg,
+		Failures: failures}
 	if err := c.failurePath(ctx, tr.Record, inputOf(tr.Record), detail); err != nil {
 		return err
 	}
 	return c.store.SwarmEnded(ctx, id)
+}
+
+// stopFailures is how many items of the stopped swarm rec had failed when it stopped:
+// the count its stopping transition recorded (items failing later do not change it),
+// or its failure count now for a swarm stopped before that count was recorded.
+func stopFailures(rec *redisstore.Record) int {
+	if n := rec.Counts.StopFailures; n > 0 {
+		return n
+	}
+	return rec.Counts.Failed
 }
 
 // itemInput is the input an item is dispatched with: the swarm's input, where a value

@@ -290,7 +290,7 @@ func (c *Client) ReconcileSwarm(ctx context.Context, id string) (ended bool, err
 		return false, c.completeSwarm(ctx, id)
 	}
 	if rec.Counts.Stopped {
-		return false, c.stopSwarm(ctx, id, rec.Counts.Failed, "")
+		return false, c.stopSwarm(ctx, id, stopFailures(rec), "")
 	}
 	items, err := c.store.SwarmItems(ctx, id)
 	if err != nil {
@@ -404,6 +404,16 @@ func (c *Client) failRun(ctx context.Context, task, id, runID, msg string, input
 	return c.failurePath(ctx, tr.Record, input, detail)
 }
 
+// swarmFailed is the error of the failed swarm rec: the failure count it stopped at,
+// or 0 when it failed without stopping (its own run failed).
+func swarmFailed(rec *redisstore.Record) *SwarmFailedError {
+	e := &SwarmFailedError{ID: rec.ID, Message: rec.Error}
+	if rec.Counts.Stopped {
+		e.Failures = stopFailures(rec)
+	}
+	return e
+}
+
 // waitSwarm waits until swarm id ended and returns its result list, or a
 // [*SwarmFailedError]. An in-memory dispatcher ([Stepper]) is stepped meanwhile.
 func (c *Client) waitSwarm(ctx context.Context, id string) (json.RawMessage, error) {
@@ -419,7 +429,7 @@ func (c *Client) waitSwarm(ctx context.Context, id string) (json.RawMessage, err
 			case StatusDone:
 				return rec.Result, nil
 			case StatusFailed:
-				return nil, &SwarmFailedError{ID: id, Failures: rec.Counts.Failed, Message: rec.Error}
+				return nil, swarmFailed(rec)
 			case StatusCancelled:
 				return nil, &RunError{RunID: rec.RunID, Task: SwarmTask, Message: rec.Error, Cancelled: true}
 			}

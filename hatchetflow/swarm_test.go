@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/redisstore"
 	"github.com/hatchetflow/go/testing/flowtest"
 )
 
@@ -221,6 +223,83 @@ func TestSwarmStopAfterFailures(t *testing.T) {
 		t.Errorf("error callback got %+v (failure %+v), want the swarm's input n=7 and the swarm's failure", fl, fl.Failure)
 	}
 	f.h.RequireStatus(t, h.SignatureID(), hatchetflow.StatusFailed)
+}
+
+// An item still running when the swarm stops may fail after it: the swarm's error
+// (its message and Failures) and its error callback's TaskError keep the count it
+// stopped at.
+func TestSwarmFailuresAreCountedAtTheStop(t *testing.T) {
+	f := newSwarmFlow(t)
+	f.h.AllowFailures()
+	ctx := context.Background()
+	f.fail[1], f.fail[2], f.fail[3] = true, true, true
+	// All three items start at once; the second failure stops the swarm, the third
+	// item fails after the stop.
+	h, err := dsl.Swarm(sq(1), sq(2), sq(3)).MaxConcurrency(3).StopAfter(2).OnError(dsl.Sign("swarm-failed")).
+		Run(ctx, f.h.Client, map[string]any{"n": 7})
+	must(t, err)
+	f.h.Drain(ctx)
+	st, err := f.h.Client.Swarm(ctx, h.SignatureID())
+	must(t, err)
+	if st.Failed != 3 {
+		t.Fatalf("swarm counts %d failed items, want 3: the third must fail after the stop", st.Failed)
+	}
+	requireStoppedAt2(t, f, h)
+}
+
+// requireStoppedAt2 checks the failed swarm h and its one error callback say it
+// stopped after 2 failed items.
+func requireStoppedAt2(t *testing.T, f *swarmFlow, h dsl.Handle) {
+	t.Helper()
+	_, err := h.Wait(context.Background())
+	var sf *hatchetflow.SwarmFailedError
+	if !errors.As(err, &sf) || sf.Failures != 2 {
+		t.Fatalf("Wait error = %v, want a *SwarmFailedError with Failures 2", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "2 items failed (stop after 2)") || strings.Contains(msg, "3 items") || strings.Contains(msg, "after 3") {
+		t.Errorf("error message %q, want the count the swarm stopped at (2), and no other", msg)
+	}
+	if len(f.failures) != 1 || f.failures[0].Failure == nil {
+		t.Fatalf("error callback got %+v, want one call with a TaskError", f.failures)
+	}
+	if fl := f.failures[0].Failure; fl.Failures != 2 || fl.Task != hatchetflow.SwarmTask || fl.Message != sf.Message {
+		t.Errorf("error callback's TaskError = %+v, want Failures 2 and the swarm's message %q", fl, sf.Message)
+	}
+}
+
+// The watcher ends a stop that was recorded but not acted on: with the count the
+// swarm stopped at, not the one it reads later.
+func TestReconcileEndsAStopWithItsRecordedCount(t *testing.T) {
+	f := newSwarmFlow(t)
+	ctx := context.Background()
+	c := f.h.Client
+	saved, err := dsl.Swarm(sq(1), sq(2), sq(3)).MaxConcurrency(3).StopAfter(2).OnError(dsl.Sign("swarm-failed")).
+		Save(ctx, c)
+	must(t, err)
+	h, err := saved.Run(ctx, c, map[string]any{"n": 7})
+	must(t, err)
+	f.h.Step(ctx) // the swarm's own run: all three items are claimed and dispatched
+	st, err := c.Swarm(ctx, saved.ID)
+	must(t, err)
+	if st.Running != 3 {
+		t.Fatalf("after start: %+v, want 3 items running", st)
+	}
+	// The three items end failed in the store only: the stop (at the second) is
+	// recorded, nothing acts on it, and the third fails after it.
+	for i, it := range st.Items {
+		ref := redisstore.SwarmItemRef{SwarmID: saved.ID, Index: i}
+		_, err := c.Store().SwarmItemEnd(ctx, ref, it.ID, fmt.Sprintf("run-%d", i), true, fmt.Sprintf("item %d failed", i), time.Now().UnixMilli())
+		must(t, err)
+	}
+	ended, err := c.ReconcileSwarm(ctx, saved.ID)
+	must(t, err)
+	if ended {
+		t.Fatalf("ReconcileSwarm reported ended before it ended the stopped swarm")
+	}
+	f.h.RequireStatus(t, saved.ID, hatchetflow.StatusFailed)
+	f.h.Drain(ctx) // the error callback; the items' own runs end as duplicates
+	requireStoppedAt2(t, f, h)
 }
 
 func TestSwarmBelowThresholdSucceedsWithNullSlots(t *testing.T) {

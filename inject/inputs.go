@@ -21,6 +21,11 @@ type TaskError struct {
 	// Cancelled is true when the task (or its chain or swarm) was cancelled rather
 	// than failed.
 	Cancelled bool `json:"cancelled,omitempty"`
+	// Failures is, when a swarm failed because its items' failures reached its
+	// StopAfter threshold (Task is then the swarm task), how many of its items had
+	// failed when it stopped; items that fail after the stop do not change it. 0
+	// otherwise.
+	Failures int `json:"failures,omitempty"`
 }
 
 // toMap encodes te as a JSON object with the json names of its fields.
@@ -37,6 +42,9 @@ func (te *TaskError) toMap() map[string]any {
 	}
 	if te.Cancelled {
 		m["cancelled"] = true
+	}
+	if te.Failures != 0 {
+		m["failures"] = te.Failures
 	}
 	return m
 }

@@ -1,6 +1,7 @@
 package inject_test
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 
@@ -91,5 +92,45 @@ func TestErrorInputDecodesIntoTaskError(t *testing.T) {
 	}
 	if got.OrderID != "o" || got.Err == nil || *got.Err != *te {
 		t.Fatalf("decoded %+v (error %+v)", got, got.Err)
+	}
+}
+
+// Every TaskError field reaches an error callback: ErrorInput encodes each one with
+// its json name, and Decode gives the same TaskError back.
+func TestErrorInputCarriesEveryTaskErrorField(t *testing.T) {
+	te := inject.TaskError{Task: "hatchetflow-swarm", SignatureID: "s", RunID: "r", Attempt: 1, Message: "m",
+		ChainID: "c", Cancelled: true, Failures: 2}
+	v := reflect.ValueOf(te)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Fatalf("set TaskError.%s in this test, so it checks that field too", v.Type().Field(i).Name)
+		}
+	}
+	got := inject.ErrorInput(nil, inject.Fields{Error: "error"}, &te)["error"].(map[string]any)
+	want, err := json.Marshal(te)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantMap map[string]any
+	if err := json.Unmarshal(want, &wantMap); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(wantMap) {
+		t.Fatalf("ErrorInput's TaskError = %v, want the fields %s", got, want)
+	}
+	for k := range wantMap {
+		if _, ok := got[k]; !ok {
+			t.Errorf("ErrorInput's TaskError has no %q: %v", k, got)
+		}
+	}
+	type msg struct {
+		Err *inject.TaskError `json:"error"`
+	}
+	dec, err := inject.Decode[msg](inject.ErrorInput(nil, inject.FieldsOf(reflect.TypeFor[msg]()), &te))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dec.Err == nil || *dec.Err != te {
+		t.Fatalf("decoded %+v, want %+v", dec.Err, te)
 	}
 }

@@ -266,7 +266,8 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 		r.Swarm = &SwarmConfig{MaxConcurrency: atoi(fMaxConc), StopAfter: atoi(fStopAfter),
 			MaxItems: atoi(fMaxItems), Closed: h[fClosed] == "1"}
 		r.Counts = SwarmCounts{Items: atoi(fNumItems), Next: atoi(fNext), Running: atoi(fRunning),
-			Done: atoi(fNumDone), Failed: atoi(fNumFailed), Stopped: h[fStopped] == "1", Complete: h[fComplete] == "1"}
+			Done: atoi(fNumDone), Failed: atoi(fNumFailed), Stopped: h[fStopped] == "1", Complete: h[fComplete] == "1",
+			StopFailures: atoi(fStopFails)}
 	}
 	r.Held = h["hold"] == "1"
 	r.HeldRunID = h[fHeldRunID]

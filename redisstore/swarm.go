@@ -74,6 +74,10 @@ type SwarmCounts struct {
 	// Stopped is set when the failures reached StopAfter; Complete once the closed
 	// swarm's items all ended below it.
 	Stopped, Complete bool
+	// StopFailures is Failed as it was when the swarm stopped, kept by the transition
+	// that stopped it (0 until then): items that fail after the stop count in Failed
+	// only. A cancel stops a swarm without setting it.
+	StopFailures int
 }
 
 // SwarmItemsKey returns the key of swarm id's item hash; it shares the record's slot,
@@ -92,6 +96,7 @@ const (
 	fNumDone   = "nd"
 	fNumFailed = "nf"
 	fStopped   = "sp"
+	fStopFails = "sf" // the failure count the swarm stopped at
 	fComplete  = "cp"
 	fSwarmItem = "sw" // the swarm item a record ends: "<swarm id>/<index>"
 )
@@ -213,7 +218,9 @@ return {'ok', claimed}
 //	"ok", {index, ref, ...}, in    ended; claimed items to dispatch next, and (when
 //	                               there are any) the swarm's run input
 //	"complete", {}                 ended, and it was the closed swarm's last one
-//	"stopped", failures, {}        ended failed, and failures reached the threshold
+//	"stopped", failures, {}        ended failed, and failures reached the threshold:
+//	                               the swarm is stopped ("sp") and failures is kept
+//	                               in "sf", the count it stopped at
 //	"dup"                          the item had ended already: nothing changed
 //	"missing" / "unknown"          no swarm record / no such item
 var swarmItemEndCmd = redis.NewScript(swarmLua + `
@@ -232,7 +239,7 @@ else
   local nf = redis.call('HINCRBY', KEYS[1], 'nf', 1)
   local sa = num('sa')
   if sa > 0 and nf >= sa and redis.call('HGET', KEYS[1], 'sp') ~= '1' then
-    redis.call('HSET', KEYS[1], 'sp', '1')
+    redis.call('HSET', KEYS[1], 'sp', '1', 'sf', nf)
     return {'stopped', nf, {}}
   end
 end
@@ -302,7 +309,7 @@ type ItemEnd struct {
 	Input json.RawMessage
 	// Complete is true when the swarm's items all ended and it must succeed;
 	// Stopped when its failures reached the threshold and it must fail. Failures is
-	// then the failure count.
+	// then the failure count it stopped at (kept as [SwarmCounts].StopFailures).
 	Complete, Stopped bool
 	Failures          int
 }

@@ -103,6 +103,44 @@ func TestSwarmTransitions(t *testing.T) {
 	})
 }
 
+// The transition that stops a swarm records the failure count it stopped at ("sf"):
+// an item failing after the stop counts in Failed, not in StopFailures.
+func TestSwarmStopRecordsItsFailureCount(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := b.store
+		id, ids := saveSwarm(t, s, 3, SwarmConfig{MaxConcurrency: 3, StopAfter: 2, Closed: true})
+		if end := startSwarm(t, s, id); len(end.Claimed) != 3 {
+			t.Fatalf("claimed %+v, want all 3 items", end.Claimed)
+		}
+		rec, err := s.Get(ctx, id)
+		if err != nil || rec.Counts.StopFailures != 0 {
+			t.Fatalf("before the stop: %+v %v, want no stop count", rec.Counts, err)
+		}
+		if _, err := s.SwarmItemEnd(ctx, SwarmItemRef{id, 0}, ids[0], "r0", true, "e0", 0); err != nil {
+			t.Fatal(err)
+		}
+		end, err := s.SwarmItemEnd(ctx, SwarmItemRef{id, 1}, ids[1], "r1", true, "e1", 0)
+		if err != nil || !end.Stopped || end.Failures != 2 {
+			t.Fatalf("second failure: %+v %v, want the stop at 2", end, err)
+		}
+		// Item 2 was running: it fails after the stop.
+		if end, err = s.SwarmItemEnd(ctx, SwarmItemRef{id, 2}, ids[2], "r2", true, "e2", 0); err != nil || end.Stopped {
+			t.Fatalf("failure after the stop: %+v %v, want no second stop", end, err)
+		}
+		rec, err = s.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := rec.Counts; !c.Stopped || c.StopFailures != 2 || c.Failed != 3 {
+			t.Fatalf("counts %+v, want stopped at 2 failures with 3 failed now", c)
+		}
+		if got := s.Redis().HGet(ctx, s.SignatureKey(id), fStopFails).Val(); got != "2" {
+			t.Fatalf("%s = %q, want 2", fStopFails, got)
+		}
+	})
+}
+
 func TestSwarmCompletesOnceClosed(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
