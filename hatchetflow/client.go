@@ -95,7 +95,7 @@ func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts 
 	case cfg.dispatcher != nil:
 		c.dispatcher = cfg.dispatcher
 	case hatchetClient != nil:
-		c.dispatcher = &hatchetDispatcher{h: hatchetClient}
+		c.dispatcher = &hatchetDispatcher{h: hatchetClient, setRefusal: c.setRefusal}
 	default:
 		return nil, ErrNoDispatcher
 	}

@@ -73,12 +73,12 @@ var (
 	ErrRetriesExhausted = errors.New("hatchetflow: attempt beyond the task's retries")
 )
 
-// RetriesExhaustedError is the outcome of an engine attempt that the task's retry
-// budget does not allow: attempt Attempt of a task configured with Retries retries
-// (Attempt > Retries+1). Hatchet v0.104/v0.105 starts such attempts when a task fails
-// in the same batch as one that has retries left (docs/reliability.md). The user
-// function is not called; the signature ends through its failure path once, and the
-// error is not retried.
+// RetriesExhaustedError is the outcome of an engine attempt of a signed run whose
+// user function already ran 1 + Retries times (counted on the signature, whatever
+// attempt number the engine reports). Hatchet v0.104/v0.105 starts such attempts when
+// a task fails in the same batch as one that has retries left (docs/reliability.md).
+// The user function is not called; the signature ends through its failure path once,
+// and the error is not retried.
 type RetriesExhaustedError struct {
 	// Task is the task; Attempt the 1-based attempt the engine started; Retries the
 	// task's configured retries.
@@ -88,7 +88,7 @@ type RetriesExhaustedError struct {
 
 // Error implements error.
 func (e *RetriesExhaustedError) Error() string {
-	return fmt.Sprintf("hatchetflow: task %q: the engine started attempt %d although the task has %d retries (its last attempt failed or timed out); user code not called",
+	return fmt.Sprintf("hatchetflow: task %q: the engine started attempt %d after the user function ran 1 + %d retries times (its last attempt failed or timed out); user code not called",
 		e.Task, e.Attempt, e.Retries)
 }
 

@@ -15,6 +15,7 @@ import (
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/hatchetflow/go/internal/await"
 	"github.com/hatchetflow/go/internal/sdkprobe"
+	"github.com/hatchetflow/go/redisstore"
 )
 
 // ErrNoHatchet is returned by [Client.NewWorker] on a client made without a Hatchet
@@ -115,7 +116,12 @@ func forHatchet(fn StepFunc) func(hatchet.Context, map[string]any) (json.RawMess
 }
 
 // hatchetDispatcher triggers independent runs by name on a Hatchet engine.
-type hatchetDispatcher struct{ h *hatchet.Client }
+type hatchetDispatcher struct {
+	h *hatchet.Client
+	// setRefusal sets a RunError's Cause from the record of the run's signature (see
+	// Client.setRefusal).
+	setRefusal func(ctx context.Context, sigID string, re *RunError) error
+}
 
 // Dispatch implements [Dispatcher]. The SDK's trigger call ignores ctx, so the wait
 // for it honours ctx here (the trigger may still land after ctx ended).
@@ -164,6 +170,24 @@ func (d *hatchetDispatcher) DispatchWith(ctx context.Context, task string, input
 	})
 }
 
+// runError sets re's Cause from the record of the signature the run's metadata names,
+// if any, and returns re (joined with the store's error when the record cannot be
+// read).
+func (d *hatchetDispatcher) runError(ctx context.Context, meta json.RawMessage, re *RunError) error {
+	var m map[string]any
+	if d.setRefusal == nil || json.Unmarshal(meta, &m) != nil {
+		return re
+	}
+	sigID, _ := m[MetaSignature].(string)
+	if !redisstore.ValidID(sigID) {
+		return re
+	}
+	if err := d.setRefusal(ctx, sigID, re); err != nil {
+		return errors.Join(re, err)
+	}
+	return re
+}
+
 // Wait implements [Waiter] by polling the run's details (the SDK's Result ignores
 // ctx), from 10 ms up to 250 ms between polls.
 func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.RawMessage, error) {
@@ -187,11 +211,11 @@ func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.
 					if tr.Error != nil {
 						msg = *tr.Error
 					}
-					return nil, NewRunError(runID, task, msg, tr.Status == rest.V1TaskStatusCANCELLED)
+					return nil, d.runError(ctx, det.AdditionalMetadata, NewRunError(runID, task, msg, tr.Status == rest.V1TaskStatusCANCELLED))
 				}
 			}
 			if det.Done && det.Status != rest.V1TaskStatusCOMPLETED {
-				return nil, NewRunError(runID, task, string(det.Status), det.Status == rest.V1TaskStatusCANCELLED)
+				return nil, d.runError(ctx, det.AdditionalMetadata, NewRunError(runID, task, string(det.Status), det.Status == rest.V1TaskStatusCANCELLED))
 			}
 		}
 		select {

@@ -69,9 +69,6 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		meta := hctx.AdditionalMetadata()
 		sigID := meta[MetaSignature]
 		if sigID == "" { // a plain Hatchet run: no Redis at all
-			if err := checkBudget(hctx, def); err != nil {
-				return nil, err
-			}
 			out, err := invoke(hctx, def, input)
 			if err != nil {
 				return nil, err
@@ -92,7 +89,7 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		)
 		held, _ := json.Marshal(input) // kept only if the signature is suspended
 		err := c.retrying(ctx, "start", func() (err error) {
-			outcome, rec, err = c.store.StartWithInput(ctx, sigID, runID, hctx.RetryCount()+1, held)
+			outcome, rec, err = c.store.StartWithInput(ctx, sigID, runID, hctx.RetryCount()+1, held, def.cfg.retries+1)
 			return err
 		})
 		switch {
@@ -105,6 +102,13 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			return nil, err
 		}
 		switch {
+		case outcome == redisstore.Exhausted:
+			// The engine's over-retry (docs/reliability.md): the user function ran
+			// 1 + retries times for this run already. The error is not retried, so the
+			// on-failure step ends the signature through the failure path once.
+			c.log.Warn("hatchetflow: attempt beyond the task's retries; user code not called",
+				"signature", sigID, "run", runID, "attempt", hctx.RetryCount()+1, "retries", def.cfg.retries)
+			return nil, NonRetryable(&RetriesExhaustedError{Task: def.name, Attempt: hctx.RetryCount() + 1, Retries: def.cfg.retries})
 		case outcome == redisstore.Held:
 			c.log.Info("hatchetflow: signature suspended; run held for Resume, user code not called",
 				"signature", sigID, "run", runID)
@@ -132,14 +136,6 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			if err := c.retrying(ctx, "start chain", func() error { return c.store.UpdateContainers(ctx, ups) }); err != nil {
 				return nil, err
 			}
-		}
-		if err := checkBudget(hctx, def); err != nil {
-			// The engine's over-retry: the signature is active for this run, and the
-			// on-failure step ends it through the failure path (the error is not
-			// retried, so it is not subject to the same fault).
-			c.log.Warn("hatchetflow: attempt beyond the task's retries; user code not called",
-				"signature", sigID, "run", runID, "attempt", hctx.RetryCount()+1, "retries", def.cfg.retries)
-			return nil, err
 		}
 		started := time.Now()
 		out, err := invoke(hctx, def, inject.Merge(input, rec.Kwargs))
@@ -209,17 +205,6 @@ func (c *Client) keepAlive(hctx hatchet.Context, def *taskDef, started time.Time
 		}
 	})
 	return func() { t.Stop() }
-}
-
-// checkBudget refuses an attempt beyond the task's retries with a non-retryable
-// [*RetriesExhaustedError]. The engine sometimes starts one (docs/reliability.md: a
-// task that fails in the same batch as a task with retries left is retried against the
-// other task's budget); the user function must not run again.
-func checkBudget(hctx hatchet.Context, def *taskDef) error {
-	if hctx.RetryCount() <= def.cfg.retries {
-		return nil
-	}
-	return NonRetryable(&RetriesExhaustedError{Task: def.name, Attempt: hctx.RetryCount() + 1, Retries: def.cfg.retries})
 }
 
 // encodeResult encodes a user function's return value.

@@ -20,6 +20,9 @@ const (
 	Started StartOutcome = "started"
 	// Resumed: already active for this run (a retry of the same run).
 	Resumed StartOutcome = "resumed"
+	// Exhausted: active for this run, whose attempts already called user code as many
+	// times as StartWithInput's maxCalls allows: this attempt must not call it.
+	Exhausted StartOutcome = "exhausted"
 	// Busy: active for another run; this run must not execute user code.
 	Busy StartOutcome = "busy"
 	// AlreadyDone: the signature ended successfully; Record.Result holds the result.
@@ -34,17 +37,17 @@ const (
 // record with its kwargs; attempt (1-based) is recorded when the run may execute. A
 // missing signature returns a [*NotFoundError].
 func (s *Store) Start(ctx context.Context, id, runID string, attempt int) (StartOutcome, *Record, error) {
-	return s.StartWithInput(ctx, id, runID, attempt, nil)
+	return s.StartWithInput(ctx, id, runID, attempt, nil, 0)
 }
 
 // StartWithInput is [Store.Start] that also keeps input (the run's input) as the
 // record's Input when the run starts it, and holds it when the signature is
-// suspended: outcome [Held]. [Store.Resume] returns it.
-func (s *Store) StartWithInput(ctx context.Context, id, runID string, attempt int, input json.RawMessage) (StartOutcome, *Record, error) {
-	args := []any{runID, ms(s.activeTTL), attempt}
-	if len(input) > 0 {
-		args = append(args, string(input))
-	}
+// suspended: outcome [Held] ([Store.Resume] returns it). maxCalls > 0 bounds how many
+// attempts of the owning run are admitted to call user code (1 + the task's retries):
+// one more gets outcome [Exhausted]. The count lives on the record, so it holds
+// whatever attempt number the engine reports.
+func (s *Store) StartWithInput(ctx context.Context, id, runID string, attempt int, input json.RawMessage, maxCalls int) (StartOutcome, *Record, error) {
+	args := []any{runID, ms(s.activeTTL), attempt, string(input), maxCalls}
 	res, err := startCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id)), args...).Slice()
 	if err != nil {
 		return "", nil, opError(fmt.Sprintf("start %q", id), err)

@@ -45,14 +45,19 @@ return 1
 //
 // KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
 // ARGV[1] run id, ARGV[2] active TTL in ms (refreshed on start), ARGV[3] attempt
-// number (1-based), recorded when this run may execute, ARGV[4] (optional) the run's
-// input, kept in "in" when the run starts the signature and held in "hin" when the
-// signature is suspended.
+// number (1-based), recorded when this run may execute, ARGV[4] the run's input ("":
+// none), kept in "in" when the run starts the signature and held in "hin" when the
+// signature is suspended, ARGV[5] (optional) how many times user code may be called
+// for the signature (1 + the task's retries; 0 or absent: no limit). "nc" counts the
+// calls: 1 when a run starts the signature, +1 for each attempt of that run admitted
+// again.
 // Returns {outcome, record field/value list, kwargs field/value list}, outcome one of:
 //
 //	"missing"  no record (never saved, expired or deleted); the lists are absent
 //	"started"  was pending; now active and owned by ARGV[1]
 //	"resumed"  already active and owned by ARGV[1]: a retry within the same run
+//	"exhausted" active and owned by ARGV[1], but user code was called ARGV[5] times
+//	           already: the attempt is beyond the task's retries (nothing changed)
 //	"busy"     active and owned by another run
 //	"done", "failed", "cancelled"  already ended; the record carries the result or error
 //	"held"     suspended: the run's input is held (the first one only) for Resume,
@@ -63,22 +68,26 @@ local st = redis.call('HGET', KEYS[1], 's')
 local owner = redis.call('HGET', KEYS[1], 'rid')
 local outcome = st
 if st == 'pending' then
-  redis.call('HSET', KEYS[1], 's', 'active', 'ls', 'pending', 'rid', ARGV[1], 'at', ARGV[3])
-  if ARGV[4] then redis.call('HSET', KEYS[1], 'in', ARGV[4]) end
+  redis.call('HSET', KEYS[1], 's', 'active', 'ls', 'pending', 'rid', ARGV[1], 'at', ARGV[3], 'nc', 1)
+  if ARGV[4] and ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'in', ARGV[4]) end
   redis.call('HSETNX', KEYS[1], 'ta', ixnow())
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
   ixstatus('pending', 'active')
   outcome = 'started'
 elseif st == 'active' then
-  if owner == ARGV[1] then
+  local max = tonumber(ARGV[5] or '0')
+  if owner == ARGV[1] and max > 0 and tonumber(redis.call('HGET', KEYS[1], 'nc') or '0') >= max then
+    outcome = 'exhausted'
+  elseif owner == ARGV[1] then
     redis.call('HSET', KEYS[1], 'at', ARGV[3])
+    redis.call('HINCRBY', KEYS[1], 'nc', 1)
     outcome = 'resumed'
   else
     outcome = 'busy'
   end
 elseif st == 'suspended' then
-  if ARGV[4] then redis.call('HSETNX', KEYS[1], 'hin', ARGV[4]) end
+  if ARGV[4] and ARGV[4] ~= '' then redis.call('HSETNX', KEYS[1], 'hin', ARGV[4]) end
   redis.call('HSET', KEYS[1], 'hr', ARGV[1])
   outcome = 'held'
 end
