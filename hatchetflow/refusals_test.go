@@ -286,3 +286,37 @@ func TestRefusalIsNotReadFromErrorText(t *testing.T) {
 		t.Fatalf("Wait = %v (cause %v), want the run's own failure with no refusal", err, re.Cause)
 	}
 }
+
+// An attempt's user context ends at the attempt's own execution timeout, whatever the
+// engine's cancel reaches, and an attempt that returns past it never finishes the
+// signature (a later attempt of the same run owns it by then).
+func TestAttemptPastItsTimeoutNeverFinishes(t *testing.T) {
+	h := flowtest.New(t)
+	c := h.Client
+	ctxEnded := make(chan error, 1)
+	_, err := hatchetflow.NewTask(c, "overrun", func(hctx hatchet.Context, _ Order) (string, error) {
+		start := time.Now()
+		<-hctx.GetContext().Done()
+		ctxEnded <- hctx.GetContext().Err()
+		time.Sleep(100 * time.Millisecond) // returns anyway, past the timeout
+		return time.Since(start).String(), nil
+	}, hatchetflow.WithExecutionTimeout(time.Second), hatchetflow.WithRetries(1))
+	must(t, err)
+	ctx := context.Background()
+	saved, err := dsl.Sign("overrun").OnSuccess(dsl.Sign("overrun")).Save(ctx, c)
+	must(t, err)
+	steps, _ := c.Steps("overrun")
+	in := map[string]any{"order_id": "o"}
+	_, err = steps.Main(flowtest.NewContext(ctx, &flowtest.ContextOptions{Task: "overrun", RunID: "run-o",
+		Metadata: map[string]string{hatchetflow.MetaSignature: saved.ID}, Input: in}), in)
+	if err == nil {
+		t.Fatal("an attempt past its timeout returned success")
+	}
+	if got := <-ctxEnded; !errors.Is(got, context.DeadlineExceeded) {
+		t.Fatalf("the user context ended with %v, want its own deadline", got)
+	}
+	h.RequireStatus(t, saved.ID, hatchetflow.StatusActive)
+	if h.Queued() != 0 {
+		t.Fatalf("%d runs dispatched by an attempt past its timeout", h.Queued())
+	}
+}

@@ -137,8 +137,26 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 				return nil, err
 			}
 		}
+		timeout := def.cfg.executionTimeout
+		if timeout <= 0 {
+			timeout = 60 * time.Second // Hatchet's default
+		}
 		started := time.Now()
+		// The attempt's own deadline: the engine's cancel for a timed-out attempt can
+		// reach the next attempt instead (the SDK keys cancels by step run id, which
+		// attempts share), so the user context ends at this attempt's timeout whatever
+		// the SDK does, and an attempt past it never finishes the signature (the next
+		// attempt has the same run id, so the start CAS cannot tell them apart).
+		uctx, cancel := context.WithDeadline(ctx, started.Add(timeout))
+		hctx.SetContext(uctx)
 		out, err := invoke(hctx, def, inject.Merge(input, rec.Kwargs))
+		timedOut := errors.Is(uctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+		hctx.SetContext(ctx)
+		cancel()
+		if timedOut {
+			return nil, fmt.Errorf("hatchetflow: attempt %d of %q ran past its %v execution timeout; its result is dropped",
+				hctx.RetryCount()+1, def.name, timeout)
+		}
 		if err != nil && ctx.Err() == nil {
 			return nil, err
 		}
@@ -152,10 +170,6 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			// was not confirmed.)
 			// Only when the attempt ended before its timeout: a timed-out attempt is
 			// the engine's to retry or fail, and is left exactly as before.
-			timeout := def.cfg.executionTimeout
-			if timeout <= 0 {
-				timeout = 60 * time.Second // Hatchet's default
-			}
 			if _, ok := c.dispatcher.(Canceller); ok && c.hatchet != nil && time.Since(started) < timeout-200*time.Millisecond {
 				go c.settleExternalCancel(sigID, runID)
 			}
