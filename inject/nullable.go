@@ -23,7 +23,9 @@ func (w *nullWalker) resolve(s *jsonschema.Schema) *jsonschema.Schema {
 	return s
 }
 
-func (w *nullWalker) walk(s *jsonschema.Schema, t reflect.Type) {
+// valueType follows pointers and the types aliasOf maps to (at most 64 steps) to the
+// type whose schema was generated.
+func valueType(t reflect.Type) reflect.Type {
 	for range 64 {
 		if t.Kind() == reflect.Pointer {
 			t = t.Elem()
@@ -33,6 +35,11 @@ func (w *nullWalker) walk(s *jsonschema.Schema, t reflect.Type) {
 			break
 		}
 	}
+	return t
+}
+
+func (w *nullWalker) walk(s *jsonschema.Schema, t reflect.Type) {
+	t = valueType(t)
 	s = w.resolve(s)
 	if s == nil || s == jsonschema.TrueSchema || s == jsonschema.FalseSchema || w.seen[s] {
 		return

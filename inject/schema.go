@@ -118,15 +118,7 @@ type neededWalker struct {
 }
 
 func (w *neededWalker) walk(s *jsonschema.Schema, t reflect.Type) {
-	for range 64 {
-		if t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		} else if a := aliasOf(t); a != nil {
-			t = a
-		} else {
-			break
-		}
-	}
+	t = valueType(t)
 	s = (&nullWalker{defs: w.defs}).resolve(s)
 	if s == nil || s == jsonschema.TrueSchema || s == jsonschema.FalseSchema || w.seen[s] {
 		return
