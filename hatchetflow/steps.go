@@ -154,8 +154,14 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		hctx.SetContext(ctx)
 		cancel()
 		if timedOut {
-			return nil, fmt.Errorf("hatchetflow: attempt %d of %q ran past its %v execution timeout; its result is dropped",
-				hctx.RetryCount()+1, def.name, timeout)
+			// The engine's verdict stands when it comes (its timeout sweep runs about
+			// once a second); without it, the attempt still fails, without finishing.
+			select {
+			case <-ctx.Done():
+			case <-time.After(engineVerdictGrace):
+				return nil, fmt.Errorf("hatchetflow: attempt %d of %q exceeded its execution timeout of %v; its result is dropped",
+					hctx.RetryCount()+1, def.name, timeout)
+			}
 		}
 		if err != nil && ctx.Err() == nil {
 			return nil, err
@@ -200,6 +206,11 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		return inject.WrapOutput(raw), nil
 	})
 }
+
+// engineVerdictGrace is how long an attempt that reached its own execution timeout
+// waits for the engine's timeout (which cancels its context) before it fails on its
+// own: the engine's timeout sweep runs about once a second.
+const engineVerdictGrace = 2 * time.Second
 
 // keepAlive extends the engine timeout of the attempt that started its user function
 // at started, once its finish takes longer than half a second (or at once when the
