@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hatchetflow/go/internal/engine"
 	"time"
 
 	"github.com/hatchetflow/go/inject"
@@ -30,12 +31,6 @@ func (o *CancelOptions) reason() string {
 }
 
 func (o *CancelOptions) silent() bool { return o != nil && o.Silent }
-
-// Canceller is implemented by dispatchers that can cancel engine runs: the Hatchet
-// dispatcher with the REST API's cancel (served by hatchet-api).
-type Canceller interface {
-	CancelRuns(ctx context.Context, runIDs []string) error
-}
 
 // EngineCancelError is returned by [Client.Cancel] when the cancel applied in Redis
 // (nothing will dispatch or record the runs' results; success callbacks never fire)
@@ -96,7 +91,7 @@ func (c *Client) cancelRuns(ctx context.Context, id string, runs []string) error
 	if len(runs) == 0 {
 		return nil
 	}
-	cc, ok := c.dispatcher.(Canceller)
+	cc, ok := c.dispatcher.(engine.Canceller)
 	if !ok {
 		return &EngineCancelError{ID: id, RunIDs: runs, Err: fmt.Errorf("%w: the dispatcher cannot cancel runs", ErrUnsupportedOption)}
 	}
@@ -260,7 +255,7 @@ func cancelError(err error) error {
 // signature is cancelled with its error path, as Client.Cancel does. The engine runs
 // no on-failure step for a cancelled run, so nothing else would.
 func (c *Client) settleExternalCancel(sigID, runID string) {
-	rc, ok := c.dispatcher.(RunChecker)
+	rc, ok := c.dispatcher.(engine.RunChecker)
 	if !ok {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hatchetflow/go/internal/engine"
 	"time"
 
 	"github.com/hatchetflow/go/inject"
@@ -165,9 +166,9 @@ func (c *Client) nextRun(ctx context.Context, step, next string) (runID, task st
 }
 
 // ownerRun waits until signature id is owned by a run other than not, and returns it.
-// An in-memory dispatcher ([Stepper]) is stepped meanwhile.
+// An in-memory dispatcher ([engine.Stepper]) is stepped meanwhile.
 func (c *Client) ownerRun(ctx context.Context, id, not string) (string, error) {
-	stepper, _ := c.dispatcher.(Stepper)
+	stepper, _ := c.dispatcher.(engine.Stepper)
 	delay := 5 * time.Millisecond
 	for {
 		rec, err := c.store.Get(ctx, id)

@@ -10,23 +10,8 @@ import (
 	"go.opentelemetry.io/otel"
 
 	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/redisstore"
-)
-
-// Metadata keys hatchetflow puts on the runs it dispatches.
-const (
-	// MetaSignature holds the signature id a run executes.
-	MetaSignature = "hatchetflow_signature"
-	// MetaParent holds the id of the signature whose callback this run is.
-	MetaParent = "hatchetflow_parent"
-	// MetaTraceParent holds the W3C traceparent of the span that dispatched the run
-	// (a callback's "hatchetflow.dispatch" span). It is not Hatchet's own
-	// "traceparent" key, which the engine and SDK set and may replace: the run's span
-	// is a child of Hatchet's traceparent when there is one and links to this one.
-	MetaTraceParent = "hatchetflow_traceparent"
-	// MetaTraceState holds the W3C tracestate that goes with [MetaTraceParent], when
-	// the dispatching span has one.
-	MetaTraceState = "hatchetflow_tracestate"
 )
 
 // Client signs, saves and runs signatures, and registers tasks whose callbacks the
@@ -34,7 +19,7 @@ const (
 type Client struct {
 	hatchet    *hatchet.Client
 	store      *redisstore.Store
-	dispatcher Dispatcher
+	dispatcher engine.Dispatcher
 	log        *slog.Logger
 	cfg        config
 	tel        *telemetry
@@ -57,14 +42,14 @@ type cachedDef struct {
 }
 
 // New returns a client on a Hatchet client and a Redis client: MageFlow's
-// Mageflow(hatchet, redis). hatchetClient may be nil when [WithDispatcher] is given.
+// Mageflow(hatchet, redis). hatchetClient is required: it is the engine the client dispatches to.
 func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts ...Option) (*Client, error) {
 	cfg := config{
-		logger:        slog.Default(),
-		maxKwargs:     DefaultMaxKwargsBytes,
-		registryTTL:   DefaultRegistryCacheTTL,
-		stepRetryTime: 45 * time.Second,
-		swarmWatch:    DefaultSwarmWatchInterval,
+		Logger:        slog.Default(),
+		MaxKwargs:     DefaultMaxKwargsBytes,
+		RegistryTTL:   DefaultRegistryCacheTTL,
+		StepRetryTime: 45 * time.Second,
+		SwarmWatch:    DefaultSwarmWatchInterval,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -72,41 +57,38 @@ func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts 
 	if redisClient == nil {
 		return nil, ErrNoRedis
 	}
-	if cfg.tracers == nil {
-		cfg.tracers = otel.GetTracerProvider()
+	if cfg.Tracers == nil {
+		cfg.Tracers = otel.GetTracerProvider()
 	}
-	if cfg.meters == nil {
-		cfg.meters = otel.GetMeterProvider()
+	if cfg.Meters == nil {
+		cfg.Meters = otel.GetMeterProvider()
 	}
-	tel, err := newTelemetry(cfg.tracers, cfg.meters)
+	tel, err := newTelemetry(cfg.Tracers, cfg.Meters)
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
 		hatchet: hatchetClient,
-		store:   redisstore.New(redisClient, cfg.store...),
-		log:     cfg.logger,
+		store:   redisstore.New(redisClient, cfg.StoreOptions...),
+		log:     cfg.Logger,
 		cfg:     cfg,
 		tel:     tel,
 		tasks:   map[string]*taskDef{},
 	}
 	c.registerInternal()
 	switch {
-	case cfg.dispatcher != nil:
-		c.dispatcher = cfg.dispatcher
+	case cfg.Dispatcher != nil:
+		c.dispatcher = cfg.Dispatcher
 	case hatchetClient != nil:
 		c.dispatcher = &hatchetDispatcher{h: hatchetClient, setRefusal: c.setRefusal}
 	default:
 		return nil, ErrNoDispatcher
 	}
+	if cfg.Expose != nil {
+		*cfg.Expose = engine.Machinery{Store: c.store, Dispatcher: c.dispatcher, Steps: c.steps}
+	}
 	return c, nil
 }
-
-// Store returns the Redis store the client uses.
-func (c *Client) Store() *redisstore.Store { return c.store }
-
-// Dispatcher returns the dispatcher the client triggers runs with.
-func (c *Client) Dispatcher() Dispatcher { return c.dispatcher }
 
 // Hatchet returns the Hatchet client given to [New], or nil.
 func (c *Client) Hatchet() *hatchet.Client { return c.hatchet }

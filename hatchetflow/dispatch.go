@@ -4,25 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/hatchetflow/go/internal/engine"
 	"sync"
 	"time"
 
 	"github.com/hatchetflow/go/redisstore"
 )
-
-// Dispatcher triggers a run of a task by name, with an input object and additional
-// metadata, and returns the run id. It is the one thing the lifecycle needs from an
-// engine; the Hatchet client is the production one, flowtest's runs in memory.
-type Dispatcher interface {
-	Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (runID string, err error)
-}
-
-// Waiter is implemented by dispatchers that can wait for a run: it returns the main
-// step's output once that step completed (see inject.WrapOutput), or the run's error
-// (a [*RunError], made with [NewRunError]).
-type Waiter interface {
-	Wait(ctx context.Context, runID, task string) (json.RawMessage, error)
-}
 
 // branch is one dispatch of fire: the callbacks of an outcome, the signatures that
 // will never run because of it (their TTL is lowered to the done TTL) and those that
@@ -57,7 +44,7 @@ func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) er
 		wg.Add(1)
 		go func(cb redisstore.CallbackRef) {
 			defer wg.Done()
-			meta := map[string]string{MetaSignature: cb.ID, MetaParent: rec.ID}
+			meta := map[string]string{engine.MetaSignature: cb.ID, engine.MetaParent: rec.ID}
 			dctx, done := c.tel.startDispatch(ctx, rec.ID, cb, outcome, meta)
 			msg := input(cb)
 			runID, err := c.dispatcher.Dispatch(dctx, cb.Task, msg, meta)
@@ -93,7 +80,7 @@ func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) er
 // spent, backing off from 50 ms to 2 s. It keeps a step alive through a short Redis
 // outage instead of spending the engine's retries.
 func (c *Client) retrying(ctx context.Context, what string, fn func() error) error {
-	deadline := time.Now().Add(c.cfg.stepRetryTime)
+	deadline := time.Now().Add(c.cfg.StepRetryTime)
 	backoff := 50 * time.Millisecond
 	for {
 		err := fn()

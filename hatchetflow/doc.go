@@ -62,7 +62,7 @@
 // through the OTel API: [WithTracerProvider] and [WithMeterProvider] choose the
 // providers, by default the global ones (no-ops unless the application installs some).
 // A callback's run span is linked to the dispatch span that triggered it, whose trace
-// context travels in the run's metadata under [MetaTraceParent].
+// context travels in the run's metadata under [engine.MetaTraceParent].
 //
 // # Chains
 //
@@ -76,7 +76,7 @@
 // success callbacks get the results in item order once it is closed and every item
 // ended, its error callbacks fire once when StopAfter items failed. Items record
 // their own ends through their steps; a watcher run ([SwarmWatchTask]) settles lost
-// events against the engine. [Client.Swarm] reads a swarm; [Client.AddItems] and
+// events against the  [Client.Swarm] reads a swarm; [Client.AddItems] and
 // [Client.CloseSwarm] feed an open one. See docs/swarms.md.
 //
 // # Reading state
@@ -88,10 +88,8 @@
 //
 // # Engines and harnesses
 //
-// The lifecycle needs one thing from an engine, a [Dispatcher] (and a [Waiter] to wait
-// for runs). [Client.Steps] returns the step functions the Hatchet wiring registers,
-// [CallObserver] lets a harness watch and fault a call, [NewRunError] builds the error
-// of a failed run, and [Client.Store] and [Client.Dispatcher] expose the plumbing;
-// package testing/flowtest runs the same functions in memory. These are for engines and
-// harnesses: application code needs none of them.
+// The contract between the lifecycle and an engine (dispatching, waiting, cancelling,
+// the step functions of each task) lives in this module's internal/engine package: the
+// Hatchet adapter here implements it, and package testing/flowtest runs the same step
+// functions in memory. Application code needs none of it.
 package hatchetflow

@@ -20,8 +20,8 @@ var (
 	ErrNotObject = errors.New("hatchetflow: input must be a JSON object")
 	// ErrKwargsTooLarge is matched by [*KwargsTooLargeError].
 	ErrKwargsTooLarge = errors.New("hatchetflow: bound kwargs too large")
-	// ErrNoDispatcher is returned by [New] without a Hatchet client or a dispatcher.
-	ErrNoDispatcher = errors.New("hatchetflow: a Hatchet client or WithDispatcher is required")
+	// ErrNoDispatcher is returned by [New] without a Hatchet client.
+	ErrNoDispatcher = errors.New("hatchetflow: a Hatchet client is required")
 	// ErrNoRedis is returned by [New] without a Redis client.
 	ErrNoRedis = errors.New("hatchetflow: a Redis client is required")
 	// ErrDuplicateTask is returned by [NewTask] for a name registered twice.
@@ -244,10 +244,9 @@ type RunError struct {
 	Cause error
 }
 
-// NewRunError returns the error of a run that failed with message (the engine's
-// error text) or, with cancelled, was cancelled. It is for engines and harnesses;
-// [Handle.Wait] sets Cause.
-func NewRunError(runID, task, message string, cancelled bool) *RunError {
+// newRunError returns the error of a run that failed with message (the engine's
+// error text) or, with cancelled, was cancelled; [Handle.Wait] sets Cause.
+func newRunError(runID, task, message string, cancelled bool) *RunError {
 	message = cleanError(message)
 	return &RunError{RunID: runID, Task: task, Message: message, Cancelled: cancelled}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hatchetflow/go/internal/engine"
 	"strings"
 	"time"
 
@@ -89,7 +90,7 @@ func (c *Client) Workflows() ([]hatchet.WorkflowBase, error) {
 
 // workflow builds the Hatchet workflow of one task.
 func (c *Client) workflow(def *taskDef) *hatchet.Workflow {
-	steps, _ := c.Steps(def.name)
+	steps, _ := c.steps(def.name)
 	wf := c.hatchet.NewWorkflow(def.name, def.cfg.hatchetWorkflow...)
 	opts := []hatchet.TaskOption{hatchet.WithRetries(def.cfg.retries)}
 	if def.cfg.executionTimeout > 0 {
@@ -104,7 +105,7 @@ func (c *Client) workflow(def *taskDef) *hatchet.Workflow {
 }
 
 // forHatchet adapts a step to the SDK: non-retryable errors become the SDK's.
-func forHatchet(fn StepFunc) func(hatchet.Context, map[string]any) (json.RawMessage, error) {
+func forHatchet(fn engine.StepFunc) func(hatchet.Context, map[string]any) (json.RawMessage, error) {
 	return func(hctx hatchet.Context, in map[string]any) (json.RawMessage, error) {
 		out, err := fn(hctx, in)
 		if err != nil && IsNonRetryable(err) {
@@ -115,7 +116,7 @@ func forHatchet(fn StepFunc) func(hatchet.Context, map[string]any) (json.RawMess
 	}
 }
 
-// hatchetDispatcher triggers independent runs by name on a Hatchet engine.
+// hatchetDispatcher triggers independent runs by name on a Hatchet
 type hatchetDispatcher struct {
 	h *hatchet.Client
 	// setRefusal sets a RunError's Cause from the record of the run's signature (see
@@ -123,7 +124,7 @@ type hatchetDispatcher struct {
 	setRefusal func(ctx context.Context, sigID string, re *RunError) error
 }
 
-// Dispatch implements [Dispatcher]. The SDK's trigger call ignores ctx, so the wait
+// Dispatch implements [engine.Dispatcher]. The SDK's trigger call ignores ctx, so the wait
 // for it honours ctx here (the trigger may still land after ctx ended).
 func (d *hatchetDispatcher) Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
 	return await.Do(ctx, func() (string, error) {
@@ -136,7 +137,7 @@ func (d *hatchetDispatcher) Dispatch(ctx context.Context, task string, input map
 	})
 }
 
-// DispatchChild implements [ChildDispatcher]: a run triggered with the task's context
+// DispatchChild implements [engine.ChildDispatcher]: a run triggered with the task's context
 // is its child, and the engine returns the first child's id for a key it saw from the
 // same parent task, on any attempt.
 func (d *hatchetDispatcher) DispatchChild(hctx hatchet.Context, task string, input map[string]any, meta map[string]string, key string) (string, error) {
@@ -149,7 +150,7 @@ func (d *hatchetDispatcher) DispatchChild(hctx hatchet.Context, task string, inp
 	})
 }
 
-// DispatchWith implements [OptionDispatcher] with the SDK's run options.
+// DispatchWith implements [engine.OptionDispatcher] with the SDK's run options.
 func (d *hatchetDispatcher) DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *RunOptions) (string, error) {
 	ro := []hatchet.RunOptFunc{hatchet.WithRunMetadata(meta)}
 	if opts.Priority > 0 {
@@ -178,7 +179,7 @@ func (d *hatchetDispatcher) runError(ctx context.Context, meta json.RawMessage, 
 	if d.setRefusal == nil || json.Unmarshal(meta, &m) != nil {
 		return re
 	}
-	sigID, _ := m[MetaSignature].(string)
+	sigID, _ := m[engine.MetaSignature].(string)
 	if !redisstore.ValidID(sigID) {
 		return re
 	}
@@ -188,7 +189,7 @@ func (d *hatchetDispatcher) runError(ctx context.Context, meta json.RawMessage, 
 	return re
 }
 
-// Wait implements [Waiter] by polling the run's details (the SDK's Result ignores
+// Wait implements [engine.Waiter] by polling the run's details (the SDK's Result ignores
 // ctx), from 10 ms up to 250 ms between polls.
 func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.RawMessage, error) {
 	id, err := uuid.Parse(runID)
@@ -211,11 +212,11 @@ func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.
 					if tr.Error != nil {
 						msg = *tr.Error
 					}
-					return nil, d.runError(ctx, det.AdditionalMetadata, NewRunError(runID, task, msg, tr.Status == rest.V1TaskStatusCANCELLED))
+					return nil, d.runError(ctx, det.AdditionalMetadata, newRunError(runID, task, msg, tr.Status == rest.V1TaskStatusCANCELLED))
 				}
 			}
 			if det.Done && det.Status != rest.V1TaskStatusCOMPLETED {
-				return nil, d.runError(ctx, det.AdditionalMetadata, NewRunError(runID, task, string(det.Status), det.Status == rest.V1TaskStatusCANCELLED))
+				return nil, d.runError(ctx, det.AdditionalMetadata, newRunError(runID, task, string(det.Status), det.Status == rest.V1TaskStatusCANCELLED))
 			}
 		}
 		select {
@@ -227,17 +228,17 @@ func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.
 	}
 }
 
-// RunStatus implements [RunChecker] with the run's details.
-func (d *hatchetDispatcher) RunStatus(ctx context.Context, runID string) (RunStatus, error) {
+// RunStatus implements [engine.RunChecker] with the run's details.
+func (d *hatchetDispatcher) RunStatus(ctx context.Context, runID string) (engine.RunStatus, error) {
 	id, err := uuid.Parse(runID)
 	if err != nil {
-		return RunStatus{}, fmt.Errorf("hatchetflow: run id %q: %w", runID, err)
+		return engine.RunStatus{}, fmt.Errorf("hatchetflow: run id %q: %w", runID, err)
 	}
 	det, err := d.h.Runs().GetDetails(ctx, id)
 	if err != nil {
-		return RunStatus{}, err
+		return engine.RunStatus{}, err
 	}
-	st := RunStatus{}
+	st := engine.RunStatus{}
 	switch det.Status {
 	case rest.V1TaskStatusCOMPLETED:
 		st.Ended, st.Succeeded = true, true
@@ -260,7 +261,7 @@ func (d *hatchetDispatcher) RunStatus(ctx context.Context, runID string) (RunSta
 	return st, nil
 }
 
-// CancelRuns implements [Canceller] with the REST API's cancel (hatchet-api). The
+// CancelRuns implements [engine.Canceller] with the REST API's cancel (hatchet-api). The
 // engine cancels each run's tasks: a running attempt's ctx is done.
 func (d *hatchetDispatcher) CancelRuns(ctx context.Context, runIDs []string) error {
 	ids := make([]uuid.UUID, 0, len(runIDs))
@@ -275,7 +276,7 @@ func (d *hatchetDispatcher) CancelRuns(ctx context.Context, runIDs []string) err
 	return err
 }
 
-// RunInput implements [RunInputReader] with the run's details.
+// RunInput implements [engine.RunInputReader] with the run's details.
 func (d *hatchetDispatcher) RunInput(ctx context.Context, runID string) (json.RawMessage, error) {
 	id, err := uuid.Parse(runID)
 	if err != nil {

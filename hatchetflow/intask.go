@@ -10,13 +10,6 @@ import (
 	"github.com/hatchetflow/go/dsl"
 )
 
-// ChildDispatcher is implemented by dispatchers that can trigger a run as a child of a
-// running task, de-duplicated by key across the task's retries (Hatchet does, per
-// parent task and key). It is for engines and harnesses.
-type ChildDispatcher interface {
-	DispatchChild(hctx hatchet.Context, task string, input map[string]any, meta map[string]string, key string) (runID string, err error)
-}
-
 // TaskBackend is the [dsl.Backend] for Save and Run calls made inside a running task:
 // on a retried attempt the same calls produce the same signature ids (created only if
 // absent) and dispatch the same runs at most once. It is MageFlow's retry cache without

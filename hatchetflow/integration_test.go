@@ -16,6 +16,7 @@ import (
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/enginetest"
 )
 
@@ -187,7 +188,7 @@ func TestEnginePlainRunAndListResult(t *testing.T) {
 	ctx := enginetest.Context(t, time.Minute)
 	runID, err := e.c.Dispatcher().Dispatch(ctx, "list", map[string]any{}, nil)
 	must(t, err)
-	out, err := e.c.Dispatcher().(hatchetflow.Waiter).Wait(ctx, runID, "list")
+	out, err := e.c.Dispatcher().(engine.Waiter).Wait(ctx, runID, "list")
 	must(t, err)
 	// A list cannot leave the engine bare (a run of a workflow with an on-failure
 	// step would never complete), so it travels wrapped.
@@ -257,7 +258,7 @@ func TestEngineRerunAndDuplicateRunAreRefused(t *testing.T) {
 	dup, err := e.c.Dispatcher().Dispatch(ctx, "process-order", map[string]any{"order_id": "again"},
 		map[string]string{hatchetflow.MetaSignature: h.SignatureID()})
 	must(t, err)
-	_, err = e.c.Dispatcher().(hatchetflow.Waiter).Wait(ctx, dup, "process-order")
+	_, err = e.c.Dispatcher().(engine.Waiter).Wait(ctx, dup, "process-order")
 	if !errors.As(err, &np) || np.ID != h.SignatureID() || !errors.Is(err, hatchetflow.ErrNotPending) {
 		t.Fatalf("waiting on a duplicate run = %v, want a NotPendingError", err)
 	}

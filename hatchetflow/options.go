@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/redisstore"
 )
 
@@ -16,69 +17,57 @@ const (
 	DefaultRegistryCacheTTL = time.Minute
 )
 
-type config struct {
-	store         []redisstore.Option
-	logger        *slog.Logger
-	dispatcher    Dispatcher
-	maxKwargs     int
-	registryTTL   time.Duration
-	stepRetryTime time.Duration
-	swarmWatch    time.Duration
-	tracers       trace.TracerProvider
-	meters        metric.MeterProvider
-}
+// config is the client's configuration (kept in package engine so that this module's
+// harnesses can set the dispatcher; see [Option]).
+type config = engine.Config
 
-// Option configures a [Client].
-type Option func(*config)
+// Option configures a [Client]. The With functions of this package make them.
+type Option func(*engine.Config)
 
 // WithActiveTTL sets how long a signature that has not ended is kept. Default 24 h.
 func WithActiveTTL(d time.Duration) Option {
-	return func(c *config) { c.store = append(c.store, redisstore.WithActiveTTL(d)) }
+	return func(c *config) { c.StoreOptions = append(c.StoreOptions, redisstore.WithActiveTTL(d)) }
 }
 
 // WithDoneTTL sets how long an ended signature, and the callbacks of the branch that
 // will never run, are kept. Default 3 h.
 func WithDoneTTL(d time.Duration) Option {
-	return func(c *config) { c.store = append(c.store, redisstore.WithDoneTTL(d)) }
+	return func(c *config) { c.StoreOptions = append(c.StoreOptions, redisstore.WithDoneTTL(d)) }
 }
 
 // WithKeyPrefix sets the prefix of every Redis key. Default "hf".
 func WithKeyPrefix(prefix string) Option {
-	return func(c *config) { c.store = append(c.store, redisstore.WithPrefix(prefix)) }
+	return func(c *config) { c.StoreOptions = append(c.StoreOptions, redisstore.WithPrefix(prefix)) }
 }
 
 // WithLogger sets the logger. Default slog.Default().
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
-
-// WithDispatcher replaces the Hatchet dispatcher, for other engines and for the
-// flowtest harness. Default: the Hatchet client given to [New].
-func WithDispatcher(d Dispatcher) Option { return func(c *config) { c.dispatcher = d } }
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.Logger = l } }
 
 // WithMaxKwargsBytes limits the JSON size of one signature's bound kwargs. Default
 // [DefaultMaxKwargsBytes] (64 KiB).
-func WithMaxKwargsBytes(n int) Option { return func(c *config) { c.maxKwargs = n } }
+func WithMaxKwargsBytes(n int) Option { return func(c *config) { c.MaxKwargs = n } }
 
 // WithRegistryCacheTTL sets how long a producer trusts a task registry entry it read
 // before reading it again. Default [DefaultRegistryCacheTTL] (1 min); 0 or less
 // disables the cache.
-func WithRegistryCacheTTL(d time.Duration) Option { return func(c *config) { c.registryTTL = d } }
+func WithRegistryCacheTTL(d time.Duration) Option { return func(c *config) { c.RegistryTTL = d } }
 
 // WithStepRetryTime bounds how long the main and on-failure steps keep retrying
 // Redis and dispatch errors within one attempt (for example while Redis restarts)
 // before they fail the attempt. Default 45 s, under Hatchet's 60 s step timeout.
-func WithStepRetryTime(d time.Duration) Option { return func(c *config) { c.stepRetryTime = d } }
+func WithStepRetryTime(d time.Duration) Option { return func(c *config) { c.StepRetryTime = d } }
 
 // WithTracerProvider sets where the spans of signature runs, on-failure steps and
 // callback dispatches go (docs/design.md, "Observability"). Default
 // otel.GetTracerProvider() at [New]: the global provider, a no-op unless the
 // application installed one, so nothing is recorded or exported by default.
-func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config) { c.tracers = tp } }
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config) { c.Tracers = tp } }
 
 // WithMeterProvider sets where hatchetflow's metrics go: hatchetflow.runs,
 // hatchetflow.dispatch.duration, hatchetflow.redis.errors and hatchetflow.step.retries
 // (docs/design.md, "Observability"). Default otel.GetMeterProvider() at [New]: the
 // global provider, a no-op unless the application installed one.
-func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) { c.meters = mp } }
+func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) { c.Meters = mp } }
 
 // WithSwarmWatchInterval sets how often a running swarm's watcher (a chain of
 // [SwarmWatchTask] runs on the engine) checks its items against their runs and
@@ -86,4 +75,4 @@ func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) 
 // duration of 0 or less starts no watcher: a lost item event then leaves the swarm
 // open until [Client.ReconcileSwarm] is called (flowtest's harness does this, as its
 // queue runs only what a test steps).
-func WithSwarmWatchInterval(d time.Duration) Option { return func(c *config) { c.swarmWatch = d } }
+func WithSwarmWatchInterval(d time.Duration) Option { return func(c *config) { c.SwarmWatch = d } }

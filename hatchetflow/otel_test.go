@@ -18,6 +18,7 @@ import (
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/testing/flowtest"
 )
 
@@ -203,8 +204,8 @@ func TestTelemetrySuccessTrace(t *testing.T) {
 		t.Errorf("callback run span has %d links, want 0 when its parent is the dispatch span", n)
 	}
 	want := fmt.Sprintf("00-%s-%s-01", dispatch.SpanContext().TraceID(), dispatch.SpanContext().SpanID())
-	if got := childRun.Meta[hatchetflow.MetaTraceParent]; got != want {
-		t.Errorf("callback run metadata %s = %q, want %q", hatchetflow.MetaTraceParent, got, want)
+	if got := childRun.Meta[engine.MetaTraceParent]; got != want {
+		t.Errorf("callback run metadata %s = %q, want %q", engine.MetaTraceParent, got, want)
 	}
 	for _, s := range []sdktrace.ReadOnlySpan{runSpan, dispatch, cbSpan} {
 		if s.Status().Code == codes.Error {
@@ -386,7 +387,7 @@ func TestTelemetryHatchetParentAndLink(t *testing.T) {
 			stepCtx, mw := tc.ctx()
 			hctx := flowtest.NewContext(stepCtx, &flowtest.ContextOptions{Task: "tel-linked", RunID: "run-1",
 				Metadata: map[string]string{hatchetflow.MetaSignature: sig.ID, hatchetflow.MetaParent: "p-1",
-					"traceparent": tp(hatchetSpan.SpanContext()), hatchetflow.MetaTraceParent: tp(dispatcher.SpanContext())}})
+					"traceparent": tp(hatchetSpan.SpanContext()), engine.MetaTraceParent: tp(dispatcher.SpanContext())}})
 			if _, err := steps.Main(hctx, map[string]any{"order_id": "o-5"}); err != nil {
 				t.Fatal(err)
 			}
@@ -427,7 +428,7 @@ func TestTelemetryOffByDefault(t *testing.T) {
 	}
 	h.Drain(ctx)
 	for _, r := range h.Runs("") {
-		for _, k := range []string{hatchetflow.MetaTraceParent, hatchetflow.MetaTraceState, "traceparent"} {
+		for _, k := range []string{engine.MetaTraceParent, engine.MetaTraceState, "traceparent"} {
 			if v, ok := r.Meta[k]; ok {
 				t.Errorf("run of %s has metadata %s = %q with no tracer provider", r.Task, k, v)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hatchetflow/go/internal/engine"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 
@@ -48,10 +49,10 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, call runCall
 	if _, err := call.opts.check(nil); err != nil {
 		return nil, err // before anything is written
 	}
-	var child ChildDispatcher
+	var child engine.ChildDispatcher
 	if call.hctx != nil {
 		var ok bool
-		if child, ok = c.dispatcher.(ChildDispatcher); !ok {
+		if child, ok = c.dispatcher.(engine.ChildDispatcher); !ok {
 			return nil, fmt.Errorf("%w: the dispatcher cannot trigger child runs", ErrUnsupportedOption)
 		}
 	}
@@ -87,9 +88,9 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, call runCall
 	}
 	var runID string
 	if call.hctx == nil {
-		runID, err = c.dispatchRoot(ctx, entry.Task, msg, map[string]string{MetaSignature: entry.ID}, call.opts)
+		runID, err = c.dispatchRoot(ctx, entry.Task, msg, map[string]string{engine.MetaSignature: entry.ID}, call.opts)
 	} else {
-		meta := map[string]string{MetaSignature: entry.ID, MetaParent: call.hctx.AdditionalMetadata()[MetaSignature]}
+		meta := map[string]string{engine.MetaSignature: entry.ID, engine.MetaParent: call.hctx.AdditionalMetadata()[engine.MetaSignature]}
 		// The key names its target: the engine's child key ignores which workflow runs.
 		runID, err = child.DispatchChild(call.hctx, entry.Task, msg, meta, entry.Task+":"+entry.ID)
 	}
@@ -199,11 +200,11 @@ func (h *Handle) Wait(ctx context.Context) (json.RawMessage, error) {
 	return inject.UnwrapOutput(out)
 }
 
-// waitRun waits for run runID of signature sigID through the dispatcher's [Waiter].
+// waitRun waits for run runID of signature sigID through the dispatcher's [engine.Waiter].
 // When the run did not complete, its [*RunError] gets the typed refusal, if
 // hatchetflow refused the run, from the signature's record (see refusal).
 func (c *Client) waitRun(ctx context.Context, sigID, runID, task string) (json.RawMessage, error) {
-	w, ok := c.dispatcher.(Waiter)
+	w, ok := c.dispatcher.(engine.Waiter)
 	if !ok {
 		return nil, ErrCannotWait
 	}

@@ -3,6 +3,7 @@ package hatchetflow
 import (
 	"context"
 	"fmt"
+	"github.com/hatchetflow/go/internal/engine"
 	"strings"
 	"time"
 
@@ -32,12 +33,6 @@ type RunOptions struct {
 	// API (hatchet-api), which the Hatchet dispatcher does not use, so a non-zero value
 	// gives [ErrUnsupportedOption] rather than a run that starts at once. Default 0.
 	StartAfter time.Duration
-}
-
-// OptionDispatcher is implemented by dispatchers that take per-run options. It is for
-// engines and harnesses.
-type OptionDispatcher interface {
-	DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *RunOptions) (runID string, err error)
 }
 
 // metaPrefix is the prefix of every metadata key hatchetflow sets.
@@ -86,11 +81,12 @@ func (c *Client) dispatchRoot(ctx context.Context, task string, msg map[string]a
 	if opts.isZero() {
 		return c.dispatcher.Dispatch(ctx, task, msg, meta)
 	}
-	od, ok := c.dispatcher.(OptionDispatcher)
+	od, ok := c.dispatcher.(engine.OptionDispatcher)
 	if !ok {
 		return "", fmt.Errorf("%w: the dispatcher takes no per-run options", ErrUnsupportedOption)
 	}
-	return od.DispatchWith(ctx, task, msg, meta, opts)
+	return od.DispatchWith(ctx, task, msg, meta, &engine.RunOptions{Priority: opts.Priority, Metadata: opts.Metadata,
+		Sticky: opts.Sticky, DesiredWorkerLabels: opts.DesiredWorkerLabels})
 }
 
 // RunWith runs the task as a signature with no callbacks, input in and per-run

@@ -76,8 +76,8 @@ func (c *Client) checkKwargs(task string, schema json.RawMessage, kw map[string]
 	if err != nil {
 		return fmt.Errorf("hatchetflow: kwargs for task %q: %w", task, err)
 	}
-	if c.cfg.maxKwargs > 0 && len(raw) > c.cfg.maxKwargs {
-		return &KwargsTooLargeError{Task: task, Size: len(raw), Limit: c.cfg.maxKwargs}
+	if c.cfg.MaxKwargs > 0 && len(raw) > c.cfg.MaxKwargs {
+		return &KwargsTooLargeError{Task: task, Size: len(raw), Limit: c.cfg.MaxKwargs}
 	}
 	s, err := c.compiled(schema)
 	if err != nil || s == nil {
@@ -144,8 +144,8 @@ func (c *Client) lookupTasks(ctx context.Context, names []string) (map[string]re
 			return nil, &UnknownTaskError{Task: n}
 		}
 		out[n] = d
-		if c.cfg.registryTTL > 0 {
-			c.registry.Store(n, cachedDef{def: d, expires: now.Add(c.cfg.registryTTL)})
+		if c.cfg.RegistryTTL > 0 {
+			c.registry.Store(n, cachedDef{def: d, expires: now.Add(c.cfg.RegistryTTL)})
 		}
 	}
 	return out, nil
@@ -200,7 +200,7 @@ func (c *Client) UpdateKwargs(ctx context.Context, id string, kw dsl.KW) error {
 	}
 	// The store re-checks status and total size in the same script that writes, so a
 	// concurrent start or update cannot slip between.
-	err = c.store.UpdateKwargs(ctx, id, m, max(c.cfg.maxKwargs, 0))
+	err = c.store.UpdateKwargs(ctx, id, m, max(c.cfg.MaxKwargs, 0))
 	var np *redisstore.NotPendingError
 	var se *redisstore.SizeError
 	switch {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hatchetflow/go/internal/engine"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -15,40 +16,13 @@ import (
 	"github.com/hatchetflow/go/redisstore"
 )
 
-// StepFunc is the shape of every step hatchetflow registers: the input is a JSON
-// object, the output raw JSON (an object or null, as the engine requires).
-type StepFunc func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error)
-
-// Steps are the step functions of one registered task. They are for engines and
-// harnesses: the Hatchet wiring registers exactly these, and the flowtest harness runs
-// them in memory with a fake context. An engine must run Main (retrying it up to
-// Retries times, never for errors made with [NonRetryable]), and OnFailure once after
-// Main failed for good. Main's output is the task's return value (see
-// inject.WrapOutput).
-type Steps struct {
-	// Task is the task name, also the main step's name.
-	Task string
-	// Retries is how many times the engine retries a failed main attempt.
-	Retries int
-	// ExecutionTimeout limits one main attempt; 0 means the engine's default.
-	ExecutionTimeout time.Duration
-	// Main runs the user function, then finishes the signature and dispatches its
-	// success callbacks.
-	Main StepFunc
-	// OnFailure marks the signature failed and dispatches error callbacks; it reads
-	// hctx.StepRunErrors(). When the failed run had finished the signature (its worker
-	// died after the user function returned), it dispatches the success callbacks
-	// instead.
-	OnFailure StepFunc
-}
-
-// Steps returns the step functions of the registered task name.
-func (c *Client) Steps(name string) (Steps, bool) {
+// steps returns the step functions of the registered task name.
+func (c *Client) steps(name string) (engine.Steps, bool) {
 	def, ok := c.localTask(name)
 	if !ok {
-		return Steps{}, false
+		return engine.Steps{}, false
 	}
-	s := Steps{Task: def.name, Retries: def.cfg.retries, ExecutionTimeout: def.cfg.executionTimeout}
+	s := engine.Steps{Task: def.name, Retries: def.cfg.retries, ExecutionTimeout: def.cfg.executionTimeout}
 	if def.steps != nil {
 		s.Main, s.OnFailure = def.steps(def)
 	} else {
@@ -63,11 +37,11 @@ var skippedOutput = json.RawMessage(`{"skipped":true}`)
 // dispatchedOutput is the on-failure step's output after it dispatched callbacks.
 var dispatchedOutput = json.RawMessage(`{"dispatched":true}`)
 
-func (c *Client) mainStep(def *taskDef) StepFunc {
+func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 	return c.traced(def.name, "hatchetflow.run", true, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
 		meta := hctx.AdditionalMetadata()
-		sigID := meta[MetaSignature]
+		sigID := meta[engine.MetaSignature]
 		if sigID == "" { // a plain Hatchet run: no Redis at all
 			out, err := invoke(hctx, def, input)
 			if err != nil {
@@ -80,7 +54,7 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			return inject.WrapOutput(raw), nil
 		}
 		if !redisstore.ValidID(sigID) {
-			return nil, NonRetryable(fmt.Errorf("%w: %q in run metadata %s", ErrInvalidSignatureID, sigID, MetaSignature))
+			return nil, NonRetryable(fmt.Errorf("%w: %q in run metadata %s", ErrInvalidSignatureID, sigID, engine.MetaSignature))
 		}
 		runID := hctx.WorkflowRunId()
 		var (
@@ -94,9 +68,9 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 		})
 		switch {
 		case errors.Is(err, redisstore.ErrNotFound):
-			nf := &SignatureNotFoundError{ID: sigID, Callback: meta[MetaParent] != "", Err: err}
+			nf := &SignatureNotFoundError{ID: sigID, Callback: meta[engine.MetaParent] != "", Err: err}
 			c.log.Warn("hatchetflow: signature not found; user code not called",
-				"signature", sigID, "parent", meta[MetaParent], "task", def.name, "run", runID)
+				"signature", sigID, "parent", meta[engine.MetaParent], "task", def.name, "run", runID)
 			return nil, NonRetryable(nf)
 		case err != nil:
 			return nil, err
@@ -176,7 +150,7 @@ func (c *Client) mainStep(def *taskDef) StepFunc {
 			// was not confirmed.)
 			// Only when the attempt ended before its timeout: a timed-out attempt is
 			// the engine's to retry or fail, and is left exactly as before.
-			if _, ok := c.dispatcher.(Canceller); ok && c.hatchet != nil && time.Since(started) < timeout-200*time.Millisecond {
+			if _, ok := c.dispatcher.(engine.Canceller); ok && c.hatchet != nil && time.Since(started) < timeout-200*time.Millisecond {
 				go c.settleExternalCancel(sigID, runID)
 			}
 			return nil, err
@@ -224,7 +198,7 @@ func (c *Client) keepAlive(hctx hatchet.Context, def *taskDef, started time.Time
 	}
 	delay := min(500*time.Millisecond, max(timeout-time.Since(started)-time.Second, 0))
 	t := time.AfterFunc(delay, func() {
-		by := fmt.Sprintf("%ds", int(c.cfg.stepRetryTime.Seconds())+5)
+		by := fmt.Sprintf("%ds", int(c.cfg.StepRetryTime.Seconds())+5)
 		if err := hctx.RefreshTimeout(by); err != nil {
 			c.log.Warn("hatchetflow: cannot extend the attempt's timeout", "signature", sigID, "error", err)
 		}
@@ -241,15 +215,6 @@ func encodeResult(def *taskDef, out any) (json.RawMessage, error) {
 	return raw, nil
 }
 
-// CallObserver may be implemented by the hatchet.Context an engine passes to the main
-// step (the flowtest harness does). Right before the user function is called,
-// BeforeCall receives the message it will get: the input with bound kwargs merged. A
-// non-nil error (or a panic) from BeforeCall is the attempt's outcome instead of the
-// call, which is how a harness injects failures.
-type CallObserver interface {
-	BeforeCall(msg map[string]any) error
-}
-
 // invoke calls the user function, turning a decode failure into a non-retryable error
 // and a panic into a [*PanicError].
 func invoke(hctx hatchet.Context, def *taskDef, msg map[string]any) (out any, err error) {
@@ -258,7 +223,7 @@ func invoke(hctx hatchet.Context, def *taskDef, msg map[string]any) (out any, er
 			err = &PanicError{Value: r, Stack: string(debug.Stack())}
 		}
 	}()
-	if o, ok := hctx.(CallObserver); ok {
+	if o, ok := hctx.(engine.CallObserver); ok {
 		if err := o.BeforeCall(msg); err != nil {
 			return nil, err
 		}
@@ -358,10 +323,10 @@ func (c *Client) finishSuccess(hctx hatchet.Context, rec *redisstore.Record, inp
 	return dispatchedOutput, nil
 }
 
-func (c *Client) onFailureStep(def *taskDef) StepFunc {
+func (c *Client) onFailureStep(def *taskDef) engine.StepFunc {
 	return c.traced(def.name, "hatchetflow.on_failure", false, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
-		sigID := hctx.AdditionalMetadata()[MetaSignature]
+		sigID := hctx.AdditionalMetadata()[engine.MetaSignature]
 		if sigID == "" || !redisstore.ValidID(sigID) {
 			return skippedOutput, nil
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hatchetflow/go/internal/engine"
 
 	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/redisstore"
@@ -81,20 +82,14 @@ type SuspendOptions struct {
 	CancelRunning bool
 }
 
-// RunInputReader is implemented by dispatchers that can read a run's input (the
-// Hatchet dispatcher, from the run's details).
-type RunInputReader interface {
-	RunInput(ctx context.Context, runID string) (json.RawMessage, error)
-}
-
 // suspendRunning suspends the active signature rec with its run's input held, then
-// cancels the run on the engine.
+// cancels the run on the
 func (c *Client) suspendRunning(ctx context.Context, rec *redisstore.Record) error {
-	rr, ok := c.dispatcher.(RunInputReader)
+	rr, ok := c.dispatcher.(engine.RunInputReader)
 	if !ok {
 		return fmt.Errorf("%w: CancelRunning needs a dispatcher that reads run inputs", ErrUnsupportedOption)
 	}
-	if _, ok := c.dispatcher.(Canceller); !ok {
+	if _, ok := c.dispatcher.(engine.Canceller); !ok {
 		return fmt.Errorf("%w: CancelRunning needs a dispatcher that cancels runs", ErrUnsupportedOption)
 	}
 	input, err := rr.RunInput(ctx, rec.RunID)
@@ -166,7 +161,7 @@ func (c *Client) resumeOne(ctx context.Context, rec *redisstore.Record) error {
 		if err := json.Unmarshal(res.Held, &input); err != nil {
 			return fmt.Errorf("hatchetflow: held input of %s: %w", rec.ID, err)
 		}
-		meta := map[string]string{MetaSignature: rec.ID}
+		meta := map[string]string{engine.MetaSignature: rec.ID}
 		if _, err := c.dispatcher.Dispatch(ctx, rec.Task, input, meta); err != nil {
 			return &DispatchError{Task: rec.Task, Err: err}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hatchetflow/go/internal/engine"
 	"maps"
 	"sync"
 	"time"
@@ -39,10 +40,12 @@ func (c *Client) registerInternal() {
 	for _, def := range []*taskDef{
 		{name: SwarmTask, cfg: taskConfig{retries: 3, retriesSet: true}, schema: objectSchema, output: swarmOutput,
 			fields: inject.Fields{Return: inject.DefaultReturnField}, inType: "map[string]any", outType: swarmDef.OutputType,
-			steps: func(def *taskDef) (StepFunc, StepFunc) { return c.swarmStartStep(def), c.onFailureStep(def) }},
+			steps: func(def *taskDef) (engine.StepFunc, engine.StepFunc) {
+				return c.swarmStartStep(def), c.onFailureStep(def)
+			}},
 		{name: SwarmWatchTask, cfg: taskConfig{retries: 3, retriesSet: true}, schema: objectSchema,
 			fields: inject.Fields{Return: inject.DefaultReturnField}, inType: "map[string]any", outType: "map[string]any",
-			steps: func(def *taskDef) (StepFunc, StepFunc) { return c.watchStep(), c.watchFailureStep() }},
+			steps: func(def *taskDef) (engine.StepFunc, engine.StepFunc) { return c.watchStep(), c.watchFailureStep() }},
 	} {
 		c.tasks[def.name] = def
 		c.order = append(c.order, def.name)
@@ -54,12 +57,12 @@ func nowMS() int64 { return time.Now().UnixMilli() }
 // swarmStartStep is the main step of SwarmTask: it starts the swarm named by the
 // run's signature metadata (pending → active for this run), keeps the run input as the
 // swarm's input, starts its watcher and dispatches its first items.
-func (c *Client) swarmStartStep(def *taskDef) StepFunc {
+func (c *Client) swarmStartStep(def *taskDef) engine.StepFunc {
 	return c.traced(def.name, "hatchetflow.swarm", true, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
-		id := hctx.AdditionalMetadata()[MetaSignature]
+		id := hctx.AdditionalMetadata()[engine.MetaSignature]
 		if !redisstore.ValidID(id) {
-			return nil, NonRetryable(fmt.Errorf("%w: %q in run metadata %s", ErrInvalidSignatureID, id, MetaSignature))
+			return nil, NonRetryable(fmt.Errorf("%w: %q in run metadata %s", ErrInvalidSignatureID, id, engine.MetaSignature))
 		}
 		runID := hctx.WorkflowRunId()
 		var (
@@ -105,12 +108,12 @@ func (c *Client) swarmStartStep(def *taskDef) StepFunc {
 // startWatch dispatches the first watcher run of swarm id, as a child of the start run
 // when the dispatcher can (the engine then dispatches it once across attempts).
 func (c *Client) startWatch(hctx hatchet.Context, id string) error {
-	if c.cfg.swarmWatch <= 0 {
+	if c.cfg.SwarmWatch <= 0 {
 		return nil
 	}
 	in := map[string]any{"swarm": id}
-	meta := map[string]string{MetaParent: id}
-	if cd, ok := c.dispatcher.(ChildDispatcher); ok {
+	meta := map[string]string{engine.MetaParent: id}
+	if cd, ok := c.dispatcher.(engine.ChildDispatcher); ok {
 		_, err := cd.DispatchChild(hctx, SwarmWatchTask, in, meta, "watch:"+id)
 		return err
 	}
@@ -121,7 +124,7 @@ func (c *Client) startWatch(hctx hatchet.Context, id string) error {
 // watchStep is the main step of SwarmWatchTask: one reconcile pass over the swarm in
 // its input, then, unless the swarm ended, a pause of the watch interval and the next
 // watcher run (a child with a fixed key, so a retried attempt dispatches it once).
-func (c *Client) watchStep() StepFunc {
+func (c *Client) watchStep() engine.StepFunc {
 	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
 		id, _ := input["swarm"].(string)
@@ -141,7 +144,7 @@ func (c *Client) watchStep() StepFunc {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(c.cfg.swarmWatch):
+		case <-time.After(c.cfg.SwarmWatch):
 		}
 		next, err := c.nextWatch(hctx, id)
 		if err != nil {
@@ -153,8 +156,8 @@ func (c *Client) watchStep() StepFunc {
 
 func (c *Client) nextWatch(hctx hatchet.Context, id string) (string, error) {
 	in := map[string]any{"swarm": id}
-	meta := map[string]string{MetaParent: id}
-	if cd, ok := c.dispatcher.(ChildDispatcher); ok {
+	meta := map[string]string{engine.MetaParent: id}
+	if cd, ok := c.dispatcher.(engine.ChildDispatcher); ok {
 		return cd.DispatchChild(hctx, SwarmWatchTask, in, meta, "next")
 	}
 	return c.dispatcher.Dispatch(hctx.GetContext(), SwarmWatchTask, in, meta)
@@ -162,7 +165,7 @@ func (c *Client) nextWatch(hctx hatchet.Context, id string) (string, error) {
 
 // watchFailureStep keeps the watch going when a watcher run failed for good (say,
 // Redis was down through all its attempts): it dispatches the next one.
-func (c *Client) watchFailureStep() StepFunc {
+func (c *Client) watchFailureStep() engine.StepFunc {
 	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		id, _ := input["swarm"].(string)
 		if !redisstore.ValidID(id) {
@@ -211,7 +214,7 @@ func (c *Client) dispatchItems(ctx context.Context, id string, end *redisstore.I
 		wg.Add(1)
 		go func(it redisstore.SwarmItem) {
 			defer wg.Done()
-			meta := map[string]string{MetaSignature: it.Ref.ID, MetaParent: id}
+			meta := map[string]string{engine.MetaSignature: it.Ref.ID, engine.MetaParent: id}
 			dctx, done := c.tel.startDispatch(ctx, id, it.Ref, redisstore.OutcomeSuccess, meta)
 			run, err := c.dispatcher.Dispatch(dctx, it.Ref.Task, itemInput(base, it.Ref), meta)
 			done(run, err)

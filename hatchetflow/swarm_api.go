@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hatchetflow/go/internal/engine"
 	"time"
 
 	"github.com/hatchetflow/go/dsl"
@@ -246,32 +247,11 @@ func (c *Client) CloseSwarm(ctx context.Context, id string) error {
 	return nil
 }
 
-// RunStatus is what a [RunChecker] reports of an engine run.
-type RunStatus struct {
-	// Ended is true once the run completed, failed or was cancelled; Succeeded when it
-	// completed; Cancelled when it was cancelled.
-	Ended, Succeeded, Cancelled bool
-	// Message is a failed run's error.
-	Message string
-}
-
-// RunChecker is implemented by dispatchers that can report a run's status: the swarm
-// watcher checks items whose events were lost against it.
-type RunChecker interface {
-	RunStatus(ctx context.Context, runID string) (RunStatus, error)
-}
-
-// Stepper is implemented by in-memory dispatchers (flowtest's harness) that run queued
-// work only when asked: waiting for a swarm steps them.
-type Stepper interface {
-	Step(ctx context.Context) bool
-}
-
 // ReconcileSwarm checks the items of swarm id against their signatures and runs, and
 // settles what an event lost on the way left open: an item whose signature (chain,
 // swarm) ended but whose end the swarm did not record; an item whose run ended
 // (failed, timed out, cancelled) without its failure being recorded, checked against
-// the engine when the dispatcher is a [RunChecker]; an item claimed but never
+// the engine when the dispatcher is a [engine.RunChecker]; an item claimed but never
 // dispatched. A swarm whose completion or stop was recorded but not acted on is ended.
 // It reports whether the swarm has ended. The swarm's watcher calls it every
 // [WithSwarmWatchInterval]; a test or an operator may call it too.
@@ -371,7 +351,7 @@ func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef,
 	case StatusFailed:
 		return c.endItem(ctx, ref, it.Ref.ID, entry.RunID, true, entry.Error)
 	}
-	rc, ok := c.dispatcher.(RunChecker)
+	rc, ok := c.dispatcher.(engine.RunChecker)
 	if !ok || entry.RunID == "" || entry.Kind == redisstore.KindSwarm {
 		return nil
 	}
@@ -415,9 +395,9 @@ func swarmFailed(rec *redisstore.Record) *SwarmFailedError {
 }
 
 // waitSwarm waits until swarm id ended and returns its result list, or a
-// [*SwarmFailedError]. An in-memory dispatcher ([Stepper]) is stepped meanwhile.
+// [*SwarmFailedError]. An in-memory dispatcher ([engine.Stepper]) is stepped meanwhile.
 func (c *Client) waitSwarm(ctx context.Context, id string) (json.RawMessage, error) {
-	stepper, _ := c.dispatcher.(Stepper)
+	stepper, _ := c.dispatcher.(engine.Stepper)
 	delay := 5 * time.Millisecond
 	for {
 		rec, err := c.store.Get(ctx, id)

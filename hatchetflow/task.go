@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"github.com/hatchetflow/go/internal/engine"
 	"reflect"
 	"time"
 
@@ -85,7 +86,7 @@ type taskDef struct {
 	// decode failure is returned as *inject.DecodeError.
 	call func(hctx hatchet.Context, msg map[string]any) (any, error)
 	// steps, when set, gives an internal task's own main and on-failure steps.
-	steps func(def *taskDef) (main, onFailure StepFunc)
+	steps func(def *taskDef) (main, onFailure engine.StepFunc)
 }
 
 func (d *taskDef) registryEntry() redisstore.TaskDef {

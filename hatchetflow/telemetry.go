@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hatchetflow/go/internal/engine"
 	"time"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
@@ -76,7 +77,7 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*telemetry,
 }
 
 // metaCarrier is a propagation.TextMapCarrier over run metadata that stores the W3C
-// keys under hatchetflow's own names ([MetaTraceParent], [MetaTraceState]), so they
+// keys under hatchetflow's own names ([engine.MetaTraceParent], [engine.MetaTraceState]), so they
 // never collide with the traceparent Hatchet keeps in the same metadata.
 type metaCarrier map[string]string
 
@@ -96,9 +97,9 @@ func (m metaCarrier) Keys() []string {
 func metaKey(w3c string) string {
 	switch w3c {
 	case "traceparent":
-		return MetaTraceParent
+		return engine.MetaTraceParent
 	case "tracestate":
-		return MetaTraceState
+		return engine.MetaTraceState
 	}
 	return "hatchetflow_" + w3c
 }
@@ -147,10 +148,10 @@ func (t *telemetry) ended(ctx context.Context, task, outcome string) {
 // current span while fn runs, so the dispatches and the user function's own spans are
 // its children. main tells the main step (whose error gives its outcome, counted on
 // hatchetflow.runs) from the on-failure step (which reports with ended).
-func (c *Client) traced(task, prefix string, main bool, fn StepFunc) StepFunc {
+func (c *Client) traced(task, prefix string, main bool, fn engine.StepFunc) engine.StepFunc {
 	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		meta := hctx.AdditionalMetadata()
-		sigID := meta[MetaSignature]
+		sigID := meta[engine.MetaSignature]
 		if sigID == "" {
 			return fn(hctx, input)
 		}
@@ -159,7 +160,7 @@ func (c *Client) traced(task, prefix string, main bool, fn StepFunc) StepFunc {
 		parent, dispatched := t.runParent(orig, meta)
 		attrs := []attribute.KeyValue{attrSignature.String(sigID), attrTask.String(task),
 			attrRun.String(hctx.WorkflowRunId()), attrAttempt.Int(hctx.RetryCount() + 1)}
-		if p := meta[MetaParent]; p != "" {
+		if p := meta[engine.MetaParent]; p != "" {
 			attrs = append(attrs, attrParent.String(p))
 		}
 		opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...)}

@@ -32,6 +32,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/engine"
 )
 
 func main() {
@@ -118,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatche
 	var hc *hatchet.Client
 	switch cmd {
 	case "inspect", "delete", "ls", "tasks":
-		opts = append(opts, hatchetflow.WithDispatcher(readOnly{}))
+		opts = append(opts, engine.WithDispatcher(readOnly{}))
 	case "cancel", "suspend", "resume":
 		if hc, err = newHatchet(); err != nil {
 			fmt.Fprintln(stderr, "hatchetflow: connect to Hatchet (HATCHET_CLIENT_*):", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/inspectui"
 )
 
@@ -69,7 +70,7 @@ func runUI(ctx context.Context, args []string, redisURL, prefix string, stdout, 
 			return exitFailed
 		}
 	} else {
-		opts = append(opts, hatchetflow.WithDispatcher(readOnly{}))
+		opts = append(opts, engine.WithDispatcher(readOnly{}))
 	}
 	flow, err := hatchetflow.New(hc, rdb, opts...)
 	if err != nil {

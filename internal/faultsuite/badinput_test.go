@@ -13,6 +13,7 @@ import (
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/enginetest"
 	fs "github.com/hatchetflow/go/internal/faultsuite"
 	"github.com/hatchetflow/go/redisstore"
@@ -125,11 +126,11 @@ func TestBadInput(t *testing.T) {
 			{"../../etc/passwd", "invalid signature id"},
 			{uuid.Must(uuid.NewV7()).String(), "not found"},
 		} {
-			runID, err := s.c.Dispatcher().Dispatch(ctx, fs.TaskMainRetry, map[string]any{"id": "m-" + tc.id[:4]},
-				map[string]string{hatchetflow.MetaSignature: tc.id})
+			runID, err := s.m.Dispatcher.Dispatch(ctx, fs.TaskMainRetry, map[string]any{"id": "m-" + tc.id[:4]},
+				map[string]string{engine.MetaSignature: tc.id})
 			must(t, err)
 			runs++
-			_, err = s.c.Dispatcher().(hatchetflow.Waiter).Wait(ctx, runID, fs.TaskMainRetry)
+			_, err = s.m.Dispatcher.(engine.Waiter).Wait(ctx, runID, fs.TaskMainRetry)
 			var re *hatchetflow.RunError
 			if !errors.As(err, &re) || !strings.Contains(re.Message, tc.want) {
 				t.Errorf("run with signature %q: %v; want a *RunError saying %q", tc.id, err, tc.want)
@@ -152,8 +153,8 @@ func TestBadInput(t *testing.T) {
 		saved, err := dsl.Sign(fs.TaskMainRetry).OnSuccess(dsl.Sign(fs.TaskOnSuccess).With(dsl.KW{"tag": "s"})).
 			OnError(dsl.Sign(fs.TaskOnErrorAny).With(dsl.KW{"tag": "any"})).Save(ctx, s.c)
 		must(t, err)
-		runID, err := s.c.Dispatcher().Dispatch(ctx, fs.TaskMainRetry, map[string]any{"id": "w1", "sleep_ms": "soon"},
-			map[string]string{hatchetflow.MetaSignature: saved.ID})
+		runID, err := s.m.Dispatcher.Dispatch(ctx, fs.TaskMainRetry, map[string]any{"id": "w1", "sleep_ms": "soon"},
+			map[string]string{engine.MetaSignature: saved.ID})
 		must(t, err)
 		runs++
 		if st := s.runStatus(ctx, runID); st != rest.V1TaskStatusFAILED {
@@ -178,8 +179,8 @@ func TestBadInput(t *testing.T) {
 		parent, err := dsl.Sign(fs.TaskMain).OnSuccess(expired, deleted, dsl.Sign(fs.TaskOnSuccess).With(dsl.KW{"tag": "alive"})).
 			Save(ctx, s.c)
 		must(t, err)
-		must(t, s.c.Store().Delete(ctx, deleted.ID))
-		for s.rdb.Exists(ctx, s.c.Store().SignatureKey(expired.ID)).Val() != 0 {
+		must(t, s.m.Store.Delete(ctx, deleted.ID))
+		for s.rdb.Exists(ctx, s.m.Store.SignatureKey(expired.ID)).Val() != 0 {
 			if ctx.Err() != nil {
 				t.Fatal("callback signature never expired")
 			}
@@ -202,7 +203,7 @@ func TestBadInput(t *testing.T) {
 			want := rest.V1TaskStatusCOMPLETED
 			if strings.HasSuffix(cb, expired.ID) || strings.HasSuffix(cb, deleted.ID) {
 				want = rest.V1TaskStatusFAILED
-				_, err := s.c.Dispatcher().(hatchetflow.Waiter).Wait(ctx, run, fs.TaskOnSuccess)
+				_, err := s.m.Dispatcher.(engine.Waiter).Wait(ctx, run, fs.TaskOnSuccess)
 				if !errors.Is(err, hatchetflow.ErrSignatureNotFound) {
 					t.Errorf("callback run %s of a missing signature: Wait = %v, want ErrSignatureNotFound", run, err)
 				}
@@ -212,7 +213,7 @@ func TestBadInput(t *testing.T) {
 			}
 		}
 		for _, id := range []string{expired.ID, deleted.ID} {
-			if n := s.rdb.Exists(ctx, s.c.Store().SignatureKey(id), s.c.Store().KwargsKey(id)).Val(); n != 0 {
+			if n := s.rdb.Exists(ctx, s.m.Store.SignatureKey(id), s.m.Store.KwargsKey(id)).Val(); n != 0 {
 				t.Errorf("a missing callback's keys were re-created (%d)", n)
 			}
 		}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/enginetest"
 	fs "github.com/hatchetflow/go/internal/faultsuite"
 	"github.com/hatchetflow/go/redisstore"
@@ -79,6 +80,7 @@ type suite struct {
 	t        *testing.T
 	hc       *hatchet.Client
 	c        *hatchetflow.Client // the producer side, on the signatures' Redis
+	m        engine.Machinery    // c's store and dispatcher
 	rdb      *redis.Client       // signatures (may be a Redis of the test's own)
 	crdb     *redis.Client       // counters: the shared Redis
 	redisURL string
@@ -118,7 +120,7 @@ func newSuite(t *testing.T, scenario string, o suiteOpt) *suite {
 	})
 	s.crdb = mustRedis(t, countURL)
 	s.rdb = mustRedis(t, o.redisURL)
-	c, err := hatchetflow.New(hc, s.rdb, append([]hatchetflow.Option{hatchetflow.WithKeyPrefix(s.prefix)}, o.client...)...)
+	c, err := hatchetflow.New(hc, s.rdb, append([]hatchetflow.Option{hatchetflow.WithKeyPrefix(s.prefix), engine.Expose(&s.m)}, o.client...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +352,7 @@ func (s *suite) pending(ctx context.Context, ids []string) ([]string, error) {
 		var next []string
 		for start := 0; start < len(ids); start += 500 {
 			batch := ids[start:min(start+500, len(ids))]
-			recs, err := s.c.Store().GetMany(ctx, batch)
+			recs, err := s.m.Store.GetMany(ctx, batch)
 			if err != nil {
 				return nil, err
 			}
@@ -460,7 +462,7 @@ func (s *suite) checkTTLs(ctx context.Context) {
 			continue
 		}
 		seen[rdb] = true
-		keys, err := noTTLKeys(ctx, rdb, s.prefix+":*", s.c.Store().RegistryKey())
+		keys, err := noTTLKeys(ctx, rdb, s.prefix+":*", s.m.Store.RegistryKey())
 		if err != nil {
 			s.t.Fatal(err)
 		}
@@ -511,7 +513,7 @@ func (s *suite) countKeys(ctx context.Context) int {
 	iter := s.rdb.Scan(ctx, 0, s.prefix+":*", 1000).Iterator()
 	for iter.Next(ctx) {
 		k := iter.Val()
-		if k == s.c.Store().RegistryKey() || strings.HasPrefix(k, s.prefix+":count:") ||
+		if k == s.m.Store.RegistryKey() || strings.HasPrefix(k, s.prefix+":count:") ||
 			strings.HasPrefix(k, s.prefix+":who:") || strings.HasPrefix(k, s.prefix+":faults:") ||
 			strings.Contains(k, "}:ix:") { // a shard's indexes: shared by many records
 			continue

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/enginetest"
 	fs "github.com/hatchetflow/go/internal/faultsuite"
 	"github.com/hatchetflow/go/redisstore"
@@ -282,8 +283,8 @@ func TestSwarmDuplicateItemCompletion(t *testing.T) {
 
 	dispatchDup := func(item hatchetflow.SwarmItemState) string {
 		t.Helper()
-		run, err := s.c.Dispatcher().Dispatch(ctx, fs.TaskMain, map[string]any{},
-			map[string]string{hatchetflow.MetaSignature: item.ID, hatchetflow.MetaParent: id})
+		run, err := s.m.Dispatcher.Dispatch(ctx, fs.TaskMain, map[string]any{},
+			map[string]string{engine.MetaSignature: item.ID, engine.MetaParent: id})
 		must(t, err)
 		return run
 	}
@@ -319,7 +320,7 @@ func TestSwarmDuplicateItemCompletion(t *testing.T) {
 		if rs := s.runStatus(ctx, run); rs != rest.V1TaskStatusFAILED {
 			t.Errorf("duplicate run %s: %s, want FAILED", run, rs)
 		}
-		if _, err := s.c.Dispatcher().(hatchetflow.Waiter).Wait(ctx, run, fs.TaskMain); !errors.Is(err, hatchetflow.ErrNotPending) {
+		if _, err := s.m.Dispatcher.(engine.Waiter).Wait(ctx, run, fs.TaskMain); !errors.Is(err, hatchetflow.ErrNotPending) {
 			t.Errorf("duplicate run %s: Wait = %v, want ErrNotPending", run, err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/engine"
 )
 
 // fakeT is a testingT that records what the harness reports. Fatalf stops the calling
@@ -321,7 +322,7 @@ func TestRequireReceivedNeverCalled(t *testing.T) {
 	// A run of a signature that does not exist is refused before the user function.
 	ctx := context.Background()
 	if _, err := h.Dispatch(ctx, "ship", map[string]any{"order": "A-1"},
-		map[string]string{hatchetflow.MetaSignature: "0190f2a0-0000-7000-8000-000000000001"}); err != nil {
+		map[string]string{engine.MetaSignature: "0190f2a0-0000-7000-8000-000000000001"}); err != nil {
 		t.Fatal(err)
 	}
 	h.Drain(ctx)

@@ -13,6 +13,7 @@ import (
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/internal/engine"
 )
 
 // compensation is the message of the error callback in the cancel tests: the
@@ -270,7 +271,7 @@ func TestOtherRefusalsStillNeedADeclaration(t *testing.T) {
 		t.Fatal(err)
 	}
 	cf.h.Drain(ctx)
-	if _, err := cf.h.Dispatch(ctx, "next", map[string]any{"order": "A-5"}, map[string]string{hatchetflow.MetaSignature: hd.SignatureID()}); err != nil {
+	if _, err := cf.h.Dispatch(ctx, "next", map[string]any{"order": "A-5"}, map[string]string{engine.MetaSignature: hd.SignatureID()}); err != nil {
 		t.Fatal(err)
 	}
 	cf.h.Drain(ctx)

@@ -105,7 +105,7 @@ func (c *Context) StepOutput(step string, target any) error {
 	return json.Unmarshal(out, target)
 }
 
-// BeforeCall implements hatchetflow.CallObserver: in the harness it records what the
+// BeforeCall implements the engine contract's CallObserver: in the harness it records what the
 // user function receives and applies an injected fault; on a context from
 // [NewContext] it does nothing.
 func (c *Context) BeforeCall(msg map[string]any) error {

@@ -5,7 +5,8 @@
 //
 // [New] returns a [Harness] whose Client is a real hatchetflow client on miniredis.
 // Its dispatcher queues runs in memory and executes them through the very step
-// functions hatchetflow registers with Hatchet (hatchetflow.Client.Steps): the main
+// functions hatchetflow registers with Hatchet (the same code, through the module's
+// internal engine contract): the main
 // step's signature checks and callback dispatch, the on-failure step,
 // return-value injection, dispatch markers and TTLs. Retries, non-retryable errors and
 // on-failure ordering follow Hatchet's rules.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/testing/flowtest"
 )
 
@@ -331,7 +332,7 @@ func TestRunsReturnsSnapshots(t *testing.T) {
 	s.Input["nested"].(map[string]any)["k"] = 2
 	s.Input["added"] = true
 	s.Received["bound"] = false
-	s.Meta[hatchetflow.MetaSignature] = "changed"
+	s.Meta[engine.MetaSignature] = "changed"
 	s.Errors[0] = "changed"
 	s.Result[0] = 'X'
 	s.Status, s.Attempts = flowtest.StatusFailed, 99

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/internal/engine"
 )
 
 // testingT is the part of testing.TB the harness uses; tests of the harness itself
@@ -43,6 +44,9 @@ type Harness struct {
 	// Redis is the miniredis server behind Client.
 	Redis *miniredis.Miniredis
 
+	// machinery is the client's store, dispatcher and steps (engine.Expose).
+	machinery engine.Machinery
+
 	t      testingT
 	mu     sync.Mutex
 	queue  []*Run
@@ -59,14 +63,14 @@ type Harness struct {
 }
 
 var (
-	_ hatchetflow.Dispatcher       = (*Harness)(nil)
-	_ hatchetflow.OptionDispatcher = (*Harness)(nil)
-	_ hatchetflow.ChildDispatcher  = (*Harness)(nil)
-	_ hatchetflow.Waiter           = (*Harness)(nil)
-	_ hatchetflow.RunChecker       = (*Harness)(nil)
-	_ hatchetflow.Stepper          = (*Harness)(nil)
-	_ hatchetflow.Canceller        = (*Harness)(nil)
-	_ hatchetflow.RunInputReader   = (*Harness)(nil)
+	_ engine.Dispatcher       = (*Harness)(nil)
+	_ engine.OptionDispatcher = (*Harness)(nil)
+	_ engine.ChildDispatcher  = (*Harness)(nil)
+	_ engine.Waiter           = (*Harness)(nil)
+	_ engine.RunChecker       = (*Harness)(nil)
+	_ engine.Stepper          = (*Harness)(nil)
+	_ engine.Canceller        = (*Harness)(nil)
+	_ engine.RunInputReader   = (*Harness)(nil)
 )
 
 // New returns a harness on a fresh miniredis, closed with t.Cleanup. opts configure the
@@ -86,7 +90,7 @@ func newHarness(t testingT, mr *miniredis.Miniredis, opts ...hatchetflow.Option)
 	// No swarm watcher: its runs pause between passes, and the queue runs only what a
 	// test steps. Tests settle lost item events with Client.ReconcileSwarm.
 	opts = append([]hatchetflow.Option{hatchetflow.WithLogger(logger), hatchetflow.WithSwarmWatchInterval(0)}, opts...)
-	c, err := hatchetflow.New(nil, rdb, append(opts, hatchetflow.WithDispatcher(h))...)
+	c, err := hatchetflow.New(nil, rdb, append(opts, engine.WithDispatcher(h), engine.Expose(&h.machinery))...)
 	if err != nil {
 		t.Fatalf("flowtest: %v", err)
 	}
@@ -102,7 +106,7 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Dispatch implements hatchetflow.Dispatcher: it queues a run of task. A task not
+// Dispatch implements engine.Dispatcher: it queues a run of task. A task not
 // registered on the client fails at once, as on an engine started with fail-fast
 // settings. As Hatchet's SDK does, it sets the run's "traceparent" metadata to the
 // span in ctx, if there is one.
@@ -110,7 +114,7 @@ func (h *Harness) Dispatch(ctx context.Context, task string, input map[string]an
 	return h.DispatchWith(ctx, task, input, meta, nil)
 }
 
-// DispatchChild implements hatchetflow.ChildDispatcher as Hatchet does: the run is a
+// DispatchChild implements engine.ChildDispatcher as Hatchet does: the run is a
 // child of the run under hctx, and a key that run used before (on any attempt) returns
 // the first child's id and queues nothing.
 func (h *Harness) DispatchChild(hctx hatchet.Context, task string, input map[string]any, meta map[string]string, key string) (string, error) {
@@ -131,11 +135,11 @@ func (h *Harness) DispatchChild(hctx hatchet.Context, task string, input map[str
 	return id, nil
 }
 
-// DispatchWith implements hatchetflow.OptionDispatcher: as Dispatch, and the run keeps
+// DispatchWith implements engine.OptionDispatcher: as Dispatch, and the run keeps
 // opts (Run.Options) for assertions. The harness schedules by FIFO only, so priority,
 // stickiness and worker labels change no order.
-func (h *Harness) DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *hatchetflow.RunOptions) (string, error) {
-	if _, ok := h.Client.Steps(task); !ok {
+func (h *Harness) DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *engine.RunOptions) (string, error) {
+	if _, ok := h.machinery.Steps(task); !ok {
 		return "", fmt.Errorf("flowtest: workflow names not found: %s", task)
 	}
 	in, err := roundTrip(input)
@@ -147,8 +151,8 @@ func (h *Harness) DispatchWith(ctx context.Context, task string, input map[strin
 	}
 	r := &Run{ID: uuid.NewString(), Task: task, Input: in, Meta: map[string]string{}, Status: StatusQueued}
 	if opts != nil {
-		o := *opts
-		r.Options = &o
+		r.Options = &hatchetflow.RunOptions{Priority: opts.Priority, Metadata: opts.Metadata, Sticky: opts.Sticky,
+			DesiredWorkerLabels: opts.DesiredWorkerLabels}
 	}
 	for k, v := range meta {
 		r.Meta[k] = v
@@ -166,7 +170,7 @@ func (h *Harness) DispatchWith(ctx context.Context, task string, input map[strin
 	return r.ID, nil
 }
 
-// Wait implements hatchetflow.Waiter: it drives the queue until run id's main step
+// Wait implements engine.Waiter: it drives the queue until run id's main step
 // ended, and returns its output or a *hatchetflow.RunError.
 func (h *Harness) Wait(ctx context.Context, runID, task string) (json.RawMessage, error) {
 	for {
@@ -188,9 +192,9 @@ func (h *Harness) Wait(ctx context.Context, runID, task string) (json.RawMessage
 		case status == StatusCompleted:
 			return out, nil
 		case status == StatusFailed:
-			return nil, hatchetflow.NewRunError(runID, task, lastErr, false)
+			return nil, &hatchetflow.RunError{RunID: runID, Task: task, Message: lastErr}
 		case status == StatusCancelled:
-			return nil, hatchetflow.NewRunError(runID, task, "cancelled", true)
+			return nil, &hatchetflow.RunError{RunID: runID, Task: task, Message: "cancelled", Cancelled: true}
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -201,7 +205,7 @@ func (h *Harness) Wait(ctx context.Context, runID, task string) (json.RawMessage
 	}
 }
 
-// CancelRuns implements hatchetflow.Canceller as the engine does. A queued run is
+// CancelRuns implements engine.Canceller as the engine does. A queued run is
 // removed from the queue and never runs. A running run's context is cancelled: the
 // attempt's ctx is done (ctx.Err() is context.Canceled), what it returns is dropped,
 // no retry or on-failure step follows, and the run ends cancelled at once, even when
@@ -237,7 +241,7 @@ func (h *Harness) CancelRuns(ctx context.Context, runIDs []string) error {
 	return nil
 }
 
-// RunInput implements hatchetflow.RunInputReader: the input run id was dispatched with.
+// RunInput implements engine.RunInputReader: the input run id was dispatched with.
 func (h *Harness) RunInput(ctx context.Context, runID string) (json.RawMessage, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -248,16 +252,16 @@ func (h *Harness) RunInput(ctx context.Context, runID string) (json.RawMessage, 
 	return json.Marshal(r.Input)
 }
 
-// RunStatus implements hatchetflow.RunChecker from the harness's runs: a run ended
+// RunStatus implements engine.RunChecker from the harness's runs: a run ended
 // once it completed, failed or was cancelled.
-func (h *Harness) RunStatus(ctx context.Context, runID string) (hatchetflow.RunStatus, error) {
+func (h *Harness) RunStatus(ctx context.Context, runID string) (engine.RunStatus, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := h.byID[runID]
 	if r == nil {
-		return hatchetflow.RunStatus{}, fmt.Errorf("flowtest: no run %s", runID)
+		return engine.RunStatus{}, fmt.Errorf("flowtest: no run %s", runID)
 	}
-	st := hatchetflow.RunStatus{Ended: r.Status == StatusCompleted || r.Status == StatusFailed || r.Status == StatusCancelled,
+	st := engine.RunStatus{Ended: r.Status == StatusCompleted || r.Status == StatusFailed || r.Status == StatusCancelled,
 		Succeeded: r.Status == StatusCompleted, Cancelled: r.Status == StatusCancelled}
 	if len(r.Errors) > 0 {
 		st.Message = r.Errors[len(r.Errors)-1]
@@ -332,7 +336,7 @@ func (h *Harness) logf(format string, args ...any) {
 // non-retryable error), then the on-failure step once when the main step failed for
 // good. Until it ends, [Harness.CancelRuns] can cancel it.
 func (h *Harness) execute(ctx context.Context, r *Run) {
-	steps, _ := h.Client.Steps(r.Task)
+	steps, _ := h.machinery.Steps(r.Task)
 	rctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	h.mu.Lock()
@@ -444,7 +448,7 @@ func (h *Harness) settleCancel(ctx context.Context, r *Run) {
 
 // attempt runs one main attempt, bounded by the task's execution timeout. ctx is the
 // run's context: when [Harness.CancelRuns] cancels it, the attempt ends at once.
-func (h *Harness) attempt(ctx context.Context, steps hatchetflow.Steps, r *Run, attempt int) (json.RawMessage, error) {
+func (h *Harness) attempt(ctx context.Context, steps engine.Steps, r *Run, attempt int) (json.RawMessage, error) {
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if steps.ExecutionTimeout > 0 {
 		actx, cancel = context.WithTimeout(ctx, steps.ExecutionTimeout)
@@ -530,7 +534,7 @@ func (h *Harness) finishMain(r *Run, out json.RawMessage) bool {
 
 // errorText is the text the engine would hand the on-failure step: plain for
 // timeouts, JSON-quoted for errors the SDK reports.
-func errorText(steps hatchetflow.Steps, err error) string {
+func errorText(steps engine.Steps, err error) string {
 	if errors.Is(err, errTimeout) {
 		return timeoutText(steps.ExecutionTimeout)
 	}

@@ -7,6 +7,7 @@ import (
 	"maps"
 
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/engine"
 )
 
 // Status is the state of a run in the harness.
@@ -61,7 +62,7 @@ type Run struct {
 }
 
 // SignatureID returns the signature id the run executes, or "" for a plain run.
-func (r *Run) SignatureID() string { return r.Meta["hatchetflow_signature"] }
+func (r *Run) SignatureID() string { return r.Meta[engine.MetaSignature] }
 
 func (r *Run) clone() *Run {
 	c := *r

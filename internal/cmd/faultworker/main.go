@@ -26,6 +26,7 @@ import (
 
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/faultsuite"
 )
 
@@ -79,12 +80,13 @@ func run() error {
 		opts = append(opts, hatchetflow.WithActiveTTL(*activeTTL))
 	}
 	// Every mode wraps the production dispatcher (normal mode only counts triggers).
-	plain, err := hatchetflow.New(hc, rdb)
+	var plain engine.Machinery
+	_, err = hatchetflow.New(hc, rdb, engine.Expose(&plain))
 	if err != nil {
 		return err
 	}
-	opts = append(opts, hatchetflow.WithDispatcher(&faultDispatcher{
-		inner: plain.Dispatcher(), mode: *mode, failTimes: *failTimes,
+	opts = append(opts, engine.WithDispatcher(&faultDispatcher{
+		inner: plain.Dispatcher, mode: *mode, failTimes: *failTimes,
 		rdb: crdb, prefix: *prefix, worker: *name, log: log}))
 	c, err := hatchetflow.New(hc, rdb, opts...)
 	if err != nil {
@@ -225,7 +227,7 @@ func newRedis(url string) (*redis.Client, error) {
 // faultDispatcher wraps the production dispatcher and injects faults into callback
 // dispatches (those whose metadata names a parent signature).
 type faultDispatcher struct {
-	inner     hatchetflow.Dispatcher
+	inner     engine.Dispatcher
 	mode      string
 	failTimes int
 	rdb       *redis.Client
@@ -236,8 +238,8 @@ type faultDispatcher struct {
 }
 
 func (d *faultDispatcher) Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (string, error) {
-	cb := meta[hatchetflow.MetaSignature]
-	if meta[hatchetflow.MetaParent] == "" {
+	cb := meta[engine.MetaSignature]
+	if meta[engine.MetaParent] == "" {
 		return d.inner.Dispatch(ctx, task, input, meta)
 	}
 	if d.mode == faultsuite.ModeCrashBefore {

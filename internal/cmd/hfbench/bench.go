@@ -16,6 +16,8 @@ import (
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/internal/engine"
+	"github.com/hatchetflow/go/redisstore"
 )
 
 // Task and workflow names. The SDK prefixes them with the run's namespace.
@@ -128,6 +130,7 @@ type side struct {
 
 type bench struct {
 	flow     *hatchetflow.Client
+	store    *redisstore.Store // flow's
 	hc       *hatchet.Client
 	parent   *hatchetflow.Task[In, Out]
 	callback *hatchetflow.Task[CallbackIn, any]
@@ -536,7 +539,7 @@ type dispatchTiming struct {
 // timingDispatcher forwards to the production Hatchet dispatcher and records, per
 // parent signature, when the callback trigger call began and returned.
 type timingDispatcher struct {
-	next  hatchetflow.Dispatcher
+	next  engine.Dispatcher
 	mu    sync.Mutex
 	calls map[string]dispatchTiming
 	// n counts every Dispatch: each is one engine trigger call (RunNoWait).
@@ -576,7 +579,7 @@ func (d *timingDispatcher) Dispatch(ctx context.Context, task string, input map[
 	begin := time.Now()
 	id, err := d.next.Dispatch(ctx, task, input, meta)
 	end := time.Now()
-	if parent := meta[hatchetflow.MetaParent]; parent != "" && err == nil {
+	if parent := meta[engine.MetaParent]; parent != "" && err == nil {
 		d.mu.Lock()
 		d.calls[parent] = dispatchTiming{begin: begin, end: end}
 		d.mu.Unlock()
@@ -591,7 +594,7 @@ func (d *timingDispatcher) Dispatch(ctx context.Context, task string, input map[
 
 // Wait forwards to the production dispatcher's Waiter.
 func (d *timingDispatcher) Wait(ctx context.Context, runID, task string) (json.RawMessage, error) {
-	w, ok := d.next.(hatchetflow.Waiter)
+	w, ok := d.next.(engine.Waiter)
 	if !ok {
 		return nil, hatchetflow.ErrCannotWait
 	}

@@ -379,7 +379,7 @@ func (b *bench) depthTree(d int) dsl.Builder {
 
 // savedBytes sums MEMORY USAGE of the record and kwargs hashes of s and its callbacks.
 func (b *bench) savedBytes(ctx context.Context, rdb *redis.Client, s dsl.Saved) (int64, error) {
-	store := b.flow.Store()
+	store := b.store
 	var sum int64
 	for _, key := range []string{store.SignatureKey(s.ID), store.KwargsKey(s.ID)} {
 		n, err := rdb.MemoryUsage(ctx, key, 0).Result()

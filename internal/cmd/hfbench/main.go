@@ -45,6 +45,7 @@ import (
 
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/internal/await"
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/rtcount"
 )
 
@@ -143,13 +144,15 @@ func run(cfg config) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// The production dispatcher, wrapped to time each callback trigger (diagnostics
 	// only: it forwards every call unchanged).
-	base, err := hatchetflow.New(hc, rdb)
+	var base engine.Machinery
+	_, err = hatchetflow.New(hc, rdb, engine.Expose(&base))
 	if err != nil {
 		return err
 	}
-	timing := &timingDispatcher{next: base.Dispatcher(), calls: map[string]dispatchTiming{}, links: map[linkKey]dispatchTiming{}}
+	timing := &timingDispatcher{next: base.Dispatcher, calls: map[string]dispatchTiming{}, links: map[linkKey]dispatchTiming{}}
+	var m engine.Machinery
 	flow, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix),
-		hatchetflow.WithLogger(logger), hatchetflow.WithDispatcher(timing))
+		hatchetflow.WithLogger(logger), engine.WithDispatcher(timing), engine.Expose(&m))
 	if err != nil {
 		return err
 	}
@@ -157,6 +160,7 @@ func run(cfg config) error {
 	if err != nil {
 		return err
 	}
+	b.store = m.Store
 	b.timing = timing
 	progress("namespace %s, redis %s, GOMAXPROCS %d, NumCPU %d", ns, opt.Addr, runtime.GOMAXPROCS(0), runtime.NumCPU())
 

@@ -94,7 +94,7 @@ func measureRedis(ctx context.Context, b *bench, rdb *redis.Client, c *rtcount.C
 		}
 	}
 
-	store := b.flow.Store()
+	store := b.store
 	// Start and finish: one warm-up pass loads the Lua scripts (EVALSHA then hits).
 	var err error
 	for pass := 0; pass < 2; pass++ {

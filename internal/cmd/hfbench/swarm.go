@@ -20,7 +20,9 @@ import (
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/rtcount"
+	"github.com/hatchetflow/go/redisstore"
 )
 
 // The swarm bench (issue #12): a swarm of n items at max concurrency c against n plain
@@ -54,7 +56,7 @@ func (f swarmFigures) ratio() float64 {
 
 // countingDispatcher counts the engine calls hatchetflow makes.
 type countingDispatcher struct {
-	next  hatchetflow.Dispatcher
+	next  engine.Dispatcher
 	calls atomic.Int64
 }
 
@@ -65,6 +67,7 @@ func (d *countingDispatcher) Dispatch(ctx context.Context, task string, input ma
 
 type swarmBench struct {
 	flow    *hatchetflow.Client
+	store   *redisstore.Store // flow's
 	hc      *hatchet.Client
 	rdb     *redis.Client
 	counter *rtcount.Counter
@@ -114,16 +117,19 @@ func runSwarmBench(ctx context.Context, rdb *redis.Client, counter *rtcount.Coun
 	if err != nil {
 		return nil, fmt.Errorf("swarm bench hatchet client: %w", err)
 	}
-	base, err := hatchetflow.New(hc, rdb)
+	var base engine.Machinery
+	_, err = hatchetflow.New(hc, rdb, engine.Expose(&base))
 	if err != nil {
 		return nil, err
 	}
 	b := &swarmBench{hc: hc, rdb: rdb, counter: counter, prefix: prefix + "-sw", conc: conc, rounds: map[string]*round{},
-		disp: &countingDispatcher{next: base.Dispatcher()}}
+		disp: &countingDispatcher{next: base.Dispatcher}}
+	var m engine.Machinery
 	if b.flow, err = hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(b.prefix), hatchetflow.WithLogger(logger),
-		hatchetflow.WithDispatcher(b.disp)); err != nil {
+		engine.WithDispatcher(b.disp), engine.Expose(&m)); err != nil {
 		return nil, err
 	}
+	b.store = m.Store
 	limit := int32(conc)
 	strategy := types.GroupRoundRobin
 	if _, err := hatchetflow.NewTask(b.flow, "swarm-item", func(_ hatchet.Context, in swarmItemInput) (int, error) {
@@ -251,7 +257,7 @@ func (b *swarmBench) swarm(ctx context.Context, name string, n int) (swarmFigure
 	rtt := settle(b.counter, 3*time.Second)
 	f := swarmFigures{items: n, swarmWall: wall, rttPerItem: float64(rtt) / float64(n),
 		callsPerItem: float64(b.disp.calls.Load()-calls) / float64(n)}
-	st := b.flow.Store()
+	st := b.store
 	if bytes, err := b.rdb.MemoryUsage(ctx, st.SwarmItemsKey(h.SignatureID()), 0).Result(); err == nil {
 		f.itemHashBytes = float64(bytes) / float64(n)
 	}

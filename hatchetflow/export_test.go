@@ -1,0 +1,31 @@
+package hatchetflow
+
+import (
+	"github.com/hatchetflow/go/internal/engine"
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// What this package's tests reach of the machinery that is not public API.
+
+// Store returns the client's Redis store.
+func (c *Client) Store() *redisstore.Store { return c.store }
+
+// Dispatcher returns the client's dispatcher.
+func (c *Client) Dispatcher() engine.Dispatcher { return c.dispatcher }
+
+// Steps returns the step functions of a registered task.
+func (c *Client) Steps(name string) (engine.Steps, bool) { return c.steps(name) }
+
+// WithDispatcher is engine.WithDispatcher as an Option.
+func WithDispatcher(d engine.Dispatcher) Option { return engine.WithDispatcher(d) }
+
+// Metadata keys of the runs hatchetflow dispatches.
+const (
+	MetaSignature = engine.MetaSignature
+	MetaParent    = engine.MetaParent
+)
+
+// NewRunError is newRunError.
+func NewRunError(runID, task, message string, cancelled bool) *RunError {
+	return newRunError(runID, task, message, cancelled)
+}

@@ -1,0 +1,195 @@
+// Package engine is the contract between hatchetflow's lifecycle and an engine: the
+// Hatchet adapter in package hatchetflow implements it against a real engine, and
+// flowtest's harness in memory. User code never needs it.
+//
+// # Contract
+//
+// An engine dispatches runs ([Dispatcher], with [ChildDispatcher] and
+// [OptionDispatcher] for child runs and per-run options), may wait for them
+// ([Waiter]), cancel them ([Canceller]), report their status ([RunChecker]) and
+// input ([RunInputReader]), and runs the [Steps] of each registered task. An
+// in-memory engine that runs work only when asked is a [Stepper].
+//
+// # Reaching a client's machinery
+//
+// [Config] is what hatchetflow.Option configures; [WithDispatcher] and [Expose] are
+// options for harnesses and tools inside this module.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/hatchetflow/go/redisstore"
+)
+
+// Dispatcher triggers a run of a task by name, with an input object and additional
+// metadata, and returns the run id. It is the one thing the lifecycle needs from an
+// engine; the Hatchet client is the production one, flowtest's runs in memory.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, task string, input map[string]any, meta map[string]string) (runID string, err error)
+}
+
+// Waiter is implemented by dispatchers that can wait for a run: it returns the main
+// step's output once that step completed (see inject.WrapOutput), or the run's error
+// (a *hatchetflow.RunError).
+type Waiter interface {
+	Wait(ctx context.Context, runID, task string) (json.RawMessage, error)
+}
+
+// ChildDispatcher is implemented by dispatchers that can trigger a run as a child of a
+// running task, de-duplicated by key across the task's retries (Hatchet does, per
+// parent task and key). It is for engines and harnesses.
+type ChildDispatcher interface {
+	DispatchChild(hctx hatchet.Context, task string, input map[string]any, meta map[string]string, key string) (runID string, err error)
+}
+
+// OptionDispatcher is implemented by dispatchers that take per-run options. It is for
+// engines and harnesses.
+type OptionDispatcher interface {
+	DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *RunOptions) (runID string, err error)
+}
+
+// Canceller is implemented by dispatchers that can cancel engine runs: the Hatchet
+// dispatcher with the REST API's cancel (served by hatchet-api).
+type Canceller interface {
+	CancelRuns(ctx context.Context, runIDs []string) error
+}
+
+// RunStatus is what a [RunChecker] reports of an engine run.
+type RunStatus struct {
+	// Ended is true once the run completed, failed or was cancelled; Succeeded when it
+	// completed; Cancelled when it was cancelled.
+	Ended, Succeeded, Cancelled bool
+	// Message is a failed run's error.
+	Message string
+}
+
+// RunChecker is implemented by dispatchers that can report a run's status: the swarm
+// watcher checks items whose events were lost against it.
+type RunChecker interface {
+	RunStatus(ctx context.Context, runID string) (RunStatus, error)
+}
+
+// RunInputReader is implemented by dispatchers that can read a run's input (the
+// Hatchet dispatcher, from the run's details).
+type RunInputReader interface {
+	RunInput(ctx context.Context, runID string) (json.RawMessage, error)
+}
+
+// Stepper is implemented by in-memory dispatchers (flowtest's harness) that run queued
+// work only when asked: waiting for a swarm steps them.
+type Stepper interface {
+	Step(ctx context.Context) bool
+}
+
+// StepFunc is the shape of every step hatchetflow registers: the input is a JSON
+// object, the output raw JSON (an object or null, as the engine requires).
+type StepFunc func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error)
+
+// Steps are the step functions of one registered task. They are for engines and
+// harnesses: the Hatchet wiring registers exactly these, and the flowtest harness runs
+// them in memory with a fake context. An engine must run Main (retrying it up to
+// Retries times, never for errors made with hatchetflow.NonRetryable), and OnFailure once after
+// Main failed for good. Main's output is the task's return value (see
+// inject.WrapOutput).
+type Steps struct {
+	// Task is the task name, also the main step's name.
+	Task string
+	// Retries is how many times the engine retries a failed main attempt.
+	Retries int
+	// ExecutionTimeout limits one main attempt; 0 means the engine's default.
+	ExecutionTimeout time.Duration
+	// Main runs the user function, then finishes the signature and dispatches its
+	// success callbacks.
+	Main StepFunc
+	// OnFailure marks the signature failed and dispatches error callbacks; it reads
+	// hctx.StepRunErrors(). When the failed run had finished the signature (its worker
+	// died after the user function returned), it dispatches the success callbacks
+	// instead.
+	OnFailure StepFunc
+}
+
+// CallObserver may be implemented by the hatchet.Context an engine passes to the main
+// step (the flowtest harness does). Right before the user function is called,
+// BeforeCall receives the message it will get: the input with bound kwargs merged. A
+// non-nil error (or a panic) from BeforeCall is the attempt's outcome instead of the
+// call, which is how a harness injects failures.
+type CallObserver interface {
+	BeforeCall(msg map[string]any) error
+}
+
+// RunOptions are the per-run options an [OptionDispatcher] applies: hatchetflow's
+// RunOptions, checked.
+type RunOptions struct {
+	// Priority is 1 (lowest) to 3 (highest); 0 is the workflow's default.
+	Priority int
+	// Metadata are the caller's own metadata keys (also in the run's metadata).
+	Metadata map[string]string
+	// Sticky keeps the run on its parent's worker.
+	Sticky bool
+	// DesiredWorkerLabels route the run to workers with these labels.
+	DesiredWorkerLabels map[string]*hatchet.DesiredWorkerLabel
+}
+
+// Metadata keys hatchetflow puts on the runs it dispatches.
+const (
+	// MetaSignature holds the signature id a run executes.
+	MetaSignature = "hatchetflow_signature"
+	// MetaParent holds the id of the signature whose callback this run is.
+	MetaParent = "hatchetflow_parent"
+	// MetaTraceParent holds the W3C traceparent of the span that dispatched the run
+	// (a callback's "hatchetflow.dispatch" span). It is not Hatchet's own
+	// "traceparent" key, which the engine and SDK set and may replace: the run's span
+	// is a child of Hatchet's traceparent when there is one and links to this one.
+	MetaTraceParent = "hatchetflow_traceparent"
+	// MetaTraceState holds the W3C tracestate that goes with [MetaTraceParent], when
+	// the dispatching span has one.
+	MetaTraceState = "hatchetflow_tracestate"
+)
+
+// Machinery is what a client shows the harnesses and tools of this module: its store,
+// its dispatcher and the steps of its registered tasks.
+type Machinery struct {
+	// Store is the client's Redis store.
+	Store *redisstore.Store
+	// Dispatcher is the dispatcher the client triggers runs with.
+	Dispatcher Dispatcher
+	// Steps returns the step functions of a registered task.
+	Steps func(task string) (Steps, bool)
+}
+
+// Config is what hatchetflow.Option sets. Its zero value is not usable: hatchetflow.New
+// fills the defaults before applying options.
+type Config struct {
+	// StoreOptions configure the client's redisstore.Store.
+	StoreOptions []redisstore.Option
+	// Logger is the client's logger.
+	Logger *slog.Logger
+	// Dispatcher replaces the Hatchet dispatcher (see [WithDispatcher]).
+	Dispatcher Dispatcher
+	// MaxKwargs bounds a signature's bound kwargs, in bytes (0: no limit).
+	MaxKwargs int
+	// RegistryTTL, StepRetryTime and SwarmWatch are the client's intervals.
+	RegistryTTL, StepRetryTime, SwarmWatch time.Duration
+	// Tracers and Meters are the OpenTelemetry providers.
+	Tracers trace.TracerProvider
+	Meters  metric.MeterProvider
+	// Expose, when set, receives the client's [Machinery] once it is built.
+	Expose *Machinery
+}
+
+// WithDispatcher is an option for hatchetflow.New (a func(*Config) converts to
+// hatchetflow.Option) that makes the client trigger runs through d instead of a
+// Hatchet client: flowtest's harness, tools that only read Redis.
+func WithDispatcher(d Dispatcher) func(*Config) { return func(c *Config) { c.Dispatcher = d } }
+
+// Expose is an option for hatchetflow.New that fills m with the client's
+// [Machinery] when the client is built.
+func Expose(m *Machinery) func(*Config) { return func(c *Config) { c.Expose = m } }
