@@ -117,6 +117,17 @@ func forHatchet(fn engine.StepFunc) func(hatchet.Context, map[string]any) (json.
 }
 
 // hatchetDispatcher triggers independent runs by name on a Hatchet
+// The engine contract the Hatchet adapter implements.
+var (
+	_ engine.Dispatcher       = (*hatchetDispatcher)(nil)
+	_ engine.ChildDispatcher  = (*hatchetDispatcher)(nil)
+	_ engine.OptionDispatcher = (*hatchetDispatcher)(nil)
+	_ engine.Waiter           = (*hatchetDispatcher)(nil)
+	_ engine.RunChecker       = (*hatchetDispatcher)(nil)
+	_ engine.Canceller        = (*hatchetDispatcher)(nil)
+	_ engine.RunInputReader   = (*hatchetDispatcher)(nil)
+)
+
 type hatchetDispatcher struct {
 	h *hatchet.Client
 	// setRefusal sets a RunError's Cause from the record of the run's signature (see
@@ -151,7 +162,7 @@ func (d *hatchetDispatcher) DispatchChild(hctx hatchet.Context, task string, inp
 }
 
 // DispatchWith implements [engine.OptionDispatcher] with the SDK's run options.
-func (d *hatchetDispatcher) DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *RunOptions) (string, error) {
+func (d *hatchetDispatcher) DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *engine.RunOptions) (string, error) {
 	ro := []hatchet.RunOptFunc{hatchet.WithRunMetadata(meta)}
 	if opts.Priority > 0 {
 		ro = append(ro, hatchet.WithRunPriority(hatchet.RunPriority(opts.Priority)))
