@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/hatchetflow/go/internal/engine"
+	"github.com/hatchetflow/go/internal/poll"
 	"time"
 
 	"github.com/hatchetflow/go/inject"
@@ -262,6 +263,7 @@ func (c *Client) settleExternalCancel(sigID, runID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// The engine marks the run cancelled as it cancels the attempt: give it a moment.
+	pause := poll.New(250*time.Millisecond, 250*time.Millisecond)
 	for i := 0; i < 20; i++ {
 		st, err := rc.RunStatus(ctx, runID)
 		if err == nil && st.Ended {
@@ -277,10 +279,8 @@ func (c *Client) settleExternalCancel(sigID, runID string) {
 			}
 			return
 		}
-		select {
-		case <-ctx.Done():
+		if pause.Wait(ctx) != nil {
 			return
-		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/hatchetflow/go/internal/engine"
+	"github.com/hatchetflow/go/internal/poll"
 	"time"
 
 	"github.com/hatchetflow/go/inject"
@@ -141,7 +142,7 @@ func (c *Client) waitChain(ctx context.Context, chainID string, leaves []string,
 
 // nextRun waits for step's dispatch marker of next and returns its run and task.
 func (c *Client) nextRun(ctx context.Context, step, next string) (runID, task string, err error) {
-	delay := 5 * time.Millisecond
+	pause := poll.New(5*time.Millisecond, 250*time.Millisecond)
 	for {
 		rec, err := c.store.Get(ctx, step)
 		if err != nil && !errors.Is(err, redisstore.ErrUnavailable) {
@@ -156,12 +157,9 @@ func (c *Client) nextRun(ctx context.Context, step, next string) (runID, task st
 				}
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return "", "", ctx.Err()
-		case <-time.After(delay):
+		if err := pause.Wait(ctx); err != nil {
+			return "", "", err
 		}
-		delay = min(2*delay, 250*time.Millisecond)
 	}
 }
 
@@ -169,7 +167,7 @@ func (c *Client) nextRun(ctx context.Context, step, next string) (runID, task st
 // An in-memory dispatcher ([engine.Stepper]) is stepped meanwhile.
 func (c *Client) ownerRun(ctx context.Context, id, not string) (string, error) {
 	stepper, _ := c.dispatcher.(engine.Stepper)
-	delay := 5 * time.Millisecond
+	pause := poll.New(5*time.Millisecond, 250*time.Millisecond)
 	for {
 		rec, err := c.store.Get(ctx, id)
 		if err != nil && !errors.Is(err, redisstore.ErrUnavailable) {
@@ -181,11 +179,8 @@ func (c *Client) ownerRun(ctx context.Context, id, not string) (string, error) {
 		if stepper != nil && stepper.Step(ctx) {
 			continue
 		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(delay):
+		if err := pause.Wait(ctx); err != nil {
+			return "", err
 		}
-		delay = min(2*delay, 250*time.Millisecond)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/hatchetflow/go/internal/engine"
+	"github.com/hatchetflow/go/internal/poll"
 	"sync"
 	"time"
 
@@ -81,7 +82,7 @@ func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) er
 // outage instead of spending the engine's retries.
 func (c *Client) retrying(ctx context.Context, what string, fn func() error) error {
 	deadline := time.Now().Add(c.cfg.StepRetryTime)
-	backoff := 50 * time.Millisecond
+	pause := poll.New(50*time.Millisecond, 2*time.Second)
 	for {
 		err := fn()
 		if err != nil {
@@ -90,17 +91,14 @@ func (c *Client) retrying(ctx context.Context, what string, fn func() error) err
 		if err == nil || errors.Is(err, redisstore.ErrTransition) || errors.Is(err, redisstore.ErrNotFound) {
 			return err
 		}
-		if time.Now().Add(backoff).After(deadline) {
+		if time.Now().Add(pause.Delay()).After(deadline) {
 			return err
 		}
-		c.log.Warn("hatchetflow: retrying", "step", what, "in", backoff, "error", err)
+		c.log.Warn("hatchetflow: retrying", "step", what, "in", pause.Delay(), "error", err)
 		c.tel.retry(ctx, what, err)
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(backoff):
+		if cerr := pause.Wait(ctx); cerr != nil {
+			return errors.Join(err, cerr)
 		}
-		backoff = min(2*backoff, 2*time.Second)
 	}
 }
 

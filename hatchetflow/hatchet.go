@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/hatchetflow/go/internal/engine"
+	"github.com/hatchetflow/go/internal/poll"
 	"strings"
 	"time"
 
@@ -207,7 +208,7 @@ func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.
 	if err != nil {
 		return nil, fmt.Errorf("hatchetflow: run id %q: %w", runID, err)
 	}
-	delay := 10 * time.Millisecond
+	pause := poll.New(10*time.Millisecond, 250*time.Millisecond)
 	for {
 		det, err := d.h.Runs().GetDetails(ctx, id)
 		if err == nil {
@@ -230,12 +231,9 @@ func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.
 				return nil, d.runError(ctx, det.AdditionalMetadata, newRunError(runID, task, string(det.Status), det.Status == rest.V1TaskStatusCANCELLED))
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("hatchetflow: wait for run %s: %w", runID, ctx.Err())
-		case <-time.After(delay):
+		if err := pause.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("hatchetflow: wait for run %s: %w", runID, err)
 		}
-		delay = min(2*delay, 250*time.Millisecond)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/hatchetflow/go/internal/engine"
+	"github.com/hatchetflow/go/internal/poll"
 	"time"
 
 	"github.com/hatchetflow/go/dsl"
@@ -398,7 +399,7 @@ func swarmFailed(rec *redisstore.Record) *SwarmFailedError {
 // [*SwarmFailedError]. An in-memory dispatcher ([engine.Stepper]) is stepped meanwhile.
 func (c *Client) waitSwarm(ctx context.Context, id string) (json.RawMessage, error) {
 	stepper, _ := c.dispatcher.(engine.Stepper)
-	delay := 5 * time.Millisecond
+	pause := poll.New(5*time.Millisecond, 250*time.Millisecond)
 	for {
 		rec, err := c.store.Get(ctx, id)
 		if err != nil && !errors.Is(err, redisstore.ErrUnavailable) {
@@ -423,11 +424,8 @@ func (c *Client) waitSwarm(ctx context.Context, id string) (json.RawMessage, err
 			}
 			continue
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("hatchetflow: wait for swarm %s: %w", id, ctx.Err())
-		case <-time.After(delay):
+		if err := pause.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("hatchetflow: wait for swarm %s: %w", id, err)
 		}
-		delay = min(2*delay, 250*time.Millisecond)
 	}
 }
