@@ -9,7 +9,6 @@ import (
 	"github.com/hatchetflow/go/internal/poll"
 	"time"
 
-	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/redisstore"
 )
 
@@ -114,8 +113,8 @@ func (c *Client) cancelSignature(ctx context.Context, id string, opts *CancelOpt
 	if prev == StatusActive && rec.RunID != "" {
 		runs = append(runs, rec.RunID)
 	}
-	detail := inject.TaskError{Task: rec.Task, SignatureID: id, RunID: rec.RunID, Attempt: max(rec.Attempt, 1),
-		Message: opts.reason(), Cancelled: true}
+	detail := errorDetail(rec, rec.RunID, opts.reason())
+	detail.Cancelled = true
 	c.tel.ended(ctx, rec.Task, outcomeFailure)
 	input := inputOf(rec)
 	if err := c.retrying(ctx, "cancel", func() error { return c.endPath(ctx, rec, input, detail, opts.silent()) }); err != nil {
@@ -225,8 +224,8 @@ func (c *Client) cancelSwarm(ctx context.Context, rec *redisstore.Record, opts *
 		runs = append(runs, r...)
 	}
 	input := inputOf(sw)
-	detail := inject.TaskError{Task: SwarmTask, SignatureID: rec.ID, RunID: sw.RunID, Attempt: 1,
-		Message: opts.reason(), Cancelled: true}
+	detail := errorDetail(sw, sw.RunID, opts.reason())
+	detail.Cancelled = true
 	if err := c.retrying(ctx, "cancel swarm", func() error { return c.endPath(ctx, sw, input, detail, opts.silent()) }); err != nil {
 		errs = append(errs, err)
 	}

@@ -378,10 +378,9 @@ func (c *Client) onFailureStep(def *taskDef) engine.StepFunc {
 		if tr.Record.Held {
 			return skippedOutput, nil // suspended while it ran: Resume dispatches the error callbacks
 		}
-		detail := inject.TaskError{Task: def.name, SignatureID: sigID, RunID: runID,
-			Attempt: max(tr.Record.Attempt, 1), Message: msg}
+		detail := errorDetail(tr.Record, runID, msg)
 		err = c.retrying(ctx, "on-failure dispatch", func() error {
-			return c.failurePath(ctx, tr.Record, input, detail)
+			return c.endPath(ctx, tr.Record, input, detail, false)
 		})
 		if err != nil {
 			return nil, err
@@ -390,17 +389,38 @@ func (c *Client) onFailureStep(def *taskDef) engine.StepFunc {
 	})
 }
 
-// failurePath dispatches what the failure of rec (just marked failed) sets off: its
-// error callbacks with its message (input with its bound kwargs) and detail; the
-// error callbacks of the chains it is a step of; the end of the swarm item it is (or
-// whose chain it is a step of). Each part is idempotent, so a retry repeats only what
-// did not complete.
-func (c *Client) failurePath(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError) error {
-	return c.endPath(ctx, rec, input, detail, false)
+// errorDetail is the one error detail (inject.TaskError) of record rec, ended by run
+// runID with message msg: its task, id, run, attempt and message. Callers add what
+// only they know (Cancelled, a swarm's Failures).
+func errorDetail(rec *redisstore.Record, runID, msg string) inject.TaskError {
+	return inject.TaskError{Task: rec.Task, SignatureID: rec.ID, RunID: runID, Attempt: max(rec.Attempt, 1), Message: msg}
 }
 
-// endPath is failurePath; silent (a silent cancel) dispatches no error callback, and
-// only gives both branches the done TTL and ends the swarm items.
+// failRecord is the failure of record id by run runID with message msg: the
+// transition, then its end path with input (nil: the record's own Input) and a swarm's
+// failure count. A record that another run owns or that ended already is left alone.
+func (c *Client) failRecord(ctx context.Context, id, runID, msg string, input map[string]any, failures int) error {
+	tr, err := c.store.Fail(ctx, id, runID, msg)
+	if errors.Is(err, redisstore.ErrTransition) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if input == nil {
+		input = inputOf(tr.Record)
+	}
+	detail := errorDetail(tr.Record, runID, msg)
+	detail.Failures = failures
+	return c.endPath(ctx, tr.Record, input, detail, false)
+}
+
+// endPath is the one way an ended record (failed or cancelled, its transition made)
+// sets off what follows: its error callbacks with its message (input with its bound
+// kwargs) and detail; the error callbacks of the chains it is a step of; the end of the
+// swarm item it is (or whose chain it is a step of). Each part is idempotent, so a
+// retry repeats only what did not complete. silent (a silent cancel) dispatches no
+// error callback, and only gives both branches the done TTL and ends the swarm items.
 func (c *Client) endPath(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError, silent bool) error {
 	original := inject.Merge(input, rec.Kwargs)
 	br := branch{outcome: redisstore.OutcomeError, callbacks: rec.OnError,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/hatchetflow/go/internal/engine"
 
-	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/redisstore"
 )
 
@@ -174,9 +173,8 @@ func (c *Client) resumeOne(ctx context.Context, rec *redisstore.Record) error {
 		case StatusDone:
 			return c.retrying(ctx, "resume", func() error { return c.succeed(ctx, cur, cur.RunID, cur.Result, nil) })
 		case StatusFailed:
-			detail := inject.TaskError{Task: cur.Task, SignatureID: cur.ID, RunID: cur.RunID,
-				Attempt: max(cur.Attempt, 1), Message: cur.Error}
-			return c.retrying(ctx, "resume", func() error { return c.failurePath(ctx, cur, nil, detail) })
+			detail := errorDetail(cur, cur.RunID, cur.Error)
+			return c.retrying(ctx, "resume", func() error { return c.endPath(ctx, cur, nil, detail, false) })
 		}
 	}
 	return nil

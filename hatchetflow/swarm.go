@@ -305,16 +305,7 @@ func (c *Client) stopSwarm(ctx context.Context, id string, failures int, lastErr
 	if lastErr != "" {
 		msg += "; last error: " + lastErr
 	}
-	tr, err := c.store.Fail(ctx, id, rec.RunID, msg)
-	if errors.Is(err, redisstore.ErrTransition) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	detail := inject.TaskError{Task: SwarmTask, SignatureID: id, RunID: rec.RunID, Attempt: 1, Message: msg,
-		Failures: failures}
-	if err := c.failurePath(ctx, tr.Record, inputOf(tr.Record), detail); err != nil {
+	if err := c.failRecord(ctx, id, rec.RunID, msg, nil, failures); err != nil {
 		return err
 	}
 	return c.store.SwarmEnded(ctx, id)

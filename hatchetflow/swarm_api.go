@@ -368,21 +368,7 @@ func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef,
 	}
 	var in map[string]any
 	_ = json.Unmarshal(input, &in)
-	return c.failRun(ctx, entry.Task, it.Ref.ID, entry.RunID, msg, in)
-}
-
-// failRun fails signature id for runID with msg and runs its failure path with input
-// as the run's input.
-func (c *Client) failRun(ctx context.Context, task, id, runID, msg string, input map[string]any) error {
-	tr, err := c.store.Fail(ctx, id, runID, msg)
-	if errors.Is(err, redisstore.ErrTransition) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	detail := inject.TaskError{Task: task, SignatureID: id, RunID: runID, Attempt: max(tr.Record.Attempt, 1), Message: msg}
-	return c.failurePath(ctx, tr.Record, input, detail)
+	return c.failRecord(ctx, it.Ref.ID, entry.RunID, msg, in, 0)
 }
 
 // swarmFailed is the error of the failed swarm rec: the failure count it stopped at,
