@@ -25,55 +25,76 @@ type branch struct {
 	chains []redisstore.ContainerUpdate
 }
 
-// fire dispatches the callbacks of br that have no dispatch marker on rec yet,
-// concurrently and each on its own (one failure never blocks the others), then records
-// markers for those that were dispatched and adjusts the TTLs, in one pipeline. It
-// returns the dispatch errors joined.
+// fire dispatches the callbacks of br that have no dispatch marker on rec yet (see
+// dispatchEach), then records markers for those that were dispatched and adjusts the
+// TTLs, in one pipeline. It returns the dispatch errors joined.
 func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) error {
-	outcome, cbs, input := br.outcome, br.callbacks, br.input
-	var (
-		mu     sync.Mutex
-		wg     sync.WaitGroup
-		runs   = map[string]string{}
-		inputs = map[string]json.RawMessage{}
-		errs   []error
-	)
-	for _, cb := range cbs {
-		if _, done := rec.Dispatched[redisstore.DispatchKey(outcome, cb.ID)]; done {
-			continue
+	var todo []redisstore.CallbackRef
+	for _, cb := range br.callbacks {
+		if _, done := rec.Dispatched[redisstore.DispatchKey(br.outcome, cb.ID)]; !done {
+			todo = append(todo, cb)
 		}
-		wg.Add(1)
-		go func(cb redisstore.CallbackRef) {
-			defer wg.Done()
-			meta := map[string]string{engine.MetaSignature: cb.ID, engine.MetaParent: rec.ID}
-			dctx, done := c.tel.startDispatch(ctx, rec.ID, cb, outcome, meta)
-			msg := input(cb)
-			runID, err := c.dispatcher.Dispatch(dctx, cb.Task, msg, meta)
-			done(runID, err)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				c.log.Warn("hatchetflow: callback dispatch failed", "signature", rec.ID,
-					"callback", cb.ID, "task", cb.Task, "outcome", outcome, "error", err)
-				errs = append(errs, err)
-				return
-			}
-			runs[cb.ID] = runID
-			inputs[cb.ID], _ = json.Marshal(msg)
-		}(cb)
 	}
-	wg.Wait()
+	d := c.dispatchEach(ctx, rec.ID, br.outcome, todo, br.input)
+	errs := []error{d.err}
 	// Remember in memory too, so a retry with this record skips what went out.
 	if rec.Dispatched == nil {
 		rec.Dispatched = map[string]string{}
 	}
-	for cb, run := range runs {
-		rec.Dispatched[redisstore.DispatchKey(outcome, cb)] = run
+	for cb, run := range d.runs {
+		rec.Dispatched[redisstore.DispatchKey(br.outcome, cb)] = run
 	}
-	if err := c.store.MarkDispatched(ctx, rec.ID, outcome, runs, inputs, br.dead, br.keepAlive, br.chains...); err != nil {
+	if err := c.store.MarkDispatched(ctx, rec.ID, br.outcome, d.runs, d.inputs, br.dead, br.keepAlive, br.chains...); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// dispatched is what one dispatchEach produced.
+type dispatched struct {
+	// runs maps each signature that was dispatched to its run; inputs to the message
+	// it was dispatched with.
+	runs   map[string]string
+	inputs map[string]json.RawMessage
+	// err joins the dispatches that failed.
+	err error
+}
+
+// dispatchEach is the one dispatch loop, for callbacks and swarm items alike: it
+// triggers a run of each ref concurrently, each on its own (one failure never blocks
+// the others), with the message input builds for it and the metadata naming the
+// signature and parent, the signature whose callbacks or items they are.
+func (c *Client) dispatchEach(ctx context.Context, parent string, outcome redisstore.Outcome, refs []redisstore.CallbackRef, input func(redisstore.CallbackRef) map[string]any) dispatched {
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []error
+		d    = dispatched{runs: map[string]string{}, inputs: map[string]json.RawMessage{}}
+	)
+	for _, ref := range refs {
+		wg.Add(1)
+		go func(ref redisstore.CallbackRef) {
+			defer wg.Done()
+			meta := map[string]string{engine.MetaSignature: ref.ID, engine.MetaParent: parent}
+			dctx, done := c.tel.startDispatch(ctx, parent, ref, outcome, meta)
+			msg := input(ref)
+			runID, err := c.dispatcher.Dispatch(dctx, ref.Task, msg, meta)
+			done(runID, err)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				c.log.Warn("hatchetflow: dispatch failed", "parent", parent,
+					"signature", ref.ID, "task", ref.Task, "outcome", outcome, "error", err)
+				errs = append(errs, err)
+				return
+			}
+			d.runs[ref.ID] = runID
+			d.inputs[ref.ID], _ = json.Marshal(msg)
+		}(ref)
+	}
+	wg.Wait()
+	d.err = errors.Join(errs...)
+	return d
 }
 
 // retrying runs fn until it succeeds, fails with an error that retrying cannot fix

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/hatchetflow/go/internal/engine"
 	"maps"
-	"sync"
 	"time"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
@@ -204,40 +203,20 @@ func (c *Client) dispatchItems(ctx context.Context, id string, end *redisstore.I
 			return fmt.Errorf("hatchetflow: swarm %s input: %w", id, err)
 		}
 	}
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		runs = map[int]string{}
-		errs []error
-	)
-	for _, it := range end.Claimed {
-		wg.Add(1)
-		go func(it redisstore.SwarmItem) {
-			defer wg.Done()
-			meta := map[string]string{engine.MetaSignature: it.Ref.ID, engine.MetaParent: id}
-			dctx, done := c.tel.startDispatch(ctx, id, it.Ref, redisstore.OutcomeSuccess, meta)
-			run, err := c.dispatcher.Dispatch(dctx, it.Ref.Task, itemInput(base, it.Ref), meta)
-			done(run, err)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				c.log.Warn("hatchetflow: swarm item dispatch failed", "swarm", id, "item", it.Index,
-					"signature", it.Ref.ID, "task", it.Ref.Task, "error", err)
-				errs = append(errs, err)
-				return
-			}
-			runs[it.Index] = run
-		}(it)
+	refs := make([]redisstore.CallbackRef, len(end.Claimed))
+	for i, it := range end.Claimed {
+		refs[i] = it.Ref
 	}
-	wg.Wait()
+	d := c.dispatchEach(ctx, id, redisstore.OutcomeSuccess, refs,
+		func(ref redisstore.CallbackRef) map[string]any { return itemInput(base, ref) })
 	rest := end.Claimed[:0]
 	for _, it := range end.Claimed {
-		if _, ok := runs[it.Index]; !ok {
+		if _, ok := d.runs[it.Ref.ID]; !ok {
 			rest = append(rest, it)
 		}
 	}
 	end.Claimed = rest
-	return errors.Join(errs...)
+	return d.err
 }
 
 // endItem records that the swarm item ref ended in run runID (done with payload as its
