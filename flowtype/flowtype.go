@@ -1,7 +1,13 @@
-// Package flowtype holds the small value types that hatchetflow's user API, its
-// storage layer and its tools share: a record's [Status] and a finished run's
-// [Outcome]. It has no dependencies; package hatchetflow re-exports every name, so
-// user code rarely imports it directly.
+// Package flowtype holds the small types that hatchetflow's user API, its storage
+// layer and its tools share: a record's [Status], a finished run's [Outcome], and the
+// errors both layers return ([*NotPendingError], [*SignatureNotFoundError]...), so
+// that no error is translated between them. It has no dependencies; package
+// hatchetflow re-exports every name, so user code rarely imports it directly.
+//
+// # Errors
+//
+// Each error type matches its sentinel with errors.Is; refused status changes also
+// match [ErrTransition].
 //
 // # Statuses
 //

@@ -69,7 +69,7 @@ func (c *Client) Cancel(ctx context.Context, id string, opts *CancelOptions) err
 	}
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {
-		return notFound(err)
+		return err
 	}
 	var runs []string
 	switch rec.Kind {
@@ -106,7 +106,7 @@ func (c *Client) cancelRuns(ctx context.Context, id string, runs []string) error
 func (c *Client) cancelSignature(ctx context.Context, id string, opts *CancelOptions) ([]string, error) {
 	cn, err := c.store.Cancel(ctx, id, opts.reason())
 	if err != nil {
-		return nil, cancelError(err)
+		return nil, err
 	}
 	rec, prev := cn.Record, cn.Previous
 	var runs []string
@@ -174,7 +174,7 @@ func (c *Client) cancelChain(ctx context.Context, rec *redisstore.Record, opts *
 func (c *Client) cancelSwarm(ctx context.Context, rec *redisstore.Record, opts *CancelOptions) ([]string, error) {
 	cn, err := c.store.Cancel(ctx, rec.ID, opts.reason())
 	if err != nil {
-		return nil, cancelError(err)
+		return nil, err
 	}
 	sw := cn.Record
 	items, err := c.store.SwarmItems(ctx, rec.ID)
@@ -240,14 +240,6 @@ func inputOf(rec *redisstore.Record) map[string]any {
 		_ = json.Unmarshal(rec.Input, &input)
 	}
 	return input
-}
-
-func cancelError(err error) error {
-	var np *redisstore.NotPendingError
-	if errors.As(err, &np) {
-		return &NotPendingError{ID: np.ID, Status: np.Status, RunID: np.OwnerRunID}
-	}
-	return notFound(err)
 }
 
 // settleExternalCancel runs after a main attempt whose ctx ended: when the engine says

@@ -54,7 +54,7 @@ func (c *Client) Chain(ctx context.Context, id string) (*ChainState, error) {
 	}
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {
-		return nil, notFound(err)
+		return nil, err
 	}
 	if rec.Kind != redisstore.KindChain {
 		return nil, fmt.Errorf("%w: %q is a signature of task %q", ErrNotAChain, id, rec.Task)
@@ -81,7 +81,7 @@ func chainStateOf(rec *redisstore.Record, got map[string]*redisstore.Record) (*C
 	for i, id := range rec.Leaves {
 		l := got[id]
 		if l == nil {
-			return nil, &SignatureNotFoundError{ID: id, Err: &redisstore.NotFoundError{ID: id}}
+			return nil, &SignatureNotFoundError{ID: id}
 		}
 		st.leaves = append(st.leaves, l)
 		st.Steps = append(st.Steps, ChainStep{ID: l.ID, Task: l.Task, Status: l.Status, RunID: l.RunID, Attempt: l.Attempt})
@@ -146,7 +146,7 @@ func (c *Client) nextRun(ctx context.Context, step, next string) (runID, task st
 	for {
 		rec, err := c.store.Get(ctx, step)
 		if err != nil && !errors.Is(err, redisstore.ErrUnavailable) {
-			return "", "", notFound(err)
+			return "", "", err
 		}
 		if rec != nil {
 			if run, ok := rec.Dispatched[redisstore.DispatchKey(redisstore.OutcomeSuccess, next)]; ok {
@@ -171,7 +171,7 @@ func (c *Client) ownerRun(ctx context.Context, id, not string) (string, error) {
 	for {
 		rec, err := c.store.Get(ctx, id)
 		if err != nil && !errors.Is(err, redisstore.ErrUnavailable) {
-			return "", notFound(err)
+			return "", err
 		}
 		if rec != nil && rec.RunID != "" && rec.RunID != not {
 			return rec.RunID, nil

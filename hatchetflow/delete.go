@@ -32,7 +32,7 @@ func (c *Client) Delete(ctx context.Context, id string) (int, error) {
 			return 0, err
 		}
 		if len(all) == 0 && recs[id] == nil {
-			return 0, &SignatureNotFoundError{ID: id, Err: &redisstore.NotFoundError{ID: id}}
+			return 0, &SignatureNotFoundError{ID: id}
 		}
 		var next []string
 		add := func(ids ...string) {

@@ -4,15 +4,15 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hatchetflow/go/redisstore"
+	"github.com/hatchetflow/go/flowtype"
 )
 
 var (
 	// ErrUnknownTask is matched by [*UnknownTaskError].
 	ErrUnknownTask = errors.New("hatchetflow: unknown task")
-	// ErrSignatureNotFound is matched when a signature id names no stored signature
-	// (never saved, expired or deleted). It wraps redisstore.ErrNotFound's errors.
-	ErrSignatureNotFound = errors.New("hatchetflow: signature not found")
+	// ErrSignatureNotFound is matched by [*SignatureNotFoundError]: a signature id
+	// names no stored signature (never saved, expired or deleted).
+	ErrSignatureNotFound = flowtype.ErrSignatureNotFound
 	// ErrInvalidSignatureID is returned when a run's metadata or a Ref holds a value
 	// that is not a signature id.
 	ErrInvalidSignatureID = errors.New("hatchetflow: invalid signature id")
@@ -32,7 +32,7 @@ var (
 	ErrCancelled = errors.New("hatchetflow: run cancelled")
 	// ErrNotPending is matched by [*NotPendingError]: the signature already ran, is
 	// running, or ended, so it cannot be run or changed again.
-	ErrNotPending = errors.New("hatchetflow: signature not pending")
+	ErrNotPending = flowtype.ErrNotPending
 	// ErrCallbackMismatch is matched by [*CallbackMismatchError].
 	ErrCallbackMismatch = errors.New("hatchetflow: callback does not fit its task")
 	// ErrRegistrationClosed is returned by [NewTask] after [Client.NewWorker]: the
@@ -62,11 +62,11 @@ var (
 	// swarm's.
 	ErrNotASwarm = errors.New("hatchetflow: not a swarm")
 	// ErrSwarmClosed is returned when adding items to a closed swarm.
-	ErrSwarmClosed = errors.New("hatchetflow: swarm is closed")
+	ErrSwarmClosed = flowtype.ErrSwarmClosed
 	// ErrSwarmFull is matched by [*SwarmFullError].
-	ErrSwarmFull = errors.New("hatchetflow: swarm is full")
+	ErrSwarmFull = flowtype.ErrSwarmFull
 	// ErrAlreadyInChain is matched by [*AlreadyInChainError].
-	ErrAlreadyInChain = errors.New("hatchetflow: signature already in a chain")
+	ErrAlreadyInChain = flowtype.ErrAlreadyInChain
 	// ErrConflictingOptions is matched by [*ConflictingOptionError].
 	ErrConflictingOptions = errors.New("hatchetflow: conflicting options")
 	// ErrRetriesExhausted is matched by [*RetriesExhaustedError].
@@ -94,56 +94,6 @@ func (e *RetriesExhaustedError) Error() string {
 
 // Is reports whether target is [ErrRetriesExhausted].
 func (e *RetriesExhaustedError) Is(target error) bool { return target == ErrRetriesExhausted }
-
-// NotPendingError reports a signature that is no longer pending: Run refuses to
-// dispatch it again and UpdateKwargs refuses to change it. A duplicate engine run of a
-// signature fails with it without calling user code.
-type NotPendingError struct {
-	// ID is the signature id; Status the status it has.
-	ID     string
-	Status Status
-	// RunID is the engine run that owns the signature ("" if none started it).
-	RunID string
-}
-
-// Error implements error.
-func (e *NotPendingError) Error() string {
-	s := fmt.Sprintf("hatchetflow: signature %q is not pending: it is %s", e.ID, e.Status)
-	if e.RunID != "" {
-		s += fmt.Sprintf(" (run %s)", e.RunID)
-	}
-	return s
-}
-
-// Is reports whether target is [ErrNotPending].
-func (e *NotPendingError) Is(target error) bool { return target == ErrNotPending }
-
-// SignatureNotFoundError names a signature id that no stored signature has (never
-// saved, expired or deleted). It matches [ErrSignatureNotFound] and unwraps to the
-// store's error.
-type SignatureNotFoundError struct {
-	// ID is the signature id.
-	ID string
-	// Callback is true when the id was given as a callback.
-	Callback bool
-	// Err is the store's error.
-	Err error
-}
-
-// Error implements error.
-func (e *SignatureNotFoundError) Error() string {
-	what := "signature"
-	if e.Callback {
-		what = "callback signature"
-	}
-	return fmt.Sprintf("hatchetflow: %s %q not found (never saved, expired or deleted)", what, e.ID)
-}
-
-// Is reports whether target is [ErrSignatureNotFound].
-func (e *SignatureNotFoundError) Is(target error) bool { return target == ErrSignatureNotFound }
-
-// Unwrap returns the store's error.
-func (e *SignatureNotFoundError) Unwrap() error { return e.Err }
 
 // CallbackMismatchError reports, at Save, a callback that cannot fit what it will
 // receive: a success callback's return field whose type does not accept the parent's
@@ -318,49 +268,23 @@ func (e *DispatchError) Error() string {
 // Unwrap returns the engine client's error.
 func (e *DispatchError) Unwrap() error { return e.Err }
 
-// AlreadyInChainError reports a saved signature given as a chain step while it is a
-// step of another chain already: a signature belongs to one chain.
-type AlreadyInChainError struct {
-	// ID is the signature; ChainID the chain it is in.
-	ID, ChainID string
-}
-
-// Error implements error.
-func (e *AlreadyInChainError) Error() string {
-	return fmt.Sprintf("hatchetflow: signature %q is already a step of chain (or an item of swarm) %q", e.ID, e.ChainID)
-}
-
-// Is reports whether target is [ErrAlreadyInChain].
-func (e *AlreadyInChainError) Is(target error) bool { return target == ErrAlreadyInChain }
-
-// linkError turns the store's refusals of a chain link into hatchetflow's errors.
-func linkError(err error) error {
-	var np *redisstore.NotPendingError
-	var ce *redisstore.ContainedError
-	switch {
-	case errors.As(err, &np):
-		return &NotPendingError{ID: np.ID, Status: np.Status, RunID: np.OwnerRunID}
-	case errors.As(err, &ce):
-		return &AlreadyInChainError{ID: ce.ID, ChainID: ce.ContainerIDs[0]}
-	}
-	return notFound(err)
-}
-
-// SwarmFullError is returned when adding items would take a swarm past its MaxItems.
-type SwarmFullError struct {
-	// ID is the swarm; Items how many it holds, Adding how many were to be added, Max
-	// its bound.
-	ID                 string
-	Items, Adding, Max int
-}
-
-// Error implements error.
-func (e *SwarmFullError) Error() string {
-	return fmt.Sprintf("hatchetflow: swarm %q holds %d of at most %d items: cannot add %d", e.ID, e.Items, e.Max, e.Adding)
-}
-
-// Is reports whether target is [ErrSwarmFull].
-func (e *SwarmFullError) Is(target error) bool { return target == ErrSwarmFull }
+// The errors the store returns as they are (package flowtype defines them).
+type (
+	// NotPendingError reports a signature that is no longer pending: Run refuses to
+	// dispatch it again and UpdateKwargs refuses to change it; a duplicate engine run
+	// of it fails with it without calling user code. It matches [ErrNotPending].
+	NotPendingError = flowtype.NotPendingError
+	// SignatureNotFoundError names a signature id that no stored signature has
+	// (never saved, expired or deleted). It matches [ErrSignatureNotFound].
+	SignatureNotFoundError = flowtype.SignatureNotFoundError
+	// AlreadyInChainError reports a saved signature given as a chain step while it is
+	// a step of another chain already: a signature belongs to one chain. It matches
+	// [ErrAlreadyInChain].
+	AlreadyInChainError = flowtype.AlreadyInChainError
+	// SwarmFullError is returned when adding items would take a swarm past its
+	// MaxItems. It matches [ErrSwarmFull].
+	SwarmFullError = flowtype.SwarmFullError
+)
 
 // SwarmFailedError is the error of a swarm that failed: StopAfter items failed (or,
 // rarely, the swarm's own run failed for good).

@@ -57,7 +57,7 @@ func (c *Client) Tree(ctx context.Context, id string) (*Node, error) {
 			return nil, err
 		}
 		if len(recs) == 0 && got[id] == nil {
-			return nil, &SignatureNotFoundError{ID: id, Err: &redisstore.NotFoundError{ID: id}}
+			return nil, &SignatureNotFoundError{ID: id}
 		}
 		var next []string
 		want := func(ids ...string) {

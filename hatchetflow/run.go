@@ -134,7 +134,7 @@ func (c *Client) storedNode(ctx context.Context, id string) (node, error) {
 	}
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {
-		return node{}, notFound(err)
+		return node{}, err
 	}
 	if rec.Kind == redisstore.KindSwarm {
 		return node{id: id, swarm: true, entry: shape{rec: rec}, leaves: []string{id}, status: rec.Status, owner: rec.RunID}, nil
@@ -230,7 +230,7 @@ func (c *Client) setRefusal(ctx context.Context, sigID string, re *RunError) err
 	var nf *redisstore.NotFoundError
 	switch {
 	case errors.As(err, &nf):
-		re.Cause = &SignatureNotFoundError{ID: sigID, Err: err}
+		re.Cause = &SignatureNotFoundError{ID: sigID}
 	case err != nil:
 		return err
 	case rec.HeldRunID == re.RunID:

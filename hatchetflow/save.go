@@ -180,7 +180,7 @@ func (c *Client) UpdateKwargs(ctx context.Context, id string, kw dsl.KW) error {
 	}
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {
-		return notFound(err)
+		return err
 	}
 	if rec.Kind != redisstore.KindSignature {
 		// A container's kwargs were applied to its steps or items when it was saved:
@@ -201,15 +201,11 @@ func (c *Client) UpdateKwargs(ctx context.Context, id string, kw dsl.KW) error {
 	// The store re-checks status and total size in the same script that writes, so a
 	// concurrent start or update cannot slip between.
 	err = c.store.UpdateKwargs(ctx, id, m, max(c.cfg.MaxKwargs, 0))
-	var np *redisstore.NotPendingError
 	var se *redisstore.SizeError
-	switch {
-	case errors.As(err, &np):
-		return &NotPendingError{ID: id, Status: np.Status, RunID: np.OwnerRunID}
-	case errors.As(err, &se):
+	if errors.As(err, &se) {
 		return &KwargsTooLargeError{Task: rec.Task, Size: se.Size, Limit: se.Limit}
 	}
-	return notFound(err)
+	return err
 }
 
 // Signature reads a saved signature in one round trip: status, kwargs, callbacks,
@@ -221,7 +217,7 @@ func (c *Client) Signature(ctx context.Context, id string) (*Signature, error) {
 	}
 	r, err := c.store.Get(ctx, id)
 	if err != nil {
-		return nil, notFound(err)
+		return nil, err
 	}
 	switch r.Kind {
 	case redisstore.KindChain:
@@ -230,15 +226,6 @@ func (c *Client) Signature(ctx context.Context, id string) (*Signature, error) {
 		return nil, fmt.Errorf("%w: %q is a swarm (use Client.Swarm)", ErrNotASignature, id)
 	}
 	return signatureOf(r), nil
-}
-
-// notFound turns the store's not-found errors into [*SignatureNotFoundError]s.
-func notFound(err error) error {
-	var nf *redisstore.NotFoundError
-	if errors.As(err, &nf) {
-		return &SignatureNotFoundError{ID: nf.ID, Err: err}
-	}
-	return err
 }
 
 // normalize makes m JSON-shaped (what the wire would deliver) with a round trip;

@@ -68,7 +68,7 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 		})
 		switch {
 		case errors.Is(err, redisstore.ErrNotFound):
-			nf := &SignatureNotFoundError{ID: sigID, Callback: meta[engine.MetaParent] != "", Err: err}
+			nf := &SignatureNotFoundError{ID: sigID, Callback: meta[engine.MetaParent] != ""}
 			c.log.Warn("hatchetflow: signature not found; user code not called",
 				"signature", sigID, "parent", meta[engine.MetaParent], "task", def.name, "run", runID)
 			return nil, NonRetryable(nf)

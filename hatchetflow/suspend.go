@@ -37,7 +37,7 @@ func (c *Client) Suspend(ctx context.Context, id string, opts *SuspendOptions) e
 	}
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {
-		return notFound(err)
+		return err
 	}
 	cancelRunning := opts != nil && opts.CancelRunning
 	if rec.Kind == redisstore.KindSwarm && cancelRunning {
@@ -59,7 +59,7 @@ func (c *Client) Suspend(ctx context.Context, id string, opts *SuspendOptions) e
 				continue
 			}
 			if _, err := c.store.Suspend(ctx, leaf.ID); err != nil && !errors.Is(err, redisstore.ErrTransition) {
-				return notFound(err)
+				return err
 			}
 		}
 		// The chain's own record too, so that listings show it suspended.
@@ -69,7 +69,7 @@ func (c *Client) Suspend(ctx context.Context, id string, opts *SuspendOptions) e
 		return c.suspendRunning(ctx, rec)
 	}
 	if _, err := c.store.Suspend(ctx, id); err != nil {
-		return cancelError(err)
+		return err
 	}
 	return nil
 }
@@ -96,7 +96,7 @@ func (c *Client) suspendRunning(ctx context.Context, rec *redisstore.Record) err
 		return fmt.Errorf("hatchetflow: read the input of run %s: %w", rec.RunID, err)
 	}
 	if err := c.store.SuspendRunning(ctx, rec.ID, rec.RunID, input); err != nil {
-		return cancelError(err)
+		return err
 	}
 	return c.cancelRuns(ctx, rec.ID, []string{rec.RunID})
 }
@@ -110,7 +110,7 @@ func (c *Client) Resume(ctx context.Context, id string) error {
 	}
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {
-		return notFound(err)
+		return err
 	}
 	if rec.Kind != redisstore.KindChain {
 		return c.resumeOne(ctx, rec)
@@ -143,7 +143,7 @@ func (c *Client) Resume(ctx context.Context, id string) error {
 func (c *Client) resumeOne(ctx context.Context, rec *redisstore.Record) error {
 	res, err := c.store.Resume(ctx, rec.ID)
 	if err != nil {
-		return cancelError(err)
+		return err
 	}
 	switch {
 	case res.Resumed && rec.Kind == redisstore.KindSwarm && res.Status == StatusActive:
@@ -167,7 +167,7 @@ func (c *Client) resumeOne(ctx context.Context, rec *redisstore.Record) error {
 	case res.Released:
 		cur, err := c.store.Get(ctx, rec.ID)
 		if err != nil {
-			return notFound(err)
+			return err
 		}
 		switch cur.Status {
 		case StatusDone:

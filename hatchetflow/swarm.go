@@ -74,7 +74,7 @@ func (c *Client) swarmStartStep(def *taskDef) engine.StepFunc {
 		})
 		switch {
 		case errors.Is(err, redisstore.ErrNotFound):
-			return nil, NonRetryable(&SignatureNotFoundError{ID: id, Err: err})
+			return nil, NonRetryable(&SignatureNotFoundError{ID: id})
 		case err != nil:
 			return nil, err
 		case outcome != redisstore.Started && outcome != redisstore.Resumed:

@@ -66,7 +66,7 @@ func (c *Client) swarmRecord(ctx context.Context, id string) (*redisstore.Record
 	}
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {
-		return nil, notFound(err)
+		return nil, err
 	}
 	if rec.Kind != redisstore.KindSwarm {
 		return nil, fmt.Errorf("%w: %q", ErrNotASwarm, id)
@@ -190,7 +190,7 @@ func (c *Client) addItems(ctx context.Context, id string, items []SwarmItem, clo
 		}
 		if err != nil {
 			c.discard(ctx, t.plan)
-			return 0, swarmError(err)
+			return 0, err
 		}
 		return at, c.retrying(ctx, "swarm add", func() error { return c.advance(ctx, id, end, "") })
 	}
@@ -216,21 +216,6 @@ func (c *Client) discard(ctx context.Context, p *plan) {
 	}
 }
 
-// swarmError maps the store's swarm refusals to hatchetflow's errors.
-func swarmError(err error) error {
-	var full *redisstore.SwarmFullError
-	var np *redisstore.NotPendingError
-	switch {
-	case errors.Is(err, redisstore.ErrSwarmClosed):
-		return fmt.Errorf("%w: %v", ErrSwarmClosed, err)
-	case errors.As(err, &full):
-		return &SwarmFullError{ID: full.ID, Items: full.Items, Adding: full.Adding, Max: full.Max}
-	case errors.As(err, &np):
-		return &NotPendingError{ID: np.ID, Status: np.Status, RunID: np.OwnerRunID}
-	}
-	return notFound(err)
-}
-
 // CloseSwarm closes swarm id: no item may be added, and the swarm ends once every
 // item ended (at once, when they all have). Closing a closed swarm changes nothing; an
 // ended swarm gives a [*NotPendingError].
@@ -240,7 +225,7 @@ func (c *Client) CloseSwarm(ctx context.Context, id string) error {
 	}
 	complete, err := c.store.SwarmClose(ctx, id)
 	if err != nil {
-		return swarmError(err)
+		return err
 	}
 	if complete {
 		return c.retrying(ctx, "swarm close", func() error { return c.completeSwarm(ctx, id) })
@@ -321,7 +306,7 @@ func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef,
 		chainID := entry.Containers[len(entry.Containers)-1]
 		chain, err := c.store.Get(ctx, chainID)
 		if err != nil {
-			return notFound(err)
+			return err
 		}
 		st, err := c.chainState(ctx, chain)
 		if err != nil {
@@ -389,7 +374,7 @@ func (c *Client) waitSwarm(ctx context.Context, id string) (json.RawMessage, err
 	for {
 		rec, err := c.store.Get(ctx, id)
 		if err != nil && !errors.Is(err, redisstore.ErrUnavailable) {
-			return nil, notFound(err)
+			return nil, err
 		}
 		if rec != nil {
 			switch rec.Status {

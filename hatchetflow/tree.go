@@ -76,11 +76,11 @@ func (c *Client) write(ctx context.Context, p *plan) error {
 	for _, l := range p.links {
 		err := c.store.LinkStep(ctx, l.id, l.fields, l.kwargs)
 		var ce *redisstore.ContainedError
-		if p.ifAbsent && errors.As(err, &ce) && ce.ContainerIDs[0] == l.fields.Containers[0] {
+		if p.ifAbsent && errors.As(err, &ce) && ce.ChainID == l.fields.Containers[0] {
 			continue // linked by a previous attempt into the same chain
 		}
 		if err != nil {
-			return linkError(err)
+			return err
 		}
 	}
 	return nil
@@ -379,7 +379,7 @@ func setFirstLeaf(refs []redisstore.ContainerCallbackRef, container, first strin
 func (t *tree) saved(id string, f frame) (node, error) {
 	r := t.refs[id]
 	if r == nil {
-		return node{}, &SignatureNotFoundError{ID: id, Callback: true, Err: &redisstore.NotFoundError{ID: id}}
+		return node{}, &SignatureNotFoundError{ID: id, Callback: true}
 	}
 	if r.Kind == redisstore.KindSwarm {
 		if f.linked() {
@@ -395,7 +395,7 @@ func (t *tree) saved(id string, f frame) (node, error) {
 		}
 		entry, exit := t.refs[r.Leaves[0]], t.refs[r.Leaves[len(r.Leaves)-1]]
 		if entry == nil || exit == nil {
-			return node{}, &SignatureNotFoundError{ID: id, Callback: true, Err: &redisstore.NotFoundError{ID: id}}
+			return node{}, &SignatureNotFoundError{ID: id, Callback: true}
 		}
 		return node{id: id, chain: true, entry: t.shape(entry), exit: t.shape(exit), leaves: r.Leaves,
 			saved: dsl.Saved{ID: id, Task: entry.Task, Chain: true}}, nil

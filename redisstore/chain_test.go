@@ -135,7 +135,7 @@ func TestLinkStep(t *testing.T) {
 			t.Fatalf("linked step %+v (kwargs %v)", rec, rec.Kwargs)
 		}
 		var ce *ContainedError
-		if err := b.store.LinkStep(ctx, step.ID, fields, nil); !errors.As(err, &ce) || ce.ContainerIDs[0] != "c-1" {
+		if err := b.store.LinkStep(ctx, step.ID, fields, nil); !errors.As(err, &ce) || ce.ChainID != "c-1" {
 			t.Fatalf("linking a step twice = %v", err)
 		}
 		_, _, _ = b.store.Start(ctx, active.ID, "run-1", 1)

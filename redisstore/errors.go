@@ -8,16 +8,19 @@ import (
 	"net"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
 var (
 	// ErrNotFound is matched by [*NotFoundError]: the signature does not exist (never
-	// saved, expired or deleted).
-	ErrNotFound = errors.New("redisstore: signature not found")
-	// ErrTransition is matched by [*TransitionError].
-	ErrTransition = errors.New("redisstore: status transition refused")
+	// saved, expired or deleted). It is flowtype.ErrSignatureNotFound.
+	ErrNotFound = flowtype.ErrSignatureNotFound
+	// ErrTransition is matched by every refused status change ([*TransitionError],
+	// [*NotPendingError], [*ContainedError]). It is flowtype.ErrTransition.
+	ErrTransition = flowtype.ErrTransition
 	// ErrSwarmClosed is returned when adding items to a closed swarm.
-	ErrSwarmClosed = errors.New("redisstore: swarm is closed")
+	ErrSwarmClosed = flowtype.ErrSwarmClosed
 	// ErrUnavailable is matched by errors from an operation that could not reach
 	// Redis (connection refused or lost, pool timeout, closed client). Nothing was
 	// changed, or a transition may or may not have applied: retrying is safe, every
@@ -27,19 +30,9 @@ var (
 	ErrUnknownTask = errors.New("redisstore: unknown task")
 )
 
-// NotFoundError names the signature that was not found.
-type NotFoundError struct {
-	// ID is the signature id.
-	ID string
-}
-
-// Error implements error.
-func (e *NotFoundError) Error() string {
-	return fmt.Sprintf("redisstore: signature %q not found", e.ID)
-}
-
-// Is reports whether target is [ErrNotFound].
-func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+// NotFoundError names the signature that was not found (flowtype's type: the user
+// API returns it as it is).
+type NotFoundError = flowtype.SignatureNotFoundError
 
 // TransitionError reports a refused status change.
 type TransitionError struct {
@@ -63,37 +56,12 @@ func (e *TransitionError) Error() string {
 func (e *TransitionError) Is(target error) bool { return target == ErrTransition }
 
 // NotPendingError reports a change refused because the signature is no longer
-// pending. It matches [ErrTransition].
-type NotPendingError struct {
-	// ID is the signature id; Status its status; OwnerRunID the run that owns it.
-	ID         string
-	Status     Status
-	OwnerRunID string
-}
-
-// Error implements error.
-func (e *NotPendingError) Error() string {
-	return fmt.Sprintf("redisstore: signature %q is %s, not pending (owner run %q)", e.ID, e.Status, e.OwnerRunID)
-}
-
-// Is reports whether target is [ErrTransition].
-func (e *NotPendingError) Is(target error) bool { return target == ErrTransition }
+// pending (flowtype's type). It matches [ErrTransition].
+type NotPendingError = flowtype.NotPendingError
 
 // ContainedError reports a signature that is already a step of a chain: a signature
-// belongs to one chain. It matches [ErrTransition].
-type ContainedError struct {
-	// ID is the signature id; ContainerIDs the chains it is in, innermost first.
-	ID           string
-	ContainerIDs []string
-}
-
-// Error implements error.
-func (e *ContainedError) Error() string {
-	return fmt.Sprintf("redisstore: signature %q is already a step of chain %q", e.ID, e.ContainerIDs[0])
-}
-
-// Is reports whether target is [ErrTransition].
-func (e *ContainedError) Is(target error) bool { return target == ErrTransition }
+// belongs to one chain (flowtype's type). It matches [ErrTransition].
+type ContainedError = flowtype.AlreadyInChainError
 
 // ErrTooLarge is matched by [*SizeError].
 var ErrTooLarge = errors.New("redisstore: value too large")
@@ -141,18 +109,9 @@ func (e *OpError) Is(target error) bool {
 
 func opError(op string, err error) error { return &OpError{Op: op, Err: err} }
 
-// SwarmFullError is returned when adding items would take a swarm past its MaxItems.
-type SwarmFullError struct {
-	// ID is the swarm; Items how many it holds, Adding how many were to be added, Max
-	// its limit.
-	ID                 string
-	Items, Adding, Max int
-}
-
-// Error implements error.
-func (e *SwarmFullError) Error() string {
-	return fmt.Sprintf("redisstore: swarm %q holds %d items and allows %d: cannot add %d", e.ID, e.Items, e.Max, e.Adding)
-}
+// SwarmFullError is returned when adding items would take a swarm past its MaxItems
+// (flowtype's type).
+type SwarmFullError = flowtype.SwarmFullError
 
 // SwarmMovedError is returned by [Store.SwarmAdd] when the swarm holds another number
 // of items than the caller compiled its items for (a concurrent add).

@@ -252,7 +252,8 @@ func (s *Store) LinkStep(ctx context.Context, id string, rec *Record, kwargs map
 		return &NotPendingError{ID: id, Status: Status(st)}
 	default:
 		c, _ := res[1].(string)
-		return &ContainedError{ID: id, ContainerIDs: splitList(c)}
+		chains := append(splitList(c), "")
+		return &ContainedError{ID: id, ChainID: chains[0]}
 	}
 }
 
@@ -324,7 +325,7 @@ func (s *Store) cancelled(id string, res []any) (*Cancelled, error) {
 		return nil, err
 	}
 	if code == "ended" {
-		return nil, &NotPendingError{ID: id, Status: Status(prev), OwnerRunID: rec.RunID}
+		return nil, &NotPendingError{ID: id, Status: Status(prev), RunID: rec.RunID}
 	}
 	from, _ := at(res, 4).(int64)
 	return &Cancelled{Record: rec, Previous: Status(prev), QueuedFrom: int(from)}, nil
@@ -510,6 +511,6 @@ func (s *Store) SuspendRunning(ctx context.Context, id, runID string, input json
 	default:
 		st, _ := at(res, 1).(string)
 		owner, _ := at(res, 2).(string)
-		return &NotPendingError{ID: id, Status: Status(st), OwnerRunID: owner}
+		return &NotPendingError{ID: id, Status: Status(st), RunID: owner}
 	}
 }

@@ -132,7 +132,7 @@ func (s *Store) UpdateKwargs(ctx context.Context, id string, kw map[string]any, 
 	case "status":
 		st, _ := res[1].(string)
 		owner, _ := res[2].(string)
-		return &NotPendingError{ID: id, Status: Status(st), OwnerRunID: owner}
+		return &NotPendingError{ID: id, Status: Status(st), RunID: owner}
 	case "size":
 		n, _ := res[1].(int64)
 		return &SizeError{ID: id, Size: int(n), Limit: maxBytes}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hatchetflow/go/hatchetflow"
-	"github.com/hatchetflow/go/redisstore"
 )
 
 const (
@@ -55,7 +54,7 @@ func (f *fake) Tree(_ context.Context, id string) (*hatchetflow.Node, error) {
 	}
 	n := f.trees[id]
 	if n == nil {
-		return nil, &hatchetflow.SignatureNotFoundError{ID: id, Err: &redisstore.NotFoundError{ID: id}}
+		return nil, &hatchetflow.SignatureNotFoundError{ID: id}
 	}
 	b, _ := json.Marshal(n) // a copy, as a real read would return
 	var c hatchetflow.Node
