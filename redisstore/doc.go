@@ -26,8 +26,8 @@
 //
 // # Transitions
 //
-// Status changes are compare-and-set Lua scripts (see scripts.go, each documents its
-// KEYS, ARGV and return value): pending→active records the engine's run id;
+// Status changes are compare-and-set Lua scripts, each beside the method that runs it
+// with a header naming its KEYS, ARGV and replies: pending→active records the engine's run id;
 // active→done stores the result; active or pending→failed. Repeating a transition from
 // the same run is a no-op that says so ([Transition.Repeated]); any other transition is
 // refused with a [*TransitionError].

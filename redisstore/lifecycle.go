@@ -33,6 +33,59 @@ const (
 	Held StartOutcome = "held"
 )
 
+// startCmd moves a signature pending→active for one engine run and returns it.
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
+// ARGV[1] run id, ARGV[2] active TTL in ms (refreshed on start), ARGV[3] attempt
+// number (1-based), recorded when this run may execute, ARGV[4] the run's input ("":
+// none), kept in "in" when the run starts the signature and held in "hin" when the
+// signature is suspended, ARGV[5] (optional) how many times user code may be called
+// for the signature (1 + the task's retries; 0 or absent: no limit). "nc" counts the
+// calls: 1 when a run starts the signature, +1 for each attempt of that run admitted
+// again.
+// Returns {outcome, record field/value list, kwargs field/value list}, outcome one of:
+//
+//	"missing"  no record (never saved, expired or deleted); the lists are absent
+//	"started"  was pending; now active and owned by ARGV[1]
+//	"resumed"  already active and owned by ARGV[1]: a retry within the same run
+//	"exhausted" active and owned by ARGV[1], but user code was called ARGV[5] times
+//	           already: the attempt is beyond the task's retries (nothing changed)
+//	"busy"     active and owned by another run
+//	"done", "failed", "cancelled"  already ended; the record carries the result or error
+//	"held"     suspended: the run's input is held (the first one only) for Resume,
+//	           and "hr" names the run
+var startCmd = redis.NewScript(ixLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+local owner = redis.call('HGET', KEYS[1], 'rid')
+local outcome = st
+if st == 'pending' then
+  redis.call('HSET', KEYS[1], 's', 'active', 'ls', 'pending', 'rid', ARGV[1], 'at', ARGV[3], 'nc', 1)
+  if ARGV[4] and ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'in', ARGV[4]) end
+  redis.call('HSETNX', KEYS[1], 'ta', ixnow())
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  ixstatus('pending', 'active')
+  outcome = 'started'
+elseif st == 'active' then
+  local max = tonumber(ARGV[5] or '0')
+  if owner == ARGV[1] and max > 0 and tonumber(redis.call('HGET', KEYS[1], 'nc') or '0') >= max then
+    outcome = 'exhausted'
+  elseif owner == ARGV[1] then
+    redis.call('HSET', KEYS[1], 'at', ARGV[3])
+    redis.call('HINCRBY', KEYS[1], 'nc', 1)
+    outcome = 'resumed'
+  else
+    outcome = 'busy'
+  end
+elseif st == 'suspended' then
+  if ARGV[4] and ARGV[4] ~= '' then redis.call('HSETNX', KEYS[1], 'hin', ARGV[4]) end
+  redis.call('HSET', KEYS[1], 'hr', ARGV[1])
+  outcome = 'held'
+end
+return {outcome, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+`)
+
 // Start moves signature id pending→active for runID in one round trip and returns the
 // record with its kwargs; attempt (1-based) is recorded when the run may execute. A
 // missing signature returns a [*NotFoundError].
@@ -87,6 +140,38 @@ type FinishOptions struct {
 	Containers []string
 }
 
+// finishCmd moves a signature active→done for its owner run, keeps the result and
+// gives both keys the done TTL.
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
+// ARGV[1] run id, ARGV[2] result JSON, ARGV[3] done TTL in ms, ARGV[4] (optional) the
+// run input, kept in "in" when the record is a chain's first step ("fi").
+// Returns {code, record field/value list}, code one of:
+//
+//	"ok"       active→done for ARGV[1]
+//	"repeat"   already done by ARGV[1]: nothing changed
+//	"refused"  any other state (the list shows which)
+//	"missing"  no record
+var finishCmd = redis.NewScript(ixLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+local owner = redis.call('HGET', KEYS[1], 'rid')
+local code = 'refused'
+if st == 'active' and owner == ARGV[1] then
+  redis.call('HSET', KEYS[1], 's', 'done', 'ls', 'active', 'res', ARGV[2], 'te', ixnow())
+  if ARGV[4] and redis.call('HGET', KEYS[1], 'fi') == '1' then
+    redis.call('HSET', KEYS[1], 'in', ARGV[4])
+  end
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  ixstatus('active', 'done')
+  code = 'ok'
+elseif st == 'done' and owner == ARGV[1] then
+  code = 'repeat'
+end
+return {code, redis.call('HGETALL', KEYS[1])}
+`)
+
 // Finish moves signature id active→done for runID, keeps result (JSON) and gives the
 // signature the done TTL, in one round trip (one pipeline with the chains' step lists
 // when opts names containers).
@@ -139,6 +224,31 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 	return tr, nil
 }
 
+// failCmd moves a signature to failed: from active for its owner run, or from
+// pending (the run failed before it could start, e.g. a schedule timeout), and gives
+// both keys the done TTL.
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
+// ARGV[1] run id, ARGV[2] error message, ARGV[3] done TTL in ms.
+// Returns {code, record field/value list, kwargs field/value list}, code one of
+// "ok", "repeat" (already failed by ARGV[1]), "refused", "missing" (no lists).
+var failCmd = redis.NewScript(ixLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+local owner = redis.call('HGET', KEYS[1], 'rid')
+local code = 'refused'
+if (st == 'active' and owner == ARGV[1]) or st == 'pending' then
+  redis.call('HSET', KEYS[1], 's', 'failed', 'ls', st, 'rid', ARGV[1], 'err', ARGV[2], 'te', ixnow())
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  ixstatus(st, 'failed')
+  code = 'ok'
+elseif st == 'failed' and owner == ARGV[1] then
+  code = 'repeat'
+end
+return {code, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+`)
+
 // Fail moves signature id to failed for runID (from active for that run, or from
 // pending), records message and gives it the done TTL, in one round trip. The
 // returned record includes the kwargs, so the message the task received can be rebuilt.
@@ -173,6 +283,19 @@ func (s *Store) transition(id, runID string, to Status, res []any) (*Transition,
 		return nil, &TransitionError{ID: id, From: rec.Status, To: to, RunID: runID, OwnerRunID: rec.RunID}
 	}
 }
+
+// markCmd records dispatch markers on an existing record and never creates a key
+// (a plain HSET on an expired record would leave a key without TTL).
+//
+// KEYS[1] record hash.
+// ARGV field/value pairs: "d:<outcome>:<callback id>" → dispatched run id, or "in" →
+// the message a callback was dispatched with (see Record.Input).
+// Returns 1 when written, 0 when the record is missing.
+var markCmd = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`)
 
 // MarkDispatched records that callbacks of signature id were dispatched for outcome
 // (callback id → dispatched run id) and keeps on each callback's record the message it
@@ -221,6 +344,43 @@ func (s *Store) KeepInput(ctx context.Context, id string, input json.RawMessage)
 	}
 	return nil
 }
+
+// linkCmd makes a saved, pending signature a step of a chain: it adds record fields
+// (the next step as a success callback, the chain's error callbacks, the container
+// list, the first-step flag) and the chain's kwargs under the step's own (HSETNX:
+// the step's kwargs win), and refreshes both keys' TTL.
+//
+// A linked step is no longer the top of a tree: it leaves the root index.
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
+// ARGV[1] TTL in ms, ARGV[2] n = number of record field/value pairs, then n record
+// pairs, then the kwargs pairs (possibly none).
+// Returns {code, ...}, code one of:
+//
+//	"ok"                 linked
+//	"missing"            no record
+//	"status", s          not pending (status s): a step that ran cannot join a chain
+//	"contained", c       already a step of chain c, or an item of swarm c: a signature
+//	                     belongs to one container
+var linkCmd = redis.NewScript(ixLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local cid = redis.call('HGET', KEYS[1], 'cid')
+if cid then return {'contained', cid} end
+local sw = redis.call('HGET', KEYS[1], 'sw')
+if sw then return {'contained', string.match(sw, '^[^/]*')} end
+local st = redis.call('HGET', KEYS[1], 's')
+if st ~= 'pending' then return {'status', st} end
+local n = tonumber(ARGV[2])
+local rec = {}
+for i = 3, 2 + 2 * n do rec[#rec + 1] = ARGV[i] end
+if #rec > 0 then redis.call('HSET', KEYS[1], unpack(rec)) end
+for i = 3 + 2 * n, #ARGV, 2 do redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+redis.call('ZREM', IX .. ':root', ixid())
+ixkeep()
+return {'ok'}
+`)
 
 // LinkStep makes the saved, pending signature id a step of a chain: fields are record
 // field/value pairs to add (see [Record]), kwargs the chain's kwargs, set only where the

@@ -8,6 +8,45 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// saveCmd creates one signature: its record and kwargs hashes, each with the active
+// TTL, atomically. A tree is saved as a pipeline of these, callbacks first, so it works
+// on Redis Cluster too (a MULTI may not span slots).
+//
+// The record enters its shard's indexes (all, status, task, and root when it is the
+// top of a tree) in the same script; every tenth save also drops up to 20 expired index
+// entries of its shard (twice what saves add, at a tenth of the cost).
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
+// ARGV[1] TTL in ms, or the negated TTL to create the signature only if it does not
+// exist yet (a retried attempt saving the same ids), ARGV[2] n = number of record
+// field/value pairs, ARGV[3] flags: "r" the top of a tree, "s" sweep expired index
+// entries ("", "r", "s" or "rs"), then n record pairs, then the
+// kwargs pairs (possibly none).
+// Returns 1, or 0 when an existing signature was left as it is.
+var saveCmd = redis.NewScript(ixLua + `
+local ttl = tonumber(ARGV[1])
+if ttl < 0 then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+  ttl = -ttl
+end
+local n = tonumber(ARGV[2])
+local prev = redis.call('HGET', KEYS[1], 's')
+local rec = {}
+for i = 4, 3 + 2 * n do rec[#rec + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(rec))
+redis.call('PEXPIRE', KEYS[1], ttl)
+if #ARGV > 3 + 2 * n then
+  local kw = {}
+  for i = 4 + 2 * n, #ARGV do kw[#kw + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[2], unpack(kw))
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+if prev then redis.call('ZREM', IX .. ':s:' .. prev, ixid()) end
+ixadd(string.find(ARGV[3], 'r', 1, true) ~= nil)
+if string.find(ARGV[3], 's', 1, true) then ixsweep(20) end
+return 1
+`)
+
 // SaveTree writes records in one pipelined round trip (one per node, in parallel, on
 // Redis Cluster), in the order given: pass callbacks before their parents, so a save
 // cut short never leaves a parent pointing at a missing callback. Each signature is
@@ -105,6 +144,48 @@ func (s *Store) GetMany(ctx context.Context, ids []string) (map[string]*Record, 
 	}
 	return out, nil
 }
+
+// updateKwargsCmd sets top-level kwargs of a pending signature atomically; each field
+// is replaced whole, other fields are untouched, so concurrent updaters of different
+// keys lose nothing. The kwargs hash gets the record's remaining TTL. The JSON size of
+// the resulting kwargs object is 2 + the sum over fields of (#name + 3 + #value) + the
+// commas between them (exact for names that need no escaping).
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash.
+// ARGV[1] size limit in bytes (0: none), then field/value pairs, values JSON-encoded.
+// Returns {code, ...}, code one of:
+//
+//	"ok", n          n fields written
+//	"missing"        no record
+//	"status", s, r   the signature is not pending: its status s and owner run r
+//	"size", n        the result would be n bytes, over the limit; nothing written
+var updateKwargsCmd = redis.NewScript(`
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+if st ~= 'pending' then
+  return {'status', st or '', redis.call('HGET', KEYS[1], 'rid') or ''}
+end
+local limit = tonumber(ARGV[1])
+if limit > 0 then
+  local kw = {}
+  local cur = redis.call('HGETALL', KEYS[2])
+  for i = 1, #cur, 2 do kw[cur[i]] = cur[i + 1] end
+  for i = 2, #ARGV, 2 do kw[ARGV[i]] = ARGV[i + 1] end
+  local size, n = 2, 0
+  for k, v in pairs(kw) do
+    size = size + #k + 3 + #v
+    n = n + 1
+  end
+  if n > 1 then size = size + n - 1 end
+  if size > limit then return {'size', size} end
+end
+local pairs_ = {}
+for i = 2, #ARGV do pairs_[#pairs_ + 1] = ARGV[i] end
+redis.call('HSET', KEYS[2], unpack(pairs_))
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return {'ok', (#ARGV - 1) / 2}
+`)
 
 // UpdateKwargs sets top-level kwargs of a pending signature atomically (MageFlow's
 // kwargs.aupdate), in one round trip. Concurrent updates of different keys never lose
