@@ -246,12 +246,14 @@ func inputOf(rec *redisstore.Record) map[string]any {
 // the run was cancelled (from the dashboard, the SDK, or Client.Cancel), the
 // signature is cancelled with its error path, as Client.Cancel does. The engine runs
 // no on-failure step for a cancelled run, so nothing else would.
-func (c *Client) settleExternalCancel(sigID, runID string) {
+// It is also what flowtest's harness calls when a run is cancelled on its engine's
+// side (engine.Machinery.SettleCancel). It gives up after 10 s.
+func (c *Client) settleExternalCancel(ctx context.Context, sigID, runID string) {
 	rc, ok := c.dispatcher.(engine.RunChecker)
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// The engine marks the run cancelled as it cancels the attempt: give it a moment.
 	pause := poll.New(250*time.Millisecond, 250*time.Millisecond)

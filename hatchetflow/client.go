@@ -85,7 +85,8 @@ func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts 
 		return nil, ErrNoDispatcher
 	}
 	if cfg.Expose != nil {
-		*cfg.Expose = engine.Machinery{Store: c.store, Dispatcher: c.dispatcher, Steps: c.steps}
+		*cfg.Expose = engine.Machinery{Store: c.store, Dispatcher: c.dispatcher, Steps: c.steps,
+			SettleCancel: c.settleExternalCancel}
 	}
 	return c, nil
 }

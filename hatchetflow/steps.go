@@ -151,7 +151,7 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 			// Only when the attempt ended before its timeout: a timed-out attempt is
 			// the engine's to retry or fail, and is left exactly as before.
 			if _, ok := c.dispatcher.(engine.Canceller); ok && c.hatchet != nil && time.Since(started) < timeout-200*time.Millisecond {
-				go c.settleExternalCancel(sigID, runID)
+				go c.settleExternalCancel(context.WithoutCancel(ctx), sigID, runID)
 			}
 			return nil, err
 		}

@@ -163,6 +163,10 @@ type Machinery struct {
 	Dispatcher Dispatcher
 	// Steps returns the step functions of a registered task.
 	Steps func(task string) (Steps, bool)
+	// SettleCancel settles run runID of signature sigID once the engine reports it
+	// cancelled: the signature, if the run still owns it, is cancelled with its error
+	// path. The main step runs it after an attempt whose context ended early.
+	SettleCancel func(ctx context.Context, sigID, runID string)
 }
 
 // Config is what hatchetflow.Option sets. Its zero value is not usable: hatchetflow.New

@@ -427,22 +427,13 @@ func (h *Harness) endIfCancelled(ctx context.Context, r *Run, attempt int) bool 
 }
 
 // settleCancel does for a run cancelled on the engine's side what hatchetflow's main
-// step does on the engine after its attempt's ctx was cancelled: if the run's
-// signature is still active and owned by the run, it is cancelled with its error
-// path, as [hatchetflow.Client.Cancel] does. After a Client.Cancel the signature has
-// ended already and nothing happens.
+// step does on the engine after its attempt's ctx was cancelled, with the same code
+// (engine.Machinery.SettleCancel): if the run's signature is still active and owned by
+// the run, it is cancelled with its error path. After a Client.Cancel the signature
+// has ended already and nothing happens.
 func (h *Harness) settleCancel(ctx context.Context, r *Run) {
-	sigID := r.SignatureID()
-	if sigID == "" {
-		return
-	}
-	sig, err := h.Client.Signature(ctx, sigID)
-	if err != nil || sig.Status != hatchetflow.StatusActive || sig.RunID != r.ID {
-		return // not a plain signature (a swarm's own run), gone, or moved on already
-	}
-	err = h.Client.Cancel(ctx, sigID, &hatchetflow.CancelOptions{Reason: "run cancelled on the engine"})
-	if err != nil && !errors.Is(err, hatchetflow.ErrNotPending) {
-		h.logf("%s run %s: cannot settle the cancelled run's signature %s: %v", r.Task, r.ID, sigID, err)
+	if sigID := r.SignatureID(); sigID != "" {
+		h.machinery.SettleCancel(ctx, sigID, r.ID)
 	}
 }
 
