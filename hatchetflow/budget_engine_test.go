@@ -188,3 +188,40 @@ func keysOf(ctx context.Context, t *testing.T, rdb *redis.Client, prefix string)
 	must(t, err)
 	return keys
 }
+
+// A plain Hatchet task (no hatchetflow wrapper) signed by name with Validate runs on
+// the engine, but no hatchetflow step settles its signature: waiting for it, or for a
+// chain it is a step of, returns ErrUnsettled at once instead of a result whose
+// callbacks will never fire, or a wait until the deadline.
+func TestEnginePlainTaskIsReportedUnsettled(t *testing.T) {
+	hc := enginetest.Client(t)
+	prefix := "hfplain-" + enginetest.Namespace()
+	rdb := enginetest.Redis(t, prefix)
+	c, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix))
+	must(t, err)
+	(&swarmFlow{}).register(t, c)
+	plain := hc.NewStandaloneTask("plain-task", func(_ hatchet.Context, in map[string]any) (map[string]any, error) {
+		return map[string]any{"seen": in["order_id"]}, nil
+	})
+	ctx := enginetest.Context(t, time.Minute)
+	w, err := enginetest.Wait(ctx, func() (*hatchet.Worker, error) {
+		return c.NewWorker(ctx, "plain-worker", &hatchetflow.WorkerOptions{Workflows: []hatchet.WorkflowBase{plain}})
+	})
+	must(t, err)
+	stop, err := enginetest.Wait(ctx, w.Start)
+	must(t, err)
+	t.Cleanup(func() { _ = stop() })
+
+	h, err := dsl.Sign("plain-task").Validate(Order{}).Run(ctx, c, Order{OrderID: "p-1"})
+	must(t, err)
+	if _, err := h.Wait(ctx); !errors.Is(err, hatchetflow.ErrUnsettled) {
+		t.Fatalf("Wait on a plain task's signature = %v, want ErrUnsettled", err)
+	}
+	start := time.Now()
+	ch, err := dsl.Chain(dsl.Sign("plain-task").Validate(Order{}), sq(2)).Run(ctx, c, Order{OrderID: "p-2"})
+	must(t, err)
+	if _, err := ch.Wait(ctx); !errors.Is(err, hatchetflow.ErrUnsettled) {
+		t.Fatalf("Wait on a chain with a plain step = %v, want ErrUnsettled", err)
+	}
+	t.Logf("chain with a plain step reported unsettled after %v", time.Since(start).Round(time.Millisecond))
+}

@@ -69,9 +69,31 @@ var (
 	ErrAlreadyInChain = flowtype.ErrAlreadyInChain
 	// ErrConflictingOptions is matched by [*ConflictingOptionError].
 	ErrConflictingOptions = errors.New("hatchetflow: conflicting options")
+	// ErrUnsettled is matched by [*UnsettledError].
+	ErrUnsettled = errors.New("hatchetflow: run ended without hatchetflow settling its signature")
 	// ErrRetriesExhausted is matched by [*RetriesExhaustedError].
 	ErrRetriesExhausted = errors.New("hatchetflow: attempt beyond the task's retries")
 )
+
+// UnsettledError is what waiting returns when a signature's run completed on the
+// engine but no hatchetflow step ran for the signature: its task has no hatchetflow
+// wrapper (a plain Hatchet task, or another language's, signed by name with
+// Validate). The signature stays pending, so its callbacks (or a chain's next step)
+// will not run; waiting says so instead of returning the run's output as if they
+// would, or waiting forever for a chain that cannot advance.
+type UnsettledError struct {
+	// ID is the signature; Task its task; RunID the run that completed.
+	ID, Task, RunID string
+}
+
+// Error implements error.
+func (e *UnsettledError) Error() string {
+	return fmt.Sprintf("hatchetflow: run %s of task %q completed, but no hatchetflow step ran for signature %q (is %q a plain Hatchet task?): its callbacks and later chain steps will not run",
+		e.RunID, e.Task, e.ID, e.Task)
+}
+
+// Is reports whether target is [ErrUnsettled].
+func (e *UnsettledError) Is(target error) bool { return target == ErrUnsettled }
 
 // RetriesExhaustedError is the outcome of an engine attempt of a signed run whose
 // user function already ran 1 + Retries times (counted on the signature, whatever

@@ -202,13 +202,25 @@ func (h *Handle) Wait(ctx context.Context) (json.RawMessage, error) {
 
 // waitRun waits for run runID of signature sigID through the dispatcher's [engine.Waiter].
 // When the run did not complete, its [*RunError] gets the typed refusal, if
-// hatchetflow refused the run, from the signature's record (see refusal).
+// hatchetflow refused the run, from the signature's record (see refusal). When it
+// completed but the signature is still pending (no hatchetflow step ran for it), it
+// returns an [*UnsettledError].
 func (c *Client) waitRun(ctx context.Context, sigID, runID, task string) (json.RawMessage, error) {
 	w, ok := c.dispatcher.(engine.Waiter)
 	if !ok {
 		return nil, ErrCannotWait
 	}
 	out, err := w.Wait(ctx, runID, task)
+	if err == nil {
+		rec, gerr := c.store.Get(ctx, sigID)
+		switch {
+		case gerr == nil && rec.Status == StatusPending:
+			return nil, &UnsettledError{ID: sigID, Task: task, RunID: runID}
+		case gerr != nil && !errors.Is(gerr, redisstore.ErrNotFound):
+			return nil, gerr
+		}
+		return out, nil
+	}
 	var re *RunError
 	if errors.As(err, &re) && re.Cause == nil {
 		if rerr := c.setRefusal(ctx, sigID, re); rerr != nil {
