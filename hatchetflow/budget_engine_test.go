@@ -157,12 +157,7 @@ func TestEngineCancelKeepsTheMessage(t *testing.T) {
 // Delete of a tree whose callbacks are chains with their own error callbacks leaves
 // no record behind in Redis, nor an index entry that lists one.
 func TestEngineDeleteLeavesNothing(t *testing.T) {
-	hc := enginetest.Client(t)
-	prefix := "hfdel-" + enginetest.Namespace()
-	rdb := enginetest.Redis(t, prefix)
-	c, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix))
-	must(t, err)
-	(&swarmFlow{}).register(t, c)
+	_, c, rdb, prefix := newSwarmClient(t, "hfdel-")
 	ctx := enginetest.Context(t, time.Minute)
 	saved, err := sq(1).OnSuccess(dsl.Chain(sq(2), sq(3)).OnError(dsl.Sign("swarm-failed"))).
 		OnError(dsl.Chain(dsl.Chain(sq(4), sq(5)).OnError(dsl.Sign("swarm-failed")), sq(6))).Save(ctx, c)
@@ -181,6 +176,20 @@ func TestEngineDeleteLeavesNothing(t *testing.T) {
 	}
 }
 
+// newSwarmClient returns a client for the local engine (skipping unless
+// HATCHETFLOW_INTEGRATION=1) on its own Redis key prefix (kind + the test's
+// namespace), with the swarm test tasks registered and no worker started.
+func newSwarmClient(t *testing.T, kind string) (*hatchet.Client, *hatchetflow.Client, *redis.Client, string) {
+	t.Helper()
+	hc := enginetest.Client(t)
+	prefix := kind + enginetest.Namespace()
+	rdb := enginetest.Redis(t, prefix)
+	c, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix))
+	must(t, err)
+	(&swarmFlow{}).register(t, c)
+	return hc, c, rdb, prefix
+}
+
 // keysOf lists the keys under prefix.
 func keysOf(ctx context.Context, t *testing.T, rdb *redis.Client, prefix string) []string {
 	t.Helper()
@@ -194,12 +203,7 @@ func keysOf(ctx context.Context, t *testing.T, rdb *redis.Client, prefix string)
 // chain it is a step of, returns ErrUnsettled at once instead of a result whose
 // callbacks will never fire, or a wait until the deadline.
 func TestEnginePlainTaskIsReportedUnsettled(t *testing.T) {
-	hc := enginetest.Client(t)
-	prefix := "hfplain-" + enginetest.Namespace()
-	rdb := enginetest.Redis(t, prefix)
-	c, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix))
-	must(t, err)
-	(&swarmFlow{}).register(t, c)
+	hc, c, _, _ := newSwarmClient(t, "hfplain-")
 	plain := hc.NewStandaloneTask("plain-task", func(_ hatchet.Context, in map[string]any) (map[string]any, error) {
 		return map[string]any{"seen": in["order_id"]}, nil
 	})
