@@ -229,3 +229,68 @@ func TestEnginePlainTaskIsReportedUnsettled(t *testing.T) {
 	}
 	t.Logf("chain with a plain step reported unsettled after %v", time.Since(start).Round(time.Millisecond))
 }
+
+// StaleIn tags which attempt a stale-attempt run's result comes from.
+type StaleIn struct {
+	ID string `json:"id"`
+}
+
+// StaleOut is the stale-attempt task's result: the attempt that produced it.
+type StaleOut struct {
+	Attempt int `json:"attempt"`
+}
+
+// StaleCallback receives the stale-attempt task's result.
+type StaleCallback struct {
+	Result StaleOut `json:"mageflow_results"`
+}
+
+// An attempt that ignores its context and returns after its execution timeout never
+// finishes the signature: the engine's retry (same run id) owns it, its result is the
+// one the success callback gets, once.
+func TestEngineStaleAttemptNeverFinishes(t *testing.T) {
+	_, c, _, _ := newSwarmClient(t, "hfstale-")
+	var mu sync.Mutex
+	var got []StaleOut
+	calls := 0
+	_, err := hatchetflow.NewTask(c, "stale", func(hctx hatchet.Context, in StaleIn) (StaleOut, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		if hctx.RetryCount() == 0 {
+			time.Sleep(3500 * time.Millisecond) // ignores its ctx, past the 2 s timeout
+		}
+		return StaleOut{Attempt: hctx.RetryCount() + 1}, nil
+	}, hatchetflow.WithRetries(1), hatchetflow.WithExecutionTimeout(2*time.Second))
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "stale-cb", func(_ hatchet.Context, in StaleCallback) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, in.Result)
+		return nil, nil
+	})
+	must(t, err)
+	ctx := enginetest.Context(t, time.Minute)
+	w, err := enginetest.Wait(ctx, func() (*hatchet.Worker, error) { return c.NewWorker(ctx, "stale-worker", nil) })
+	must(t, err)
+	stop, err := enginetest.Wait(ctx, w.Start)
+	must(t, err)
+	t.Cleanup(func() { _ = stop() })
+
+	h, err := dsl.Sign("stale").OnSuccess(dsl.Sign("stale-cb")).Run(ctx, c, StaleIn{ID: "s-1"})
+	must(t, err)
+	out, err := hatchetflow.WaitResult[StaleOut](ctx, h)
+	must(t, err)
+	if out.Attempt != 2 {
+		t.Fatalf("the run's result came from attempt %d, want the retry (2)", out.Attempt)
+	}
+	// Past the stale attempt's own return and the engine's grace, nothing changes.
+	time.Sleep(4 * time.Second)
+	sig, err := c.Signature(ctx, h.SignatureID())
+	must(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	if sig.Status != hatchetflow.StatusDone || calls != 2 || len(got) != 1 || got[0].Attempt != 2 {
+		t.Fatalf("signature %s, user code %d times, callbacks got %+v; want done, 2, one result of attempt 2", sig.Status, calls, got)
+	}
+}
