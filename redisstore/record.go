@@ -88,8 +88,9 @@ type Record struct {
 	CreatedAt, StartedAt, EndedAt time.Time
 	// RunID is the engine run that owns the signature once it started.
 	RunID string
-	// Attempt is the 1-based attempt number of the owner run's latest attempt.
-	Attempt int
+	// Attempt is the 1-based attempt number of the owner run's latest attempt; Calls
+	// how many attempts of that run were admitted to the user function.
+	Attempt, Calls int
 	// Containers are the chains this signature is a step of, innermost first.
 	Containers []string
 	// FirstLeaf is true when this signature is the first step of a chain: its Input
@@ -148,6 +149,9 @@ const (
 	fEndedAt     = "te" // unix ms of the end (done, failed, cancelled)
 	fRunID       = "rid"
 	fHeldRunID   = "hr"
+	fHeldInput   = "hin"  // a suspended signature's held run input
+	fHold        = "hold" // "1" while an active signature is suspended
+	fCalls       = "nc"   // user-function calls admitted for the owner run
 	fAttempt     = "at"
 	fContainer   = "cid" // comma-separated container ids, innermost first
 	fKind        = "k"
@@ -261,6 +265,7 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 		r.Result = json.RawMessage(v)
 	}
 	r.Attempt, _ = strconv.Atoi(h[fAttempt])
+	r.Calls, _ = strconv.Atoi(h[fCalls])
 	if r.Kind == KindSwarm {
 		atoi := func(f string) int { n, _ := strconv.Atoi(h[f]); return n }
 		r.Swarm = &SwarmConfig{MaxConcurrency: atoi(fMaxConc), StopAfter: atoi(fStopAfter),
@@ -269,7 +274,7 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 			Done: atoi(fNumDone), Failed: atoi(fNumFailed), Stopped: h[fStopped] == "1", Complete: h[fComplete] == "1",
 			StopFailures: atoi(fStopFails)}
 	}
-	r.Held = h["hold"] == "1"
+	r.Held = h[fHold] == "1"
 	r.HeldRunID = h[fHeldRunID]
 	if v := h[fSwarmItem]; v != "" {
 		r.Item = decodeSwarmItem(v)
