@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/hatchet-dev/hatchet/pkg/client/rest"
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/redis/go-redis/v9"
 
@@ -157,7 +159,7 @@ func TestEngineCancelKeepsTheMessage(t *testing.T) {
 // Delete of a tree whose callbacks are chains with their own error callbacks leaves
 // no record behind in Redis, nor an index entry that lists one.
 func TestEngineDeleteLeavesNothing(t *testing.T) {
-	_, c, rdb, prefix := newSwarmClient(t, "hfdel-")
+	_, c, rdb, prefix := newSwarmClient(t, "hfdel-", &swarmFlow{})
 	ctx := enginetest.Context(t, time.Minute)
 	saved, err := sq(1).OnSuccess(dsl.Chain(sq(2), sq(3)).OnError(dsl.Sign("swarm-failed"))).
 		OnError(dsl.Chain(dsl.Chain(sq(4), sq(5)).OnError(dsl.Sign("swarm-failed")), sq(6))).Save(ctx, c)
@@ -178,15 +180,15 @@ func TestEngineDeleteLeavesNothing(t *testing.T) {
 
 // newSwarmClient returns a client for the local engine (skipping unless
 // HATCHETFLOW_INTEGRATION=1) on its own Redis key prefix (kind + the test's
-// namespace), with the swarm test tasks registered and no worker started.
-func newSwarmClient(t *testing.T, kind string) (*hatchet.Client, *hatchetflow.Client, *redis.Client, string) {
+// namespace), with the swarm test tasks of f registered and no worker started.
+func newSwarmClient(t *testing.T, kind string, f *swarmFlow) (*hatchet.Client, *hatchetflow.Client, *redis.Client, string) {
 	t.Helper()
 	hc := enginetest.Client(t)
 	prefix := kind + enginetest.Namespace()
 	rdb := enginetest.Redis(t, prefix)
 	c, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix))
 	must(t, err)
-	(&swarmFlow{}).register(t, c)
+	f.register(t, c)
 	return hc, c, rdb, prefix
 }
 
@@ -203,7 +205,7 @@ func keysOf(ctx context.Context, t *testing.T, rdb *redis.Client, prefix string)
 // chain it is a step of, returns ErrUnsettled at once instead of a result whose
 // callbacks will never fire, or a wait until the deadline.
 func TestEnginePlainTaskIsReportedUnsettled(t *testing.T) {
-	hc, c, _, _ := newSwarmClient(t, "hfplain-")
+	hc, c, _, _ := newSwarmClient(t, "hfplain-", &swarmFlow{})
 	plain := hc.NewStandaloneTask("plain-task", func(_ hatchet.Context, in map[string]any) (map[string]any, error) {
 		return map[string]any{"seen": in["order_id"]}, nil
 	})
@@ -249,7 +251,7 @@ type StaleCallback struct {
 // finishes the signature: the engine's retry (same run id) owns it, its result is the
 // one the success callback gets, once.
 func TestEngineStaleAttemptNeverFinishes(t *testing.T) {
-	_, c, _, _ := newSwarmClient(t, "hfstale-")
+	_, c, _, _ := newSwarmClient(t, "hfstale-", &swarmFlow{})
 	var mu sync.Mutex
 	var got []StaleOut
 	calls := 0
@@ -292,5 +294,74 @@ func TestEngineStaleAttemptNeverFinishes(t *testing.T) {
 	defer mu.Unlock()
 	if sig.Status != hatchetflow.StatusDone || calls != 2 || len(got) != 1 || got[0].Attempt != 2 {
 		t.Fatalf("signature %s, user code %d times, callbacks got %+v; want done, 2, one result of attempt 2", sig.Status, calls, got)
+	}
+}
+
+// A run cancelled on the engine while still queued (here behind the worker's one
+// slot) runs no step of ours: the reconciler settles its signature from the engine's
+// verdict, cancelled, with error callbacks once and the message it was run with.
+func TestEngineQueuedRunCancelIsSettled(t *testing.T) {
+	f := &swarmFlow{}
+	hc, c, _, _ := newSwarmClient(t, "hfqueued-", f)
+	release := make(chan struct{})
+	_, err := hatchetflow.NewTask(c, "hold-slot", func(hctx hatchet.Context, _ map[string]any) (any, error) {
+		select {
+		case <-release:
+		case <-hctx.GetContext().Done():
+		}
+		return nil, nil
+	}, hatchetflow.WithExecutionTimeout(time.Minute))
+	must(t, err)
+	ctx := enginetest.Context(t, time.Minute)
+	w, err := enginetest.Wait(ctx, func() (*hatchet.Worker, error) {
+		return c.NewWorker(ctx, "one-slot", &hatchetflow.WorkerOptions{Options: []hatchet.WorkerOption{hatchet.WithSlots(1)}})
+	})
+	must(t, err)
+	stop, err := enginetest.Wait(ctx, w.Start)
+	must(t, err)
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(func() { free(); _ = stop() })
+
+	holder, err := dsl.Sign("hold-slot").Run(ctx, c, map[string]any{})
+	must(t, err)
+	for {
+		sig, err := c.Signature(ctx, holder.SignatureID())
+		must(t, err)
+		if sig.Status == hatchetflow.StatusActive {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h, err := sq(7).OnError(dsl.Sign("swarm-failed")).Run(ctx, c, map[string]any{})
+	must(t, err)
+	time.Sleep(300 * time.Millisecond) // queued behind the held slot
+	cancelled := time.Now()
+	if _, err := hc.Runs().Cancel(ctx, rest.V1CancelTaskRequest{ExternalIds: &[]uuid.UUID{uuid.MustParse(h.RunID())}}); err != nil {
+		t.Fatal(err)
+	}
+	settled := time.Now()
+	for {
+		sig, err := c.Signature(ctx, h.SignatureID())
+		must(t, err)
+		if sig.Status == hatchetflow.StatusCancelled {
+			settled = time.Now()
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("signature still %s after the engine cancelled its queued run", sig.Status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("engine cancel of a queued run → signature cancelled and error callbacks dispatched: %v", settled.Sub(cancelled).Round(time.Millisecond))
+	free() // the error callback runs once the slot is free
+	waitFailures(t, f, 1)
+	sig, err := c.Signature(ctx, h.SignatureID())
+	must(t, err)
+	if got := f.failures[0]; sig.Status != hatchetflow.StatusCancelled || got.N != 7 || got.Failure == nil || !got.Failure.Cancelled {
+		t.Fatalf("signature %s, error callback got %+v / %+v", sig.Status, got, got.Failure)
+	}
+	if s, _, _ := f.counts(); s != 0 {
+		t.Fatalf("user code of the cancelled run ran %d times", s)
 	}
 }

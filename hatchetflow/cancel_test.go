@@ -384,3 +384,33 @@ func TestDeleteRemovesChainCallbacks(t *testing.T) {
 		t.Fatalf("List after Delete: %d items, %v", len(page.Entries), err)
 	}
 }
+
+// A run cancelled on the engine while still queued runs no step of ours; the
+// reconciler settles its signature from the engine's verdict: cancelled, error
+// callbacks once with the message it was run with.
+func TestQueuedRunCancelledOnTheEngineIsSettled(t *testing.T) {
+	f := newFlow(t)
+	ctx := context.Background()
+	c := f.h.Client
+	h, err := dsl.Sign(f.process).OnError(dsl.Sign("log-error").With(dsl.KW{"additional_field1": 3})).
+		Run(ctx, c, Order{OrderID: "vid-q"})
+	must(t, err)
+	must(t, f.h.CancelRuns(ctx, []string{h.RunID()}))
+	f.h.Drain(ctx)
+	f.h.RequireStatus(t, h.SignatureID(), hatchetflow.StatusCancelled)
+	if len(f.errs) != 1 {
+		t.Fatalf("%d error callbacks, want 1", len(f.errs))
+	}
+	if got := <-f.errs; got.OrderID != "vid-q" || got.AdditionalField1 != 3 || got.Failure == nil || !got.Failure.Cancelled {
+		t.Fatalf("error callback got %+v / %+v", got, got.Failure)
+	}
+	if n := f.calls.get("process-order"); n != 0 {
+		t.Fatalf("user code ran %d times", n)
+	}
+	// A second pass changes nothing.
+	must(t, f.h.CancelRuns(ctx, []string{h.RunID()}))
+	f.h.Drain(ctx)
+	if len(f.errs) != 0 {
+		t.Fatal("a second pass fired the error callbacks again")
+	}
+}

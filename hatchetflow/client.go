@@ -30,6 +30,8 @@ type Client struct {
 	// workerBuilt is set by NewWorker: tasks registered later would never be served.
 	workerBuilt bool
 
+	reconciler reconciler
+
 	registry sync.Map // task name -> cachedDef
 	schemas  sync.Map // schema document -> *inject.Schema
 }
@@ -50,6 +52,8 @@ func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts 
 		RegistryTTL:   DefaultRegistryCacheTTL,
 		StepRetryTime: 45 * time.Second,
 		SwarmWatch:    DefaultSwarmWatchInterval,
+
+		ReconcileInterval: DefaultReconcileInterval,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -86,7 +90,7 @@ func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts 
 	}
 	if cfg.Expose != nil {
 		*cfg.Expose = engine.Machinery{Store: c.store, Dispatcher: c.dispatcher, Steps: c.steps,
-			SettleCancel: c.settleExternalCancel}
+			SettleCancel: c.settleExternalCancel, Reconcile: c.reconcileRuns}
 	}
 	return c, nil
 }

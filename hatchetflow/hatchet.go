@@ -38,6 +38,9 @@ type WorkerOptions struct {
 // NewWorker writes the task registry to Redis and returns a Hatchet worker that runs
 // every task registered on c (each a workflow with its main and on-failure
 // steps), plus opts.Workflows. Start it with Start or StartBlocking.
+//
+// It also starts the client's reconciler (see [WithReconcileInterval]), which runs
+// until ctx ends: pass a context that lives as long as the worker.
 func (c *Client) NewWorker(ctx context.Context, name string, opts *WorkerOptions) (*hatchet.Worker, error) {
 	if c.hatchet == nil {
 		return nil, ErrNoHatchet
@@ -60,6 +63,9 @@ func (c *Client) NewWorker(ctx context.Context, name string, opts *WorkerOptions
 	w, err := c.hatchet.NewWorker(name, append(opts.Options, hatchet.WithWorkflows(wfs...))...)
 	if err != nil {
 		return nil, fmt.Errorf("hatchetflow: new worker %q: %w", name, err)
+	}
+	if c.cfg.ReconcileInterval > 0 {
+		c.reconciler.once.Do(func() { go c.reconcileLoop(ctx) })
 	}
 	return w, nil
 }
@@ -127,6 +133,7 @@ var (
 	_ engine.RunChecker       = (*hatchetDispatcher)(nil)
 	_ engine.Canceller        = (*hatchetDispatcher)(nil)
 	_ engine.RunInputReader   = (*hatchetDispatcher)(nil)
+	_ engine.RunLister        = (*hatchetDispatcher)(nil)
 )
 
 type hatchetDispatcher struct {
@@ -234,6 +241,36 @@ func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.
 		if err := pause.Wait(ctx); err != nil {
 			return nil, fmt.Errorf("hatchetflow: wait for run %s: %w", runID, err)
 		}
+	}
+}
+
+// EndedRuns implements [engine.RunLister] with the REST API's run list: the workflow
+// runs created since since that failed or were cancelled, 500 a page, without
+// payloads.
+func (d *hatchetDispatcher) EndedRuns(ctx context.Context, since time.Time) ([]engine.EndedRun, error) {
+	var out []engine.EndedRun
+	limit, offset := int64(500), int64(0)
+	noPayloads := false
+	for {
+		page, err := d.h.Runs().List(ctx, rest.V1WorkflowRunListParams{Since: since, Limit: &limit, Offset: &offset,
+			Statuses: &[]rest.V1TaskStatus{rest.V1TaskStatusFAILED, rest.V1TaskStatusCANCELLED}, IncludePayloads: &noPayloads})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Rows {
+			e := engine.EndedRun{RunID: r.WorkflowRunExternalId.String(), Cancelled: r.Status == rest.V1TaskStatusCANCELLED}
+			if r.AdditionalMetadata != nil {
+				e.SignatureID, _ = (*r.AdditionalMetadata)[engine.MetaSignature].(string)
+			}
+			if r.ErrorMessage != nil {
+				e.Message = *r.ErrorMessage
+			}
+			out = append(out, e)
+		}
+		if int64(len(page.Rows)) < limit {
+			return out, nil
+		}
+		offset += limit
 	}
 }
 

@@ -69,6 +69,15 @@ func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config)
 // global provider, a no-op unless the application installed one.
 func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) { c.Meters = mp } }
 
+// WithReconcileInterval sets how often the reconciler that [Client.NewWorker] starts
+// asks the engine for runs that ended without a hatchetflow step settling them (a run
+// cancelled while still queued, or while its worker was gone) and settles their
+// signatures. One worker per Redis prefix runs it at a time (a lease).
+// Default [DefaultReconcileInterval]; 0 or less starts no reconciler.
+func WithReconcileInterval(d time.Duration) Option {
+	return func(c *config) { c.ReconcileInterval = d }
+}
+
 // WithSwarmWatchInterval sets how often a running swarm's watcher (a chain of
 // [SwarmWatchTask] runs on the engine) checks its items against their runs and
 // settles what a lost event left open. Default [DefaultSwarmWatchInterval]. A

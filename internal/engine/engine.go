@@ -167,6 +167,8 @@ type Machinery struct {
 	// cancelled: the signature, if the run still owns it, is cancelled with its error
 	// path. The main step runs it after an attempt whose context ended early.
 	SettleCancel func(ctx context.Context, sigID, runID string)
+	// Reconcile is one pass of the client's reconciler (see [RunLister]).
+	Reconcile func(ctx context.Context) error
 }
 
 // Config is what hatchetflow.Option sets. Its zero value is not usable: hatchetflow.New
@@ -185,6 +187,8 @@ type Config struct {
 	// Tracers and Meters are the OpenTelemetry providers.
 	Tracers trace.TracerProvider
 	Meters  metric.MeterProvider
+	// ReconcileInterval is how often a worker's reconciler runs; 0 or less: never.
+	ReconcileInterval time.Duration
 	// Expose, when set, receives the client's [Machinery] once it is built.
 	Expose *Machinery
 }
@@ -197,3 +201,20 @@ func WithDispatcher(d Dispatcher) func(*Config) { return func(c *Config) { c.Dis
 // Expose is an option for hatchetflow.New that fills m with the client's
 // [Machinery] when the client is built.
 func Expose(m *Machinery) func(*Config) { return func(c *Config) { c.Expose = m } }
+
+// EndedRun is an engine run that ended without completing: failed or cancelled.
+type EndedRun struct {
+	// RunID is the run; SignatureID the signature its metadata names ("" if none).
+	RunID, SignatureID string
+	// Cancelled is true for a cancelled run, false for a failed one; Message is the
+	// engine's error text.
+	Cancelled bool
+	Message   string
+}
+
+// RunLister is implemented by engines that can list the runs created since a time
+// that ended without completing. The reconciler reads it, so its cost follows the
+// number of such runs, not the number of healthy ones.
+type RunLister interface {
+	EndedRuns(ctx context.Context, since time.Time) ([]EndedRun, error)
+}

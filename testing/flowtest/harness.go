@@ -71,6 +71,7 @@ var (
 	_ engine.Stepper          = (*Harness)(nil)
 	_ engine.Canceller        = (*Harness)(nil)
 	_ engine.RunInputReader   = (*Harness)(nil)
+	_ engine.RunLister        = (*Harness)(nil)
 )
 
 // New returns a harness on a fresh miniredis, closed with t.Cleanup. opts configure the
@@ -206,7 +207,9 @@ func (h *Harness) Wait(ctx context.Context, runID, task string) (json.RawMessage
 }
 
 // CancelRuns implements engine.Canceller as the engine does. A queued run is
-// removed from the queue and never runs. A running run's context is cancelled: the
+// removed from the queue and never runs, and the client's reconciler settles its
+// signature at once (cancelled, error callbacks with the message it was run with), as
+// the reconciler a worker hosts does within its interval on the engine. A running run's context is cancelled: the
 // attempt's ctx is done (ctx.Err() is context.Canceled), what it returns is dropped,
 // no retry or on-failure step follows, and the run ends cancelled at once, even when
 // its user function runs on. If the cancel came from the engine's side (this method,
@@ -215,12 +218,13 @@ func (h *Harness) Wait(ctx context.Context, runID, task string) (json.RawMessage
 // cancelled from Hatchet's dashboard. Runs that ended are left as they are.
 func (h *Harness) CancelRuns(ctx context.Context, runIDs []string) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	for _, id := range runIDs {
 		if h.byID[id] == nil {
+			h.mu.Unlock()
 			return fmt.Errorf("flowtest: no run %s", id)
 		}
 	}
+	queued := false
 	for _, id := range runIDs {
 		r := h.byID[id]
 		if r.stop != nil { // running
@@ -234,11 +238,37 @@ func (h *Harness) CancelRuns(ctx context.Context, runIDs []string) error {
 			if q == r {
 				h.queue = append(h.queue[:i:i], h.queue[i+1:]...)
 				r.Status = StatusCancelled
+				queued = true
 				break
 			}
 		}
 	}
+	h.mu.Unlock()
+	if queued {
+		// No step of a run cancelled in the queue ever runs: the client's reconciler
+		// settles its signature from the engine's verdict, as it does on the engine.
+		return h.machinery.Reconcile(context.WithoutCancel(ctx))
+	}
 	return nil
+}
+
+// EndedRuns implements engine.RunLister from the harness's runs: every run that
+// failed or was cancelled (the harness keeps no time window).
+func (h *Harness) EndedRuns(ctx context.Context, since time.Time) ([]engine.EndedRun, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []engine.EndedRun
+	for _, r := range h.runs {
+		if r.Status != StatusFailed && r.Status != StatusCancelled {
+			continue
+		}
+		e := engine.EndedRun{RunID: r.ID, SignatureID: r.SignatureID(), Cancelled: r.Status == StatusCancelled}
+		if len(r.Errors) > 0 {
+			e.Message = r.Errors[len(r.Errors)-1]
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // RunInput implements engine.RunInputReader: the input run id was dispatched with.
