@@ -340,7 +340,7 @@ func TestEngineQueuedRunCancelIsSettled(t *testing.T) {
 	if _, err := hc.Runs().Cancel(ctx, rest.V1CancelTaskRequest{ExternalIds: &[]uuid.UUID{uuid.MustParse(h.RunID())}}); err != nil {
 		t.Fatal(err)
 	}
-	settled := time.Now()
+	var settled time.Time
 	for {
 		sig, err := c.Signature(ctx, h.SignatureID())
 		must(t, err)
