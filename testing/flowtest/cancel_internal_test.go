@@ -96,6 +96,19 @@ func newCancelFlow(t *testing.T) *cancelFlow {
 
 // drainAsync drains the queue on its own goroutine; the returned channel is closed
 // when Drain returned.
+// runStarted runs spec with order as its input, drives the queue in the background
+// and returns once a handler started.
+func (cf *cancelFlow) runStarted(ctx context.Context, t *testing.T, spec dsl.Spec, order string) (dsl.Handle, <-chan struct{}) {
+	t.Helper()
+	hd, err := cf.h.Client.RunSignature(ctx, spec, map[string]any{"order": order})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drained := cf.drainAsync(ctx)
+	cf.waitStarted(t)
+	return hd, drained
+}
+
 func (cf *cancelFlow) drainAsync(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
@@ -149,13 +162,7 @@ func (cf *cancelFlow) requireNoDeclaration(t *testing.T) {
 func TestCancelReleasesRunningHandler(t *testing.T) {
 	cf := newCancelFlow(t)
 	ctx := context.Background()
-	hd, err := dsl.Sign("slow").OnError(dsl.Sign("compensate")).
-		Run(ctx, cf.h.Client, map[string]any{"order": "A-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drained := cf.drainAsync(ctx)
-	cf.waitStarted(t)
+	hd, drained := cf.runStarted(ctx, t, dsl.Sign("slow").OnError(dsl.Sign("compensate")), "A-1")
 	if err := cf.h.Client.Cancel(ctx, hd.SignatureID(), nil); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
@@ -186,12 +193,7 @@ func TestCancelReleasesRunningHandler(t *testing.T) {
 func TestCancelRunsSettlesTheSignature(t *testing.T) {
 	cf := newCancelFlow(t)
 	ctx := context.Background()
-	hd, err := dsl.Sign("slow").OnError(dsl.Sign("compensate")).Run(ctx, cf.h.Client, map[string]any{"order": "A-2"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drained := cf.drainAsync(ctx)
-	cf.waitStarted(t)
+	hd, drained := cf.runStarted(ctx, t, dsl.Sign("slow").OnError(dsl.Sign("compensate")), "A-2")
 	if err := cf.h.CancelRuns(ctx, []string{hd.RunID()}); err != nil {
 		t.Fatalf("CancelRuns: %v", err)
 	}
@@ -215,13 +217,7 @@ func TestCancelRunsSettlesTheSignature(t *testing.T) {
 func TestCancelDropsWhatAHandlerIgnoringCtxReturns(t *testing.T) {
 	cf := newCancelFlow(t)
 	ctx := context.Background()
-	hd, err := dsl.Sign("never").OnSuccess(dsl.Sign("next")).OnError(dsl.Sign("compensate")).
-		Run(ctx, cf.h.Client, map[string]any{"order": "A-3"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drained := cf.drainAsync(ctx)
-	cf.waitStarted(t)
+	hd, drained := cf.runStarted(ctx, t, dsl.Sign("never").OnSuccess(dsl.Sign("next")).OnError(dsl.Sign("compensate")), "A-3")
 	if err := cf.h.Client.Cancel(ctx, hd.SignatureID(), nil); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
@@ -284,13 +280,7 @@ func TestOtherRefusalsStillNeedADeclaration(t *testing.T) {
 func TestCancelChainReleasesRunningStep(t *testing.T) {
 	cf := newCancelFlow(t)
 	ctx := context.Background()
-	hd, err := dsl.Chain(dsl.Sign("next"), dsl.Sign("slow"), dsl.Sign("next")).OnError(dsl.Sign("compensate")).
-		Run(ctx, cf.h.Client, map[string]any{"order": "A-6"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drained := cf.drainAsync(ctx)
-	cf.waitStarted(t)
+	hd, drained := cf.runStarted(ctx, t, dsl.Chain(dsl.Sign("next"), dsl.Sign("slow"), dsl.Sign("next")).OnError(dsl.Sign("compensate")), "A-6")
 	if err := cf.h.Client.Cancel(ctx, hd.SignatureID(), nil); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
@@ -312,13 +302,8 @@ func TestCancelChainReleasesRunningStep(t *testing.T) {
 func TestCancelSwarmReleasesRunningItem(t *testing.T) {
 	cf := newCancelFlow(t)
 	ctx := context.Background()
-	hd, err := dsl.Swarm(dsl.Sign("slow"), dsl.Sign("slow"), dsl.Sign("slow")).MaxConcurrency(2).
-		OnError(dsl.Sign("compensate")).Run(ctx, cf.h.Client, map[string]any{"order": "A-7"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drained := cf.drainAsync(ctx)
-	cf.waitStarted(t)
+	hd, drained := cf.runStarted(ctx, t, dsl.Swarm(dsl.Sign("slow"), dsl.Sign("slow"), dsl.Sign("slow")).MaxConcurrency(2).
+		OnError(dsl.Sign("compensate")), "A-7")
 	if err := cf.h.Client.Cancel(ctx, hd.SignatureID(), nil); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
@@ -349,12 +334,7 @@ func TestCancelSwarmReleasesRunningItem(t *testing.T) {
 func TestSuspendCancelRunningReleasesHandler(t *testing.T) {
 	cf := newCancelFlow(t)
 	ctx := context.Background()
-	hd, err := dsl.Sign("slow").OnError(dsl.Sign("compensate")).Run(ctx, cf.h.Client, map[string]any{"order": "A-8"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drained := cf.drainAsync(ctx)
-	cf.waitStarted(t)
+	hd, drained := cf.runStarted(ctx, t, dsl.Sign("slow").OnError(dsl.Sign("compensate")), "A-8")
 	if err := cf.h.Client.Suspend(ctx, hd.SignatureID(), &hatchetflow.SuspendOptions{CancelRunning: true}); err != nil {
 		t.Fatalf("Suspend: %v", err)
 	}
