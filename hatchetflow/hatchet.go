@@ -244,26 +244,22 @@ func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.
 	}
 }
 
-// EndedRuns implements [engine.RunLister] with the REST API's run list: the workflow
-// runs created since since that failed or were cancelled, 500 a page, without
-// payloads.
-func (d *hatchetDispatcher) EndedRuns(ctx context.Context, since time.Time) ([]engine.EndedRun, error) {
-	var out []engine.EndedRun
+// CancelledRuns implements [engine.RunLister] with the REST API's run list: the
+// workflow runs created since since that were cancelled, 500 a page, without payloads.
+func (d *hatchetDispatcher) CancelledRuns(ctx context.Context, since time.Time) ([]engine.CancelledRun, error) {
+	var out []engine.CancelledRun
 	limit, offset := int64(500), int64(0)
 	noPayloads := false
 	for {
 		page, err := d.h.Runs().List(ctx, rest.V1WorkflowRunListParams{Since: since, Limit: &limit, Offset: &offset,
-			Statuses: &[]rest.V1TaskStatus{rest.V1TaskStatusFAILED, rest.V1TaskStatusCANCELLED}, IncludePayloads: &noPayloads})
+			Statuses: &[]rest.V1TaskStatus{rest.V1TaskStatusCANCELLED}, IncludePayloads: &noPayloads})
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range page.Rows {
-			e := engine.EndedRun{RunID: r.WorkflowRunExternalId.String(), Cancelled: r.Status == rest.V1TaskStatusCANCELLED}
+			e := engine.CancelledRun{RunID: r.WorkflowRunExternalId.String()}
 			if r.AdditionalMetadata != nil {
 				e.SignatureID, _ = (*r.AdditionalMetadata)[engine.MetaSignature].(string)
-			}
-			if r.ErrorMessage != nil {
-				e.Message = *r.ErrorMessage
 			}
 			out = append(out, e)
 		}

@@ -19,7 +19,7 @@ const DefaultReconcileInterval = time.Second
 
 // reconcileWindow is how far back the reconciler looks for runs, by creation time:
 // a run that waits in the queue longer than Hatchet's schedule timeout fails there,
-// so one cancelled or failed in the queue was created within it.
+// so one cancelled in the queue was created within it.
 const reconcileWindow = 10 * time.Minute
 
 // reconciler remembers the runs a client's reconciler settled or found nothing to do
@@ -54,17 +54,16 @@ func (c *Client) reconcileLoop(ctx context.Context) {
 // reconcileRuns is one pass of the reconciler: the engine's verdict settles, once,
 // each signature whose run ended while no hatchetflow step could settle it. A run
 // cancelled while queued, or while its worker was gone, cancels its signature (error
-// callbacks with the message it was run with). It reads only the runs that ended
-// without completing (engine.RunLister), so its cost follows failures and cancels,
-// not the number of healthy runs: one engine call, and one Redis read when there is
-// news.
+// callbacks with the message it was run with). It reads only cancelled runs
+// (engine.RunLister), so its cost follows cancels, not the number of healthy runs: one
+// engine call, and one Redis read when there is news.
 func (c *Client) reconcileRuns(ctx context.Context) error {
 	rl, ok := c.dispatcher.(engine.RunLister)
 	if !ok {
 		return nil
 	}
 	now := time.Now()
-	runs, err := rl.EndedRuns(ctx, now.Add(-reconcileWindow))
+	runs, err := rl.CancelledRuns(ctx, now.Add(-reconcileWindow))
 	if err != nil {
 		return err
 	}
@@ -78,7 +77,7 @@ func (c *Client) reconcileRuns(ctx context.Context) error {
 			delete(r.seen, id)
 		}
 	}
-	var fresh []engine.EndedRun
+	var fresh []engine.CancelledRun
 	var ids []string
 	for _, run := range runs {
 		if _, done := r.seen[run.RunID]; done || !redisstore.ValidID(run.SignatureID) {
@@ -97,7 +96,7 @@ func (c *Client) reconcileRuns(ctx context.Context) error {
 	}
 	var errs []error
 	for _, run := range fresh {
-		if err := c.settleEnded(ctx, recs[run.SignatureID], run); err != nil {
+		if err := c.settleCancelled(ctx, recs[run.SignatureID], run); err != nil {
 			errs = append(errs, err)
 			continue // read again next pass
 		}
@@ -108,13 +107,13 @@ func (c *Client) reconcileRuns(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// settleEnded settles rec (nil: gone) after its run was cancelled on the engine, when
-// no hatchetflow step will: the signature is pending (the run was cancelled while
+// settleCancelled settles rec (nil: gone) after its run was cancelled on the engine,
+// when no hatchetflow step will: the signature is pending (the run was cancelled while
 // queued) or still owned by the run (its worker is gone). Anything else was settled
 // by the steps (Client.Cancel, Suspend with CancelRunning, the main step's own settle
-// of a cancel) and is left alone. A failed run is its on-failure step's to settle.
-func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run engine.EndedRun) error {
-	if rec == nil || !run.Cancelled {
+// of a cancel) and is left alone.
+func (c *Client) settleCancelled(ctx context.Context, rec *redisstore.Record, run engine.CancelledRun) error {
+	if rec == nil {
 		return nil
 	}
 	if rec.Status != StatusPending && (rec.Status != StatusActive || rec.RunID != run.RunID) {

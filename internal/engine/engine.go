@@ -202,19 +202,15 @@ func WithDispatcher(d Dispatcher) func(*Config) { return func(c *Config) { c.Dis
 // [Machinery] when the client is built.
 func Expose(m *Machinery) func(*Config) { return func(c *Config) { c.Expose = m } }
 
-// EndedRun is an engine run that ended without completing: failed or cancelled.
-type EndedRun struct {
+// CancelledRun is an engine run that was cancelled.
+type CancelledRun struct {
 	// RunID is the run; SignatureID the signature its metadata names ("" if none).
 	RunID, SignatureID string
-	// Cancelled is true for a cancelled run, false for a failed one; Message is the
-	// engine's error text.
-	Cancelled bool
-	Message   string
 }
 
 // RunLister is implemented by engines that can list the runs created since a time
-// that ended without completing. The reconciler reads it, so its cost follows the
-// number of such runs, not the number of healthy ones.
+// that were cancelled. The reconciler reads it, so its cost follows the number of
+// cancelled runs, not the number of healthy ones.
 type RunLister interface {
-	EndedRuns(ctx context.Context, since time.Time) ([]EndedRun, error)
+	CancelledRuns(ctx context.Context, since time.Time) ([]CancelledRun, error)
 }

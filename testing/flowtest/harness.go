@@ -252,21 +252,16 @@ func (h *Harness) CancelRuns(ctx context.Context, runIDs []string) error {
 	return nil
 }
 
-// EndedRuns implements engine.RunLister from the harness's runs: every run that
-// failed or was cancelled (the harness keeps no time window).
-func (h *Harness) EndedRuns(ctx context.Context, since time.Time) ([]engine.EndedRun, error) {
+// CancelledRuns implements engine.RunLister from the harness's runs: every run that
+// was cancelled (the harness keeps no time window).
+func (h *Harness) CancelledRuns(ctx context.Context, since time.Time) ([]engine.CancelledRun, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []engine.EndedRun
+	var out []engine.CancelledRun
 	for _, r := range h.runs {
-		if r.Status != StatusFailed && r.Status != StatusCancelled {
-			continue
+		if r.Status == StatusCancelled {
+			out = append(out, engine.CancelledRun{RunID: r.ID, SignatureID: r.SignatureID()})
 		}
-		e := engine.EndedRun{RunID: r.ID, SignatureID: r.SignatureID(), Cancelled: r.Status == StatusCancelled}
-		if len(r.Errors) > 0 {
-			e.Message = r.Errors[len(r.Errors)-1]
-		}
-		out = append(out, e)
 	}
 	return out, nil
 }
