@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/redisstore"
 )
 
@@ -71,13 +72,26 @@ func (c *Client) dispatchEach(ctx context.Context, parent string, outcome rediss
 		errs []error
 		d    = dispatched{runs: map[string]string{}, inputs: map[string]json.RawMessage{}}
 	)
+	byEngine := c.engineSettled(ctx, refs)
+	kwargs, err := c.engineKwargs(ctx, refs, byEngine)
+	if err != nil {
+		d.err = err
+		return d
+	}
+	var watch []string
 	for _, ref := range refs {
 		wg.Add(1)
 		go func(ref redisstore.CallbackRef) {
 			defer wg.Done()
 			meta := map[string]string{engine.MetaSignature: ref.ID, engine.MetaParent: parent}
+			if byEngine[ref.Task] {
+				meta[engine.MetaSettle] = engine.SettleByEngine
+			}
 			dctx, done := c.tel.startDispatch(ctx, parent, ref, outcome, meta)
 			msg := input(ref)
+			if kw := kwargs[ref.ID]; len(kw) > 0 {
+				msg = inject.Merge(msg, kw) // no hatchetflow step will merge them
+			}
 			runID, err := c.dispatcher.Dispatch(dctx, ref.Task, msg, meta)
 			done(runID, err)
 			mu.Lock()
@@ -90,11 +104,72 @@ func (c *Client) dispatchEach(ctx context.Context, parent string, outcome rediss
 			}
 			d.runs[ref.ID] = runID
 			d.inputs[ref.ID], _ = json.Marshal(msg)
+			if byEngine[ref.Task] {
+				watch = append(watch, ref.ID)
+			}
 		}(ref)
 	}
 	wg.Wait()
+	if err := c.watchEngineSettled(ctx, watch...); err != nil {
+		errs = append(errs, err)
+	}
 	d.err = errors.Join(errs...)
 	return d
+}
+
+// engineSettled reports, for the tasks of refs, which no hatchetflow step settles: a
+// task that neither this client nor any worker registered (a plain Hatchet task,
+// another language's, signed with a validator). Their runs carry [engine.MetaSettle]
+// and their signatures join the engine-settled set, which the reconciler settles from
+// the engine's verdict. A registry that cannot be read counts as unknown: watching a
+// run that a hatchetflow step settles costs a little and changes nothing.
+func (c *Client) engineSettled(ctx context.Context, refs []redisstore.CallbackRef) map[string]bool {
+	out := map[string]bool{}
+	for _, ref := range refs {
+		if _, seen := out[ref.Task]; seen {
+			continue
+		}
+		_, err := c.lookupTasks(ctx, []string{ref.Task})
+		out[ref.Task] = err != nil
+	}
+	return out
+}
+
+// engineKwargs reads the bound kwargs of the refs whose tasks no hatchetflow step runs
+// (byEngine), in one round trip when there are any: hatchetflow's main step merges a
+// signature's kwargs into its message, so for these the dispatch does.
+func (c *Client) engineKwargs(ctx context.Context, refs []redisstore.CallbackRef, byEngine map[string]bool) (map[string]map[string]any, error) {
+	var ids []string
+	for _, ref := range refs {
+		if byEngine[ref.Task] {
+			ids = append(ids, ref.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	recs, err := c.store.GetMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]map[string]any, len(recs))
+	for id, rec := range recs {
+		if rec != nil {
+			out[id] = rec.Kwargs
+		}
+	}
+	return out, nil
+}
+
+// watchEngineSettled adds the signatures ids, whose runs were just dispatched, to the
+// engine-settled set, retrying through a short outage: a signature that is not in it
+// is never settled by the reconciler.
+func (c *Client) watchEngineSettled(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now := time.Now()
+	return c.retrying(ctx, "watch", func() error { return c.store.WatchEngineSettled(ctx, now, ids...) })
 }
 
 // retrying runs fn until it succeeds, fails with an error that retrying cannot fix

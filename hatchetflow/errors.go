@@ -76,11 +76,13 @@ var (
 )
 
 // UnsettledError is what waiting returns when a signature's run completed on the
-// engine but no hatchetflow step ran for the signature: its task has no hatchetflow
-// wrapper (a plain Hatchet task, or another language's, signed by name with
-// Validate). The signature stays pending, so its callbacks (or a chain's next step)
-// will not run; waiting says so instead of returning the run's output as if they
-// would, or waiting forever for a chain that cannot advance.
+// engine but its signature was still pending five reconcile intervals later (see
+// [WithReconcileInterval]; 5 s by default): no hatchetflow step ran it
+// (its task is a plain Hatchet task, or another language's, signed by name with
+// Validate) and no worker's reconciler settled it from the engine's verdict (no worker
+// runs, or every one has WithReconcileInterval(0)). Its callbacks (or a chain's next
+// step) have not run; waiting says so instead of returning the run's output as if
+// they had, or waiting forever for a chain that cannot advance.
 type UnsettledError struct {
 	// ID is the signature; Task its task; RunID the run that completed.
 	ID, Task, RunID string
@@ -88,8 +90,8 @@ type UnsettledError struct {
 
 // Error implements error.
 func (e *UnsettledError) Error() string {
-	return fmt.Sprintf("hatchetflow: run %s of task %q completed, but no hatchetflow step ran for signature %q (is %q a plain Hatchet task?): its callbacks and later chain steps will not run",
-		e.RunID, e.Task, e.ID, e.Task)
+	return fmt.Sprintf("hatchetflow: run %s of task %q completed, but signature %q was not settled: no hatchetflow step ran it and no worker's reconciler settled it (is a worker running with its reconciler on?); its callbacks and later chain steps have not run",
+		e.RunID, e.Task, e.ID)
 }
 
 // Is reports whether target is [ErrUnsettled].

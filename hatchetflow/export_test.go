@@ -1,6 +1,8 @@
 package hatchetflow
 
 import (
+	"context"
+
 	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/redisstore"
 )
@@ -29,3 +31,6 @@ const (
 func NewRunError(runID, task, message string, cancelled bool) *RunError {
 	return newRunError(runID, task, message, cancelled)
 }
+
+// ReconcileNow runs one pass of the client's reconciler.
+func (c *Client) ReconcileNow(ctx context.Context) error { return c.reconcileRuns(ctx) }

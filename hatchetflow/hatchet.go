@@ -244,22 +244,40 @@ func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.
 	}
 }
 
-// CancelledRuns implements [engine.RunLister] with the REST API's run list: the
-// workflow runs created since since that were cancelled, 500 a page, without payloads.
-func (d *hatchetDispatcher) CancelledRuns(ctx context.Context, since time.Time) ([]engine.CancelledRun, error) {
-	var out []engine.CancelledRun
-	limit, offset := int64(500), int64(0)
+// EndedRuns implements [engine.RunLister] with the REST API's run list: the workflow
+// runs created since q.Since that failed or were cancelled (and completed, when asked),
+// 500 a page, without payloads.
+func (d *hatchetDispatcher) EndedRuns(ctx context.Context, q engine.RunQuery) ([]engine.EndedRun, error) {
+	statuses := []rest.V1TaskStatus{rest.V1TaskStatusFAILED, rest.V1TaskStatusCANCELLED}
+	if q.Completed {
+		statuses = append(statuses, rest.V1TaskStatusCOMPLETED)
+	}
 	noPayloads := false
+	limit, offset := int64(500), int64(0)
+	params := rest.V1WorkflowRunListParams{Since: q.Since, Statuses: &statuses, IncludePayloads: &noPayloads,
+		Limit: &limit, Offset: &offset}
+	if q.EngineSettled {
+		params.AdditionalMetadata = &[]string{engine.MetaSettle + ":" + engine.SettleByEngine}
+	}
+	var out []engine.EndedRun
 	for {
-		page, err := d.h.Runs().List(ctx, rest.V1WorkflowRunListParams{Since: since, Limit: &limit, Offset: &offset,
-			Statuses: &[]rest.V1TaskStatus{rest.V1TaskStatusCANCELLED}, IncludePayloads: &noPayloads})
+		page, err := d.h.Runs().List(ctx, params)
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range page.Rows {
-			e := engine.CancelledRun{RunID: r.WorkflowRunExternalId.String()}
+			e := engine.EndedRun{RunID: r.WorkflowRunExternalId.String(),
+				Succeeded: r.Status == rest.V1TaskStatusCOMPLETED, Cancelled: r.Status == rest.V1TaskStatusCANCELLED}
 			if r.AdditionalMetadata != nil {
 				e.SignatureID, _ = (*r.AdditionalMetadata)[engine.MetaSignature].(string)
+				settle, _ := (*r.AdditionalMetadata)[engine.MetaSettle].(string)
+				e.EngineSettled = settle == engine.SettleByEngine
+			}
+			if r.ErrorMessage != nil {
+				e.Message = *r.ErrorMessage
+			}
+			if e.Message == "" && !e.Succeeded {
+				e.Message = string(r.Status)
 			}
 			out = append(out, e)
 		}

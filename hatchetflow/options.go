@@ -71,8 +71,11 @@ func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) 
 
 // WithReconcileInterval sets how often the reconciler that [Client.NewWorker] starts
 // asks the engine for runs that ended without a hatchetflow step settling them (a run
-// cancelled while still queued, or while its worker was gone) and settles their
-// signatures. One worker per Redis prefix runs it at a time (a lease).
+// cancelled while still queued or while its worker was gone, a run that failed before
+// its step started, a run of a plain Hatchet task or another language's) and settles
+// their signatures; the time from the engine's verdict to the callbacks is about one
+// interval. One worker per Redis prefix runs it at a time (a lease). Waiting for a
+// plain task's run waits up to five intervals for it (see [UnsettledError]).
 // Default [DefaultReconcileInterval]; 0 or less starts no reconciler.
 func WithReconcileInterval(d time.Duration) Option {
 	return func(c *config) { c.ReconcileInterval = d }

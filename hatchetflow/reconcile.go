@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/poll"
 	"github.com/hatchetflow/go/redisstore"
@@ -52,20 +53,42 @@ func (c *Client) reconcileLoop(ctx context.Context) {
 }
 
 // reconcileRuns is one pass of the reconciler: the engine's verdict settles, once,
-// each signature whose run ended while no hatchetflow step could settle it. A run
-// cancelled while queued, or while its worker was gone, cancels its signature (error
-// callbacks with the message it was run with). It reads only cancelled runs
-// (engine.RunLister), so its cost follows cancels, not the number of healthy runs: one
-// engine call, and one Redis read when there is news.
+// each signature whose run ended while no hatchetflow step could settle it.
+//   - A run cancelled while queued, or while its worker was gone, cancels its
+//     signature (error callbacks with the message it was run with).
+//   - A run that failed before its signature started (it timed out in the queue, or
+//     failed before hatchetflow's step ran) fails it (error callbacks).
+//   - A run of a task no hatchetflow step runs (a plain Hatchet task, another
+//     language's; see engineSettled) ends its signature as the run ended: done with the
+//     run's output and success callbacks (a chain moves on, a swarm item ends), failed
+//     or cancelled with error callbacks.
+//
+// It reads the failed and cancelled runs of the last reconcileWindow (one engine call)
+// and, only while the engine-settled set is not empty, the ended runs marked
+// [engine.MetaSettle] since its oldest member (one more): its cost follows failures,
+// cancels and engine-settled runs, not the number of healthy runs. Redis is read
+// once for the engine-settled set and once more when there is news.
 func (c *Client) reconcileRuns(ctx context.Context) error {
 	rl, ok := c.dispatcher.(engine.RunLister)
 	if !ok {
 		return nil
 	}
 	now := time.Now()
-	runs, err := rl.CancelledRuns(ctx, now.Add(-reconcileWindow))
+	runs, err := rl.EndedRuns(ctx, engine.RunQuery{Since: now.Add(-reconcileWindow)})
 	if err != nil {
 		return err
+	}
+	oldest, watching, err := c.store.OldestEngineSettled(ctx)
+	if err != nil {
+		return err
+	}
+	if watching {
+		// A run is created just before its signature joins the set.
+		more, err := rl.EndedRuns(ctx, engine.RunQuery{Since: oldest.Add(-time.Minute), Completed: true, EngineSettled: true})
+		if err != nil {
+			return err
+		}
+		runs = append(runs, more...)
 	}
 	r := &c.reconciler
 	r.mu.Lock()
@@ -77,12 +100,13 @@ func (c *Client) reconcileRuns(ctx context.Context) error {
 			delete(r.seen, id)
 		}
 	}
-	var fresh []engine.CancelledRun
+	var fresh []engine.EndedRun
 	var ids []string
 	for _, run := range runs {
 		if _, done := r.seen[run.RunID]; done || !redisstore.ValidID(run.SignatureID) {
 			continue
 		}
+		r.seen[run.RunID] = now // at most once per pass, whatever the lists repeat
 		fresh = append(fresh, run)
 		ids = append(ids, run.SignatureID)
 	}
@@ -92,42 +116,108 @@ func (c *Client) reconcileRuns(ctx context.Context) error {
 	}
 	recs, err := c.store.GetMany(ctx, ids)
 	if err != nil {
+		c.forget(fresh...)
 		return err
 	}
 	var errs []error
+	var settled []string
 	for _, run := range fresh {
-		if err := c.settleCancelled(ctx, recs[run.SignatureID], run); err != nil {
+		if err := c.settleEnded(ctx, recs[run.SignatureID], run); err != nil {
 			errs = append(errs, err)
-			continue // read again next pass
+			c.forget(run) // read again next pass
+			continue
 		}
-		r.mu.Lock()
-		r.seen[run.RunID] = now
-		r.mu.Unlock()
+		if run.EngineSettled {
+			settled = append(settled, run.SignatureID)
+		}
+	}
+	if err := c.store.UnwatchEngineSettled(ctx, settled...); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// settleCancelled settles rec (nil: gone) after its run was cancelled on the engine,
-// when no hatchetflow step will: the signature is pending (the run was cancelled while
-// queued) or still owned by the run (its worker is gone). Anything else was settled
-// by the steps (Client.Cancel, Suspend with CancelRunning, the main step's own settle
-// of a cancel) and is left alone.
-func (c *Client) settleCancelled(ctx context.Context, rec *redisstore.Record, run engine.CancelledRun) error {
+// forget makes the reconciler read runs again on its next pass.
+func (c *Client) forget(runs ...engine.EndedRun) {
+	c.reconciler.mu.Lock()
+	defer c.reconciler.mu.Unlock()
+	for _, run := range runs {
+		delete(c.reconciler.seen, run.RunID)
+	}
+}
+
+// settleEnded settles rec (nil: gone) after its run ended on the engine, when no
+// hatchetflow step will: the signature is pending (its run ended before any step
+// started it, or no hatchetflow step runs its task) or still owned by the run (its
+// worker is gone, or a previous pass started it). Anything else was settled by the
+// steps (Client.Cancel, Suspend with CancelRunning, the main and on-failure steps) and
+// is left alone. A failed run that owns its signature is the on-failure step's.
+func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run engine.EndedRun) error {
 	if rec == nil {
 		return nil
 	}
-	if rec.Status != StatusPending && (rec.Status != StatusActive || rec.RunID != run.RunID) {
+	owned := rec.Status == StatusActive && rec.RunID == run.RunID
+	if rec.Status != StatusPending && !owned {
 		return nil
 	}
-	opts := &CancelOptions{Reason: "run cancelled on the engine"}
-	var err error
-	if rec.Kind == redisstore.KindSwarm {
-		_, err = c.cancelSwarm(ctx, rec, opts)
-	} else {
-		_, err = c.cancelSignature(ctx, rec.ID, opts)
+	switch {
+	case run.Cancelled:
+		opts := &CancelOptions{Reason: "run cancelled on the engine"}
+		var err error
+		if rec.Kind == redisstore.KindSwarm {
+			_, err = c.cancelSwarm(ctx, rec, opts)
+		} else {
+			_, err = c.cancelSignature(ctx, rec.ID, opts)
+		}
+		if errors.Is(err, ErrNotPending) {
+			return nil
+		}
+		return err
+	case !run.Succeeded:
+		if owned && !run.EngineSettled {
+			return nil
+		}
+		return c.failRecord(ctx, rec.ID, run.RunID, cleanError(run.Message), nil, 0)
+	case !run.EngineSettled:
+		return nil // a hatchetflow step settled it, or will
 	}
-	if errors.Is(err, ErrNotPending) {
+	return c.settleSuccess(ctx, rec, run.RunID)
+}
+
+// settleSuccess ends rec, whose run runID of a task no hatchetflow step runs
+// completed, as the main step ends a signature: started by the run, then done with the
+// run's output (read through the engine's [engine.Waiter]) and its success path.
+func (c *Client) settleSuccess(ctx context.Context, rec *redisstore.Record, runID string) error {
+	w, ok := c.dispatcher.(engine.Waiter)
+	if !ok {
 		return nil
+	}
+	out, err := w.Wait(ctx, runID, rec.Task)
+	if err != nil {
+		return err
+	}
+	result, err := inject.UnwrapOutput(out)
+	if err != nil {
+		return err
+	}
+	if rec.Status == StatusPending {
+		outcome, started, err := c.store.Start(ctx, rec.ID, runID, 1)
+		if err != nil {
+			return err
+		}
+		if outcome != redisstore.Started && outcome != redisstore.Resumed {
+			c.log.Warn("hatchetflow: engine-settled run completed, but its signature cannot start; result dropped",
+				"signature", rec.ID, "run", runID, "status", started.Status)
+			return nil
+		}
+		rec = started
+	}
+	err = c.succeed(ctx, rec, runID, result, inputOf(rec))
+	if errors.Is(err, redisstore.ErrTransition) {
+		return nil
+	}
+	if err == nil {
+		c.tel.ended(ctx, rec.Task, outcomeSuccess)
 	}
 	return err
 }

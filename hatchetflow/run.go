@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
+
 	"github.com/hatchetflow/go/internal/engine"
+	"github.com/hatchetflow/go/internal/poll"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 
@@ -86,16 +89,29 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, call runCall
 			return nil, err
 		}
 	}
+	meta := map[string]string{engine.MetaSignature: entry.ID}
+	byEngine := entry.Kind == redisstore.KindSignature && c.engineSettled(ctx, []redisstore.CallbackRef{{Task: entry.Task}})[entry.Task]
+	if byEngine {
+		meta[engine.MetaSettle] = engine.SettleByEngine
+	}
+	if byEngine && len(entry.Kwargs) > 0 {
+		msg = inject.Merge(msg, entry.Kwargs) // no hatchetflow step will merge them
+	}
 	var runID string
 	if call.hctx == nil {
-		runID, err = c.dispatchRoot(ctx, entry.Task, msg, map[string]string{engine.MetaSignature: entry.ID}, call.opts)
+		runID, err = c.dispatchRoot(ctx, entry.Task, msg, meta, call.opts)
 	} else {
-		meta := map[string]string{engine.MetaSignature: entry.ID, engine.MetaParent: call.hctx.AdditionalMetadata()[engine.MetaSignature]}
+		meta[engine.MetaParent] = call.hctx.AdditionalMetadata()[engine.MetaSignature]
 		// The key names its target: the engine's child key ignores which workflow runs.
 		runID, err = child.DispatchChild(call.hctx, entry.Task, msg, meta, entry.Task+":"+entry.ID)
 	}
 	if err != nil {
 		return nil, &DispatchError{Task: entry.Task, Err: err}
+	}
+	if byEngine {
+		if err := c.watchEngineSettled(ctx, entry.ID); err != nil {
+			return nil, err
+		}
 	}
 	h := &Handle{c: c, sigID: root.id, runID: runID, task: entry.Task, swarm: root.swarm}
 	if root.chain {
@@ -212,14 +228,7 @@ func (c *Client) waitRun(ctx context.Context, sigID, runID, task string) (json.R
 	}
 	out, err := w.Wait(ctx, runID, task)
 	if err == nil {
-		rec, gerr := c.store.Get(ctx, sigID)
-		switch {
-		case gerr == nil && rec.Status == StatusPending:
-			return nil, &UnsettledError{ID: sigID, Task: task, RunID: runID}
-		case gerr != nil && !errors.Is(gerr, redisstore.ErrNotFound):
-			return nil, gerr
-		}
-		return out, nil
+		return out, c.waitSettled(ctx, sigID, runID, task)
 	}
 	var re *RunError
 	if errors.As(err, &re) && re.Cause == nil {
@@ -228,6 +237,43 @@ func (c *Client) waitRun(ctx context.Context, sigID, runID, task string) (json.R
 		}
 	}
 	return out, err
+}
+
+// waitSettled returns once signature sigID, whose run runID completed, has left
+// pending: at once when a hatchetflow step ran it, within the reconciler's interval
+// when its task is one no hatchetflow step runs. A signature still pending after
+// settleWait gives an [*UnsettledError] (no worker hosts a reconciler); one that is
+// gone is not waited for.
+func (c *Client) waitSettled(ctx context.Context, sigID, runID, task string) error {
+	deadline := time.Now().Add(c.settleWait())
+	pause := poll.New(10*time.Millisecond, 250*time.Millisecond)
+	for {
+		rec, err := c.store.Get(ctx, sigID)
+		switch {
+		case errors.Is(err, redisstore.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		case rec.Status != StatusPending:
+			return nil
+		case time.Now().After(deadline):
+			return &UnsettledError{ID: sigID, Task: task, RunID: runID}
+		}
+		if err := pause.Wait(ctx); err != nil {
+			return fmt.Errorf("hatchetflow: wait for signature %s to settle: %w", sigID, err)
+		}
+	}
+}
+
+// settleWait is how long waiting for a completed run waits for a reconciler to settle
+// its signature: five of the client's reconcile intervals, at least 2 s (5 s by
+// default; a client with no reconciler of its own assumes the default interval).
+func (c *Client) settleWait() time.Duration {
+	interval := c.cfg.ReconcileInterval
+	if interval <= 0 {
+		interval = DefaultReconcileInterval
+	}
+	return max(5*interval, 2*time.Second)
 }
 
 // setRefusal sets re.Cause to why hatchetflow refused run re.RunID of signature sigID

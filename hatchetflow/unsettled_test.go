@@ -32,7 +32,7 @@ func (plainEngine) Wait(context.Context, string, string) (json.RawMessage, error
 // for a next step that never comes).
 func TestWaitSaysWhenNoStepSettledTheRun(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()})
-	c, err := hatchetflow.New(nil, rdb, hatchetflow.WithDispatcher(plainEngine{}))
+	c, err := hatchetflow.New(nil, rdb, hatchetflow.WithDispatcher(plainEngine{}), hatchetflow.WithReconcileInterval(100*time.Millisecond))
 	must(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -152,6 +152,12 @@ const (
 	// MetaTraceState holds the W3C tracestate that goes with [MetaTraceParent], when
 	// the dispatching span has one.
 	MetaTraceState = "hatchetflow_tracestate"
+	// MetaSettle, with the value [SettleByEngine], marks a run of a task that no
+	// hatchetflow step runs (a plain Hatchet task, another language's): the reconciler
+	// settles its signature from the run's status and output.
+	MetaSettle = "hatchetflow_settle"
+	// SettleByEngine is the value of [MetaSettle].
+	SettleByEngine = "engine"
 )
 
 // Machinery is what a client shows the harnesses and tools of this module: its store,
@@ -202,15 +208,35 @@ func WithDispatcher(d Dispatcher) func(*Config) { return func(c *Config) { c.Dis
 // [Machinery] when the client is built.
 func Expose(m *Machinery) func(*Config) { return func(c *Config) { c.Expose = m } }
 
-// CancelledRun is an engine run that was cancelled.
-type CancelledRun struct {
+// EndedRun is an engine run that ended: completed, failed or cancelled.
+type EndedRun struct {
 	// RunID is the run; SignatureID the signature its metadata names ("" if none).
 	RunID, SignatureID string
+	// Succeeded is true when the run completed, Cancelled when it was cancelled;
+	// neither when it failed.
+	Succeeded, Cancelled bool
+	// EngineSettled is true when the run carries [MetaSettle].
+	EngineSettled bool
+	// Message is a failed run's error, as the engine reports it.
+	Message string
+}
+
+// RunQuery says which ended runs a [RunLister] lists.
+type RunQuery struct {
+	// Since is the earliest creation time of the runs listed.
+	Since time.Time
+	// Completed lists completed runs too; failed and cancelled ones are always listed.
+	Completed bool
+	// EngineSettled lists only the runs dispatched with [MetaSettle] (the runs no
+	// hatchetflow step settles).
+	EngineSettled bool
 }
 
 // RunLister is implemented by engines that can list the runs created since a time
-// that were cancelled. The reconciler reads it, so its cost follows the number of
-// cancelled runs, not the number of healthy ones.
+// that ended. The reconciler reads it for failed and cancelled runs, and for the
+// ended runs marked [MetaSettle] (whose outputs it reads through the [Waiter]), so its
+// cost follows failures, cancels and the runs of tasks no hatchetflow step runs, not
+// the number of healthy hatchetflow runs.
 type RunLister interface {
-	CancelledRuns(ctx context.Context, since time.Time) ([]CancelledRun, error)
+	EndedRuns(ctx context.Context, q RunQuery) ([]EndedRun, error)
 }

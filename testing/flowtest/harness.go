@@ -60,6 +60,8 @@ type Harness struct {
 	allowAll bool
 	// children maps a parent run and key to the child run dispatched for them.
 	children map[string]string
+	// plain holds the steps of the plain tasks (see Plain).
+	plain map[string]engine.Steps
 }
 
 var (
@@ -82,7 +84,8 @@ func New(t testing.TB, opts ...hatchetflow.Option) *Harness {
 }
 
 func newHarness(t testingT, mr *miniredis.Miniredis, opts ...hatchetflow.Option) *Harness {
-	h := &Harness{Redis: mr, t: t, byID: map[string]*Run{}, faults: map[faultKey]Fault{}, expected: map[string]bool{}, children: map[string]string{}}
+	h := &Harness{Redis: mr, t: t, byID: map[string]*Run{}, faults: map[faultKey]Fault{}, expected: map[string]bool{}, children: map[string]string{},
+		plain: map[string]engine.Steps{}}
 	t.Cleanup(h.checkFailures)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
@@ -140,7 +143,7 @@ func (h *Harness) DispatchChild(hctx hatchet.Context, task string, input map[str
 // opts (Run.Options) for assertions. The harness schedules by FIFO only, so priority,
 // stickiness and worker labels change no order.
 func (h *Harness) DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *engine.RunOptions) (string, error) {
-	if _, ok := h.machinery.Steps(task); !ok {
+	if _, ok := h.steps(task); !ok {
 		return "", fmt.Errorf("flowtest: workflow names not found: %s", task)
 	}
 	in, err := roundTrip(input)
@@ -252,16 +255,27 @@ func (h *Harness) CancelRuns(ctx context.Context, runIDs []string) error {
 	return nil
 }
 
-// CancelledRuns implements engine.RunLister from the harness's runs: every run that
-// was cancelled (the harness keeps no time window).
-func (h *Harness) CancelledRuns(ctx context.Context, since time.Time) ([]engine.CancelledRun, error) {
+// EndedRuns implements engine.RunLister from the harness's runs: every run that
+// failed or was cancelled, and completed when q asks (the harness keeps no time
+// window); with q.EngineSettled only the runs marked engine.MetaSettle.
+func (h *Harness) EndedRuns(ctx context.Context, q engine.RunQuery) ([]engine.EndedRun, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []engine.CancelledRun
+	var out []engine.EndedRun
 	for _, r := range h.runs {
-		if r.Status == StatusCancelled {
-			out = append(out, engine.CancelledRun{RunID: r.ID, SignatureID: r.SignatureID()})
+		settle := r.Meta[engine.MetaSettle] == engine.SettleByEngine
+		switch {
+		case q.EngineSettled && !settle,
+			r.Status == StatusQueued,
+			r.Status == StatusCompleted && !q.Completed:
+			continue
 		}
+		e := engine.EndedRun{RunID: r.ID, SignatureID: r.SignatureID(), EngineSettled: settle,
+			Succeeded: r.Status == StatusCompleted, Cancelled: r.Status == StatusCancelled}
+		if r.Status == StatusFailed && len(r.Errors) > 0 {
+			e.Message = r.Errors[len(r.Errors)-1]
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -361,7 +375,10 @@ func (h *Harness) logf(format string, args ...any) {
 // non-retryable error), then the on-failure step once when the main step failed for
 // good. Until it ends, [Harness.CancelRuns] can cancel it.
 func (h *Harness) execute(ctx context.Context, r *Run) {
-	steps, _ := h.machinery.Steps(r.Task)
+	steps, _ := h.steps(r.Task)
+	if h.isPlain(r.Task) {
+		defer h.reconcile(ctx, r)
+	}
 	rctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	h.mu.Lock()
@@ -412,16 +429,18 @@ func (h *Harness) execute(ctx context.Context, r *Run) {
 	cancelled := r.cancelled
 	if !cancelled {
 		r.Status = StatusFailed
-		r.OnFailureRan = true
+		r.OnFailureRan = steps.OnFailure != nil
 	}
 	h.mu.Unlock()
 	if cancelled {
 		h.endIfCancelled(ctx, r, steps.Retries)
 		return
 	}
-	sc := h.context(rctx, r, "on-failure", 0, map[string]string{steps.Task: mainErr})
-	if _, err := steps.OnFailure(sc, r.Input); err != nil {
-		h.logf("%s run %s: on-failure step failed: %v", r.Task, r.ID, err)
+	if steps.OnFailure != nil { // a plain task has none
+		sc := h.context(rctx, r, "on-failure", 0, map[string]string{steps.Task: mainErr})
+		if _, err := steps.OnFailure(sc, r.Input); err != nil {
+			h.logf("%s run %s: on-failure step failed: %v", r.Task, r.ID, err)
+		}
 	}
 	h.mu.Lock()
 	if r.cancelled { // cancelled during the on-failure step, which the engine cancels too
