@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -200,16 +202,68 @@ func keysOf(ctx context.Context, t *testing.T, rdb *redis.Client, prefix string)
 	return keys
 }
 
-// A plain Hatchet task (no hatchetflow wrapper) signed by name with Validate runs on
-// the engine, but no hatchetflow step settles its signature: waiting for it, or for a
-// chain it is a step of, returns ErrUnsettled at once instead of a result whose
-// callbacks will never fire, or a wait until the deadline.
-func TestEnginePlainTaskIsReportedUnsettled(t *testing.T) {
+// PlainSinkIn receives a plain task's output.
+type PlainSinkIn struct {
+	Got inject.ReturnValue[map[string]any] `json:"mageflow_results"`
+}
+
+// plainTimes records, per order id, when the plain task returned and when the
+// hatchetflow callback after it started, and how often each ran.
+type plainTimes struct {
+	mu               sync.Mutex
+	returned, called map[string]time.Time
+	plainRuns, sinks map[string]int
+	errs             []ErrorMessage
+}
+
+func orderOf(in map[string]any) string {
+	if id, ok := in["order_id"].(string); ok && id != "" {
+		return id
+	}
+	r, _ := in["mageflow_results"].(map[string]any)
+	id, _ := r["order_id"].(string)
+	return id
+}
+
+// A plain Hatchet task (no hatchetflow wrapper, as another team's or language's would
+// be) signed by name with Validate is settled from the engine's verdict by the
+// reconciler a worker hosts: as a root, a chain step and a callback its output reaches
+// the success callbacks and the next step once; its failure reaches the error
+// callbacks once with the original message. Logs the time from the plain run's return
+// to the next hatchetflow step's start.
+func TestEnginePlainTaskSettledByEngineVerdict(t *testing.T) {
 	hc, c, _, _ := newSwarmClient(t, "hfplain-", &swarmFlow{})
+	pt := &plainTimes{returned: map[string]time.Time{}, called: map[string]time.Time{}, plainRuns: map[string]int{}, sinks: map[string]int{}}
 	plain := hc.NewStandaloneTask("plain-task", func(_ hatchet.Context, in map[string]any) (map[string]any, error) {
-		return map[string]any{"seen": in["order_id"]}, nil
+		id := orderOf(in)
+		pt.mu.Lock()
+		defer pt.mu.Unlock()
+		pt.plainRuns[id]++
+		if strings.HasPrefix(id, "bad") {
+			return nil, errors.New("plain task refuses " + id)
+		}
+		pt.returned[id] = time.Now()
+		return map[string]any{"order_id": id, "by": "plain"}, nil
 	})
-	ctx := enginetest.Context(t, time.Minute)
+	_, err := hatchetflow.NewTask(c, "plain-sink", func(_ hatchet.Context, in PlainSinkIn) (map[string]any, error) {
+		id, _ := in.Got.Value["order_id"].(string)
+		pt.mu.Lock()
+		defer pt.mu.Unlock()
+		pt.sinks[id]++
+		pt.called[id] = time.Now()
+		return map[string]any{"sunk": id}, nil
+	})
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "plain-src", func(_ hatchet.Context, in Order) (Order, error) { return in, nil })
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "plain-err", func(_ hatchet.Context, in ErrorMessage) (any, error) {
+		pt.mu.Lock()
+		defer pt.mu.Unlock()
+		pt.errs = append(pt.errs, in)
+		return nil, nil
+	})
+	must(t, err)
+	ctx := enginetest.Context(t, 2*time.Minute)
 	w, err := enginetest.Wait(ctx, func() (*hatchet.Worker, error) {
 		return c.NewWorker(ctx, "plain-worker", &hatchetflow.WorkerOptions{Workflows: []hatchet.WorkflowBase{plain}})
 	})
@@ -217,19 +271,84 @@ func TestEnginePlainTaskIsReportedUnsettled(t *testing.T) {
 	stop, err := enginetest.Wait(ctx, w.Start)
 	must(t, err)
 	t.Cleanup(func() { _ = stop() })
+	plainSig := func() dsl.Builder { return dsl.Sign("plain-task").Validate(Order{}) }
 
-	h, err := dsl.Sign("plain-task").Validate(Order{}).Run(ctx, c, Order{OrderID: "p-1"})
+	// As a root with a success callback: Wait returns the plain run's output.
+	root, err := plainSig().OnSuccess(dsl.Sign("plain-sink")).Run(ctx, c, Order{OrderID: "p-root"})
 	must(t, err)
-	if _, err := h.Wait(ctx); !errors.Is(err, hatchetflow.ErrUnsettled) {
-		t.Fatalf("Wait on a plain task's signature = %v, want ErrUnsettled", err)
+	out, err := root.Wait(ctx)
+	if err != nil || !strings.Contains(string(out), `"by":"plain"`) {
+		t.Fatalf("Wait on a plain root = %s, %v; want its output", out, err)
 	}
-	start := time.Now()
-	ch, err := dsl.Chain(dsl.Sign("plain-task").Validate(Order{}), sq(2)).Run(ctx, c, Order{OrderID: "p-2"})
+	// As a chain's first step, then a hatchetflow step.
+	var chains []dsl.Handle
+	for i := range 5 {
+		ch, err := dsl.Chain(plainSig(), dsl.Sign("plain-sink")).Run(ctx, c, Order{OrderID: fmt.Sprintf("p-chain-%d", i)})
+		must(t, err)
+		chains = append(chains, ch)
+	}
+	for i, ch := range chains {
+		out, err := ch.Wait(ctx)
+		if err != nil || !strings.Contains(string(out), fmt.Sprintf(`"sunk":"p-chain-%d"`, i)) {
+			t.Fatalf("chain %d with a plain step: Wait = %s, %v; want the last step's output", i, out, err)
+		}
+	}
+	// As a callback of a hatchetflow task, with its own success callback.
+	cb, err := dsl.Sign("plain-src").OnSuccess(plainSig().OnSuccess(dsl.Sign("plain-sink"))).Run(ctx, c, Order{OrderID: "p-cb"})
 	must(t, err)
-	if _, err := ch.Wait(ctx); !errors.Is(err, hatchetflow.ErrUnsettled) {
-		t.Fatalf("Wait on a chain with a plain step = %v, want ErrUnsettled", err)
+	_, err = cb.Wait(ctx)
+	must(t, err)
+	// Failing: the error callback gets the original message and the engine's error.
+	bad, err := plainSig().OnSuccess(dsl.Sign("plain-sink")).OnError(dsl.Sign("plain-err").With(dsl.KW{"additional_field1": 3})).
+		Run(ctx, c, Order{OrderID: "bad-1"})
+	must(t, err)
+	if _, err := bad.Wait(ctx); err == nil {
+		t.Fatal("Wait on a failing plain run returned no error")
 	}
-	t.Logf("chain with a plain step reported unsettled after %v", time.Since(start).Round(time.Millisecond))
+
+	want := []string{"p-root", "p-cb", "p-chain-0", "p-chain-1", "p-chain-2", "p-chain-3", "p-chain-4"}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pt.mu.Lock()
+		done := len(pt.errs) == 1
+		for _, id := range want {
+			done = done && pt.sinks[id] == 1
+		}
+		pt.mu.Unlock()
+		if done || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second) // room for a duplicate to show
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	var lat []time.Duration
+	for _, id := range want {
+		if pt.sinks[id] != 1 || pt.plainRuns[id] != 1 {
+			t.Errorf("%s: plain task ran %d times and the next step %d, want 1 and 1", id, pt.plainRuns[id], pt.sinks[id])
+			continue
+		}
+		lat = append(lat, pt.called[id].Sub(pt.returned[id]))
+	}
+	if len(pt.errs) != 1 || pt.errs[0].OrderID != "bad-1" || pt.errs[0].AdditionalField1 != 3 ||
+		pt.errs[0].Failure == nil || !strings.Contains(pt.errs[0].Failure.Message, "refuses bad-1") {
+		t.Errorf("error callbacks got %+v, want one with the original message and the plain task's error", pt.errs)
+	}
+	if pt.sinks["bad-1"] != 0 || pt.plainRuns["bad-1"] != 1 {
+		t.Errorf("failing plain run: ran %d times, success callback %d; want 1 and 0", pt.plainRuns["bad-1"], pt.sinks["bad-1"])
+	}
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		t.Logf("plain run returned -> next hatchetflow step started: min %v, median %v, max %v (%d runs)",
+			lat[0].Round(time.Millisecond), lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), len(lat))
+	}
+	for _, h := range append([]dsl.Handle{root, cb, bad}, chains...) {
+		rec, err := c.Signature(ctx, h.SignatureID())
+		if err == nil && !rec.Status.Ended() {
+			t.Errorf("signature %s left %s", h.SignatureID(), rec.Status)
+		}
+	}
 }
 
 // StaleIn tags which attempt a stale-attempt run's result comes from.
