@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-		"sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -197,7 +197,6 @@ func TestPlainTaskCancelledInTheQueue(t *testing.T) {
 		t.Fatalf("error callback got %+v, want the message and a cancelled failure", got)
 	}
 }
-
 
 // receive returns the next value of ch, failing the test after 5 s.
 func receive[T any](t *testing.T, ch <-chan T) T {
