@@ -90,7 +90,7 @@ func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts 
 	}
 	if cfg.Expose != nil {
 		*cfg.Expose = engine.Machinery{Store: c.store, Dispatcher: c.dispatcher, Steps: c.steps,
-			SettleCancel: c.settleExternalCancel, Reconcile: c.reconcileRuns}
+			SettleCancel: c.settleExternalCancel, Reconcile: c.reconcile}
 	}
 	return c, nil
 }

@@ -75,8 +75,8 @@
 // dsl.Swarm(items...) runs items side by side, at most MaxConcurrency at a time; its
 // success callbacks get the results in item order once it is closed and every item
 // ended, its error callbacks fire once when StopAfter items failed. Items record
-// their own ends through their steps; a watcher run ([SwarmWatchTask]) settles lost
-// events against the  [Client.Swarm] reads a swarm; [Client.AddItems] and
+// their own ends through their steps; the reconciler a worker hosts settles lost
+// events against the engine ([WithSwarmWatchInterval]). [Client.Swarm] reads a swarm; [Client.AddItems] and
 // [Client.CloseSwarm] feed an open one. See docs/swarms.md.
 //
 // # Reading state

@@ -64,7 +64,7 @@ func (c *Client) NewWorker(ctx context.Context, name string, opts *WorkerOptions
 	if err != nil {
 		return nil, fmt.Errorf("hatchetflow: new worker %q: %w", name, err)
 	}
-	if c.cfg.ReconcileInterval > 0 {
+	if c.cfg.ReconcileInterval > 0 || c.cfg.SwarmWatch > 0 {
 		c.reconciler.once.Do(func() { go c.reconcileLoop(ctx) })
 	}
 	return w, nil

@@ -74,17 +74,18 @@ func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) 
 // cancelled while still queued or while its worker was gone, a run that failed before
 // its step started, a run of a plain Hatchet task or another language's) and settles
 // their signatures; the time from the engine's verdict to the callbacks is about one
-// interval. One worker per Redis prefix runs it at a time (a lease). Waiting for a
-// plain task's run waits up to five intervals for it (see [UnsettledError]).
-// Default [DefaultReconcileInterval]; 0 or less starts no reconciler.
+// interval. One worker per Redis prefix runs it at a time (a lease); it also watches
+// running swarms (see [WithSwarmWatchInterval]). Waiting for a plain task's run waits
+// up to five intervals for it (see [UnsettledError]). Default
+// [DefaultReconcileInterval]; 0 or less turns the run pass off.
 func WithReconcileInterval(d time.Duration) Option {
 	return func(c *config) { c.ReconcileInterval = d }
 }
 
-// WithSwarmWatchInterval sets how often a running swarm's watcher (a chain of
-// [SwarmWatchTask] runs on the engine) checks its items against their runs and
-// settles what a lost event left open. Default [DefaultSwarmWatchInterval]. A
-// duration of 0 or less starts no watcher: a lost item event then leaves the swarm
-// open until [Client.ReconcileSwarm] is called (flowtest's harness does this, as its
-// queue runs only what a test steps).
+// WithSwarmWatchInterval sets how often the reconciler that [Client.NewWorker] starts
+// (see [WithReconcileInterval]) checks each running swarm's items against their runs
+// and settles what a lost event left open ([Client.ReconcileSwarm]). Default
+// [DefaultSwarmWatchInterval]. A duration of 0 or less turns the swarm watch off: a
+// lost item event then leaves the swarm open until [Client.ReconcileSwarm] is called
+// (flowtest's harness does this, as its queue runs only what a test steps).
 func WithSwarmWatchInterval(d time.Duration) Option { return func(c *config) { c.SwarmWatch = d } }

@@ -31,17 +31,28 @@ type reconciler struct {
 	seen map[string]time.Time // run id -> when it was seen
 }
 
-// reconcileLoop runs the reconciler every interval until ctx ends, while this client
-// holds the prefix's lease (one reconciler per Redis prefix, whatever the number of
-// workers).
+// reconcileLoop runs the reconciler until ctx ends, while this client holds the
+// prefix's lease (one reconciler per Redis prefix, whatever the number of workers):
+// every reconcile interval a pass over ended runs (reconcileRuns), and every swarm
+// watch interval a pass over the running swarms (reconcileSwarms).
 func (c *Client) reconcileLoop(ctx context.Context) {
 	interval := c.cfg.ReconcileInterval
+	if interval <= 0 || (c.cfg.SwarmWatch > 0 && c.cfg.SwarmWatch < interval) {
+		interval = c.cfg.SwarmWatch
+	}
 	token := uuid.NewString()
 	pause := poll.New(interval, interval)
+	var lastSwarms time.Time
 	for {
 		held, err := c.store.HoldLease(ctx, "reconciler", token, 3*interval)
 		if err == nil && held {
-			err = c.reconcileRuns(ctx)
+			if c.cfg.ReconcileInterval > 0 {
+				err = c.reconcileRuns(ctx)
+			}
+			if c.cfg.SwarmWatch > 0 && time.Since(lastSwarms) >= c.cfg.SwarmWatch {
+				lastSwarms = time.Now()
+				err = errors.Join(err, c.reconcileSwarms(ctx))
+			}
 		}
 		if err != nil && ctx.Err() == nil {
 			c.log.Warn("hatchetflow: reconciler pass failed", "error", err)
@@ -49,6 +60,43 @@ func (c *Client) reconcileLoop(ctx context.Context) {
 		if pause.Wait(ctx) != nil {
 			return
 		}
+	}
+}
+
+// reconcile is one full pass of the reconciler: ended runs, then running swarms
+// (when the swarm watch is on). It is what engine.Machinery.Reconcile runs.
+func (c *Client) reconcile(ctx context.Context) error {
+	err := c.reconcileRuns(ctx)
+	if c.cfg.SwarmWatch > 0 {
+		err = errors.Join(err, c.reconcileSwarms(ctx))
+	}
+	return err
+}
+
+// reconcileSwarms runs [Client.ReconcileSwarm] on every running swarm: it settles
+// what a lost item event left open (an item whose run ended unseen, an item claimed
+// but never dispatched, an end recorded but not acted on). The running swarms come
+// from the status and task indexes, 500 a page (two round trips a page).
+func (c *Client) reconcileSwarms(ctx context.Context) error {
+	var errs []error
+	after := ""
+	for {
+		page, err := c.store.List(ctx, redisstore.ListQuery{Status: StatusActive, Task: SwarmTask, Limit: 500, After: after})
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		for _, rec := range page.Records {
+			if rec.Kind != redisstore.KindSwarm {
+				continue
+			}
+			if _, err := c.ReconcileSwarm(ctx, rec.ID); err != nil && !errors.Is(err, ErrSignatureNotFound) {
+				errs = append(errs, err)
+			}
+		}
+		if page.Next == "" {
+			return errors.Join(errs...)
+		}
+		after = page.Next
 	}
 }
 

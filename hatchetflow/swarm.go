@@ -15,20 +15,17 @@ import (
 	"github.com/hatchetflow/go/redisstore"
 )
 
-// Internal tasks every worker registers next to the user's: a swarm is started by a
-// run of SwarmTask (its signature is the swarm's record), and watched by a chain of
-// SwarmWatchTask runs until it ends (see docs/swarms.md).
-const (
-	SwarmTask      = "hatchetflow-swarm"
-	SwarmWatchTask = "hatchetflow-swarm-watch"
-)
+// SwarmTask is the internal task every worker registers next to the user's: a swarm
+// is started by a run of it (its signature is the swarm's record), and watched by the
+// reconciler a worker hosts until it ends (see docs/swarms.md).
+const SwarmTask = "hatchetflow-swarm"
 
-// DefaultSwarmWatchInterval is how often a swarm's watcher checks the swarm's items
-// against their runs (see [WithSwarmWatchInterval]).
+// DefaultSwarmWatchInterval is how often the reconciler checks each running swarm's
+// items against their runs (see [WithSwarmWatchInterval]).
 const DefaultSwarmWatchInterval = 5 * time.Second
 
 // staleClaim is how long an item may stay claimed without a recorded run before the
-// watcher dispatches it again (its first dispatch was lost with its worker).
+// reconciler dispatches it again (its first dispatch was lost with its worker).
 const staleClaim = 10 * time.Second
 
 // objectSchema accepts any JSON object.
@@ -42,9 +39,6 @@ func (c *Client) registerInternal() {
 			steps: func(def *taskDef) (engine.StepFunc, engine.StepFunc) {
 				return c.swarmStartStep(def), c.onFailureStep(def)
 			}},
-		{name: SwarmWatchTask, cfg: taskConfig{retries: 3, retriesSet: true}, schema: objectSchema,
-			fields: inject.Fields{Return: inject.DefaultReturnField}, inType: "map[string]any", outType: "map[string]any",
-			steps: func(def *taskDef) (engine.StepFunc, engine.StepFunc) { return c.watchStep(), c.watchFailureStep() }},
 	} {
 		c.tasks[def.name] = def
 		c.order = append(c.order, def.name)
@@ -55,7 +49,7 @@ func nowMS() int64 { return time.Now().UnixMilli() }
 
 // swarmStartStep is the main step of SwarmTask: it starts the swarm named by the
 // run's signature metadata (pending → active for this run), keeps the run input as the
-// swarm's input, starts its watcher and dispatches its first items.
+// swarm's input and dispatches its first items.
 func (c *Client) swarmStartStep(def *taskDef) engine.StepFunc {
 	return c.traced(def.name, "hatchetflow.swarm", true, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
@@ -82,9 +76,6 @@ func (c *Client) swarmStartStep(def *taskDef) engine.StepFunc {
 		case rec.Kind != redisstore.KindSwarm:
 			return nil, NonRetryable(fmt.Errorf("%w: %q runs task %q", ErrNotASwarm, id, rec.Task))
 		}
-		if err := c.retrying(ctx, "swarm watch", func() error { return c.startWatch(hctx, id) }); err != nil {
-			return nil, err
-		}
 		raw, err := json.Marshal(input)
 		if err != nil {
 			return nil, NonRetryable(fmt.Errorf("hatchetflow: swarm %s input: %w", id, err))
@@ -102,80 +93,6 @@ func (c *Client) swarmStartStep(def *taskDef) engine.StepFunc {
 		}
 		return json.Marshal(map[string]any{"swarm": id, "started": started})
 	})
-}
-
-// startWatch dispatches the first watcher run of swarm id, as a child of the start run
-// when the dispatcher can (the engine then dispatches it once across attempts).
-func (c *Client) startWatch(hctx hatchet.Context, id string) error {
-	if c.cfg.SwarmWatch <= 0 {
-		return nil
-	}
-	in := map[string]any{"swarm": id}
-	meta := map[string]string{engine.MetaParent: id}
-	if cd, ok := c.dispatcher.(engine.ChildDispatcher); ok {
-		_, err := cd.DispatchChild(hctx, SwarmWatchTask, in, meta, "watch:"+id)
-		return err
-	}
-	_, err := c.dispatcher.Dispatch(hctx.GetContext(), SwarmWatchTask, in, meta)
-	return err
-}
-
-// watchStep is the main step of SwarmWatchTask: one reconcile pass over the swarm in
-// its input, then, unless the swarm ended, a pause of the watch interval and the next
-// watcher run (a child with a fixed key, so a retried attempt dispatches it once).
-func (c *Client) watchStep() engine.StepFunc {
-	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
-		ctx := hctx.GetContext()
-		id, _ := input["swarm"].(string)
-		if !redisstore.ValidID(id) {
-			return nil, NonRetryable(fmt.Errorf("%w: swarm %q in watcher input", ErrInvalidSignatureID, id))
-		}
-		ended, err := c.ReconcileSwarm(ctx, id)
-		var nf *SignatureNotFoundError
-		switch {
-		case errors.As(err, &nf):
-			return json.Marshal(map[string]any{"swarm": id, "ended": true, "missing": true})
-		case err != nil:
-			return nil, err
-		case ended:
-			return json.Marshal(map[string]any{"swarm": id, "ended": true})
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(c.cfg.SwarmWatch):
-		}
-		next, err := c.nextWatch(hctx, id)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(map[string]any{"swarm": id, "next": next})
-	}
-}
-
-func (c *Client) nextWatch(hctx hatchet.Context, id string) (string, error) {
-	in := map[string]any{"swarm": id}
-	meta := map[string]string{engine.MetaParent: id}
-	if cd, ok := c.dispatcher.(engine.ChildDispatcher); ok {
-		return cd.DispatchChild(hctx, SwarmWatchTask, in, meta, "next")
-	}
-	return c.dispatcher.Dispatch(hctx.GetContext(), SwarmWatchTask, in, meta)
-}
-
-// watchFailureStep keeps the watch going when a watcher run failed for good (say,
-// Redis was down through all its attempts): it dispatches the next one.
-func (c *Client) watchFailureStep() engine.StepFunc {
-	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
-		id, _ := input["swarm"].(string)
-		if !redisstore.ValidID(id) {
-			return skippedOutput, nil
-		}
-		next, err := c.nextWatch(hctx, id)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(map[string]any{"swarm": id, "next": next})
-	}
 }
 
 // advance acts on what an item transition reported: it dispatches the claimed items,
@@ -264,7 +181,7 @@ func (c *Client) completeSwarm(ctx context.Context, id string) error {
 // transition that stopped it recorded; 0: read it from the record), through the same
 // path as a failed signature: its error callbacks with its input, its chains' error
 // callbacks, the item it is of an outer swarm. lastErr is the failure that stopped it,
-// "" when not known (the watcher ends a stop that was recorded but not acted on).
+// "" when not known (the reconciler ends a stop that was recorded but not acted on).
 func (c *Client) stopSwarm(ctx context.Context, id string, failures int, lastErr string) error {
 	rec, err := c.store.Get(ctx, id)
 	if err != nil {

@@ -239,7 +239,7 @@ func (c *Client) CloseSwarm(ctx context.Context, id string) error {
 // (failed, timed out, cancelled) without its failure being recorded, checked against
 // the engine when the dispatcher is a [engine.RunChecker]; an item claimed but never
 // dispatched. A swarm whose completion or stop was recorded but not acted on is ended.
-// It reports whether the swarm has ended. The swarm's watcher calls it every
+// It reports whether the swarm has ended. The reconciler a worker hosts calls it every
 // [WithSwarmWatchInterval]; a test or an operator may call it too.
 func (c *Client) ReconcileSwarm(ctx context.Context, id string) (ended bool, err error) {
 	rec, err := c.swarmRecord(ctx, id)
