@@ -1,6 +1,8 @@
 package hatchetflow
 
 import (
+	"time"
+
 	"context"
 
 	"github.com/hatchetflow/go/internal/engine"
@@ -34,3 +36,8 @@ func NewRunError(runID, task, message string, cancelled bool) *RunError {
 
 // ReconcileNow runs one pass of the client's reconciler.
 func (c *Client) ReconcileNow(ctx context.Context) error { return c.reconcileRuns(ctx) }
+
+// ReconcilePass is one turn of the reconciler loop for token (see reconcilePass).
+func (c *Client) ReconcilePass(ctx context.Context, token string, swarms bool) (bool, error) {
+	return c.reconcilePass(ctx, token, time.Minute, swarms)
+}

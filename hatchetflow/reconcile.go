@@ -44,15 +44,10 @@ func (c *Client) reconcileLoop(ctx context.Context) {
 	pause := poll.New(interval, interval)
 	var lastSwarms time.Time
 	for {
-		held, err := c.store.HoldLease(ctx, "reconciler", token, 3*interval)
-		if err == nil && held {
-			if c.cfg.ReconcileInterval > 0 {
-				err = c.reconcileRuns(ctx)
-			}
-			if c.cfg.SwarmWatch > 0 && time.Since(lastSwarms) >= c.cfg.SwarmWatch {
-				lastSwarms = time.Now()
-				err = errors.Join(err, c.reconcileSwarms(ctx))
-			}
+		swarms := c.cfg.SwarmWatch > 0 && time.Since(lastSwarms) >= c.cfg.SwarmWatch
+		held, err := c.reconcilePass(ctx, token, 3*interval, swarms)
+		if held && swarms {
+			lastSwarms = time.Now()
 		}
 		if err != nil && ctx.Err() == nil {
 			c.log.Warn("hatchetflow: reconciler pass failed", "error", err)
@@ -61,6 +56,24 @@ func (c *Client) reconcileLoop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// reconcilePass is one turn of the reconciler loop: it takes or keeps the prefix's
+// lease for token (one round trip) and, while it holds it, runs the pass over ended
+// runs (when the reconcile interval is on) and, when swarms is set, the pass over
+// running swarms. It reports whether token holds the lease.
+func (c *Client) reconcilePass(ctx context.Context, token string, ttl time.Duration, swarms bool) (held bool, err error) {
+	held, err = c.store.HoldLease(ctx, "reconciler", token, ttl)
+	if err != nil || !held {
+		return held, err
+	}
+	if c.cfg.ReconcileInterval > 0 {
+		err = c.reconcileRuns(ctx)
+	}
+	if swarms {
+		err = errors.Join(err, c.reconcileSwarms(ctx))
+	}
+	return true, err
 }
 
 // reconcile is one full pass of the reconciler: ended runs, then running swarms
