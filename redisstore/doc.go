@@ -13,6 +13,9 @@
 //	hf:{sNN}:ID:it       hash: a swarm's items
 //	hf:{sNN}:ix:...      sorted sets: the shard's all/root/status/task/expiry indexes (index.go)
 //	hf:{registry}        hash: task name -> JSON task definition (schema, return field, retries)
+//	hf:{lease}:NAME      string: the holder of a lease (the reconciler's), with a TTL
+//	hf:{settle}:engine   sorted set: signatures whose runs no hatchetflow step settles,
+//	                     scored by dispatch time (watch.go)
 //
 // Each callback is one field of its parent's record ("o:<id>" or "e:<id>") and each
 // dispatch marker another ("d:<outcome>:<id>"), so a typical record keeps every value

@@ -18,12 +18,14 @@ import (
 func (s *Store) EngineSettledKey() string { return s.prefix + ":{settle}:engine" }
 
 // watchCmd adds members to the engine-settled set, keeping the score of a member
-// already in it, and sets the set's TTL to the active TTL.
+// already in it, drops the members older than the TTL (their records have expired),
+// and sets the set's TTL to the active TTL.
 //
 // KEYS[1] the engine-settled set.
 // ARGV[1] the score (Unix ms), ARGV[2] the TTL in ms, ARGV[3..] the signature ids.
 // Returns the number of ids added.
 var watchCmd = redis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(ARGV[1]) - tonumber(ARGV[2])))
 local n = 0
 for i = 3, #ARGV do
   n = n + redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[i])
