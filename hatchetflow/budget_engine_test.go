@@ -19,6 +19,7 @@ import (
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/internal/enginetest"
+	"github.com/hatchetflow/go/internal/faultsuite"
 )
 
 // BudgetIn names one signature of the retry-budget workload.
@@ -71,6 +72,7 @@ func (b *budgetFlow) register(t *testing.T, c *hatchetflow.Client, name string, 
 // retries 0), every signature ends failed, and every error callback runs once with
 // the original message.
 func TestEngineRetryBudgetUnderMixedFailures(t *testing.T) {
+	began := time.Now()
 	b := &budgetFlow{calls: map[string]int{}, callbacks: map[string]int{}, messages: map[string]string{}}
 	tasks := []struct {
 		name    string
@@ -130,16 +132,21 @@ func TestEngineRetryBudgetUnderMixedFailures(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	over := 0
+	over, observed, exact, note := 0, 0, true, ""
+	expected := len(runs)
+	defer reliabilityRow(t, began, "engine over-retry: 24 timing out, 40 failing, retries 0/1/2 mixed", len(runs), &expected, &observed, &exact, &note)
 	for _, r := range runs {
 		if n := b.calls[r.id]; n > r.retries+1 || n == 0 {
 			t.Errorf("%s (retries %d): user code ran %d times", r.id, r.retries, n)
 			over++
 		}
+		observed += b.callbacks[r.id]
 		if n := b.callbacks[r.id]; n != 1 {
 			t.Errorf("%s: error callback ran %d times, want once", r.id, n)
+			exact = false
 		}
 	}
+	note = fmt.Sprintf("user code beyond the task's retries: %d of %d signatures", over, len(runs))
 	t.Logf("%d signatures; user code beyond budget: %d", len(runs), over)
 }
 
@@ -202,6 +209,19 @@ func keysOf(ctx context.Context, t *testing.T, rdb *redis.Client, prefix string)
 	return keys
 }
 
+// reliabilityRow appends the result of an engine test to the fault-suite report
+// (make reliability) when the test ends: callbacks expected and observed, exact when
+// each ran as often as expected.
+func reliabilityRow(t *testing.T, start time.Time, scenario string, runs int, expected, observed *int, exact *bool, note *string) {
+	t.Cleanup(func() {
+		row := faultsuite.Row{Scenario: scenario, Test: t.Name(), Runs: runs, Expected: *expected, Observed: *observed,
+			Exact: *exact && !t.Failed(), KeysNoTTL: -1, Passed: !t.Failed(), Seconds: time.Since(start).Seconds(), Note: *note}
+		if err := faultsuite.AppendRow(row); err != nil {
+			t.Errorf("report row: %v", err)
+		}
+	})
+}
+
 // PlainSinkIn receives a plain task's output.
 type PlainSinkIn struct {
 	Got inject.ReturnValue[map[string]any] `json:"mageflow_results"`
@@ -232,6 +252,7 @@ func orderOf(in map[string]any) string {
 // callbacks once with the original message. Logs the time from the plain run's return
 // to the next hatchetflow step's start.
 func TestEnginePlainTaskSettledByEngineVerdict(t *testing.T) {
+	began := time.Now()
 	hc, c, _, _ := newSwarmClient(t, "hfplain-", &swarmFlow{})
 	pt := &plainTimes{returned: map[string]time.Time{}, called: map[string]time.Time{}, plainRuns: map[string]int{}, sinks: map[string]int{}}
 	plain := hc.NewStandaloneTask("plain-task", func(_ hatchet.Context, in map[string]any) (map[string]any, error) {
@@ -339,10 +360,19 @@ func TestEnginePlainTaskSettledByEngineVerdict(t *testing.T) {
 		t.Errorf("failing plain run: ran %d times, success callback %d; want 1 and 0", pt.plainRuns["bad-1"], pt.sinks["bad-1"])
 	}
 	slices.Sort(lat)
+	expected, observed, exact, note := len(want)+1, len(pt.errs), true, ""
+	for _, id := range want {
+		observed += pt.sinks[id]
+		exact = exact && pt.sinks[id] == 1 && pt.plainRuns[id] == 1
+	}
+	exact = exact && len(pt.errs) == 1
 	if len(lat) > 0 {
+		note = fmt.Sprintf("plain run returned to next step started: median %v, max %v",
+			lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
 		t.Logf("plain run returned -> next hatchetflow step started: min %v, median %v, max %v (%d runs)",
 			lat[0].Round(time.Millisecond), lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), len(lat))
 	}
+	reliabilityRow(t, began, "plain Hatchet task as root, chain step, callback, failing", len(want)+1, &expected, &observed, &exact, &note)
 	for _, h := range append([]dsl.Handle{root, cb, bad}, chains...) {
 		rec, err := c.Signature(ctx, h.SignatureID())
 		if err == nil && !rec.Status.Ended() {
@@ -420,6 +450,7 @@ func TestEngineStaleAttemptNeverFinishes(t *testing.T) {
 // slot) runs no step of ours: the reconciler settles its signature from the engine's
 // verdict, cancelled, with error callbacks once and the message it was run with.
 func TestEngineQueuedRunCancelIsSettled(t *testing.T) {
+	began := time.Now()
 	f := &swarmFlow{}
 	hc, c, _, _ := newSwarmClient(t, "hfqueued-", f)
 	release := make(chan struct{})
@@ -473,8 +504,16 @@ func TestEngineQueuedRunCancelIsSettled(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("engine cancel of a queued run → signature cancelled and error callbacks dispatched: %v", settled.Sub(cancelled).Round(time.Millisecond))
+	expected, observed, exact := 1, 0, false
+	note := fmt.Sprintf("engine cancel to error callbacks dispatched: %v", settled.Sub(cancelled).Round(time.Millisecond))
+	reliabilityRow(t, began, "run cancelled on the engine while queued", 1, &expected, &observed, &exact, &note)
 	free() // the error callback runs once the slot is free
 	waitFailures(t, f, 1)
+	time.Sleep(2 * time.Second) // room for a duplicate to show
+	f.mu.Lock()
+	observed = len(f.failures)
+	f.mu.Unlock()
+	exact = observed == 1
 	sig, err := c.Signature(ctx, h.SignatureID())
 	must(t, err)
 	if got := f.failures[0]; sig.Status != hatchetflow.StatusCancelled || got.N != 7 || got.Failure == nil || !got.Failure.Cancelled {

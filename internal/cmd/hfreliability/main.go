@@ -18,6 +18,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -33,7 +34,13 @@ import (
 	"github.com/hatchetflow/go/internal/faultsuite"
 )
 
-const suitePkg = "./internal/faultsuite/..."
+// suites are the go test runs of one suite run: the fault suite, and the engine
+// tests of package hatchetflow that prove exactly once against engine faults (they
+// append rows too).
+var suites = []struct{ pkg, run string }{
+	{"./internal/faultsuite/...", ""},
+	{"./hatchetflow/", "^TestEngine(RetryBudgetUnderMixedFailures|QueuedRunCancelIsSettled|PlainTaskSettledByEngineVerdict)$"},
+}
 
 // fuzzTargets are the fuzz tests run with -fuzztime.
 var fuzzTargets = []struct{ pkg, name string }{
@@ -124,24 +131,55 @@ func runSuite(n, of int, pattern string, timeout time.Duration) (*suiteRun, erro
 	}
 	rows.Close()
 	defer os.Remove(rows.Name())
-	args := []string{"test", "-count=1", "-json", "-timeout", timeout.String()}
-	if pattern != "" {
-		args = append(args, "-run", pattern)
+	sr := &suiteRun{N: n, Tests: map[string]string{}}
+	start := time.Now()
+	var waitErrs []error
+	for _, suite := range suites {
+		run := suite.run
+		if pattern != "" {
+			run = pattern
+		}
+		args := []string{"test", "-count=1", "-json", "-timeout", timeout.String()}
+		if run != "" {
+			args = append(args, "-run", run)
+		}
+		args = append(args, suite.pkg)
+		fmt.Fprintf(os.Stderr, "== suite run %d/%d: go %s\n", n, of, strings.Join(args, " "))
+		waitErrs = append(waitErrs, goTest(sr, args, rows.Name()))
 	}
-	args = append(args, suitePkg)
-	cmd := exec.Command(goBin(), args...)
-	cmd.Env = append(os.Environ(), "HATCHETFLOW_INTEGRATION=1", faultsuite.EnvReport+"="+rows.Name())
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
+	sr.Wall = time.Since(start)
+	sr.Passed = errors.Join(waitErrs...) == nil && !slices.Contains(mapValues(sr.Tests), "fail") && len(sr.Tests) > 0
+	if sr.Failure != "" {
+		fmt.Fprint(os.Stderr, sr.Failure)
+	}
+	data, err := os.ReadFile(rows.Name())
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "== suite run %d/%d: go %s\n", n, of, strings.Join(args, " "))
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, err
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		var r faultsuite.Row
+		if len(bytes.TrimSpace(line)) > 0 && json.Unmarshal(line, &r) == nil {
+			sr.Rows = append(sr.Rows, r)
+		}
 	}
-	sr := &suiteRun{N: n, Tests: map[string]string{}}
+	fmt.Fprintf(os.Stderr, "== suite run %d/%d: %s in %s\n", n, of, map[bool]string{true: "PASS", false: "FAIL"}[sr.Passed],
+		sr.Wall.Round(time.Second))
+	return sr, nil
+}
+
+// goTest runs go with args (a go test -json) with the report file rows, and adds the
+// outcome of each top-level test to sr.
+func goTest(sr *suiteRun, args []string, rows string) error {
+	cmd := exec.Command(goBin(), args...)
+	cmd.Env = append(os.Environ(), "HATCHETFLOW_INTEGRATION=1", faultsuite.EnvReport+"="+rows)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
 	output := map[string]*strings.Builder{}
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
@@ -173,25 +211,7 @@ func runSuite(n, of int, pattern string, timeout time.Duration) (*suiteRun, erro
 			}
 		}
 	}
-	waitErr := cmd.Wait()
-	sr.Wall = time.Since(start)
-	sr.Passed = waitErr == nil && !slices.Contains(mapValues(sr.Tests), "fail") && len(sr.Tests) > 0
-	if sr.Failure != "" {
-		fmt.Fprint(os.Stderr, sr.Failure)
-	}
-	data, err := os.ReadFile(rows.Name())
-	if err != nil {
-		return nil, err
-	}
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		var r faultsuite.Row
-		if len(bytes.TrimSpace(line)) > 0 && json.Unmarshal(line, &r) == nil {
-			sr.Rows = append(sr.Rows, r)
-		}
-	}
-	fmt.Fprintf(os.Stderr, "== suite run %d/%d: %s in %s\n", n, of, map[bool]string{true: "PASS", false: "FAIL"}[sr.Passed],
-		sr.Wall.Round(time.Second))
-	return sr, nil
+	return cmd.Wait()
 }
 
 func mapValues(m map[string]string) []string {
