@@ -446,6 +446,72 @@ func TestEngineStaleAttemptNeverFinishes(t *testing.T) {
 	}
 }
 
+// The engine's cancel for an attempt that timed out can arrive after its retry
+// started on the same worker, and the SDK (which keys cancels by step run id, shared
+// by attempts) cancels the retry. The retry must run on: its user context ends only
+// at its own timeout or a cancel of the run; it succeeds and its result reaches the
+// success callback once.
+func TestEngineStaleCancelDoesNotReachTheRetry(t *testing.T) {
+	_, c, _, _ := newSwarmClient(t, "hfstalecancel-", &swarmFlow{})
+	var mu sync.Mutex
+	var got []StaleOut
+	calls, cancelledRetries := 0, 0
+	_, err := hatchetflow.NewTask(c, "stale2", func(hctx hatchet.Context, in StaleIn) (StaleOut, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		if hctx.RetryCount() == 0 {
+			time.Sleep(2500 * time.Millisecond) // ignores its ctx, past the 2 s timeout
+			return StaleOut{Attempt: 1}, nil
+		}
+		select { // the retry works 1.5 s, within its own timeout
+		case <-hctx.GetContext().Done():
+			mu.Lock()
+			cancelledRetries++
+			mu.Unlock()
+			return StaleOut{}, hctx.GetContext().Err()
+		case <-time.After(1500 * time.Millisecond):
+		}
+		return StaleOut{Attempt: hctx.RetryCount() + 1}, nil
+	}, hatchetflow.WithRetries(1), hatchetflow.WithExecutionTimeout(2*time.Second))
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "stale2-cb", func(_ hatchet.Context, in StaleCallback) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, in.Result)
+		return nil, nil
+	})
+	must(t, err)
+	ctx := enginetest.Context(t, 2*time.Minute)
+	w, err := enginetest.Wait(ctx, func() (*hatchet.Worker, error) { return c.NewWorker(ctx, "stale2-worker", nil) })
+	must(t, err)
+	stop, err := enginetest.Wait(ctx, w.Start)
+	must(t, err)
+	t.Cleanup(func() { _ = stop() })
+
+	const n = 6
+	var hs []dsl.Handle
+	for i := range n {
+		h, err := dsl.Sign("stale2").OnSuccess(dsl.Sign("stale2-cb")).Run(ctx, c, StaleIn{ID: fmt.Sprintf("s-%d", i)})
+		must(t, err)
+		hs = append(hs, h)
+	}
+	failed := 0
+	for _, h := range hs {
+		if _, err := h.Wait(ctx); err != nil {
+			failed++
+			t.Logf("%s: %v", h.SignatureID(), err)
+		}
+	}
+	time.Sleep(3 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("%d runs: %d failed, %d retries saw their context cancelled, user code %d times, %d callbacks", n, failed, cancelledRetries, calls, len(got))
+	if failed != 0 || cancelledRetries != 0 || len(got) != n {
+		t.Fatalf("a cancel meant for a timed-out attempt reached its retry: %d of %d runs failed, %d retries cancelled, %d callbacks", failed, n, cancelledRetries, len(got))
+	}
+}
+
 // A run cancelled on the engine while still queued (here behind the worker's one
 // slot) runs no step of ours: the reconciler settles its signature from the engine's
 // verdict, cancelled, with error callbacks once and the message it was run with.

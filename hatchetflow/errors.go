@@ -43,6 +43,11 @@ var (
 	ErrInputNotObject = errors.New("hatchetflow: task input type cannot hold a JSON object")
 	// ErrWrongTask is returned by [Task.RunSignature] for a signature of another task.
 	ErrWrongTask = errors.New("hatchetflow: signature of another task")
+	// ErrPlainRunInFlight is returned by [Client.Suspend] for a signature (or a chain
+	// whose step is one) of a task no hatchetflow step runs, while its run is in
+	// flight: hatchetflow cannot hold that run or its result, only the engine's
+	// verdict settles it. Suspend again once it ended, or cancel it.
+	ErrPlainRunInFlight = errors.New("hatchetflow: the run of a task no hatchetflow step runs is in flight")
 	// ErrUnsupportedOption is returned for a per-run option the dispatcher cannot honour.
 	ErrUnsupportedOption = errors.New("hatchetflow: unsupported run option")
 	// ErrReservedMetadata is returned for run metadata that uses hatchetflow's own keys.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
@@ -208,5 +210,64 @@ func receive[T any](t *testing.T, ch <-chan T) T {
 		var zero T
 		t.Fatalf("nothing received in 5 s")
 		return zero
+	}
+}
+
+// A plain task's signature whose run is in flight cannot be suspended (hatchetflow
+// cannot hold a run it does not wrap): Suspend says so and changes nothing, alone or
+// as a chain's running step; the run then settles it as usual.
+func TestSuspendRefusesAPlainRunInFlight(t *testing.T) {
+	f := newFlow(t)
+	(&plainLabels{}).serve(f.h)
+	ctx := context.Background()
+	h, err := label().OnSuccess(dsl.Sign("log-completion")).Run(ctx, f.h.Client, LabelInput{OrderID: "o-8"})
+	must(t, err)
+	if err := f.h.Client.Suspend(ctx, h.SignatureID(), nil); !errors.Is(err, hatchetflow.ErrPlainRunInFlight) {
+		t.Fatalf("Suspend of a plain signature in flight = %v, want ErrPlainRunInFlight", err)
+	}
+	ch, err := dsl.Chain(label(), dsl.Sign("log-completion")).Run(ctx, f.h.Client, LabelInput{OrderID: "o-9"})
+	must(t, err)
+	if err := f.h.Client.Suspend(ctx, ch.SignatureID(), nil); !errors.Is(err, hatchetflow.ErrPlainRunInFlight) {
+		t.Fatalf("Suspend of a chain whose plain step is in flight = %v, want ErrPlainRunInFlight", err)
+	}
+	f.h.Drain(ctx)
+	f.h.RequireStatus(t, h.SignatureID(), hatchetflow.StatusDone)
+	f.h.RequireStatus(t, ch.SignatureID(), hatchetflow.StatusDone)
+	if n := f.calls.get("log-completion"); n != 2 {
+		t.Fatalf("log-completion ran %d times, want 2", n)
+	}
+	// A saved plain signature that never ran suspends as any other.
+	s, err := label().Save(ctx, f.h.Client)
+	must(t, err)
+	must(t, f.h.Client.Suspend(ctx, s.ID, nil))
+}
+
+// A plain task's swarm item whose run is in flight longer than a claim may stay
+// unstarted is not dispatched again by the swarm watch: its run settles it.
+func TestSwarmWatchLeavesPlainItemsInFlight(t *testing.T) {
+	f := newFlow(t)
+	p := &plainLabels{}
+	p.serve(f.h)
+	ctx := context.Background()
+	h, err := dsl.Swarm(label()).Run(ctx, f.h.Client, LabelInput{OrderID: "o-10"})
+	must(t, err)
+	if !f.h.Step(ctx) { // the swarm's start run: claims and dispatches the item
+		t.Fatal("no swarm start run queued")
+	}
+	// Age the claim past the stale limit, as a plain run that takes minutes would.
+	rdb := redis.NewClient(&redis.Options{Addr: f.h.Redis.Addr()})
+	defer rdb.Close()
+	key := f.h.Client.Store().SwarmItemsKey(h.SignatureID())
+	must(t, rdb.HSet(ctx, key, "s0", "c1").Err())
+	if _, err := f.h.Client.ReconcileSwarm(ctx, h.SignatureID()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.h.Runs("print-label")); n != 1 {
+		t.Fatalf("the swarm watch dispatched the plain item %d times, want once", n)
+	}
+	out, err := h.Wait(ctx)
+	must(t, err)
+	if len(p.calls()) != 1 {
+		t.Fatalf("plain item ran %d times, want 1 (swarm result %s)", len(p.calls()), out)
 	}
 }

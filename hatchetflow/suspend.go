@@ -31,6 +31,11 @@ import (
 // Resume runs it again from the start, so its user function may run twice. It needs a
 // dispatcher that can read and cancel runs; a swarm refuses it with
 // [ErrUnsupportedOption] (its running items always finish).
+//
+// A signature of a task no hatchetflow step runs (a plain Hatchet task, another
+// language's), or a chain whose step is one, cannot be suspended while that run is in
+// flight: hatchetflow cannot hold it, and Suspend returns an error matching
+// [ErrPlainRunInFlight] and changes nothing.
 func (c *Client) Suspend(ctx context.Context, id string, opts *SuspendOptions) error {
 	if !redisstore.ValidID(id) {
 		return fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
@@ -51,6 +56,9 @@ func (c *Client) Suspend(ctx context.Context, id string, opts *SuspendOptions) e
 		if st.Status != StatusPending && st.Status != StatusActive && st.Status != StatusSuspended {
 			return &NotPendingError{ID: id, Status: st.Status}
 		}
+		if err := c.refusePlainInFlight(ctx, st.leaves...); err != nil {
+			return err
+		}
 		for _, leaf := range st.leaves {
 			if cancelRunning && leaf.Status == StatusActive && leaf.Kind == redisstore.KindSignature {
 				if err := c.suspendRunning(ctx, leaf); err != nil {
@@ -65,11 +73,38 @@ func (c *Client) Suspend(ctx context.Context, id string, opts *SuspendOptions) e
 		// The chain's own record too, so that listings show it suspended.
 		return c.store.UpdateContainers(ctx, []redisstore.ContainerUpdate{{ID: id, Status: StatusSuspended}})
 	}
+	if rec.Kind == redisstore.KindSignature {
+		if err := c.refusePlainInFlight(ctx, rec); err != nil {
+			return err
+		}
+	}
 	if cancelRunning && rec.Status == StatusActive {
 		return c.suspendRunning(ctx, rec)
 	}
 	if _, err := c.store.Suspend(ctx, id); err != nil {
 		return err
+	}
+	return nil
+}
+
+// refusePlainInFlight returns an [ErrPlainRunInFlight] error when one of recs is a
+// pending signature whose run, of a task no hatchetflow step runs, is in flight (in
+// the engine-settled set): a suspend would leave it pending for good.
+func (c *Client) refusePlainInFlight(ctx context.Context, recs ...*redisstore.Record) error {
+	var ids []string
+	for _, r := range recs {
+		if r.Status == StatusPending && r.Kind == redisstore.KindSignature {
+			ids = append(ids, r.ID)
+		}
+	}
+	inFlight, err := c.store.EngineSettledAmong(ctx, ids...)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if inFlight[r.ID] {
+			return fmt.Errorf("%w: signature %s of task %q", ErrPlainRunInFlight, r.ID, r.Task)
+		}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/poll"
+	"slices"
 	"time"
 
 	"github.com/hatchetflow/go/dsl"
@@ -285,6 +286,19 @@ func (c *Client) ReconcileSwarm(ctx context.Context, id string) (ended bool, err
 		if err := c.reconcileItem(ctx, ref, it, entry, rec.Input); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if len(stale) > 0 {
+		// A task no hatchetflow step runs leaves its signature pending while its run
+		// goes on: the reconciler settles it from the run, so it is not lost.
+		ids := make([]string, len(stale))
+		for i, it := range stale {
+			ids[i] = it.Ref.ID
+		}
+		inFlight, err := c.store.EngineSettledAmong(ctx, ids...)
+		if err != nil {
+			return false, errors.Join(append(errs, err)...)
+		}
+		stale = slices.DeleteFunc(stale, func(it redisstore.SwarmItem) bool { return inFlight[it.Ref.ID] })
 	}
 	if len(stale) > 0 {
 		c.log.Warn("hatchetflow: swarm items claimed but not started; dispatching them again", "swarm", id, "items", len(stale))

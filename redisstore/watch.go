@@ -78,3 +78,22 @@ func (s *Store) UnwatchEngineSettled(ctx context.Context, ids ...string) error {
 	}
 	return nil
 }
+
+// EngineSettledAmong reports which of ids are in the engine-settled set (their runs
+// were dispatched and the reconciler has not settled them yet), in one round trip.
+func (s *Store) EngineSettledAmong(ctx context.Context, ids ...string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	scores, err := s.rdb.ZMScore(ctx, s.EngineSettledKey(), ids...).Result()
+	if err != nil {
+		return nil, opError(fmt.Sprintf("read %d engine-settled signatures", len(ids)), err)
+	}
+	for i, sc := range scores {
+		if sc != 0 {
+			out[ids[i]] = true
+		}
+	}
+	return out, nil
+}
