@@ -107,7 +107,9 @@ func (c *Client) workflow(def *taskDef) *hatchet.Workflow {
 		opts = append(opts, hatchet.WithScheduleTimeout(def.cfg.scheduleTimeout))
 	}
 	wf.NewTask(def.name, forHatchet(steps.Main), append(opts, def.cfg.hatchetTask...)...)
-	wf.OnFailure(forHatchet(steps.OnFailure))
+	if steps.OnFailure != nil {
+		wf.OnFailure(forHatchet(steps.OnFailure))
+	}
 	return wf
 }
 

@@ -18,10 +18,24 @@ import (
 // runs that ended without hatchetflow settling them (see [WithReconcileInterval]).
 const DefaultReconcileInterval = time.Second
 
-// reconcileWindow is how far back the reconciler looks for runs, by creation time:
-// a run that waits in the queue longer than Hatchet's schedule timeout fails there,
-// so one cancelled in the queue was created within it.
-const reconcileWindow = 10 * time.Minute
+// reconcileWindow is how far back the reconciler looks for failed and cancelled runs,
+// by creation time: at least 10 minutes, and at least as long as any task registered
+// on this client can take from its creation to its end (its schedule timeout, default
+// 5 min, plus each attempt's execution timeout, default 60 s, plus 5 minutes).
+func (c *Client) reconcileWindow() time.Duration {
+	w := 10 * time.Minute
+	for _, def := range c.registeredTasks() {
+		sched, exec := def.cfg.scheduleTimeout, def.cfg.executionTimeout
+		if sched <= 0 {
+			sched = 5 * time.Minute
+		}
+		if exec <= 0 {
+			exec = 60 * time.Second
+		}
+		w = max(w, sched+time.Duration(def.cfg.retries+1)*exec+5*time.Minute)
+	}
+	return w
+}
 
 // reconciler remembers the runs a client's reconciler settled or found nothing to do
 // for, so each is read once.
@@ -135,7 +149,8 @@ func (c *Client) reconcileRuns(ctx context.Context) error {
 		return nil
 	}
 	now := time.Now()
-	runs, err := rl.EndedRuns(ctx, engine.RunQuery{Since: now.Add(-reconcileWindow)})
+	window := c.reconcileWindow()
+	runs, err := rl.EndedRuns(ctx, engine.RunQuery{Since: now.Add(-window)})
 	if err != nil {
 		return err
 	}
@@ -157,7 +172,7 @@ func (c *Client) reconcileRuns(ctx context.Context) error {
 		r.seen = map[string]time.Time{}
 	}
 	for id, at := range r.seen {
-		if now.Sub(at) > reconcileWindow {
+		if now.Sub(at) > window {
 			delete(r.seen, id)
 		}
 	}
@@ -212,12 +227,24 @@ func (c *Client) forget(runs ...engine.EndedRun) {
 // started it, or no hatchetflow step runs its task) or still owned by the run (its
 // worker is gone, or a previous pass started it). Anything else was settled by the
 // steps (Client.Cancel, Suspend with CancelRunning, the main and on-failure steps) and
-// is left alone. A failed run that owns its signature is the on-failure step's.
+// is left alone. A failed run that owns its signature fails it (a task with an
+// on-failure step races that step; the transition lets one of them through), or,
+// when the run had finished it, completes its success path.
 func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run engine.EndedRun) error {
 	if rec == nil {
 		return nil
 	}
 	owned := rec.Status == StatusActive && rec.RunID == run.RunID
+	if rec.Status == StatusDone && rec.RunID == run.RunID && !run.Succeeded && !run.Cancelled {
+		// The run's user function returned and the signature holds its result, but
+		// the worker died before the engine heard of it and no retry was left: finish
+		// the success path (what went out already is skipped).
+		err := c.succeed(ctx, rec, run.RunID, rec.Result, inputOf(rec))
+		if errors.Is(err, redisstore.ErrTransition) || errors.Is(err, redisstore.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
 	if rec.Status != StatusPending && !owned {
 		return nil
 	}
@@ -235,9 +262,8 @@ func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run en
 		}
 		return err
 	case !run.Succeeded:
-		if owned && !run.EngineSettled {
-			return nil
-		}
+		// Never started, or still owned by a run whose last attempt could not end it
+		// (its worker was lost, or a hung attempt outlived its timeout).
 		return c.failRecord(ctx, rec.ID, run.RunID, cleanError(run.Message), nil, 0)
 	case !run.EngineSettled:
 		return nil // a hatchetflow step settled it, or will

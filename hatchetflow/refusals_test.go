@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -215,53 +216,62 @@ func TestErrorsReadOnce(t *testing.T) {
 
 // The engine (v0.104/v0.105) sometimes starts an attempt beyond a task's retries. Such
 // an attempt never calls user code; the failure path ends the signature once, and the
-// error callbacks get the original message.
+// error callbacks get the original message: in the lean shape the attempt itself does,
+// with an on-failure step that step does.
 func TestAttemptBeyondRetriesNeverCallsUserCode(t *testing.T) {
-	h := flowtest.New(t)
-	c := h.Client
-	calls := 0
-	_, err := hatchetflow.NewTask(c, "no-retries", func(hatchet.Context, Order) (any, error) {
-		calls++
-		return nil, nil
-	})
-	must(t, err)
-	var got []ErrorMessage
-	_, err = hatchetflow.NewTask(c, "log-error", func(_ hatchet.Context, in ErrorMessage) (any, error) {
-		got = append(got, in)
-		return nil, nil
-	})
-	must(t, err)
-	ctx := context.Background()
-	saved, err := dsl.Sign("no-retries").OnError(dsl.Sign("log-error")).Save(ctx, c)
-	must(t, err)
-	steps, _ := c.Steps("no-retries")
-	in := map[string]any{"order_id": "o-7"}
-	meta := map[string]string{hatchetflow.MetaSignature: saved.ID}
-	// Attempt 1 started the signature and timed out (the engine ended it).
-	_, _, err = c.Store().Start(ctx, saved.ID, "run-x", 1)
-	must(t, err)
-	// The engine's second attempt of a task with 0 retries.
-	_, err = steps.Main(flowtest.NewContext(ctx, &flowtest.ContextOptions{Task: "no-retries", RunID: "run-x",
-		RetryCount: 1, Metadata: meta, Input: in}), in)
-	var re *hatchetflow.RetriesExhaustedError
-	if !errors.Is(err, hatchetflow.ErrRetriesExhausted) || !errors.As(err, &re) || re.Attempt != 2 || re.Retries != 0 ||
-		!hatchetflow.IsNonRetryable(err) {
-		t.Fatalf("attempt 2 of a retries-0 task = %v, want a non-retryable RetriesExhaustedError", err)
-	}
-	if calls != 0 {
-		t.Fatalf("user code ran %d times, want 0", calls)
-	}
-	// The engine then runs the on-failure step: the signature fails, error callbacks once.
-	msg := err.Error()
-	for range 2 {
-		_, err = steps.OnFailure(flowtest.NewContext(ctx, &flowtest.ContextOptions{Task: "no-retries", RunID: "run-x",
-			Metadata: meta, Input: in, StepErrors: map[string]string{"no-retries": msg}}), in)
-		must(t, err)
-	}
-	h.Drain(ctx)
-	h.RequireStatus(t, saved.ID, hatchetflow.StatusFailed)
-	if len(got) != 1 || got[0].OrderID != "o-7" {
-		t.Fatalf("error callbacks got %+v, want one with order o-7", got)
+	for _, withStep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("on-failure step %v", withStep), func(t *testing.T) {
+			h := flowtest.New(t)
+			c := h.Client
+			calls := 0
+			var opts []hatchetflow.TaskOption
+			if withStep {
+				opts = append(opts, hatchetflow.WithOnFailureStep())
+			}
+			_, err := hatchetflow.NewTask(c, "no-retries", func(hatchet.Context, Order) (any, error) {
+				calls++
+				return nil, nil
+			}, opts...)
+			must(t, err)
+			var got []ErrorMessage
+			_, err = hatchetflow.NewTask(c, "log-error", func(_ hatchet.Context, in ErrorMessage) (any, error) {
+				got = append(got, in)
+				return nil, nil
+			})
+			must(t, err)
+			ctx := context.Background()
+			saved, err := dsl.Sign("no-retries").OnError(dsl.Sign("log-error")).Save(ctx, c)
+			must(t, err)
+			steps, _ := c.Steps("no-retries")
+			if (steps.OnFailure != nil) != withStep {
+				t.Fatalf("on-failure step present: %v, want %v", steps.OnFailure != nil, withStep)
+			}
+			in := map[string]any{"order_id": "o-7"}
+			meta := map[string]string{hatchetflow.MetaSignature: saved.ID}
+			// Attempt 1 started the signature and timed out (the engine ended it).
+			_, _, err = c.Store().Start(ctx, saved.ID, "run-x", 1)
+			must(t, err)
+			for range 2 { // the engine's second (and a third) attempt of a task with 0 retries
+				_, err = steps.Main(flowtest.NewContext(ctx, &flowtest.ContextOptions{Task: "no-retries", RunID: "run-x",
+					RetryCount: 1, Metadata: meta, Input: in}), in)
+				if !errors.Is(err, hatchetflow.ErrRetriesExhausted) && !errors.Is(err, hatchetflow.ErrNotPending) || !hatchetflow.IsNonRetryable(err) {
+					t.Fatalf("attempt 2 of a retries-0 task = %v, want a non-retryable refusal", err)
+				}
+				if calls != 0 {
+					t.Fatalf("user code ran %d times, want 0", calls)
+				}
+				if withStep { // the engine then runs the on-failure step
+					_, err = steps.OnFailure(flowtest.NewContext(ctx, &flowtest.ContextOptions{Task: "no-retries", RunID: "run-x",
+						Metadata: meta, Input: in, StepErrors: map[string]string{"no-retries": err.Error()}}), in)
+					must(t, err)
+				}
+			}
+			h.Drain(ctx)
+			h.RequireStatus(t, saved.ID, hatchetflow.StatusFailed)
+			if len(got) != 1 || got[0].OrderID != "o-7" || got[0].Failure == nil || !strings.Contains(got[0].Failure.Message, "retries") {
+				t.Fatalf("error callbacks got %+v, want one with order o-7 and the exhausted retries", got)
+			}
+		})
 	}
 }
 

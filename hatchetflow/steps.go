@@ -28,6 +28,9 @@ func (c *Client) steps(name string) (engine.Steps, bool) {
 	} else {
 		s.Main, s.OnFailure = c.mainStep(def), c.onFailureStep(def)
 	}
+	if !def.cfg.onFailureStep {
+		s.OnFailure = nil // the lean shape: the last attempt and the reconciler end failures
+	}
 	return s, true
 }
 
@@ -82,7 +85,9 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 			// on-failure step ends the signature through the failure path once.
 			c.log.Warn("hatchetflow: attempt beyond the task's retries; user code not called",
 				"signature", sigID, "run", runID, "attempt", hctx.RetryCount()+1, "retries", def.cfg.retries)
-			return nil, NonRetryable(&RetriesExhaustedError{Task: def.name, Attempt: hctx.RetryCount() + 1, Retries: def.cfg.retries})
+			err := &RetriesExhaustedError{Task: def.name, Attempt: hctx.RetryCount() + 1, Retries: def.cfg.retries}
+			c.endLastAttempt(ctx, def, sigID, runID, input, err.Error())
+			return nil, NonRetryable(err)
 		case outcome == redisstore.Held:
 			c.log.Info("hatchetflow: signature suspended; run held for Resume, user code not called",
 				"signature", sigID, "run", runID)
@@ -127,20 +132,36 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 		timedOut := errors.Is(uctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 		hctx.SetContext(ctx)
 		cancel()
+		// last: this attempt is the run's last (its error is not retried, or user code
+		// ran 1 + retries times for the run, counted on the record).
+		last := func(err error) bool { return IsNonRetryable(err) || rec.Calls >= def.cfg.retries+1 }
 		if timedOut {
 			// The engine's verdict stands when it comes (its timeout sweep runs about
 			// once a second); without it, the attempt still fails, without finishing.
 			select {
 			case <-ctx.Done():
 			case <-time.After(engineVerdictGrace):
+				if last(nil) {
+					c.endLastAttempt(ctx, def, sigID, runID, input, engine.TimeoutMessage(timeout))
+				}
 				return nil, fmt.Errorf("hatchetflow: attempt %d of %q exceeded its execution timeout of %v; its result is dropped",
 					hctx.RetryCount()+1, def.name, timeout)
 			}
 		}
 		if err != nil && ctx.Err() == nil {
+			if last(err) {
+				c.endLastAttempt(ctx, def, sigID, runID, input, err.Error())
+			}
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {
+			if time.Since(started) >= timeout-200*time.Millisecond {
+				// The engine timed this attempt out.
+				if last(nil) {
+					c.endLastAttempt(ctx, def, sigID, runID, input, engine.TimeoutMessage(timeout))
+				}
+				return nil, err
+			}
 			// The engine cancelled or timed out this attempt and drops what it returns:
 			// the signature must not be marked done behind the engine's back. A
 			// cancelled run gets no on-failure step: settle it here.
@@ -179,6 +200,26 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 		}
 		return inject.WrapOutput(raw), nil
 	})
+}
+
+// endLastAttempt ends signature sigID, owned by run runID, through the failure path
+// with message msg and the run's input, when the task has no on-failure step (the lean
+// shape): the run's last attempt failed, panicked or timed out, and no step will run
+// after it. It retries through a short Redis outage; past that, the reconciler ends
+// the signature from the engine's verdict. A task with an on-failure step leaves it
+// to that step.
+func (c *Client) endLastAttempt(ctx context.Context, def *taskDef, sigID, runID string, input map[string]any, msg string) {
+	if def.cfg.onFailureStep {
+		return
+	}
+	bg := context.WithoutCancel(ctx) // the engine may have cancelled the attempt
+	err := c.retrying(bg, "fail", func() error { return c.failRecord(bg, sigID, runID, msg, input, 0) })
+	if err != nil {
+		c.log.Warn("hatchetflow: cannot end the signature after its last attempt; the reconciler will",
+			"signature", sigID, "run", runID, "error", err)
+		return
+	}
+	c.tel.ended(ctx, def.name, outcomeFailure)
 }
 
 // engineVerdictGrace is how long an attempt that reached its own execution timeout

@@ -34,7 +34,7 @@ var objectSchema = json.RawMessage(`{"type":"object"}`)
 // registerInternal adds the internal swarm tasks to c.
 func (c *Client) registerInternal() {
 	for _, def := range []*taskDef{
-		{name: SwarmTask, cfg: taskConfig{retries: 3, retriesSet: true}, schema: objectSchema, output: swarmOutput,
+		{name: SwarmTask, cfg: taskConfig{retries: 3, retriesSet: true, onFailureStep: true}, schema: objectSchema, output: swarmOutput,
 			fields: inject.Fields{Return: inject.DefaultReturnField}, inType: "map[string]any", outType: swarmDef.OutputType,
 			steps: func(def *taskDef) (engine.StepFunc, engine.StepFunc) {
 				return c.swarmStartStep(def), c.onFailureStep(def)

@@ -37,7 +37,20 @@ type taskConfig struct {
 	scheduleTimeout  time.Duration
 	hatchetTask      []hatchet.TaskOption
 	hatchetWorkflow  []hatchet.WorkflowOption
+	onFailureStep    bool
 }
+
+// WithOnFailureStep gives the task's Hatchet workflow an on-failure step, an
+// engine-driven error path: when the engine fails a run for good, it runs the step,
+// which ends the signature (error callbacks) at once. Default: no on-failure step, the
+// lean shape (one task per workflow, which the engine runs faster): the attempt that
+// fails, panics or times out ends the signature itself when it is the last one, and a
+// run that ends with no step of hatchetflow's seeing it (a lost worker, a cancel on
+// the engine) is ended by the reconciler a worker hosts within its interval
+// ([WithReconcileInterval]). Ask for the step when that interval is too long for a
+// task's error path and the extra engine work per run is worth it (docs/design.md,
+// "Engine shape").
+func WithOnFailureStep() TaskOption { return func(c *taskConfig) { c.onFailureStep = true } }
 
 // WithRetries sets how many times the engine retries a failed attempt. Default 0.
 // Error callbacks run once, after the last attempt.

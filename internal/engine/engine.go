@@ -19,6 +19,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -96,8 +97,8 @@ type StepFunc func(hctx hatchet.Context, input map[string]any) (json.RawMessage,
 // Steps are the step functions of one registered task. They are for engines and
 // harnesses: the Hatchet wiring registers exactly these, and the flowtest harness runs
 // them in memory with a fake context. An engine must run Main (retrying it up to
-// Retries times, never for errors made with hatchetflow.NonRetryable), and OnFailure once after
-// Main failed for good. Main's output is the task's return value (see
+// Retries times, never for errors made with hatchetflow.NonRetryable), and OnFailure,
+// when there is one, once after Main failed for good. Main's output is the task's return value (see
 // inject.WrapOutput).
 type Steps struct {
 	// Task is the task name, also the main step's name.
@@ -109,10 +110,11 @@ type Steps struct {
 	// Main runs the user function, then finishes the signature and dispatches its
 	// success callbacks.
 	Main StepFunc
-	// OnFailure marks the signature failed and dispatches error callbacks; it reads
+	// OnFailure, nil unless the task asked for one (hatchetflow.WithOnFailureStep),
+	// marks the signature failed and dispatches error callbacks; it reads
 	// hctx.StepRunErrors(). When the failed run had finished the signature (its worker
 	// died after the user function returned), it dispatches the success callbacks
-	// instead.
+	// instead. Without it, Main ends the signature on its last attempt.
 	OnFailure StepFunc
 }
 
@@ -239,4 +241,17 @@ type RunQuery struct {
 // the number of healthy hatchetflow runs.
 type RunLister interface {
 	EndedRuns(ctx context.Context, q RunQuery) ([]EndedRun, error)
+}
+
+// TimeoutMessage is the engine's error text for an attempt that exceeded its execution
+// timeout d (0: the engine's default, 60 s). Hatchet counts whole seconds; a shorter
+// d (flowtest's harness takes any) is written as a Go duration.
+func TimeoutMessage(d time.Duration) string {
+	if d <= 0 {
+		d = 60 * time.Second
+	}
+	if d < time.Second {
+		return "Task exceeded timeout of " + d.String()
+	}
+	return fmt.Sprintf("Task exceeded timeout of %ds", int(d.Seconds()))
 }

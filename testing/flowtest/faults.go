@@ -2,8 +2,9 @@ package flowtest
 
 import (
 	"errors"
-	"fmt"
 	"time"
+
+	"github.com/hatchetflow/go/internal/engine"
 )
 
 // Fault replaces one attempt's call of a user function.
@@ -25,6 +26,13 @@ func Timeout() Fault { return Fault{kind: "timeout"} }
 
 // errTimeout marks an injected timeout inside the harness.
 var errTimeout = errors.New("flowtest: injected timeout")
+
+// injectedTimeout is an injected timeout as the attempt sees it: the engine's text,
+// matching errTimeout.
+type injectedTimeout struct{ text string }
+
+func (e *injectedTimeout) Error() string        { return e.text }
+func (e *injectedTimeout) Is(target error) bool { return target == errTimeout }
 
 // errRunCancelled is the cause with which Harness.CancelRuns cancels a running run.
 var errRunCancelled = errors.New("flowtest: run cancelled")
@@ -109,12 +117,4 @@ type faultKey struct {
 }
 
 // timeoutText is the engine's message for a timed-out attempt.
-func timeoutText(d time.Duration) string {
-	if d <= 0 {
-		d = 60 * time.Second
-	}
-	if d < time.Second { // the engine only takes whole seconds; the harness honours any duration
-		return "Task exceeded timeout of " + d.String()
-	}
-	return fmt.Sprintf("Task exceeded timeout of %ds", int(d.Seconds()))
-}
+func timeoutText(d time.Duration) string { return engine.TimeoutMessage(d) }

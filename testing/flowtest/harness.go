@@ -436,7 +436,14 @@ func (h *Harness) execute(ctx context.Context, r *Run) {
 		h.endIfCancelled(ctx, r, steps.Retries)
 		return
 	}
-	if steps.OnFailure != nil { // a plain task has none
+	if steps.OnFailure == nil {
+		// No on-failure step (the lean shape, or a plain task): the last attempt ended
+		// the signature, or, when it could not (it timed out and runs on), the
+		// reconciler does from the engine's verdict, as a worker's does on the engine.
+		if !h.isPlain(r.Task) { // a plain run is reconciled when it ends
+			h.reconcile(ctx, r)
+		}
+	} else {
 		sc := h.context(rctx, r, "on-failure", 0, map[string]string{steps.Task: mainErr})
 		if _, err := steps.OnFailure(sc, r.Input); err != nil {
 			h.logf("%s run %s: on-failure step failed: %v", r.Task, r.ID, err)
@@ -542,7 +549,13 @@ func (h *Harness) beforeCall(r *Run, attempt int, msg map[string]any) error {
 	if !ok {
 		return nil
 	}
-	return f.apply()
+	err := f.apply()
+	if errors.Is(err, errTimeout) {
+		// The attempt sees the timeout as it sees the engine's, by its text.
+		steps, _ := h.steps(r.Task)
+		return &injectedTimeout{text: timeoutText(steps.ExecutionTimeout)}
+	}
+	return err
 }
 
 func (h *Harness) setAttempts(r *Run, n int) {
