@@ -245,6 +245,11 @@ func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run en
 		}
 		return err
 	}
+	if rec.Status == StatusFailed && rec.RunID == run.RunID && !run.Succeeded && !run.Cancelled {
+		// The run failed the signature, but its worker may have died before the
+		// failure path completed: dispatch what it left undone (markers skip the rest).
+		return c.failRecord(ctx, rec.ID, run.RunID, rec.Error, nil, 0)
+	}
 	if rec.Status != StatusPending && !owned {
 		return nil
 	}

@@ -100,6 +100,15 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 				return nil, err
 			}
 			return inject.WrapOutput(rec.Result), nil
+		case outcome == redisstore.AlreadyFailed && rec.RunID == runID && !def.cfg.onFailureStep:
+			// A retry (or a lost worker's reassignment) after this run's last attempt
+			// failed the signature: dispatch what its failure path left undone.
+			bg := context.WithoutCancel(ctx)
+			if err := c.retrying(bg, "fail", func() error { return c.failRecord(bg, sigID, runID, rec.Error, input, 0) }); err != nil {
+				c.log.Warn("hatchetflow: cannot complete a failed signature's error path; the reconciler will",
+					"signature", sigID, "run", runID, "error", err)
+			}
+			return nil, NonRetryable(&NotPendingError{ID: sigID, Status: rec.Status, RunID: rec.RunID})
 		case outcome != redisstore.Started && outcome != redisstore.Resumed:
 			c.log.Info("hatchetflow: signature not runnable; user code not called",
 				"signature", sigID, "status", rec.Status, "owner_run", rec.RunID, "run", runID)

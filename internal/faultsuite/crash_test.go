@@ -16,9 +16,10 @@ import (
 )
 
 // a. A worker SIGKILLed in the middle of a task with a 3 s execution timeout and no
-// retries: nothing runs while no worker exists; once a new worker starts, the engine's
-// on-failure step runs there and the error callbacks run exactly once, the success
-// callbacks never.
+// retries: nothing runs while no worker exists; once a new worker starts, the engine
+// fails the run at its timeout and the reconciler that worker hosts fails the signature
+// (with WithOnFailureStep, the on-failure step does): the error callbacks run exactly
+// once, the success callbacks never.
 func TestWorkerKilledMidTask(t *testing.T) {
 	s := newSuite(t, "a. worker SIGKILLed mid-task (timeout 3 s, retries 0)", suiteOpt{})
 	s.row.Runs = 1
@@ -135,9 +136,10 @@ func TestWorkerKilledAfterFirstTrigger(t *testing.T) {
 	s.row.Note = "a callback was triggered twice; its user code ran once"
 }
 
-// b”. As b, with no retries: the engine fails the main step at the timeout and runs
-// the on-failure step, which must see that its own run finished the signature and
-// dispatch the success callbacks (not drop them, not run error callbacks).
+// b”. As b, with no retries: the engine fails the main step at the timeout, and the
+// reconciler (with WithOnFailureStep, the on-failure step) must see that the failed run
+// finished the signature and dispatch the success callbacks (not drop them, not run
+// error callbacks).
 func TestWorkerKilledBeforeDispatchNoRetry(t *testing.T) {
 	s := newSuite(t, "b''. worker SIGKILLed after success, before dispatch (retries 0)", suiteOpt{})
 	s.row.Runs = 1
@@ -157,35 +159,52 @@ func TestWorkerKilledBeforeDispatchNoRetry(t *testing.T) {
 		t.Errorf("signature %s, want done", rec.Status)
 	}
 	s.checkTTLs(ctx)
-	s.row.Note = "on-failure step finished the success path"
+	s.row.Note = "the failed run's verdict finished the success path"
 }
 
-// a”. A worker killed inside the on-failure step, before it dispatched: Hatchet gives
-// that step no retries and a 60 s timeout, but it reassigns a dead worker's tasks
-// once its heartbeat is 30 s old, so the step runs again on a new worker and the
-// error callbacks run exactly once (about 30 s late).
+// a”. A worker killed inside the failure path, before it dispatched the error
+// callbacks. With an on-failure step, Hatchet gives that step no retries and a 60 s
+// timeout, but it reassigns a dead worker's tasks once its heartbeat is 30 s old, so
+// the step runs again on a new worker. In the lean shape (no on-failure step) the last
+// attempt ran the failure path itself: the engine reassigns that attempt the same way,
+// and the new attempt finds the signature failed by its run and completes the path.
+// Either way the error callbacks run exactly once (about 30 s late).
 func TestWorkerKilledInOnFailure(t *testing.T) {
-	s := newSuite(t, "a''. worker SIGKILLed inside the on-failure step", suiteOpt{})
-	s.row.Runs = 1
-	ctx := enginetest.Context(t, 2*time.Minute)
-	w1 := s.startWorker("w1", fs.ModeCrashBefore)
-	h := s.run(ctx, sig(fs.TaskMain), fs.MainIn{ID: "a3", Fail: true})
-	w1.waitExit(t, 30*time.Second)
-	killed := time.Now()
-	rec, err := s.c.Signature(ctx, h.SignatureID())
-	must(t, err)
-	if rec.Status != redisstore.StatusFailed || sum(s.counts(ctx, fs.Dispatches)) != 0 {
-		t.Fatalf("after the crash: signature %s, %d dispatches; want failed, 0", rec.Status, sum(s.counts(ctx, fs.Dispatches)))
+	for _, sh := range shapes {
+		t.Run(sh.name, func(t *testing.T) {
+			s := newSuite(t, "a''. worker SIGKILLed inside the failure path"+sh.suffix, suiteOpt{})
+			s.row.Runs = 1
+			ctx := enginetest.Context(t, 2*time.Minute)
+			w1 := s.startWorker("w1", fs.ModeCrashBefore, sh.flags...)
+			h := s.run(ctx, sig(fs.TaskMain), fs.MainIn{ID: "a3", Fail: true})
+			w1.waitExit(t, 30*time.Second)
+			killed := time.Now()
+			rec, err := s.c.Signature(ctx, h.SignatureID())
+			must(t, err)
+			if rec.Status != redisstore.StatusFailed || sum(s.counts(ctx, fs.Dispatches)) != 0 {
+				t.Fatalf("after the crash: signature %s, %d dispatches; want failed, 0", rec.Status, sum(s.counts(ctx, fs.Dispatches)))
+			}
+			s.startWorker("w2", fs.ModeNormal, sh.flags...)
+			if st := s.finish(ctx, h); st != rest.V1TaskStatusFAILED {
+				t.Errorf("engine run %s, want FAILED", st)
+			}
+			t.Logf("kill → error callbacks settled: %v", time.Since(killed).Round(time.Millisecond))
+			s.expect(ctx, errorOnly("a3"))
+			s.expectMain(ctx, fs.TaskMain, "a3", 1)
+			s.checkTTLs(ctx)
+			s.row.Note = fmt.Sprintf("reassigned after the heartbeat rule; settled %.0f s after the kill", time.Since(killed).Seconds())
+		})
 	}
-	s.startWorker("w2", fs.ModeNormal)
-	if st := s.finish(ctx, h); st != rest.V1TaskStatusFAILED {
-		t.Errorf("engine run %s, want FAILED", st)
-	}
-	t.Logf("kill → error callbacks settled: %v", time.Since(killed).Round(time.Millisecond))
-	s.expect(ctx, errorOnly("a3"))
-	s.expectMain(ctx, fs.TaskMain, "a3", 1)
-	s.checkTTLs(ctx)
-	s.row.Note = fmt.Sprintf("on-failure reassigned after the heartbeat rule; settled %.0f s after the kill", time.Since(killed).Seconds())
+}
+
+// shapes are the two engine shapes a task can have: lean (no on-failure step, the
+// default) and with Hatchet's on-failure step (hatchetflow.WithOnFailureStep).
+var shapes = []struct {
+	name, suffix string
+	flags        []string
+}{
+	{"lean", " (lean)", nil},
+	{"on-failure step", " (on-failure step)", []string{"-on-failure-step"}},
 }
 
 // chainUnderTest is a three-step chain whose second step blocks on its first attempt:
@@ -201,7 +220,7 @@ func chainUnderTest(id, step string) dsl.ChainBuilder {
 }
 
 // f. A worker SIGKILLed during a chain's second step (no retries): once a new worker
-// exists, the engine fails the step at its timeout and its on-failure step fires the
+// exists, the engine fails the step at its timeout and the reconciler fires the
 // chain's error callback exactly once; the third step never starts.
 func TestWorkerKilledDuringChainStep(t *testing.T) {
 	s := newSuite(t, "f. worker SIGKILLed during chain step 2 (retries 0)", suiteOpt{})

@@ -36,28 +36,33 @@ func TestMainDispatchFailsAfterDispatch(t *testing.T) {
 	s.row.Note = "each callback triggered 3 times, user code once"
 }
 
-// c'. The on-failure step fails after dispatching: the error callbacks' first two
-// triggers are sent but reported as failed. Hatchet gives the on-failure step no
-// retries, so the step retries within its attempt (WithStepRetryTime); each error
-// callback is triggered three times and its user code runs once.
+// c'. The failure path fails after dispatching: the error callbacks' first two
+// triggers are sent but reported as failed. The step that runs it (the last attempt in
+// the lean shape, the on-failure step with one; Hatchet retries neither) retries
+// within its attempt (WithStepRetryTime); each error callback is triggered three times
+// and its user code runs once.
 func TestOnFailureFailsAfterDispatch(t *testing.T) {
-	s := newSuite(t, "c'. on-failure step fails after dispatching (retried in-step)", suiteOpt{})
-	s.row.Runs = 1
-	ctx := enginetest.Context(t, 2*time.Minute)
-	s.startWorker("w1", fs.ModeLoseAck, "-fail-times", "2", "-step-retry", "20s")
-	h := s.run(ctx, sig(fs.TaskMain), fs.MainIn{ID: "c2", Fail: true})
-	if st := s.finish(ctx, h); st != rest.V1TaskStatusFAILED {
-		t.Errorf("engine run %s, want FAILED", st)
+	for _, sh := range shapes {
+		t.Run(sh.name, func(t *testing.T) {
+			s := newSuite(t, "c'. failure path fails after dispatching (retried in-step)"+sh.suffix, suiteOpt{})
+			s.row.Runs = 1
+			ctx := enginetest.Context(t, 2*time.Minute)
+			s.startWorker("w1", fs.ModeLoseAck, append([]string{"-fail-times", "2", "-step-retry", "20s"}, sh.flags...)...)
+			h := s.run(ctx, sig(fs.TaskMain), fs.MainIn{ID: "c2", Fail: true})
+			if st := s.finish(ctx, h); st != rest.V1TaskStatusFAILED {
+				t.Errorf("engine run %s, want FAILED", st)
+			}
+			s.expect(ctx, errorOnly("c2"))
+			s.expectMain(ctx, fs.TaskMain, "c2", 1)
+			rec, err := s.c.Signature(ctx, h.SignatureID())
+			must(t, err)
+			for _, cb := range rec.OnError {
+				if n := s.counts(ctx, fs.Dispatches)[cb.ID]; n != 3 {
+					t.Errorf("error callback %s triggered %d times, want 3", cb.ID, n)
+				}
+			}
+			s.checkTTLs(ctx)
+			s.row.Note = "each error callback triggered 3 times, user code once"
+		})
 	}
-	s.expect(ctx, errorOnly("c2"))
-	s.expectMain(ctx, fs.TaskMain, "c2", 1)
-	rec, err := s.c.Signature(ctx, h.SignatureID())
-	must(t, err)
-	for _, cb := range rec.OnError {
-		if n := s.counts(ctx, fs.Dispatches)[cb.ID]; n != 3 {
-			t.Errorf("error callback %s triggered %d times, want 3", cb.ID, n)
-		}
-	}
-	s.checkTTLs(ctx)
-	s.row.Note = "each error callback triggered 3 times, user code once"
 }

@@ -50,6 +50,7 @@ func run() error {
 		activeTTL = flag.Duration("active-ttl", 0, "hatchetflow.WithActiveTTL (0: default)")
 		logLevel  = flag.String("log", "info", "hatchetflow log level")
 		watch     = flag.Duration("swarm-watch", time.Second, "hatchetflow.WithSwarmWatchInterval")
+		onFailure = flag.Bool("on-failure-step", false, "hatchetflow.WithOnFailureStep on every task")
 	)
 	flag.Parse()
 	if *prefix == "" || *redisURL == "" {
@@ -124,12 +125,19 @@ func run() error {
 			return faultsuite.MainOut{ID: in.ID, Value: len(in.ID)}, nil
 		}
 	}
+	// shape gives every task an on-failure step with -on-failure-step.
+	shape := func(opts ...hatchetflow.TaskOption) []hatchetflow.TaskOption {
+		if *onFailure {
+			opts = append(opts, hatchetflow.WithOnFailureStep())
+		}
+		return opts
+	}
 	if _, err := hatchetflow.NewTask(c, faultsuite.TaskMain, mainFn(faultsuite.TaskMain),
-		hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout)); err != nil {
+		shape(hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout))...); err != nil {
 		return err
 	}
 	if _, err := hatchetflow.NewTask(c, faultsuite.TaskMainRetry, mainFn(faultsuite.TaskMainRetry),
-		hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout), hatchetflow.WithRetries(1)); err != nil {
+		shape(hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout), hatchetflow.WithRetries(1))...); err != nil {
 		return err
 	}
 	stepFn := func(task string) func(hatchet.Context, faultsuite.StepIn) (faultsuite.MainOut, error) {
@@ -149,26 +157,26 @@ func run() error {
 		}
 	}
 	if _, err := hatchetflow.NewTask(c, faultsuite.TaskStep, stepFn(faultsuite.TaskStep),
-		hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout)); err != nil {
+		shape(hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout))...); err != nil {
 		return err
 	}
 	if _, err := hatchetflow.NewTask(c, faultsuite.TaskStepRetry, stepFn(faultsuite.TaskStepRetry),
-		hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout), hatchetflow.WithRetries(1)); err != nil {
+		shape(hatchetflow.WithExecutionTimeout(faultsuite.MainTimeout), hatchetflow.WithRetries(1))...); err != nil {
 		return err
 	}
 	if _, err := hatchetflow.NewTask(c, faultsuite.TaskOnSuccess, func(ctx hatchet.Context, in faultsuite.SuccessIn) (string, error) {
 		return "ok", count(ctx, faultsuite.TaskOnSuccess, in.Result.Value.ID+"/"+in.Tag)
-	}); err != nil {
+	}, shape()...); err != nil {
 		return err
 	}
 	if _, err := hatchetflow.NewTask(c, faultsuite.TaskOnError, func(ctx hatchet.Context, in faultsuite.ErrorIn) (string, error) {
 		return "noted", count(ctx, faultsuite.TaskOnError, in.ID+"/"+in.Tag)
-	}); err != nil {
+	}, shape()...); err != nil {
 		return err
 	}
 	if _, err := hatchetflow.NewTask(c, faultsuite.TaskOnErrorAny, func(ctx hatchet.Context, in map[string]any) (string, error) {
 		return "noted", count(ctx, faultsuite.TaskOnErrorAny, fmt.Sprint(in["id"])+"/"+fmt.Sprint(in["tag"]))
-	}); err != nil {
+	}, shape()...); err != nil {
 		return err
 	}
 
@@ -183,7 +191,7 @@ func run() error {
 			}
 		}
 		return "ok", count(ctx, TaskSwarmDone, in.Tag+"/"+strings.Join(ids, ","))
-	}); err != nil {
+	}, shape()...); err != nil {
 		return err
 	}
 
