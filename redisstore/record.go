@@ -341,18 +341,6 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 	return r, nil
 }
 
-// pairsToMap turns a flat [k1, v1, k2, v2, ...] reply into a map.
-func pairsToMap(v any) map[string]string {
-	list, _ := v.([]any)
-	m := make(map[string]string, len(list)/2)
-	for i := 0; i+1 < len(list); i += 2 {
-		k, _ := list[i].(string)
-		val, _ := list[i+1].(string)
-		m[k] = val
-	}
-	return m
-}
-
 func orDefault(s, d Status) Status {
 	if s == "" {
 		return d
