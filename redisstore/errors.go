@@ -39,9 +39,9 @@ type TransitionError struct {
 	// ID is the signature id.
 	ID string
 	// From is the status the signature had.
-	From Status
+	From flowtype.Status
 	// To is the status that was asked for.
-	To Status
+	To flowtype.Status
 	// RunID is the run that asked; OwnerRunID is the run the signature belongs to.
 	RunID, OwnerRunID string
 }

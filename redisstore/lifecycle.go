@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
 // StartOutcome says what [Store.Start] found.
@@ -199,7 +201,7 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 	if err != nil {
 		return nil, opError(fmt.Sprintf("finish %q", id), err)
 	}
-	tr, err := s.transition(id, runID, StatusDone, res)
+	tr, err := s.transition(id, runID, flowtype.StatusDone, res)
 	if err != nil {
 		return nil, err
 	}
@@ -258,10 +260,10 @@ func (s *Store) Fail(ctx context.Context, id, runID, message string) (*Transitio
 	if err != nil {
 		return nil, opError(fmt.Sprintf("fail %q", id), err)
 	}
-	return s.transition(id, runID, StatusFailed, res)
+	return s.transition(id, runID, flowtype.StatusFailed, res)
 }
 
-func (s *Store) transition(id, runID string, to Status, res reply) (*Transition, error) {
+func (s *Store) transition(id, runID string, to flowtype.Status, res reply) (*Transition, error) {
 	code := res.code()
 	if code == "missing" {
 		return nil, &NotFoundError{ID: id}
@@ -300,7 +302,7 @@ return 1
 // active TTL again (only ever raising it: later steps of a chain that advances), in
 // one pipelined round trip, which also moves the records of the chains in containers
 // along (see containerCmd). Markers are never written to a missing record.
-func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, runs map[string]string, inputs map[string]json.RawMessage, deadBranch, keepAlive []string, containers ...ContainerUpdate) error {
+func (s *Store) MarkDispatched(ctx context.Context, id string, outcome flowtype.Outcome, runs map[string]string, inputs map[string]json.RawMessage, deadBranch, keepAlive []string, containers ...ContainerUpdate) error {
 	if len(runs) == 0 && len(deadBranch) == 0 && len(keepAlive) == 0 && len(containers) == 0 {
 		return nil
 	}
@@ -405,7 +407,7 @@ func (s *Store) LinkStep(ctx context.Context, id string, rec *Record, kwargs map
 	case "missing":
 		return &NotFoundError{ID: id}
 	case "status":
-		return &NotPendingError{ID: id, Status: Status(r.str(1))}
+		return &NotPendingError{ID: id, Status: flowtype.Status(r.str(1))}
 	default:
 		chains := append(splitList(r.str(1)), "")
 		return &ContainedError{ID: id, ChainID: chains[0]}
@@ -452,7 +454,7 @@ return {'ok', st, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])
 type Cancelled struct {
 	// Record is the record after the cancel; Previous the status it had.
 	Record   *Record
-	Previous Status
+	Previous flowtype.Status
 	// QueuedFrom is, for a swarm, the index of its first item that was still queued:
 	// those items ended failed in the same script. -1 for others.
 	QueuedFrom int
@@ -481,9 +483,9 @@ func (s *Store) cancelled(id string, res reply) (*Cancelled, error) {
 		return nil, err
 	}
 	if code == "ended" {
-		return nil, &NotPendingError{ID: id, Status: Status(prev), RunID: rec.RunID}
+		return nil, &NotPendingError{ID: id, Status: flowtype.Status(prev), RunID: rec.RunID}
 	}
-	return &Cancelled{Record: rec, Previous: Status(prev), QueuedFrom: int(res.int(4))}, nil
+	return &Cancelled{Record: rec, Previous: flowtype.Status(prev), QueuedFrom: int(res.int(4))}, nil
 }
 
 // CancelMany cancels signatures (see [Store.Cancel]) in one pipeline, for what never
@@ -590,7 +592,7 @@ func (s *Store) Suspend(ctx context.Context, id string) (SuspendResult, error) {
 	case "missing":
 		return "", &NotFoundError{ID: id}
 	case "ended":
-		return "", &NotPendingError{ID: id, Status: Status(r.str(1))}
+		return "", &NotPendingError{ID: id, Status: flowtype.Status(r.str(1))}
 	}
 	return SuspendResult(r.code()), nil
 }
@@ -600,7 +602,7 @@ type ResumeResult struct {
 	// Resumed is true when it was suspended: Status is the status it has again, Held
 	// the run input a run brought while it was suspended (nil for none).
 	Resumed bool
-	Status  Status
+	Status  flowtype.Status
 	Held    json.RawMessage
 	// Released is true when an active signature's hold was lifted: Status is where
 	// its run got to.
@@ -615,7 +617,7 @@ func (s *Store) Resume(ctx context.Context, id string) (*ResumeResult, error) {
 		return nil, opError(fmt.Sprintf("resume %q", id), err)
 	}
 	r := reply(res)
-	st := Status(r.str(1))
+	st := flowtype.Status(r.str(1))
 	switch r.code() {
 	case "missing":
 		return nil, &NotFoundError{ID: id}
@@ -664,6 +666,6 @@ func (s *Store) SuspendRunning(ctx context.Context, id, runID string, input json
 	case "missing":
 		return &NotFoundError{ID: id}
 	default:
-		return &NotPendingError{ID: id, Status: Status(r.str(1)), RunID: r.str(2)}
+		return &NotPendingError{ID: id, Status: flowtype.Status(r.str(1)), RunID: r.str(2)}
 	}
 }

@@ -19,7 +19,7 @@ import (
 type ListQuery struct {
 	// Status and Task keep records with that status or task ("": any). RootsOnly
 	// keeps tops of trees.
-	Status    Status
+	Status    flowtype.Status
 	Task      string
 	RootsOnly bool
 	// Since (inclusive) and Until (exclusive) bound the creation time; zero is open.
@@ -85,7 +85,7 @@ func (c cursor) before(o cursor) bool {
 }
 
 // KnownStatus reports whether s is one of the statuses a record can have.
-func KnownStatus(s Status) bool {
+func KnownStatus(s flowtype.Status) bool {
 	return slices.Contains(flowtype.Statuses(), s)
 }
 

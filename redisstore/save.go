@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
 // saveCmd creates one signature: its record and kwargs hashes, each with the active
@@ -212,7 +214,7 @@ func (s *Store) UpdateKwargs(ctx context.Context, id string, kw map[string]any, 
 	case "missing":
 		return &NotFoundError{ID: id}
 	case "status":
-		return &NotPendingError{ID: id, Status: Status(r.str(1)), RunID: r.str(2)}
+		return &NotPendingError{ID: id, Status: flowtype.Status(r.str(1)), RunID: r.str(2)}
 	case "size":
 		return &SizeError{ID: id, Size: int(r.int(1)), Limit: maxBytes}
 	default:

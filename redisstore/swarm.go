@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
 // KindSwarm is the kind of a swarm container: items that run side by side, at most
@@ -353,7 +355,7 @@ func (s *Store) SwarmClaim(ctx context.Context, id string, nowMS int64, input js
 	case "missing":
 		return nil, &NotFoundError{ID: id}
 	default:
-		return nil, &NotPendingError{ID: id, Status: Status(r.str(1))}
+		return nil, &NotPendingError{ID: id, Status: flowtype.Status(r.str(1))}
 	}
 }
 
@@ -432,7 +434,7 @@ func (s *Store) SwarmAdd(ctx context.Context, id string, refs []CallbackRef, fir
 	case "missing":
 		return 0, nil, &NotFoundError{ID: id}
 	default:
-		return 0, nil, &NotPendingError{ID: id, Status: Status(r.str(1))}
+		return 0, nil, &NotPendingError{ID: id, Status: flowtype.Status(r.str(1))}
 	}
 }
 
@@ -453,7 +455,7 @@ func (s *Store) SwarmClose(ctx context.Context, id string) (complete bool, err e
 	case "missing":
 		return false, &NotFoundError{ID: id}
 	default:
-		return false, &NotPendingError{ID: id, Status: Status(r.str(1))}
+		return false, &NotPendingError{ID: id, Status: flowtype.Status(r.str(1))}
 	}
 }
 
