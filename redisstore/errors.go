@@ -26,8 +26,6 @@ var (
 	// changed, or a transition may or may not have applied: retrying is safe, every
 	// operation of the store is idempotent for its caller.
 	ErrUnavailable = errors.New("redisstore: redis unavailable")
-	// ErrUnknownTask is returned by [Store.LookupTask] for a name no worker registered.
-	ErrUnknownTask = errors.New("redisstore: unknown task")
 )
 
 // NotFoundError names the signature that was not found (flowtype's type: the user

@@ -45,10 +45,10 @@ type ListPage struct {
 // walking a whole index.
 func listBudget(limit int) int { return max(1000, 10*limit) }
 
-// CursorError is returned for a malformed [ListQuery.After].
-type CursorError struct{ Cursor string }
+// cursorError is returned for a malformed [ListQuery.After].
+type cursorError struct{ Cursor string }
 
-func (e *CursorError) Error() string {
+func (e *cursorError) Error() string {
 	return fmt.Sprintf("redisstore: malformed list cursor %q", e.Cursor)
 }
 
@@ -71,7 +71,7 @@ func parseCursor(s string) (cursor, error) {
 	sc, id, ok := strings.Cut(s, ".")
 	n, err := strconv.ParseInt(sc, 10, 64)
 	if !ok || err != nil || id == "" {
-		return cursor{}, &CursorError{Cursor: s}
+		return cursor{}, &cursorError{Cursor: s}
 	}
 	return cursor{score: n, id: id}, nil
 }

@@ -100,7 +100,7 @@ func TestListFiltersFollowTransitions(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(ListQuery{})
-		keys := b.store.Redis().Keys(ctx, b.store.KeyPattern()).Val()
+		keys := b.store.Redis().Keys(ctx, b.store.keyPattern()).Val()
 		for _, k := range keys {
 			if strings.Contains(k, ":ix") && !strings.HasSuffix(k, ":ix:exp") {
 				if n := b.store.Redis().ZCard(ctx, k).Val(); n != 0 {
@@ -215,7 +215,7 @@ func TestListRefusesBadInput(t *testing.T) {
 		t.Fatal("a zero limit was accepted")
 	}
 	_, err := b.store.List(context.Background(), ListQuery{Limit: 1, After: "nope"})
-	var ce *CursorError
+	var ce *cursorError
 	if !errors.As(err, &ce) || ce.Cursor != "nope" {
 		t.Fatalf("malformed cursor: %v", err)
 	}

@@ -129,7 +129,7 @@ func TestSaveTreeOneRoundTripAllKeysWithTTL(t *testing.T) {
 		for _, r := range recs {
 			for _, k := range []string{b.store.SignatureKey(r.ID), b.store.KwargsKey(r.ID)} {
 				ttl := rdb.PTTL(ctx, k).Val()
-				if ttl <= 0 || ttl > DefaultActiveTTL {
+				if ttl <= 0 || ttl > defaultActiveTTL {
 					t.Fatalf("key %s TTL %v, want (0, 24h]", k, ttl)
 				}
 			}
@@ -221,7 +221,7 @@ func TestFinishAndFailRules(t *testing.T) {
 			t.Fatalf("done→failed = %v", err)
 		}
 		for _, k := range []string{b.store.SignatureKey(active.ID), b.store.KwargsKey(active.ID)} {
-			if ttl := b.store.Redis().PTTL(ctx, k).Val(); ttl <= 0 || ttl > DefaultDoneTTL {
+			if ttl := b.store.Redis().PTTL(ctx, k).Val(); ttl <= 0 || ttl > defaultDoneTTL {
 				t.Fatalf("done key %s TTL %v, want (0, 3h]", k, ttl)
 			}
 		}
@@ -259,7 +259,7 @@ func TestMarkDispatchedAndDeadBranch(t *testing.T) {
 		if rec.Dispatched["success:cb-1"] != "run-a" || rec.Dispatched["success:cb-2"] != "run-b" {
 			t.Fatalf("markers = %v", rec.Dispatched)
 		}
-		if ttl := b.store.Redis().PTTL(ctx, b.store.SignatureKey(dead.ID)).Val(); ttl > DefaultDoneTTL {
+		if ttl := b.store.Redis().PTTL(ctx, b.store.SignatureKey(dead.ID)).Val(); ttl > defaultDoneTTL {
 			t.Fatalf("dead branch TTL %v not lowered", ttl)
 		}
 		// A marker for a record that expired must not create a key without TTL.
