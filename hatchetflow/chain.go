@@ -149,7 +149,7 @@ func (c *Client) nextRun(ctx context.Context, step, next string) (runID, task st
 			return "", "", err
 		}
 		if rec != nil {
-			if run, ok := rec.Dispatched[redisstore.DispatchKey(redisstore.OutcomeSuccess, next)]; ok {
+			if run, ok := rec.Dispatched[redisstore.DispatchKey(OutcomeSuccess, next)]; ok {
 				for _, cb := range rec.OnSuccess {
 					if cb.ID == next {
 						return run, cb.Task, nil

@@ -48,8 +48,8 @@ func (s shape) ref() redisstore.CallbackRef {
 //
 // Where either side is unknown (a task checked only by a Validate type, an any-typed
 // input or output, a map input) it accepts.
-func checkFit(parent, cb shape, outcome redisstore.Outcome) error {
-	if outcome == redisstore.OutcomeSuccess {
+func checkFit(parent, cb shape, outcome Outcome) error {
+	if outcome == OutcomeSuccess {
 		for _, it := range cb.items { // a swarm passes the value on to every item
 			if err := checkFit(parent, it, outcome); err != nil {
 				return err
@@ -66,11 +66,11 @@ func checkFit(parent, cb shape, outcome redisstore.Outcome) error {
 	}
 	bound := func(name string) bool { _, ok := cb.rec.Kwargs[name]; return ok }
 	provided := map[string]bool{}
-	if cb.errCB != "" && outcome == redisstore.OutcomeError {
+	if cb.errCB != "" && outcome == OutcomeError {
 		provided[cb.errCB] = true
 	}
 	switch outcome {
-	case redisstore.OutcomeSuccess:
+	case OutcomeSuccess:
 		rf := cb.returnField
 		if rf == "" {
 			rf = inject.DefaultReturnField
@@ -85,7 +85,7 @@ func checkFit(parent, cb shape, outcome redisstore.Outcome) error {
 				return mismatch(rf+m.Path, m.Want, got)
 			}
 		}
-	case redisstore.OutcomeError:
+	case OutcomeError:
 		pprops, _, known := inject.Properties(parent.input)
 		if !known {
 			return nil // the parent's message is unknown: anything may be in it

@@ -187,7 +187,7 @@ func (c *Client) UpdateKwargs(ctx context.Context, id string, kw dsl.KW) error {
 		// changing them now would change nothing that runs.
 		return fmt.Errorf("%w: %q is a %s; update its steps' or items' kwargs", ErrNotASignature, id, rec.Kind)
 	}
-	if rec.Status != redisstore.StatusPending {
+	if rec.Status != StatusPending {
 		return &NotPendingError{ID: id, Status: rec.Status, RunID: rec.RunID}
 	}
 	schema, err := c.schemaOf(ctx, rec)

@@ -124,7 +124,7 @@ func (c *Client) dispatchItems(ctx context.Context, id string, end *redisstore.I
 	for i, it := range end.Claimed {
 		refs[i] = it.Ref
 	}
-	d := c.dispatchEach(ctx, id, redisstore.OutcomeSuccess, refs,
+	d := c.dispatchEach(ctx, id, OutcomeSuccess, refs,
 		func(ref redisstore.CallbackRef) map[string]any { return itemInput(base, ref) })
 	rest := end.Claimed[:0]
 	for _, it := range end.Claimed {
@@ -164,7 +164,7 @@ func (c *Client) completeSwarm(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if rec.Status != redisstore.StatusActive {
+	if rec.Status != StatusActive {
 		return nil // ended already (a repeated completion)
 	}
 	items, err := c.store.SwarmItems(ctx, id)
@@ -187,7 +187,7 @@ func (c *Client) stopSwarm(ctx context.Context, id string, failures int, lastErr
 	if err != nil {
 		return err
 	}
-	if rec.Status != redisstore.StatusActive {
+	if rec.Status != StatusActive {
 		return nil
 	}
 	if failures == 0 {

@@ -28,7 +28,7 @@ func (t *tree) swarm(sb dsl.SwarmBuilder, f frame) (node, error) {
 	}
 	defaults := withDefaults(map[string]any(sb.Kwargs()), f.defaults)
 	rec := &redisstore.Record{ID: id, Kind: redisstore.KindSwarm, Task: SwarmTask,
-		Kwargs: map[string]any(sb.Kwargs()), Status: redisstore.StatusPending, CreatedAt: t.now,
+		Kwargs: map[string]any(sb.Kwargs()), Status: StatusPending, CreatedAt: t.now,
 		ReturnField: inject.DefaultReturnField, Containers: f.containers, FirstLeaf: f.first,
 		ChainErrors: f.chainErrs, Item: f.item,
 		Swarm: &redisstore.SwarmConfig{MaxConcurrency: sb.Concurrency(), StopAfter: sb.StopAfterFailures(),

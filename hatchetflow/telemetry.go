@@ -211,7 +211,7 @@ func mainOutcome(err error) string {
 // startDispatch starts the span of one callback dispatch of parent's branch, as a
 // child of ctx's span, and writes its trace context into meta. done ends it and
 // records the latency on hatchetflow.dispatch.duration.
-func (t *telemetry) startDispatch(ctx context.Context, parent string, cb redisstore.CallbackRef, branch redisstore.Outcome,
+func (t *telemetry) startDispatch(ctx context.Context, parent string, cb redisstore.CallbackRef, branch Outcome,
 	meta map[string]string) (dctx context.Context, done func(runID string, err error)) {
 	dctx, span := t.tracer.Start(ctx, "hatchetflow.dispatch "+cb.Task, trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attrCallback.String(cb.ID), attrParent.String(parent), attrTask.String(cb.Task),

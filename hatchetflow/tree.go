@@ -248,7 +248,7 @@ func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
 	if err != nil {
 		return node{}, err
 	}
-	rec := &redisstore.Record{ID: id, Task: b.Task(), Kwargs: kw, Status: redisstore.StatusPending,
+	rec := &redisstore.Record{ID: id, Task: b.Task(), Kwargs: kw, Status: StatusPending,
 		ReturnField: def.ReturnField, ErrorField: def.ErrorField, CreatedAt: t.now,
 		Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs, Item: f.item}
 	if override {
@@ -268,12 +268,12 @@ func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
 // chain step) to its success callbacks; saved lists what was saved.
 func (t *tree) callbacks(rec *redisstore.Record, self shape, saved *dsl.Saved, success, failure []dsl.Spec, next []shape) error {
 	for _, branch := range []struct {
-		outcome redisstore.Outcome
+		outcome Outcome
 		specs   []dsl.Spec
 		dst     *[]redisstore.CallbackRef
 		out     *[]dsl.Saved
-	}{{redisstore.OutcomeSuccess, success, &rec.OnSuccess, &saved.OnSuccess},
-		{redisstore.OutcomeError, failure, &rec.OnError, &saved.OnError}} {
+	}{{OutcomeSuccess, success, &rec.OnSuccess, &saved.OnSuccess},
+		{OutcomeError, failure, &rec.OnError, &saved.OnError}} {
 		for _, s := range branch.specs {
 			cb, err := t.compile(s, frame{})
 			if err != nil {
@@ -287,7 +287,7 @@ func (t *tree) callbacks(rec *redisstore.Record, self shape, saved *dsl.Saved, s
 		}
 	}
 	for _, n := range next {
-		if err := checkFit(self, n, redisstore.OutcomeSuccess); err != nil {
+		if err := checkFit(self, n, OutcomeSuccess); err != nil {
 			return err
 		}
 		rec.OnSuccess = append(rec.OnSuccess, n.ref())
@@ -304,7 +304,7 @@ func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
 	}
 	defaults := withDefaults(map[string]any(ch.Kwargs()), f.defaults)
 	container := &redisstore.Record{ID: id, Kind: redisstore.KindChain, Task: redisstore.KindChain,
-		Kwargs: map[string]any(ch.Kwargs()), Status: redisstore.StatusPending, CreatedAt: t.now, Containers: f.containers,
+		Kwargs: map[string]any(ch.Kwargs()), Status: StatusPending, CreatedAt: t.now, Containers: f.containers,
 		Item: f.item}
 	saved := dsl.Saved{ID: id, Chain: true}
 	var next []shape
@@ -357,7 +357,7 @@ func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
 		setFirstLeaf(l.fields.ChainErrors, id, first)
 	}
 	for _, cb := range errNodes {
-		if err := checkFit(nodes[0].entry, cb.entry, redisstore.OutcomeError); err != nil {
+		if err := checkFit(nodes[0].entry, cb.entry, OutcomeError); err != nil {
 			return node{}, err
 		}
 	}
@@ -412,7 +412,7 @@ func (t *tree) saved(id string, f frame) (node, error) {
 	if !f.linked() {
 		return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: dsl.Saved{ID: id, Task: r.Task}}, nil
 	}
-	if r.Status != redisstore.StatusPending {
+	if r.Status != StatusPending {
 		return node{}, &NotPendingError{ID: id, Status: r.Status, RunID: r.RunID}
 	}
 	if len(r.Containers) > 0 {
@@ -436,7 +436,7 @@ func (t *tree) saved(id string, f frame) (node, error) {
 	}
 	fields := &redisstore.Record{Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs, Item: f.item}
 	for _, next := range f.next {
-		if err := checkFit(self, next, redisstore.OutcomeSuccess); err != nil {
+		if err := checkFit(self, next, OutcomeSuccess); err != nil {
 			return node{}, err
 		}
 		fields.OnSuccess = append(fields.OnSuccess, next.ref())

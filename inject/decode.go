@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -35,9 +36,62 @@ func Decode[T any](msg map[string]any) (out T, err error) {
 	}
 	if err := json.Unmarshal(data, &out); err != nil {
 		var zero T
+		// -0 is a valid unsigned integer to a JSON Schema (it equals 0) but not to
+		// encoding/json: decode it as 0.
+		if fixed, ok := positiveZeros(msg).(map[string]any); ok && fixed != nil {
+			if data2, merr := marshal(fixed); merr == nil && json.Unmarshal(data2, &out) == nil {
+				return out, nil
+			}
+			out = zero
+		}
 		return zero, locateDecodeError(data, target, err)
 	}
 	return out, nil
+}
+
+// positiveZeros returns a copy of v with every negative zero (a float64 -0 or a
+// json.Number such as "-0" or "-0.0") replaced by 0, or nil when v has none.
+func positiveZeros(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if x == 0 && math.Signbit(x) {
+			return float64(0)
+		}
+	case json.Number:
+		if f, err := x.Float64(); err == nil && f == 0 && strings.HasPrefix(string(x), "-") {
+			return json.Number("0")
+		}
+	case map[string]any:
+		var out map[string]any
+		for k, e := range x {
+			if fixed := positiveZeros(e); fixed != nil {
+				if out == nil {
+					out = make(map[string]any, len(x))
+					for k2, e2 := range x {
+						out[k2] = e2
+					}
+				}
+				out[k] = fixed
+			}
+		}
+		if out != nil {
+			return out
+		}
+	case []any:
+		var out []any
+		for i, e := range x {
+			if fixed := positiveZeros(e); fixed != nil {
+				if out == nil {
+					out = slices.Clone(x)
+				}
+				out[i] = fixed
+			}
+		}
+		if out != nil {
+			return out
+		}
+	}
+	return nil
 }
 
 // locateDecodeError turns an encoding/json error into a DecodeError that

@@ -248,3 +248,24 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A negative zero is a valid unsigned integer to the schema (it equals 0), so Decode
+// takes it as 0, as a float64 and as a json.Number, at any depth.
+func TestDecodeNegativeZeroIntoUnsigned(t *testing.T) {
+	type T struct {
+		Count uint   `json:"count"`
+		List  []uint `json:"list"`
+	}
+	for _, msg := range []map[string]any{
+		{"count": math.Copysign(0, -1), "list": []any{1.0, math.Copysign(0, -1)}},
+		{"count": json.Number("-0"), "list": []any{json.Number("-0.0")}},
+	} {
+		got, err := inject.Decode[T](msg)
+		if err != nil || got.Count != 0 || len(got.List) == 0 || got.List[len(got.List)-1] != 0 {
+			t.Fatalf("Decode(%v) = %+v, %v; want zeros", msg, got, err)
+		}
+	}
+	if _, err := inject.Decode[T](map[string]any{"count": -1.0}); err == nil {
+		t.Fatal("Decode of -1 into uint succeeded")
+	}
+}

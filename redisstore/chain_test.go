@@ -6,6 +6,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
 // chainRecs returns three leaf records of one chain and its container record.
@@ -91,7 +93,7 @@ func TestChainAdvanceRoundTripsAndTTLs(t *testing.T) {
 		}
 		keep := append([]string{container.ID}, later...)
 		b.rt.Reset()
-		if err := b.store.MarkDispatched(ctx, leaves[0].ID, OutcomeSuccess, map[string]string{leaves[1].ID: "run-2"}, nil, nil, keep); err != nil {
+		if err := b.store.MarkDispatched(ctx, leaves[0].ID, flowtype.OutcomeSuccess, map[string]string{leaves[1].ID: "run-2"}, nil, nil, keep); err != nil {
 			t.Fatal(err)
 		}
 		if n := b.rt.Reset(); n < 1 || n > b.nodes {
@@ -140,7 +142,7 @@ func TestLinkStep(t *testing.T) {
 		}
 		_, _, _ = b.store.Start(ctx, active.ID, "run-1", 1)
 		var np *NotPendingError
-		if err := b.store.LinkStep(ctx, active.ID, fields, nil); !errors.As(err, &np) || np.Status != StatusActive {
+		if err := b.store.LinkStep(ctx, active.ID, fields, nil); !errors.As(err, &np) || np.Status != flowtype.StatusActive {
 			t.Fatalf("linking an active signature = %v", err)
 		}
 		var nf *NotFoundError

@@ -26,8 +26,6 @@ var (
 	// changed, or a transition may or may not have applied: retrying is safe, every
 	// operation of the store is idempotent for its caller.
 	ErrUnavailable = errors.New("redisstore: redis unavailable")
-	// ErrUnknownTask is returned by [Store.LookupTask] for a name no worker registered.
-	ErrUnknownTask = errors.New("redisstore: unknown task")
 )
 
 // NotFoundError names the signature that was not found (flowtype's type: the user
@@ -39,9 +37,9 @@ type TransitionError struct {
 	// ID is the signature id.
 	ID string
 	// From is the status the signature had.
-	From Status
+	From flowtype.Status
 	// To is the status that was asked for.
-	To Status
+	To flowtype.Status
 	// RunID is the run that asked; OwnerRunID is the run the signature belongs to.
 	RunID, OwnerRunID string
 }

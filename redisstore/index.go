@@ -206,11 +206,11 @@ return 1
 // [ContainerResume] moves a suspended one back).
 type ContainerUpdate struct {
 	ID     string
-	Status Status
+	Status flowtype.Status
 }
 
 // ContainerResume is the ContainerUpdate status that resumes a suspended chain record.
-const ContainerResume Status = "resume"
+const ContainerResume flowtype.Status = "resume"
 
 func (s *Store) containerCalls(ups []ContainerUpdate) []scriptCall {
 	calls := make([]scriptCall, 0, len(ups))

@@ -39,8 +39,8 @@ func (s *Store) withIndex(id string, keys ...string) []string {
 // RegistryKey returns the key of the task registry hash.
 func (s *Store) RegistryKey() string { return s.prefix + ":{registry}" }
 
-// KeyPattern returns a SCAN pattern that matches every key of this store.
-func (s *Store) KeyPattern() string { return s.prefix + ":*" }
+// keyPattern returns a SCAN pattern that matches every key of this store.
+func (s *Store) keyPattern() string { return s.prefix + ":*" }
 
 // NewID returns a new signature id: a UUIDv7 string, so ids sort by creation time.
 func NewID() (string, error) {

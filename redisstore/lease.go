@@ -8,8 +8,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// LeaseKey is the key of lease name: "<prefix>:{lease}:<name>".
-func (s *Store) LeaseKey(name string) string { return s.prefix + ":{lease}:" + name }
+// leaseKey is the key of lease name: "<prefix>:{lease}:<name>".
+func (s *Store) leaseKey(name string) string { return s.prefix + ":{lease}:" + name }
 
 // leaseCmd takes or keeps a lease: it is granted when nobody holds it or the caller
 // already does, and its TTL is (re)set.
@@ -28,7 +28,7 @@ return 1
 // reports whether token holds it. One holder at a time per store prefix: the others
 // get false until the holder stops renewing and ttl passes.
 func (s *Store) HoldLease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
-	n, err := leaseCmd.Run(ctx, s.rdb, []string{s.LeaseKey(name)}, token, ms(ttl)).Int()
+	n, err := leaseCmd.Run(ctx, s.rdb, []string{s.leaseKey(name)}, token, ms(ttl)).Int()
 	if err != nil {
 		return false, opError(fmt.Sprintf("lease %q", name), err)
 	}

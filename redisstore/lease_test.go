@@ -34,7 +34,7 @@ func TestLeaseHasOneHolderAtATime(t *testing.T) {
 	if !hold("b") || hold("a") {
 		t.Fatal("the lease did not pass on once its holder stopped renewing")
 	}
-	if ttl := mr.TTL(s.LeaseKey("r")); ttl <= 0 || ttl > time.Second {
+	if ttl := mr.TTL(s.leaseKey("r")); ttl <= 0 || ttl > time.Second {
 		t.Fatalf("lease TTL %v", ttl)
 	}
 }

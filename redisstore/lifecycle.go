@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
 // StartOutcome says what [Store.Start] found.
@@ -105,11 +107,12 @@ func (s *Store) StartWithInput(ctx context.Context, id, runID string, attempt in
 	if err != nil {
 		return "", nil, opError(fmt.Sprintf("start %q", id), err)
 	}
-	code, _ := res[0].(string)
+	r := reply(res)
+	code := r.code()
 	if code == "missing" {
 		return "", nil, &NotFoundError{ID: id}
 	}
-	rec, err := parseRecord(id, pairsToMap(res[1]), pairsToMap(res[2]))
+	rec, err := parseRecord(id, r.fields(1), r.fields(2))
 	if err != nil {
 		return "", nil, err
 	}
@@ -198,7 +201,7 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 	if err != nil {
 		return nil, opError(fmt.Sprintf("finish %q", id), err)
 	}
-	tr, err := s.transition(id, runID, StatusDone, res)
+	tr, err := s.transition(id, runID, flowtype.StatusDone, res)
 	if err != nil {
 		return nil, err
 	}
@@ -206,13 +209,12 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 		tr.Later = map[string][]string{}
 	}
 	for i, l := range leaves {
-		v := l.Val()
-		lv, _ := v[0].(string)
-		ids := splitList(lv)
+		v := reply(l.Val()) // HMGET: leaves, swarm item
+		ids := splitList(v.str(0))
 		if j := slices.Index(ids, id); j >= 0 {
 			tr.Later[opts.Containers[i]] = ids[j+1:]
 		}
-		if sw, _ := v[1].(string); sw != "" {
+		if sw := v.str(1); sw != "" {
 			if ref := decodeSwarmItem(sw); ref != nil {
 				if tr.Items == nil {
 					tr.Items = map[string]SwarmItemRef{}
@@ -258,19 +260,15 @@ func (s *Store) Fail(ctx context.Context, id, runID, message string) (*Transitio
 	if err != nil {
 		return nil, opError(fmt.Sprintf("fail %q", id), err)
 	}
-	return s.transition(id, runID, StatusFailed, res)
+	return s.transition(id, runID, flowtype.StatusFailed, res)
 }
 
-func (s *Store) transition(id, runID string, to Status, res []any) (*Transition, error) {
-	code, _ := res[0].(string)
+func (s *Store) transition(id, runID string, to flowtype.Status, res reply) (*Transition, error) {
+	code := res.code()
 	if code == "missing" {
 		return nil, &NotFoundError{ID: id}
 	}
-	var kw map[string]string
-	if len(res) > 2 {
-		kw = pairsToMap(res[2])
-	}
-	rec, err := parseRecord(id, pairsToMap(res[1]), kw)
+	rec, err := parseRecord(id, res.fields(1), res.fields(2)) // finishCmd has no kwargs list
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +302,7 @@ return 1
 // active TTL again (only ever raising it: later steps of a chain that advances), in
 // one pipelined round trip, which also moves the records of the chains in containers
 // along (see containerCmd). Markers are never written to a missing record.
-func (s *Store) MarkDispatched(ctx context.Context, id string, outcome Outcome, runs map[string]string, inputs map[string]json.RawMessage, deadBranch, keepAlive []string, containers ...ContainerUpdate) error {
+func (s *Store) MarkDispatched(ctx context.Context, id string, outcome flowtype.Outcome, runs map[string]string, inputs map[string]json.RawMessage, deadBranch, keepAlive []string, containers ...ContainerUpdate) error {
 	if len(runs) == 0 && len(deadBranch) == 0 && len(keepAlive) == 0 && len(containers) == 0 {
 		return nil
 	}
@@ -402,17 +400,16 @@ func (s *Store) LinkStep(ctx context.Context, id string, rec *Record, kwargs map
 	if err != nil {
 		return opError(fmt.Sprintf("link %q", id), err)
 	}
-	switch code, _ := res[0].(string); code {
+	r := reply(res)
+	switch r.code() {
 	case "ok":
 		return nil
 	case "missing":
 		return &NotFoundError{ID: id}
 	case "status":
-		st, _ := res[1].(string)
-		return &NotPendingError{ID: id, Status: Status(st)}
+		return &NotPendingError{ID: id, Status: flowtype.Status(r.str(1))}
 	default:
-		c, _ := res[1].(string)
-		chains := append(splitList(c), "")
+		chains := append(splitList(r.str(1)), "")
 		return &ContainedError{ID: id, ChainID: chains[0]}
 	}
 }
@@ -424,9 +421,10 @@ func (s *Store) LinkStep(ctx context.Context, id string, rec *Record, kwargs map
 //
 // KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] a swarm's item hash (any key of
 // the slot for others), KEYS[4] index base. ARGV[1] done TTL in ms, ARGV[2] reason.
-// Returns {code, previous status, record pairs, kwargs pairs, first queued index},
-// code "ok" or "ended" (nothing changed: the status is the one it ended with), or
-// {"missing"}. The first queued index is a swarm's: items from it on were queued.
+// Returns {"ok", previous status, record pairs, kwargs pairs, first queued index},
+// {"ended", status, record pairs, kwargs pairs} (nothing changed: the status is the
+// one it ended with), or {"missing"}. The first queued index is a swarm's: items from
+// it on were queued (-1 for others).
 var cancelCmd = redis.NewScript(ixLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
@@ -456,7 +454,7 @@ return {'ok', st, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])
 type Cancelled struct {
 	// Record is the record after the cancel; Previous the status it had.
 	Record   *Record
-	Previous Status
+	Previous flowtype.Status
 	// QueuedFrom is, for a swarm, the index of its first item that was still queued:
 	// those items ended failed in the same script. -1 for others.
 	QueuedFrom int
@@ -474,21 +472,20 @@ func (s *Store) Cancel(ctx context.Context, id, reason string) (*Cancelled, erro
 	return s.cancelled(id, res)
 }
 
-func (s *Store) cancelled(id string, res []any) (*Cancelled, error) {
-	code, _ := res[0].(string)
+func (s *Store) cancelled(id string, res reply) (*Cancelled, error) {
+	code := res.code()
 	if code == "missing" || len(res) < 4 {
 		return nil, &NotFoundError{ID: id}
 	}
-	prev, _ := res[1].(string)
-	rec, err := parseRecord(id, pairsToMap(res[2]), pairsToMap(res[3]))
+	prev := res.str(1)
+	rec, err := parseRecord(id, res.fields(2), res.fields(3))
 	if err != nil {
 		return nil, err
 	}
 	if code == "ended" {
-		return nil, &NotPendingError{ID: id, Status: Status(prev), RunID: rec.RunID}
+		return nil, &NotPendingError{ID: id, Status: flowtype.Status(prev), RunID: rec.RunID}
 	}
-	from, _ := at(res, 4).(int64)
-	return &Cancelled{Record: rec, Previous: Status(prev), QueuedFrom: int(from)}, nil
+	return &Cancelled{Record: rec, Previous: flowtype.Status(prev), QueuedFrom: int(res.int(4))}, nil
 }
 
 // CancelMany cancels signatures (see [Store.Cancel]) in one pipeline, for what never
@@ -510,7 +507,7 @@ func (s *Store) CancelMany(ctx context.Context, ids []string, reason string) (in
 		return 0, opError(fmt.Sprintf("cancel %d signatures", len(ids)), err)
 	}
 	for _, c := range cmds {
-		if res, err := c.Slice(); err == nil && len(res) > 0 && res[0] == "ok" {
+		if res, err := c.Slice(); err == nil && reply(res).code() == "ok" {
 			n++
 		}
 	}
@@ -590,15 +587,14 @@ func (s *Store) Suspend(ctx context.Context, id string) (SuspendResult, error) {
 	if err != nil {
 		return "", opError(fmt.Sprintf("suspend %q", id), err)
 	}
-	code, _ := res[0].(string)
-	switch code {
+	r := reply(res)
+	switch r.code() {
 	case "missing":
 		return "", &NotFoundError{ID: id}
 	case "ended":
-		st, _ := at(res, 1).(string)
-		return "", &NotPendingError{ID: id, Status: Status(st)}
+		return "", &NotPendingError{ID: id, Status: flowtype.Status(r.str(1))}
 	}
-	return SuspendResult(code), nil
+	return SuspendResult(r.code()), nil
 }
 
 // ResumeResult is what [Store.Resume] did.
@@ -606,7 +602,7 @@ type ResumeResult struct {
 	// Resumed is true when it was suspended: Status is the status it has again, Held
 	// the run input a run brought while it was suspended (nil for none).
 	Resumed bool
-	Status  Status
+	Status  flowtype.Status
 	Held    json.RawMessage
 	// Released is true when an active signature's hold was lifted: Status is where
 	// its run got to.
@@ -620,21 +616,21 @@ func (s *Store) Resume(ctx context.Context, id string) (*ResumeResult, error) {
 	if err != nil {
 		return nil, opError(fmt.Sprintf("resume %q", id), err)
 	}
-	code, _ := res[0].(string)
-	st, _ := at(res, 1).(string)
-	switch code {
+	r := reply(res)
+	st := flowtype.Status(r.str(1))
+	switch r.code() {
 	case "missing":
 		return nil, &NotFoundError{ID: id}
 	case "resumed":
-		r := &ResumeResult{Resumed: true, Status: Status(st)}
-		if h, _ := at(res, 2).(string); h != "" {
-			r.Held = json.RawMessage(h)
+		out := &ResumeResult{Resumed: true, Status: st}
+		if h := r.str(2); h != "" {
+			out.Held = json.RawMessage(h)
 		}
-		return r, nil
+		return out, nil
 	case "released":
-		return &ResumeResult{Released: true, Status: Status(st)}, nil
+		return &ResumeResult{Released: true, Status: st}, nil
 	}
-	return nil, &NotPendingError{ID: id, Status: Status(st)}
+	return nil, &NotPendingError{ID: id, Status: st}
 }
 
 // suspendRunningCmd suspends an active signature whose run is being cancelled, so that
@@ -663,14 +659,13 @@ func (s *Store) SuspendRunning(ctx context.Context, id, runID string, input json
 	if err != nil {
 		return opError(fmt.Sprintf("suspend %q", id), err)
 	}
-	switch code, _ := res[0].(string); code {
+	r := reply(res)
+	switch r.code() {
 	case "ok":
 		return nil
 	case "missing":
 		return &NotFoundError{ID: id}
 	default:
-		st, _ := at(res, 1).(string)
-		owner, _ := at(res, 2).(string)
-		return &NotPendingError{ID: id, Status: Status(st), RunID: owner}
+		return &NotPendingError{ID: id, Status: flowtype.Status(r.str(1)), RunID: r.str(2)}
 	}
 }

@@ -19,7 +19,7 @@ import (
 type ListQuery struct {
 	// Status and Task keep records with that status or task ("": any). RootsOnly
 	// keeps tops of trees.
-	Status    Status
+	Status    flowtype.Status
 	Task      string
 	RootsOnly bool
 	// Since (inclusive) and Until (exclusive) bound the creation time; zero is open.
@@ -45,10 +45,10 @@ type ListPage struct {
 // walking a whole index.
 func listBudget(limit int) int { return max(1000, 10*limit) }
 
-// CursorError is returned for a malformed [ListQuery.After].
-type CursorError struct{ Cursor string }
+// cursorError is returned for a malformed [ListQuery.After].
+type cursorError struct{ Cursor string }
 
-func (e *CursorError) Error() string {
+func (e *cursorError) Error() string {
 	return fmt.Sprintf("redisstore: malformed list cursor %q", e.Cursor)
 }
 
@@ -71,7 +71,7 @@ func parseCursor(s string) (cursor, error) {
 	sc, id, ok := strings.Cut(s, ".")
 	n, err := strconv.ParseInt(sc, 10, 64)
 	if !ok || err != nil || id == "" {
-		return cursor{}, &CursorError{Cursor: s}
+		return cursor{}, &cursorError{Cursor: s}
 	}
 	return cursor{score: n, id: id}, nil
 }
@@ -85,7 +85,7 @@ func (c cursor) before(o cursor) bool {
 }
 
 // KnownStatus reports whether s is one of the statuses a record can have.
-func KnownStatus(s Status) bool {
+func KnownStatus(s flowtype.Status) bool {
 	return slices.Contains(flowtype.Statuses(), s)
 }
 
@@ -186,28 +186,25 @@ func parseShardPage(c *redis.Cmd) (shardPage, error) {
 	if err != nil || len(res) != 4 {
 		return shardPage{}, fmt.Errorf("redisstore: list: unexpected reply %v: %w", res, err)
 	}
-	ex, _ := res[0].(int64)
-	sp := shardPage{exhausted: ex == 1, roots: map[string]bool{}}
+	r := reply(res)
+	sp := shardPage{exhausted: r.int(0) == 1, roots: map[string]bool{}}
 	if !sp.exhausted {
-		sc, _ := res[1].(string)
-		id, _ := res[2].(string)
+		sc := r.str(1)
 		n, err := strconv.ParseInt(sc, 10, 64)
 		if err != nil {
 			return shardPage{}, fmt.Errorf("redisstore: list: bad score %q", sc)
 		}
-		sp.stop = cursor{score: n, id: id}
+		sp.stop = cursor{score: n, id: r.str(2)}
 	}
-	hits, _ := res[3].([]any)
+	hits := r.list(3)
 	for i := 0; i+2 < len(hits); i += 3 {
-		id, _ := hits[i].(string)
-		root, _ := hits[i+1].(int64)
-		sc, _ := hits[i+2].(string)
+		id, sc := hits.str(i), hits.str(i+2)
 		n, err := strconv.ParseInt(sc, 10, 64)
 		if err != nil {
 			return shardPage{}, fmt.Errorf("redisstore: list: bad score %q", sc)
 		}
 		sp.hits = append(sp.hits, cursor{score: n, id: id})
-		sp.roots[id] = root == 1
+		sp.roots[id] = hits.int(i+1) == 1
 	}
 	return sp, nil
 }

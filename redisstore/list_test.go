@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
 // listAll pages through q with page size limit and returns the ids in order.
@@ -57,37 +59,37 @@ func TestListFiltersFollowTransitions(t *testing.T) {
 		check(ListQuery{Task: "order"}, other.ID, root.ID)
 		check(ListQuery{RootsOnly: true}, other.ID, root.ID)
 		check(ListQuery{Task: "notify", RootsOnly: true})
-		check(ListQuery{Status: StatusPending, Task: "notify"}, cb.ID)
+		check(ListQuery{Status: flowtype.StatusPending, Task: "notify"}, cb.ID)
 
 		if _, _, err := b.store.Start(ctx, root.ID, "run-1", 1); err != nil {
 			t.Fatal(err)
 		}
-		check(ListQuery{Status: StatusActive}, root.ID)
-		check(ListQuery{Status: StatusPending}, other.ID, cb.ID)
+		check(ListQuery{Status: flowtype.StatusActive}, root.ID)
+		check(ListQuery{Status: flowtype.StatusPending}, other.ID, cb.ID)
 		if _, err := b.store.Finish(ctx, root.ID, "run-1", json.RawMessage(`7`), nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := b.store.Cancel(ctx, other.ID, "stop"); err != nil {
 			t.Fatal(err)
 		}
-		check(ListQuery{Status: StatusActive})
-		check(ListQuery{Status: StatusDone}, root.ID)
-		check(ListQuery{Status: StatusCancelled, Task: "order", RootsOnly: true}, other.ID)
+		check(ListQuery{Status: flowtype.StatusActive})
+		check(ListQuery{Status: flowtype.StatusDone}, root.ID)
+		check(ListQuery{Status: flowtype.StatusCancelled, Task: "order", RootsOnly: true}, other.ID)
 		if _, err := b.store.Suspend(ctx, cb.ID); err != nil {
 			t.Fatal(err)
 		}
-		check(ListQuery{Status: StatusSuspended}, cb.ID)
-		check(ListQuery{Status: StatusPending})
+		check(ListQuery{Status: flowtype.StatusSuspended}, cb.ID)
+		check(ListQuery{Status: flowtype.StatusPending})
 		if _, err := b.store.Resume(ctx, cb.ID); err != nil {
 			t.Fatal(err)
 		}
-		check(ListQuery{Status: StatusPending}, cb.ID)
+		check(ListQuery{Status: flowtype.StatusPending}, cb.ID)
 
 		p, err := b.store.List(ctx, ListQuery{Limit: 10, Task: "order"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !p.Roots[root.ID] || p.Roots[cb.ID] || p.Records[1].Status != StatusDone {
+		if !p.Roots[root.ID] || p.Roots[cb.ID] || p.Records[1].Status != flowtype.StatusDone {
 			t.Fatalf("page = %+v", p)
 		}
 		if r := p.Records[1]; r.StartedAt.IsZero() || r.EndedAt.Before(r.StartedAt) || !p.Records[0].StartedAt.IsZero() || p.Records[0].EndedAt.IsZero() {
@@ -98,7 +100,7 @@ func TestListFiltersFollowTransitions(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(ListQuery{})
-		keys := b.store.Redis().Keys(ctx, b.store.KeyPattern()).Val()
+		keys := b.store.Redis().Keys(ctx, b.store.keyPattern()).Val()
 		for _, k := range keys {
 			if strings.Contains(k, ":ix") && !strings.HasSuffix(k, ":ix:exp") {
 				if n := b.store.Redis().ZCard(ctx, k).Val(); n != 0 {
@@ -213,7 +215,7 @@ func TestListRefusesBadInput(t *testing.T) {
 		t.Fatal("a zero limit was accepted")
 	}
 	_, err := b.store.List(context.Background(), ListQuery{Limit: 1, After: "nope"})
-	var ce *CursorError
+	var ce *cursorError
 	if !errors.As(err, &ce) || ce.Cursor != "nope" {
 		t.Fatalf("malformed cursor: %v", err)
 	}
@@ -259,7 +261,7 @@ func TestListRoundTrips(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.rt.Reset()
-		p, err := b.store.List(ctx, ListQuery{Task: "task-1", Status: StatusPending, Limit: 50})
+		p, err := b.store.List(ctx, ListQuery{Task: "task-1", Status: flowtype.StatusPending, Limit: 50})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -309,8 +311,8 @@ func TestListOnHundredThousandSignatures(t *testing.T) {
 	cases := []ListQuery{
 		{Limit: 50},
 		{Limit: 50, Task: "task-3"},
-		{Limit: 50, Task: "task-3", Status: StatusPending, RootsOnly: true},
-		{Limit: 1000, Status: StatusPending},
+		{Limit: 50, Task: "task-3", Status: flowtype.StatusPending, RootsOnly: true},
+		{Limit: 1000, Status: flowtype.StatusPending},
 	}
 	for _, q := range cases {
 		b.rt.Reset()

@@ -3,31 +3,24 @@ package redisstore
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/hatchetflow/go/flowtype"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
-// Status is a record's lifecycle state (see package flowtype).
-type Status = flowtype.Status
+// Status and outcome names are flowtype's, used directly by this package. The four
+// below remain only for hatchetflow files that still name them through redisstore
+// (steps.go, dispatch.go); new code uses flowtype's (or hatchetflow's) names.
 
-// Statuses of a record (see package flowtype).
-const (
-	StatusPending   = flowtype.StatusPending
-	StatusActive    = flowtype.StatusActive
-	StatusDone      = flowtype.StatusDone
-	StatusFailed    = flowtype.StatusFailed
-	StatusCancelled = flowtype.StatusCancelled
-	StatusSuspended = flowtype.StatusSuspended
-)
-
-// Outcome names the branch of callbacks a finished signature dispatches.
+// Outcome is [flowtype.Outcome].
 type Outcome = flowtype.Outcome
 
-// Outcomes of a signature run.
+// Aliases of flowtype's values (see above).
 const (
+	StatusDone     = flowtype.StatusDone
 	OutcomeSuccess = flowtype.OutcomeSuccess
 	OutcomeError   = flowtype.OutcomeError
 )
@@ -75,7 +68,7 @@ type Record struct {
 	// OnSuccess and OnError are the callbacks, in the order they were added.
 	OnSuccess, OnError []CallbackRef
 	// Status is the current status; LastStatus the one before it.
-	Status, LastStatus Status
+	Status, LastStatus flowtype.Status
 	// ReturnField is the field of this task's input that receives a parent's return value.
 	ReturnField string
 	// ErrorField is the field of this task's input that receives error details, or "".
@@ -134,7 +127,7 @@ type Record struct {
 }
 
 // DispatchKey is the marker field for one callback of one outcome.
-func DispatchKey(o Outcome, callbackID string) string { return string(o) + ":" + callbackID }
+func DispatchKey(o flowtype.Outcome, callbackID string) string { return string(o) + ":" + callbackID }
 
 // Hash field names of a record. Short names keep a typical signature small.
 const (
@@ -169,7 +162,7 @@ const (
 
 // fields encodes r for HSET. Kwargs are encoded separately by kwargsFields.
 func (r *Record) fields() ([]any, error) {
-	out := []any{fTask, r.Task, fStatus, string(orDefault(r.Status, StatusPending)),
+	out := []any{fTask, r.Task, fStatus, string(orDefault(r.Status, flowtype.StatusPending)),
 		fCreated, strconv.FormatInt(r.CreatedAt.UnixMilli(), 10)}
 	if r.LastStatus != "" {
 		out = append(out, fLastStatus, string(r.LastStatus))
@@ -243,8 +236,8 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 	r := &Record{
 		ID:          id,
 		Task:        h[fTask],
-		Status:      Status(h[fStatus]),
-		LastStatus:  Status(h[fLastStatus]),
+		Status:      flowtype.Status(h[fStatus]),
+		LastStatus:  flowtype.Status(h[fLastStatus]),
 		ReturnField: h[fReturnField],
 		ErrorField:  h[fErrorField],
 		RunID:       h[fRunID],
@@ -341,19 +334,7 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 	return r, nil
 }
 
-// pairsToMap turns a flat [k1, v1, k2, v2, ...] reply into a map.
-func pairsToMap(v any) map[string]string {
-	list, _ := v.([]any)
-	m := make(map[string]string, len(list)/2)
-	for i := 0; i+1 < len(list); i += 2 {
-		k, _ := list[i].(string)
-		val, _ := list[i+1].(string)
-		m[k] = val
-	}
-	return m
-}
-
-func orDefault(s, d Status) Status {
+func orDefault(s, d flowtype.Status) flowtype.Status {
 	if s == "" {
 		return d
 	}

@@ -57,13 +57,13 @@ func (s *Store) LookupTasks(ctx context.Context, names []string) (map[string]Tas
 	if err != nil {
 		return nil, opError("read task registry", err)
 	}
-	for i, v := range vals {
-		str, ok := v.(string)
-		if !ok {
+	r := reply(vals)
+	for i := range vals {
+		if !r.has(i) { // no worker registered names[i]
 			continue
 		}
 		var d TaskDef
-		if err := json.Unmarshal([]byte(str), &d); err != nil {
+		if err := json.Unmarshal([]byte(r.str(i)), &d); err != nil {
 			return nil, fmt.Errorf("redisstore: task %q: bad registry entry: %w", names[i], err)
 		}
 		out[names[i]] = d

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
 // saveCmd creates one signature: its record and kwargs hashes, each with the active
@@ -205,18 +207,16 @@ func (s *Store) UpdateKwargs(ctx context.Context, id string, kw map[string]any, 
 	if err != nil {
 		return opError(fmt.Sprintf("update kwargs of %q", id), err)
 	}
-	switch code, _ := res[0].(string); code {
+	r := reply(res)
+	switch r.code() {
 	case "ok":
 		return nil
 	case "missing":
 		return &NotFoundError{ID: id}
 	case "status":
-		st, _ := res[1].(string)
-		owner, _ := res[2].(string)
-		return &NotPendingError{ID: id, Status: Status(st), RunID: owner}
+		return &NotPendingError{ID: id, Status: flowtype.Status(r.str(1)), RunID: r.str(2)}
 	case "size":
-		n, _ := res[1].(int64)
-		return &SizeError{ID: id, Size: int(n), Limit: maxBytes}
+		return &SizeError{ID: id, Size: int(r.int(1)), Limit: maxBytes}
 	default:
 		return fmt.Errorf("redisstore: update kwargs of %q: unexpected reply %v", id, res)
 	}

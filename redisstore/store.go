@@ -9,9 +9,9 @@ import (
 
 // Defaults of the store's options.
 const (
-	DefaultPrefix    = "hf"
-	DefaultActiveTTL = 24 * time.Hour
-	DefaultDoneTTL   = 3 * time.Hour
+	defaultPrefix    = "hf"
+	defaultActiveTTL = 24 * time.Hour
+	defaultDoneTTL   = 3 * time.Hour
 )
 
 // Store reads and writes hatchetflow's keys. It is safe for concurrent use.
@@ -26,40 +26,33 @@ type Store struct {
 // Option configures a [Store].
 type Option func(*Store)
 
-// WithPrefix sets the key prefix. Default [DefaultPrefix] ("hf").
+// WithPrefix sets the key prefix. Default "hf".
 func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
 
-// WithActiveTTL sets the TTL of signatures that have not ended. Default
-// [DefaultActiveTTL] (24 h).
+// WithActiveTTL sets the TTL of signatures that have not ended. Default 24 h.
 func WithActiveTTL(d time.Duration) Option { return func(s *Store) { s.activeTTL = d } }
 
 // WithDoneTTL sets the TTL of ended signatures and of callbacks that will never run.
-// Default [DefaultDoneTTL] (3 h).
+// Default 3 h.
 func WithDoneTTL(d time.Duration) Option { return func(s *Store) { s.doneTTL = d } }
 
 // New returns a store on rdb.
 func New(rdb redis.UniversalClient, opts ...Option) *Store {
-	s := &Store{rdb: rdb, prefix: DefaultPrefix, activeTTL: DefaultActiveTTL, doneTTL: DefaultDoneTTL}
+	s := &Store{rdb: rdb, prefix: defaultPrefix, activeTTL: defaultActiveTTL, doneTTL: defaultDoneTTL}
 	for _, o := range opts {
 		o(s)
 	}
 	if s.prefix == "" {
-		s.prefix = DefaultPrefix
+		s.prefix = defaultPrefix
 	}
 	if s.activeTTL <= 0 {
-		s.activeTTL = DefaultActiveTTL
+		s.activeTTL = defaultActiveTTL
 	}
 	if s.doneTTL <= 0 {
-		s.doneTTL = DefaultDoneTTL
+		s.doneTTL = defaultDoneTTL
 	}
 	return s
 }
 
 // Redis returns the client the store uses.
 func (s *Store) Redis() redis.UniversalClient { return s.rdb }
-
-// ActiveTTL returns the configured active TTL.
-func (s *Store) ActiveTTL() time.Duration { return s.activeTTL }
-
-// DoneTTL returns the configured done TTL.
-func (s *Store) DoneTTL() time.Duration { return s.doneTTL }

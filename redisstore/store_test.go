@@ -13,6 +13,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hatchetflow/go/flowtype"
 	"github.com/hatchetflow/go/internal/rtcount"
 )
 
@@ -119,7 +120,7 @@ func TestSaveTreeOneRoundTripAllKeysWithTTL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Task != "root" || got.Status != StatusPending || len(got.OnSuccess) != 6 || len(got.OnError) != 4 ||
+		if got.Task != "root" || got.Status != flowtype.StatusPending || len(got.OnSuccess) != 6 || len(got.OnError) != 4 ||
 			got.OnSuccess[2] != refs[2] || got.Kwargs["priority"] != "high" ||
 			got.Kwargs["n"].(map[string]any)["x"] != 1.5 || got.CreatedAt.IsZero() {
 			t.Fatalf("record = %+v", got)
@@ -128,7 +129,7 @@ func TestSaveTreeOneRoundTripAllKeysWithTTL(t *testing.T) {
 		for _, r := range recs {
 			for _, k := range []string{b.store.SignatureKey(r.ID), b.store.KwargsKey(r.ID)} {
 				ttl := rdb.PTTL(ctx, k).Val()
-				if ttl <= 0 || ttl > DefaultActiveTTL {
+				if ttl <= 0 || ttl > defaultActiveTTL {
 					t.Fatalf("key %s TTL %v, want (0, 24h]", k, ttl)
 				}
 			}
@@ -155,7 +156,7 @@ func TestStartTransitions(t *testing.T) {
 		}
 		b.rt.Reset()
 		out, rec, err := b.store.Start(ctx, r.ID, "run-1", 1)
-		if err != nil || out != Started || rec.Status != StatusActive || rec.LastStatus != StatusPending ||
+		if err != nil || out != Started || rec.Status != flowtype.StatusActive || rec.LastStatus != flowtype.StatusPending ||
 			rec.RunID != "run-1" || rec.Kwargs["a"] != "b" {
 			t.Fatalf("Start = %v %+v %v", out, rec, err)
 		}
@@ -196,7 +197,7 @@ func TestFinishAndFailRules(t *testing.T) {
 		// pending→done is refused: a signature must start first.
 		_, err := b.store.Finish(ctx, pending.ID, "run-1", json.RawMessage(`1`), nil)
 		var te *TransitionError
-		if !errors.Is(err, ErrTransition) || !errors.As(err, &te) || te.From != StatusPending || te.To != StatusDone {
+		if !errors.Is(err, ErrTransition) || !errors.As(err, &te) || te.From != flowtype.StatusPending || te.To != flowtype.StatusDone {
 			t.Fatalf("finish pending = %v", err)
 		}
 		if _, _, err := b.store.Start(ctx, active.ID, "run-1", 1); err != nil {
@@ -209,7 +210,7 @@ func TestFinishAndFailRules(t *testing.T) {
 			t.Fatalf("fail by another run = %v", err)
 		}
 		tr, err := b.store.Finish(ctx, active.ID, "run-1", json.RawMessage(`{"ok":true}`), nil)
-		if err != nil || tr.Repeated || tr.Record.Status != StatusDone || tr.Record.LastStatus != StatusActive {
+		if err != nil || tr.Repeated || tr.Record.Status != flowtype.StatusDone || tr.Record.LastStatus != flowtype.StatusActive {
 			t.Fatalf("finish = %+v %v", tr, err)
 		}
 		tr, err = b.store.Finish(ctx, active.ID, "run-1", json.RawMessage(`{"ok":false}`), nil)
@@ -220,13 +221,13 @@ func TestFinishAndFailRules(t *testing.T) {
 			t.Fatalf("done→failed = %v", err)
 		}
 		for _, k := range []string{b.store.SignatureKey(active.ID), b.store.KwargsKey(active.ID)} {
-			if ttl := b.store.Redis().PTTL(ctx, k).Val(); ttl <= 0 || ttl > DefaultDoneTTL {
+			if ttl := b.store.Redis().PTTL(ctx, k).Val(); ttl <= 0 || ttl > defaultDoneTTL {
 				t.Fatalf("done key %s TTL %v, want (0, 3h]", k, ttl)
 			}
 		}
 		// pending→failed is allowed (the run failed before it started).
 		tr, err = b.store.Fail(ctx, pending.ID, "run-9", "schedule timeout")
-		if err != nil || tr.Record.Status != StatusFailed || tr.Record.Error != "schedule timeout" || tr.Record.RunID != "run-9" {
+		if err != nil || tr.Record.Status != flowtype.StatusFailed || tr.Record.Error != "schedule timeout" || tr.Record.RunID != "run-9" {
 			t.Fatalf("fail pending = %+v %v", tr, err)
 		}
 		if tr, err := b.store.Fail(ctx, pending.ID, "run-9", "again"); err != nil || !tr.Repeated {
@@ -247,7 +248,7 @@ func TestMarkDispatchedAndDeadBranch(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.rt.Reset()
-		err := b.store.MarkDispatched(ctx, parent.ID, OutcomeSuccess, map[string]string{"cb-1": "run-a", "cb-2": "run-b"}, nil, []string{dead.ID}, nil)
+		err := b.store.MarkDispatched(ctx, parent.ID, flowtype.OutcomeSuccess, map[string]string{"cb-1": "run-a", "cb-2": "run-b"}, nil, []string{dead.ID}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,12 +259,12 @@ func TestMarkDispatchedAndDeadBranch(t *testing.T) {
 		if rec.Dispatched["success:cb-1"] != "run-a" || rec.Dispatched["success:cb-2"] != "run-b" {
 			t.Fatalf("markers = %v", rec.Dispatched)
 		}
-		if ttl := b.store.Redis().PTTL(ctx, b.store.SignatureKey(dead.ID)).Val(); ttl > DefaultDoneTTL {
+		if ttl := b.store.Redis().PTTL(ctx, b.store.SignatureKey(dead.ID)).Val(); ttl > defaultDoneTTL {
 			t.Fatalf("dead branch TTL %v not lowered", ttl)
 		}
 		// A marker for a record that expired must not create a key without TTL.
 		gone := "0190f2a0-0000-7000-8000-00000000beef"
-		if err := b.store.MarkDispatched(ctx, gone, OutcomeError, map[string]string{"cb": "r"}, nil, nil, nil); err != nil {
+		if err := b.store.MarkDispatched(ctx, gone, flowtype.OutcomeError, map[string]string{"cb": "r"}, nil, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		if n := b.store.Redis().Exists(ctx, b.store.SignatureKey(gone)).Val(); n != 0 {
@@ -280,7 +281,7 @@ func TestDeadBranchTTLIsNeverRaised(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.store.Redis().Expire(ctx, b.store.SignatureKey(cb.ID), time.Minute)
-		if err := b.store.MarkDispatched(ctx, "p", OutcomeSuccess, nil, nil, []string{cb.ID}, nil); err != nil {
+		if err := b.store.MarkDispatched(ctx, "p", flowtype.OutcomeSuccess, nil, nil, []string{cb.ID}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if ttl := b.store.Redis().TTL(ctx, b.store.SignatureKey(cb.ID)).Val(); ttl > time.Minute {
@@ -429,7 +430,7 @@ func TestScriptsLoadOnDemandAfterFlush(t *testing.T) {
 		if err := b.store.SaveTree(ctx, []*Record{r}); err != nil {
 			t.Fatalf("save after SCRIPT FLUSH: %v", err)
 		}
-		if err := b.store.MarkDispatched(ctx, r.ID, OutcomeSuccess, map[string]string{"cb": "run"}, nil, nil, nil); err != nil {
+		if err := b.store.MarkDispatched(ctx, r.ID, flowtype.OutcomeSuccess, map[string]string{"cb": "run"}, nil, nil, nil); err != nil {
 			t.Fatalf("mark after SCRIPT FLUSH: %v", err)
 		}
 		got, err := b.store.Get(ctx, r.ID)

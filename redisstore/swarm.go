@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
 // KindSwarm is the kind of a swarm container: items that run side by side, at most
@@ -260,6 +262,7 @@ return {'ok', claimed, redis.call('HGET', KEYS[1], 'in') or ''}
 // Returns {code, ...}:
 //
 //	"ok", first index, {index, ref, ...}, in   added; claimed items to dispatch, the run input
+//	                                       (a swarm that is not active: "ok", first index, {})
 //	"complete"                             closed by this call with every item ended
 //	"closed"                               the swarm is closed
 //	"status", s                            the swarm ended (done, failed, cancelled)
@@ -288,8 +291,8 @@ return {'ok', n, claimed, redis.call('HGET', KEYS[1], 'in') or ''}
 // swarmCloseCmd closes a swarm: no item may be added, and it ends once its items did.
 //
 // KEYS[1] swarm record, KEYS[2] item hash.
-// Returns "ok", "complete" (active and every item ended), "status", s (ended) or
-// "missing". Closing a closed swarm is "ok".
+// Returns {"ok"}, {"complete"} (active and every item ended), {"status", s} (ended)
+// or {"missing"}. Closing a closed swarm is "ok".
 var swarmCloseCmd = redis.NewScript(swarmLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local st = redis.call('HGET', KEYS[1], 's')
@@ -318,17 +321,16 @@ func (s *Store) swarmKeys(id string) []string {
 	return []string{s.SignatureKey(id), s.SwarmItemsKey(id)}
 }
 
-func parseClaimed(v any) ([]SwarmItem, error) {
-	list, _ := v.([]any)
+// parseClaimed decodes the {index, ref, ...} list of claimed items a swarm script
+// returns.
+func parseClaimed(list reply) ([]SwarmItem, error) {
 	var out []SwarmItem
 	for i := 0; i+1 < len(list); i += 2 {
-		idx, _ := list[i].(int64)
-		enc, _ := list[i+1].(string)
-		ref, err := decodeItemRef(enc)
+		ref, err := decodeItemRef(list.str(i + 1))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, SwarmItem{Index: int(idx), Ref: ref, State: ItemClaimed})
+		out = append(out, SwarmItem{Index: int(list.int(i)), Ref: ref, State: ItemClaimed})
 	}
 	return out, nil
 }
@@ -343,17 +345,17 @@ func (s *Store) SwarmClaim(ctx context.Context, id string, nowMS int64, input js
 	if err != nil {
 		return nil, opError(fmt.Sprintf("claim items of swarm %q", id), err)
 	}
-	switch code, _ := res[0].(string); code {
+	r := reply(res)
+	switch r.code() {
 	case "ok":
-		claimed, err := parseClaimed(at(res, 1))
+		claimed, err := parseClaimed(r.list(1))
 		return &ItemEnd{Claimed: claimed, Input: input}, err
 	case "complete":
 		return &ItemEnd{Complete: true}, nil
 	case "missing":
 		return nil, &NotFoundError{ID: id}
 	default:
-		st, _ := at(res, 1).(string)
-		return nil, &NotPendingError{ID: id, Status: Status(st)}
+		return nil, &NotPendingError{ID: id, Status: flowtype.Status(r.str(1))}
 	}
 }
 
@@ -369,19 +371,19 @@ func (s *Store) SwarmItemEnd(ctx context.Context, ref SwarmItemRef, entryID, run
 	if err != nil {
 		return nil, opError(fmt.Sprintf("end item %d of swarm %q", ref.Index, ref.SwarmID), err)
 	}
-	switch code, _ := res[0].(string); code {
+	r := reply(res)
+	switch r.code() {
 	case "ok":
-		claimed, err := parseClaimed(at(res, 1))
+		claimed, err := parseClaimed(r.list(1))
 		end := &ItemEnd{Claimed: claimed}
-		if in, _ := at(res, 2).(string); in != "" {
+		if in := r.str(2); in != "" {
 			end.Input = json.RawMessage(in)
 		}
 		return end, err
 	case "complete":
 		return &ItemEnd{Complete: true}, nil
 	case "stopped":
-		n, _ := at(res, 1).(int64)
-		return &ItemEnd{Stopped: true, Failures: int(n)}, nil
+		return &ItemEnd{Stopped: true, Failures: int(r.int(1))}, nil
 	case "dup":
 		return &ItemEnd{Duplicate: true}, nil
 	case "missing":
@@ -416,28 +418,23 @@ func (s *Store) SwarmAdd(ctx context.Context, id string, refs []CallbackRef, fir
 	if err != nil {
 		return 0, nil, opError(fmt.Sprintf("add items to swarm %q", id), err)
 	}
-	switch code, _ := res[0].(string); code {
+	r := reply(res)
+	switch r.code() {
 	case "ok":
-		first, _ := at(res, 1).(int64)
-		claimed, err := parseClaimed(at(res, 2))
-		in, _ := at(res, 3).(string)
-		return int(first), &ItemEnd{Claimed: claimed, Input: json.RawMessage(in)}, err
+		claimed, err := parseClaimed(r.list(2))
+		return int(r.int(1)), &ItemEnd{Claimed: claimed, Input: json.RawMessage(r.str(3))}, err
 	case "complete":
 		return 0, &ItemEnd{Complete: true}, nil
 	case "closed":
 		return 0, nil, fmt.Errorf("%w: %q", ErrSwarmClosed, id)
 	case "moved":
-		n, _ := at(res, 1).(int64)
-		return 0, nil, &SwarmMovedError{ID: id, Items: int(n), Want: first}
+		return 0, nil, &SwarmMovedError{ID: id, Items: int(r.int(1)), Want: first}
 	case "full":
-		n, _ := at(res, 1).(int64)
-		m, _ := at(res, 2).(int64)
-		return 0, nil, &SwarmFullError{ID: id, Items: int(n), Adding: len(refs), Max: int(m)}
+		return 0, nil, &SwarmFullError{ID: id, Items: int(r.int(1)), Adding: len(refs), Max: int(r.int(2))}
 	case "missing":
 		return 0, nil, &NotFoundError{ID: id}
 	default:
-		st, _ := at(res, 1).(string)
-		return 0, nil, &NotPendingError{ID: id, Status: Status(st)}
+		return 0, nil, &NotPendingError{ID: id, Status: flowtype.Status(r.str(1))}
 	}
 }
 
@@ -449,7 +446,8 @@ func (s *Store) SwarmClose(ctx context.Context, id string) (complete bool, err e
 	if err != nil {
 		return false, opError(fmt.Sprintf("close swarm %q", id), err)
 	}
-	switch code, _ := res[0].(string); code {
+	r := reply(res)
+	switch r.code() {
 	case "ok":
 		return false, nil
 	case "complete":
@@ -457,8 +455,7 @@ func (s *Store) SwarmClose(ctx context.Context, id string) (complete bool, err e
 	case "missing":
 		return false, &NotFoundError{ID: id}
 	default:
-		st, _ := at(res, 1).(string)
-		return false, &NotPendingError{ID: id, Status: Status(st)}
+		return false, &NotPendingError{ID: id, Status: flowtype.Status(r.str(1))}
 	}
 }
 
@@ -548,15 +545,6 @@ return 1
 func (s *Store) SwarmEnded(ctx context.Context, id string) error {
 	if err := s.rdb.PExpire(ctx, s.SwarmItemsKey(id), s.doneTTL).Err(); err != nil {
 		return opError(fmt.Sprintf("expire items of swarm %q", id), err)
-	}
-	return nil
-}
-
-// at returns element i of a script reply, or nil past its end: a reply shorter than
-// documented decodes to zero values instead of a panic.
-func at(res []any, i int) any {
-	if i < len(res) {
-		return res[i]
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/hatchetflow/go/flowtype"
 )
 
 // saveSwarm saves a swarm record with n items (their records too) and returns its id
@@ -248,7 +250,7 @@ func TestCancelSwarmEndsQueuedItemsInOneScript(t *testing.T) {
 		id, ids := saveSwarm(t, b.store, 5, SwarmConfig{MaxConcurrency: 2, Closed: true})
 		startSwarm(t, b.store, id)
 		cn, err := b.store.Cancel(ctx, id, "stop")
-		if err != nil || cn.QueuedFrom != 2 || cn.Previous != StatusActive || cn.Record.Status != StatusCancelled {
+		if err != nil || cn.QueuedFrom != 2 || cn.Previous != flowtype.StatusActive || cn.Record.Status != flowtype.StatusCancelled {
 			t.Fatalf("cancel: %+v %v", cn, err)
 		}
 		items, _ := b.store.SwarmItems(ctx, id)

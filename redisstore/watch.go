@@ -14,8 +14,8 @@ import (
 // dispatched (Unix ms); its oldest score bounds how far back the reconciler asks the
 // engine, and an empty set costs the reconciler no engine call at all.
 
-// EngineSettledKey is the key of the engine-settled set: "<prefix>:{settle}:engine".
-func (s *Store) EngineSettledKey() string { return s.prefix + ":{settle}:engine" }
+// engineSettledKey is the key of the engine-settled set: "<prefix>:{settle}:engine".
+func (s *Store) engineSettledKey() string { return s.prefix + ":{settle}:engine" }
 
 // watchCmd adds members to the engine-settled set, keeping the score of a member
 // already in it, drops the members older than the TTL (their records have expired),
@@ -45,7 +45,7 @@ func (s *Store) WatchEngineSettled(ctx context.Context, at time.Time, ids ...str
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	if err := watchCmd.Run(ctx, s.rdb, []string{s.EngineSettledKey()}, args...).Err(); err != nil {
+	if err := watchCmd.Run(ctx, s.rdb, []string{s.engineSettledKey()}, args...).Err(); err != nil {
 		return opError(fmt.Sprintf("watch %d engine-settled signatures", len(ids)), err)
 	}
 	return nil
@@ -54,7 +54,7 @@ func (s *Store) WatchEngineSettled(ctx context.Context, at time.Time, ids ...str
 // OldestEngineSettled returns when the oldest run in the engine-settled set was
 // dispatched; ok is false when the set is empty. One round trip.
 func (s *Store) OldestEngineSettled(ctx context.Context) (oldest time.Time, ok bool, err error) {
-	zs, err := s.rdb.ZRangeWithScores(ctx, s.EngineSettledKey(), 0, 0).Result()
+	zs, err := s.rdb.ZRangeWithScores(ctx, s.engineSettledKey(), 0, 0).Result()
 	if err != nil {
 		return time.Time{}, false, opError("read the engine-settled set", err)
 	}
@@ -73,7 +73,7 @@ func (s *Store) UnwatchEngineSettled(ctx context.Context, ids ...string) error {
 	for i, id := range ids {
 		members[i] = id
 	}
-	if err := s.rdb.ZRem(ctx, s.EngineSettledKey(), members...).Err(); err != nil {
+	if err := s.rdb.ZRem(ctx, s.engineSettledKey(), members...).Err(); err != nil {
 		return opError(fmt.Sprintf("unwatch %d engine-settled signatures", len(ids)), err)
 	}
 	return nil
@@ -86,7 +86,7 @@ func (s *Store) EngineSettledAmong(ctx context.Context, ids ...string) (map[stri
 	if len(ids) == 0 {
 		return out, nil
 	}
-	scores, err := s.rdb.ZMScore(ctx, s.EngineSettledKey(), ids...).Result()
+	scores, err := s.rdb.ZMScore(ctx, s.engineSettledKey(), ids...).Result()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("read %d engine-settled signatures", len(ids)), err)
 	}

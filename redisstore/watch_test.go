@@ -34,11 +34,11 @@ func testEngineSettledSet(t *testing.T, b backend) {
 	if oldest, _, _ := b.store.OldestEngineSettled(ctx); !oldest.Equal(t0.Add(time.Second)) {
 		t.Fatalf("after removing a and b, oldest = %v, want c's %v", oldest, t0.Add(time.Second))
 	}
-	if ttl := b.store.Redis().PTTL(ctx, b.store.EngineSettledKey()).Val(); ttl <= 0 {
+	if ttl := b.store.Redis().PTTL(ctx, b.store.engineSettledKey()).Val(); ttl <= 0 {
 		t.Fatalf("engine-settled set has no TTL (%v)", ttl)
 	}
-	must(t, b.store.WatchEngineSettled(ctx, t0.Add(b.store.ActiveTTL()+2*time.Second), "d"))
-	if oldest, _, _ := b.store.OldestEngineSettled(ctx); !oldest.Equal(t0.Add(b.store.ActiveTTL() + 2*time.Second)) {
+	must(t, b.store.WatchEngineSettled(ctx, t0.Add(b.store.activeTTL+2*time.Second), "d"))
+	if oldest, _, _ := b.store.OldestEngineSettled(ctx); !oldest.Equal(t0.Add(b.store.activeTTL + 2*time.Second)) {
 		t.Fatalf("a member older than the active TTL was kept: oldest %v", oldest)
 	}
 }

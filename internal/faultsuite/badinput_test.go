@@ -11,6 +11,7 @@ import (
 	"github.com/hatchet-dev/hatchet/pkg/client/rest"
 
 	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/flowtype"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/internal/engine"
@@ -163,7 +164,7 @@ func TestBadInput(t *testing.T) {
 		s.settle(ctx, saved.ID)
 		rec, err := s.c.Signature(ctx, saved.ID)
 		must(t, err)
-		if rec.Status != redisstore.StatusFailed || !strings.Contains(rec.Error, "sleep_ms") || rec.Attempt != 1 {
+		if rec.Status != flowtype.StatusFailed || !strings.Contains(rec.Error, "sleep_ms") || rec.Attempt != 1 {
 			t.Errorf("signature %s after attempt %d, error %q; want failed on the first attempt naming sleep_ms", rec.Status, rec.Attempt, rec.Error)
 		}
 		want[fs.TaskOnErrorAny] = map[string]int{"w1/any": 1}

@@ -9,10 +9,10 @@ import (
 	"github.com/hatchet-dev/hatchet/pkg/client/rest"
 
 	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/flowtype"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/internal/enginetest"
 	fs "github.com/hatchetflow/go/internal/faultsuite"
-	"github.com/hatchetflow/go/redisstore"
 )
 
 // a. A worker SIGKILLed in the middle of a task with a 3 s execution timeout and no
@@ -34,7 +34,7 @@ func TestWorkerKilledMidTask(t *testing.T) {
 	time.Sleep(fs.MainTimeout + 1500*time.Millisecond)
 	rec, err := s.c.Signature(ctx, h.SignatureID())
 	must(t, err)
-	if rec.Status != redisstore.StatusActive || sum(s.counts(ctx, fs.TaskOnError)) != 0 {
+	if rec.Status != flowtype.StatusActive || sum(s.counts(ctx, fs.TaskOnError)) != 0 {
 		t.Fatalf("without a worker: signature %s, error callbacks ran %d times", rec.Status, sum(s.counts(ctx, fs.TaskOnError)))
 	}
 
@@ -49,7 +49,7 @@ func TestWorkerKilledMidTask(t *testing.T) {
 	}
 	rec, err = s.c.Signature(ctx, h.SignatureID())
 	must(t, err)
-	if rec.Status != redisstore.StatusFailed || !strings.Contains(rec.Error, "timeout") {
+	if rec.Status != flowtype.StatusFailed || !strings.Contains(rec.Error, "timeout") {
 		t.Errorf("signature %s, error %q; want failed by the timeout", rec.Status, rec.Error)
 	}
 	if st != rest.V1TaskStatusFAILED {
@@ -94,7 +94,7 @@ func TestWorkerKilledBeforeDispatch(t *testing.T) {
 	w1.waitExit(t, 30*time.Second)
 	rec, err := s.c.Signature(ctx, h.SignatureID())
 	must(t, err)
-	if rec.Status != redisstore.StatusDone || sum(s.counts(ctx, fs.Dispatches)) != 0 {
+	if rec.Status != flowtype.StatusDone || sum(s.counts(ctx, fs.Dispatches)) != 0 {
 		t.Fatalf("after the crash: signature %s, %d dispatches; want done, 0", rec.Status, sum(s.counts(ctx, fs.Dispatches)))
 	}
 	s.startWorker("w2", fs.ModeNormal)
@@ -155,7 +155,7 @@ func TestWorkerKilledBeforeDispatchNoRetry(t *testing.T) {
 	s.expectMain(ctx, fs.TaskMain, "b3", 1)
 	rec, err := s.c.Signature(ctx, h.SignatureID())
 	must(t, err)
-	if rec.Status != redisstore.StatusDone {
+	if rec.Status != flowtype.StatusDone {
 		t.Errorf("signature %s, want done", rec.Status)
 	}
 	s.checkTTLs(ctx)
@@ -181,7 +181,7 @@ func TestWorkerKilledInOnFailure(t *testing.T) {
 			killed := time.Now()
 			rec, err := s.c.Signature(ctx, h.SignatureID())
 			must(t, err)
-			if rec.Status != redisstore.StatusFailed || sum(s.counts(ctx, fs.Dispatches)) != 0 {
+			if rec.Status != flowtype.StatusFailed || sum(s.counts(ctx, fs.Dispatches)) != 0 {
 				t.Fatalf("after the crash: signature %s, %d dispatches; want failed, 0", rec.Status, sum(s.counts(ctx, fs.Dispatches)))
 			}
 			s.startWorker("w2", fs.ModeNormal, sh.flags...)

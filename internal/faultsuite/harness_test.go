@@ -21,11 +21,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/flowtype"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/enginetest"
 	fs "github.com/hatchetflow/go/internal/faultsuite"
-	"github.com/hatchetflow/go/redisstore"
 )
 
 var (
@@ -360,11 +360,11 @@ func (s *suite) pending(ctx context.Context, ids []string) ([]string, error) {
 				rec := recs[id]
 				switch {
 				case rec == nil: // expired or deleted: nothing can run it
-				case rec.Status == redisstore.StatusDone:
+				case rec.Status == flowtype.StatusDone:
 					for _, cb := range rec.OnSuccess {
 						next = append(next, cb.ID)
 					}
-				case rec.Status == redisstore.StatusFailed:
+				case rec.Status == flowtype.StatusFailed:
 					for _, cb := range rec.OnError {
 						next = append(next, cb.ID)
 					}

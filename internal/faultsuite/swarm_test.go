@@ -15,11 +15,11 @@ import (
 	"github.com/hatchet-dev/hatchet/pkg/client/rest"
 
 	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/flowtype"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/enginetest"
 	fs "github.com/hatchetflow/go/internal/faultsuite"
-	"github.com/hatchetflow/go/redisstore"
 )
 
 // taskSwarmDone is the swarms' success callback the worker registers: it counts the
@@ -160,10 +160,10 @@ func TestSwarmWorkerKilledDuringItems(t *testing.T) {
 		rec, err := s.c.Signature(ctx, it.ID)
 		must(t, err)
 		n := ran[ids[i]]
-		if rec.Status != redisstore.StatusDone {
+		if rec.Status != flowtype.StatusDone {
 			n++ // its (next) attempt runs on the new worker
 		}
-		if rec.Status == redisstore.StatusActive && ran[ids[i]] == 1 {
+		if rec.Status == flowtype.StatusActive && ran[ids[i]] == 1 {
 			midItem++
 		}
 		want[ids[i]] = n
@@ -296,7 +296,7 @@ func TestSwarmDuplicateItemCompletion(t *testing.T) {
 	for _, it := range st.Items {
 		rec, err := s.c.Signature(ctx, it.ID)
 		must(t, err)
-		if rec.Status == redisstore.StatusActive {
+		if rec.Status == flowtype.StatusActive {
 			dups = append(dups, dispatchDup(it))
 			t.Logf("duplicate run of item %d (running, run %s) dispatched", it.Index, rec.RunID)
 			break

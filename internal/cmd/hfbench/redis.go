@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/flowtype"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/internal/rtcount"
 	"github.com/hatchetflow/go/redisstore"
@@ -128,7 +129,7 @@ func measureRedis(ctx context.Context, b *bench, rdb *redis.Client, c *rtcount.C
 			for _, cb := range tr.Record.OnError {
 				dead = append(dead, cb.ID)
 			}
-			return store.MarkDispatched(ctx, sig.ID, redisstore.OutcomeSuccess, runs, nil, dead, nil)
+			return store.MarkDispatched(ctx, sig.ID, flowtype.OutcomeSuccess, runs, nil, dead, nil)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("finish: %w", err)
