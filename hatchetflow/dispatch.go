@@ -17,7 +17,7 @@ import (
 // will never run because of it (their TTL is lowered to the done TTL) and those that
 // must live on (a chain's later steps: their TTL is raised back to the active TTL).
 type branch struct {
-	outcome         redisstore.Outcome
+	outcome         Outcome
 	callbacks       []redisstore.CallbackRef
 	dead, keepAlive []string
 	input           func(cb redisstore.CallbackRef) map[string]any
@@ -65,7 +65,7 @@ type dispatched struct {
 // triggers a run of each ref concurrently, each on its own (one failure never blocks
 // the others), with the message input builds for it and the metadata naming the
 // signature and parent, the signature whose callbacks or items they are.
-func (c *Client) dispatchEach(ctx context.Context, parent string, outcome redisstore.Outcome, refs []redisstore.CallbackRef, input func(redisstore.CallbackRef) map[string]any) dispatched {
+func (c *Client) dispatchEach(ctx context.Context, parent string, outcome Outcome, refs []redisstore.CallbackRef, input func(redisstore.CallbackRef) map[string]any) dispatched {
 	var (
 		mu   sync.Mutex
 		wg   sync.WaitGroup

@@ -307,7 +307,7 @@ func (c *Client) succeed(ctx context.Context, rec *redisstore.Record, runID stri
 	if tr.Record.Held {
 		return nil // suspended while it ran: Resume dispatches the callbacks
 	}
-	br := branch{outcome: redisstore.OutcomeSuccess, callbacks: tr.Record.OnSuccess, dead: callbackIDs(tr.Record.OnError),
+	br := branch{outcome: OutcomeSuccess, callbacks: tr.Record.OnSuccess, dead: callbackIDs(tr.Record.OnError),
 		input: func(cb redisstore.CallbackRef) map[string]any {
 			return inject.SuccessInput(inject.Fields{Return: cb.ReturnField}, result)
 		}}
@@ -399,7 +399,7 @@ func (c *Client) onFailureStep(def *taskDef) engine.StepFunc {
 		case errors.Is(err, redisstore.ErrNotFound):
 			c.log.Warn("hatchetflow: failed signature expired or deleted; no error callbacks", "signature", sigID)
 			return skippedOutput, nil
-		case errors.As(err, &te) && te.From == redisstore.StatusDone && te.OwnerRunID == runID:
+		case errors.As(err, &te) && te.From == StatusDone && te.OwnerRunID == runID:
 			// This run's user function returned and the signature holds its result, but
 			// the worker died before the engine heard of it and no retry was left, so the
 			// engine failed the attempt: finish the success path, not the error one.
@@ -473,7 +473,7 @@ func (c *Client) failRecord(ctx context.Context, id, runID, msg string, input ma
 // error callback, and only gives both branches the done TTL and ends the swarm items.
 func (c *Client) endPath(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError, silent bool) error {
 	original := inject.Merge(input, rec.Kwargs)
-	br := branch{outcome: redisstore.OutcomeError, callbacks: rec.OnError,
+	br := branch{outcome: OutcomeError, callbacks: rec.OnError,
 		dead: callbackIDs(rec.OnSuccess),
 		input: func(cb redisstore.CallbackRef) map[string]any {
 			return inject.ErrorInput(original, inject.Fields{Error: cb.ErrorField}, &detail)
@@ -535,7 +535,7 @@ func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input m
 			dead = append(dead, callbackIDs(r.OnSuccess)...)
 		}
 	}
-	err = c.fire(ctx, rec, branch{outcome: redisstore.OutcomeError, callbacks: cbs, dead: dead,
+	err = c.fire(ctx, rec, branch{outcome: OutcomeError, callbacks: cbs, dead: dead,
 		input: func(cb redisstore.CallbackRef) map[string]any {
 			ref := chainOf[cb.ID]
 			chainInput := input

@@ -11,20 +11,6 @@ import (
 	"github.com/hatchetflow/go/flowtype"
 )
 
-// Status and outcome names are flowtype's, used directly by this package. The four
-// below remain only for hatchetflow files that still name them through redisstore
-// (steps.go, dispatch.go); new code uses flowtype's (or hatchetflow's) names.
-
-// Outcome is [flowtype.Outcome].
-type Outcome = flowtype.Outcome
-
-// Aliases of flowtype's values (see above).
-const (
-	StatusDone     = flowtype.StatusDone
-	OutcomeSuccess = flowtype.OutcomeSuccess
-	OutcomeError   = flowtype.OutcomeError
-)
-
 // CallbackRef is how a parent record names one callback: its signature id plus what a
 // dispatcher needs to build the callback's input without reading it.
 type CallbackRef struct {
