@@ -278,9 +278,6 @@ func (d *hatchetDispatcher) EndedRuns(ctx context.Context, q engine.RunQuery) ([
 			if r.ErrorMessage != nil {
 				e.Message = *r.ErrorMessage
 			}
-			if e.Message == "" && !e.Succeeded {
-				e.Message = string(r.Status)
-			}
 			out = append(out, e)
 		}
 		if int64(len(page.Rows)) < limit {

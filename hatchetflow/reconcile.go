@@ -269,7 +269,7 @@ func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run en
 	case !run.Succeeded:
 		// Never started, or still owned by a run whose last attempt could not end it
 		// (its worker was lost, or a hung attempt outlived its timeout).
-		return c.failRecord(ctx, rec.ID, run.RunID, cleanError(run.Message), nil, 0)
+		return c.failRecord(ctx, rec.ID, run.RunID, c.runMessage(ctx, run), nil, 0)
 	case !run.EngineSettled:
 		return nil // a hatchetflow step settled it, or will
 	}
@@ -312,4 +312,19 @@ func (c *Client) settleSuccess(ctx context.Context, rec *redisstore.Record, runI
 		c.tel.ended(ctx, rec.Task, outcomeSuccess)
 	}
 	return err
+}
+
+// runMessage is failed run's error: the list's, or else the run's details' (one more
+// engine call), or else "the run failed on the engine".
+func (c *Client) runMessage(ctx context.Context, run engine.EndedRun) string {
+	msg := run.Message
+	if rc, ok := c.dispatcher.(engine.RunChecker); ok && msg == "" {
+		if st, err := rc.RunStatus(ctx, run.RunID); err == nil {
+			msg = st.Message
+		}
+	}
+	if msg = cleanError(msg); msg == "" || msg == "FAILED" {
+		msg = "the run failed on the engine"
+	}
+	return msg
 }

@@ -219,7 +219,8 @@ type EndedRun struct {
 	Succeeded, Cancelled bool
 	// EngineSettled is true when the run carries [MetaSettle].
 	EngineSettled bool
-	// Message is a failed run's error, as the engine reports it.
+	// Message is a failed run's error, as the engine's list reports it ("" when the
+	// list leaves it out: the reconciler then reads it with the [RunChecker]).
 	Message string
 }
 

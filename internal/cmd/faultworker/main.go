@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -278,6 +279,41 @@ func (d *faultDispatcher) Dispatch(ctx context.Context, task string, input map[s
 		}
 	}
 	return runID, nil
+}
+
+// The production dispatcher's other abilities pass through unchanged, so the worker's
+// reconciler, waits and cancels behave as in production.
+var (
+	_ engine.RunLister      = (*faultDispatcher)(nil)
+	_ engine.RunChecker     = (*faultDispatcher)(nil)
+	_ engine.Waiter         = (*faultDispatcher)(nil)
+	_ engine.Canceller      = (*faultDispatcher)(nil)
+	_ engine.RunInputReader = (*faultDispatcher)(nil)
+)
+
+// EndedRuns implements engine.RunLister through the production dispatcher.
+func (d *faultDispatcher) EndedRuns(ctx context.Context, q engine.RunQuery) ([]engine.EndedRun, error) {
+	return d.inner.(engine.RunLister).EndedRuns(ctx, q)
+}
+
+// RunStatus implements engine.RunChecker through the production dispatcher.
+func (d *faultDispatcher) RunStatus(ctx context.Context, runID string) (engine.RunStatus, error) {
+	return d.inner.(engine.RunChecker).RunStatus(ctx, runID)
+}
+
+// Wait implements engine.Waiter through the production dispatcher.
+func (d *faultDispatcher) Wait(ctx context.Context, runID, task string) (json.RawMessage, error) {
+	return d.inner.(engine.Waiter).Wait(ctx, runID, task)
+}
+
+// CancelRuns implements engine.Canceller through the production dispatcher.
+func (d *faultDispatcher) CancelRuns(ctx context.Context, runIDs []string) error {
+	return d.inner.(engine.Canceller).CancelRuns(ctx, runIDs)
+}
+
+// RunInput implements engine.RunInputReader through the production dispatcher.
+func (d *faultDispatcher) RunInput(ctx context.Context, runID string) (json.RawMessage, error) {
+	return d.inner.(engine.RunInputReader).RunInput(ctx, runID)
 }
 
 // die SIGKILLs this process: no deferred function, no graceful stop.
