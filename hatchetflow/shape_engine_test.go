@@ -12,6 +12,7 @@ import (
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/internal/enginetest"
 )
 
@@ -94,5 +95,54 @@ func TestEngineErrorPathInBothShapes(t *testing.T) {
 			t.Logf("%s: failing attempt returned -> error callback started: min %v, median %v, max %v (%d runs)", task,
 				lat[0].Round(time.Millisecond), lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), len(lat))
 		}
+	}
+}
+
+// StrIn receives a string return value.
+type StrIn struct {
+	V inject.ReturnValue[string] `json:"v"`
+}
+
+// In the lean shape a task's non-object return value travels raw: a plain Hatchet
+// caller reads a string task's output as a string, and a signed run's Wait and success
+// callback get the same string.
+func TestEngineLeanOutputTravelsRaw(t *testing.T) {
+	hc, c, _, _ := newSwarmClient(t, "hfraw-", &swarmFlow{})
+	got := make(chan string, 1)
+	_, err := hatchetflow.NewTask(c, "shape-str", func(_ hatchet.Context, in Order) (string, error) {
+		return "label-" + in.OrderID, nil
+	})
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "shape-str-cb", func(_ hatchet.Context, in StrIn) (any, error) {
+		got <- in.V.Value
+		return nil, nil
+	})
+	must(t, err)
+	ctx := enginetest.Context(t, time.Minute)
+	w, err := enginetest.Wait(ctx, func() (*hatchet.Worker, error) { return c.NewWorker(ctx, "raw-worker", nil) })
+	must(t, err)
+	stop, err := enginetest.Wait(ctx, w.Start)
+	must(t, err)
+	t.Cleanup(func() { _ = stop() })
+
+	res, err := hc.Run(ctx, "shape-str", Order{OrderID: "o-1"})
+	must(t, err)
+	var s string
+	if err := res.TaskOutput("shape-str").Into(&s); err != nil || s != "label-o-1" {
+		t.Fatalf("plain caller's TaskOutput.Into(&string) = %q, %v; want label-o-1", s, err)
+	}
+	h, err := dsl.Sign("shape-str").OnSuccess(dsl.Sign("shape-str-cb")).Run(ctx, c, Order{OrderID: "o-2"})
+	must(t, err)
+	out, err := hatchetflow.WaitResult[string](ctx, h)
+	if err != nil || out != "label-o-2" {
+		t.Fatalf("signed run's result = %q, %v; want label-o-2", out, err)
+	}
+	select {
+	case v := <-got:
+		if v != "label-o-2" {
+			t.Fatalf("success callback got %q, want label-o-2", v)
+		}
+	case <-ctx.Done():
+		t.Fatal("no success callback")
 	}
 }

@@ -54,7 +54,7 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 			if err != nil {
 				return nil, err
 			}
-			return inject.WrapOutput(raw), nil
+			return def.stepOutput(raw), nil
 		}
 		if !redisstore.ValidID(sigID) {
 			return nil, NonRetryable(fmt.Errorf("%w: %q in run metadata %s", ErrInvalidSignatureID, sigID, engine.MetaSignature))
@@ -80,9 +80,10 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 		}
 		switch {
 		case outcome == redisstore.Exhausted:
-			// The engine's over-retry (docs/reliability.md): the user function ran
-			// 1 + retries times for this run already. The error is not retried, so the
-			// on-failure step ends the signature through the failure path once.
+			// The engine's over-retry, or a lost worker's reassigned attempt
+			// (docs/reliability.md): the user function ran 1 + retries times for this
+			// run already. The error is not retried; this attempt ends the signature
+			// through the failure path (with an on-failure step, that step does, once).
 			c.log.Warn("hatchetflow: attempt beyond the task's retries; user code not called",
 				"signature", sigID, "run", runID, "attempt", hctx.RetryCount()+1, "retries", def.cfg.retries)
 			err := &RetriesExhaustedError{Task: def.name, Attempt: hctx.RetryCount() + 1, Retries: def.cfg.retries}
@@ -99,7 +100,7 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 			if err := c.retrying(ctx, "finish", func() error { return c.succeed(ctx, rec, runID, rec.Result, input) }); err != nil {
 				return nil, err
 			}
-			return inject.WrapOutput(rec.Result), nil
+			return def.stepOutput(rec.Result), nil
 		case outcome == redisstore.AlreadyFailed && rec.RunID == runID && !def.cfg.onFailureStep:
 			// A retry (or a lost worker's reassignment) after this run's last attempt
 			// failed the signature: dispatch what its failure path left undone.
@@ -191,7 +192,8 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 		}
 		// Finish and dispatch the success callbacks now, retrying through short
 		// outages. If that cannot complete, the attempt fails: the engine's retry (or,
-		// with none left, the on-failure step) finishes the success path from the
+		// with none left, the reconciler once the engine failed the run, and the
+		// on-failure step of a task that has one) finishes the success path from the
 		// stored result when Finish had applied.
 		// The task's execution timeout bounds the user function, not this: while the
 		// finish is slow (Redis unreachable), the attempt's engine timeout is extended.
@@ -203,11 +205,11 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 				// Deleted or changed by someone else while the function ran.
 				c.log.Warn("hatchetflow: signature changed while its run was active; no callbacks",
 					"signature", sigID, "run", runID, "error", err)
-				return inject.WrapOutput(raw), nil
+				return def.stepOutput(raw), nil
 			}
 			return nil, err
 		}
-		return inject.WrapOutput(raw), nil
+		return def.stepOutput(raw), nil
 	})
 }
 
@@ -254,6 +256,21 @@ func (c *Client) keepAlive(hctx hatchet.Context, def *taskDef, started time.Time
 		}
 	})
 	return func() { t.Stop() }
+}
+
+// stepOutput is the main step's output for return value raw. A workflow with an
+// on-failure step is a DAG, whose task outputs the engine takes only as JSON objects
+// or null: a value of another kind is wrapped (inject.WrapOutput). A lean workflow's
+// one task passes any JSON value raw, so a plain Hatchet caller reads a string task's
+// output as a string.
+func (def *taskDef) stepOutput(raw json.RawMessage) json.RawMessage {
+	if def.cfg.onFailureStep {
+		return inject.WrapOutput(raw)
+	}
+	if len(raw) == 0 {
+		return json.RawMessage("null")
+	}
+	return raw
 }
 
 // encodeResult encodes a user function's return value.

@@ -308,8 +308,9 @@ func (h *Harness) RunStatus(ctx context.Context, runID string) (engine.RunStatus
 	return st, nil
 }
 
-// Step runs the oldest queued run to its end (main step with retries, then the
-// follow-up or on-failure step) and reports whether there was one.
+// Step runs the oldest queued run to its end (main step with retries and, when it failed
+// for good, the task's on-failure step if it has one, or else a pass of the client's
+// reconciler) and reports whether there was one.
 func (h *Harness) Step(ctx context.Context) bool {
 	h.mu.Lock()
 	if len(h.queue) == 0 {
@@ -372,8 +373,10 @@ func (h *Harness) logf(format string, args ...any) {
 }
 
 // execute runs r the way Hatchet would: main attempts up to Retries+1 (fewer on a
-// non-retryable error), then the on-failure step once when the main step failed for
-// good. Until it ends, [Harness.CancelRuns] can cancel it.
+// non-retryable error), then, when the main step failed for good, the on-failure step
+// once if the task has one (hatchetflow.WithOnFailureStep), or else a pass of the
+// client's reconciler, as a worker's reconciler settles the failed run on the engine.
+// Until it ends, [Harness.CancelRuns] can cancel it.
 func (h *Harness) execute(ctx context.Context, r *Run) {
 	steps, _ := h.steps(r.Task)
 	if h.isPlain(r.Task) {
@@ -503,8 +506,8 @@ func (h *Harness) attempt(ctx context.Context, steps engine.Steps, r *Run, attem
 	done := make(chan result, 1)
 	go func() {
 		out, err := steps.Main(h.context(actx, r, steps.Task, attempt, nil), cloneJSON(r.Input))
-		if err == nil && !isObjectOrNull(out) {
-			err = fmt.Errorf("flowtest: main step of %q returned %.40q: the engine takes only a JSON object or null", r.Task, out)
+		if err == nil && steps.OnFailure != nil && !isObjectOrNull(out) {
+			err = fmt.Errorf("flowtest: main step of %q returned %.40q: the engine takes only a JSON object or null from a workflow with an on-failure step", r.Task, out)
 		}
 		done <- result{out, err}
 	}()
@@ -520,7 +523,7 @@ func (h *Harness) attempt(ctx context.Context, steps engine.Steps, r *Run, attem
 }
 
 // isObjectOrNull reports whether out is what the engine accepts as a task output in a
-// workflow with an on-failure step.
+// workflow with an on-failure step (a DAG); a one-task workflow takes any JSON value.
 func isObjectOrNull(out json.RawMessage) bool {
 	var v any
 	if json.Unmarshal(out, &v) != nil {
@@ -580,8 +583,8 @@ func (h *Harness) finishMain(r *Run, out json.RawMessage) bool {
 	return true
 }
 
-// errorText is the text the engine would hand the on-failure step: plain for
-// timeouts, JSON-quoted for errors the SDK reports.
+// errorText is the text the engine would hand the on-failure step (of a task that has
+// one): plain for timeouts, JSON-quoted for errors the SDK reports.
 func errorText(steps engine.Steps, err error) string {
 	if errors.Is(err, errTimeout) {
 		return timeoutText(steps.ExecutionTimeout)
