@@ -17,17 +17,25 @@
 //
 // [NewTask] registers a typed function; a handler of the wrong shape does not compile.
 // [Client.NewWorker] writes the task registry (name → input schema, return field,
-// retries, output schema) to Redis and registers every task as one Hatchet workflow with
-// two steps:
+// retries, output schema) to Redis and registers every task as one Hatchet workflow.
+// By default the workflow has one task, the main step:
 //
 //   - main: decodes the input itself (a decode error fails the run at once, naming the
 //     field), moves the run's signature pending→active, calls the function with the
 //     input and the bound kwargs merged over it (bound kwargs win), and right after it
 //     returns marks the signature done and dispatches the success callbacks, retrying
-//     through short Redis outages; its output is the function's return value;
-//   - on-failure: runs once after the last attempt failed (errors, panics, timeouts,
-//     a lost worker) and dispatches the error callbacks with the original message, or
-//     finishes the success path when its own run had already finished the signature.
+//     through short Redis outages; its output is the function's return value. When the
+//     run's last attempt fails, panics or times out, it marks the signature failed and
+//     dispatches the error callbacks with the original message before it returns the
+//     error to the engine.
+//
+// A failure no attempt could end (a lost worker, an attempt that hung past its
+// timeout) is ended by the reconciler a worker hosts, from the engine's verdict
+// ([WithReconcileInterval]). A task registered with [WithOnFailureStep] also has
+// Hatchet's on-failure step, which runs once after the last attempt failed (errors,
+// panics, timeouts, a lost worker) and dispatches the error callbacks, or finishes the
+// success path when its own run had already finished the signature; its last attempt
+// then leaves the failure to that step. See docs/design.md, "Engine shape".
 //
 // Runs without a signature in their metadata are plain Hatchet runs and touch no Redis.
 //
@@ -57,10 +65,11 @@
 //
 // # Observability
 //
-// Signature runs, on-failure steps and callback dispatches are OpenTelemetry spans, and
-// runs by outcome, dispatch latency, Redis errors and in-step retries are metrics, all
-// through the OTel API: [WithTracerProvider] and [WithMeterProvider] choose the
-// providers, by default the global ones (no-ops unless the application installs some).
+// Signature runs, on-failure steps (of tasks that have one) and callback dispatches are
+// OpenTelemetry spans, and runs by outcome, dispatch latency, Redis errors and in-step
+// retries are metrics, all through the OTel API: [WithTracerProvider] and
+// [WithMeterProvider] choose the providers, by default the global ones (no-ops unless
+// the application installs some).
 // A callback's run span is linked to the dispatch span that triggered it, whose trace
 // context travels in the run's metadata under [engine.MetaTraceParent].
 //

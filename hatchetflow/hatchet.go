@@ -36,8 +36,9 @@ type WorkerOptions struct {
 }
 
 // NewWorker writes the task registry to Redis and returns a Hatchet worker that runs
-// every task registered on c (each a workflow with its main and on-failure
-// steps), plus opts.Workflows. Start it with Start or StartBlocking.
+// every task registered on c (each a workflow with its main step, plus an on-failure
+// step for a task registered with [WithOnFailureStep]), plus opts.Workflows. Start it
+// with Start or StartBlocking.
 //
 // It also starts the client's reconciler (see [WithReconcileInterval]), which runs
 // until ctx ends: pass a context that lives as long as the worker.
@@ -71,7 +72,8 @@ func (c *Client) NewWorker(ctx context.Context, name string, opts *WorkerOptions
 }
 
 // Workflows returns the Hatchet workflows of every task registered on c (each with its
-// main and on-failure steps), for a worker the application builds itself next to its
+// main step, plus an on-failure step for a task registered with [WithOnFailureStep]),
+// for a worker the application builds itself next to its
 // plain Hatchet workflows:
 //
 //	wfs, err := flow.Workflows()
@@ -95,7 +97,9 @@ func (c *Client) Workflows() ([]hatchet.WorkflowBase, error) {
 	return wfs, nil
 }
 
-// workflow builds the Hatchet workflow of one task.
+// workflow builds the Hatchet workflow of one task: its main step and, only when the
+// task asked for one (WithOnFailureStep, or the internal swarm task), Hatchet's
+// on-failure step.
 func (c *Client) workflow(def *taskDef) *hatchet.Workflow {
 	steps, _ := c.steps(def.name)
 	wf := c.hatchet.NewWorkflow(def.name, def.cfg.hatchetWorkflow...)

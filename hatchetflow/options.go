@@ -52,15 +52,17 @@ func WithMaxKwargsBytes(n int) Option { return func(c *config) { c.MaxKwargs = n
 // disables the cache.
 func WithRegistryCacheTTL(d time.Duration) Option { return func(c *config) { c.RegistryTTL = d } }
 
-// WithStepRetryTime bounds how long the main and on-failure steps keep retrying
-// Redis and dispatch errors within one attempt (for example while Redis restarts)
-// before they fail the attempt. Default 45 s, under Hatchet's 60 s step timeout.
+// WithStepRetryTime bounds how long the main step (its failure path included) and the
+// on-failure step of a task that has one keep retrying Redis and dispatch errors
+// within one attempt (for example while Redis restarts) before they fail the attempt.
+// Default 45 s, under Hatchet's 60 s step timeout.
 func WithStepRetryTime(d time.Duration) Option { return func(c *config) { c.StepRetryTime = d } }
 
-// WithTracerProvider sets where the spans of signature runs, on-failure steps and
-// callback dispatches go (docs/design.md, "Observability"). Default
-// otel.GetTracerProvider() at [New]: the global provider, a no-op unless the
-// application installed one, so nothing is recorded or exported by default.
+// WithTracerProvider sets where the spans of signature runs, on-failure steps (of tasks
+// registered with [WithOnFailureStep]) and callback dispatches go (docs/design.md,
+// "Observability"). Default otel.GetTracerProvider() at [New]: the global provider, a
+// no-op unless the application installed one, so nothing is recorded or exported by
+// default.
 func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config) { c.Tracers = tp } }
 
 // WithMeterProvider sets where hatchetflow's metrics go: hatchetflow.runs,
@@ -72,10 +74,16 @@ func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) 
 // WithReconcileInterval sets how often the reconciler that [Client.NewWorker] starts
 // asks the engine for runs that ended without a hatchetflow step settling them (a run
 // cancelled while still queued or while its worker was gone, a run that failed before
-// its step started, a run of a plain Hatchet task or another language's) and settles
-// their signatures; the time from the engine's verdict to the callbacks is about one
-// interval. One worker per Redis prefix runs it at a time (a lease); it also watches
-// running swarms (see [WithSwarmWatchInterval]). Waiting for a plain task's run waits
+// its step started, a run the engine failed while it still owned its signature because
+// its worker was lost or an attempt hung past its timeout, a run whose worker died
+// inside its failure path or after storing its result, a run of a plain Hatchet task or
+// another language's) and settles their signatures; the time from the engine's verdict
+// to the callbacks is about one interval. For a task without an on-failure step (the
+// default; see [WithOnFailureStep]) it is what ends a failure no attempt could end, so
+// with 0 on every worker such a signature stays active and its error callbacks never
+// fire (a swarm item is still failed by the swarm watch). One worker per Redis prefix
+// runs it at a time (a lease); it also watches running swarms (see
+// [WithSwarmWatchInterval]). Waiting for a plain task's run waits
 // up to five intervals for it (see [UnsettledError]). Default
 // [DefaultReconcileInterval]; 0 or less turns the run pass off.
 func WithReconcileInterval(d time.Duration) Option {

@@ -133,6 +133,13 @@ func (c *Client) reconcileSwarms(ctx context.Context) error {
 //     signature (error callbacks with the message it was run with).
 //   - A run that failed before its signature started (it timed out in the queue, or
 //     failed before hatchetflow's step ran) fails it (error callbacks).
+//   - A run that failed while still owning its signature (its worker was lost and the
+//     engine failed the run at its timeout, or an attempt hung past its timeout) fails
+//     it with the run's error (error callbacks). In the lean shape (no on-failure step)
+//     nothing else would.
+//   - A failed run that had failed its signature completes the error path its worker
+//     may have left unfinished; one that had finished it (done, its result stored)
+//     completes the success path. Markers skip what went out.
 //   - A run of a task no hatchetflow step runs (a plain Hatchet task, another
 //     language's; see engineSettled) ends its signature as the run ended: done with the
 //     run's output and success callbacks (a chain moves on, a swarm item ends), failed
@@ -225,11 +232,13 @@ func (c *Client) forget(runs ...engine.EndedRun) {
 // settleEnded settles rec (nil: gone) after its run ended on the engine, when no
 // hatchetflow step will: the signature is pending (its run ended before any step
 // started it, or no hatchetflow step runs its task) or still owned by the run (its
-// worker is gone, or a previous pass started it). Anything else was settled by the
-// steps (Client.Cancel, Suspend with CancelRunning, the main and on-failure steps) and
-// is left alone. A failed run that owns its signature fails it (a task with an
-// on-failure step races that step; the transition lets one of them through), or,
-// when the run had finished it, completes its success path.
+// worker is gone, an attempt hung past its timeout, or a previous pass started it).
+// A failed run that owns its signature fails it (a task with an on-failure step races
+// that step; the transition lets one of them through). A failed run that had ended its
+// signature itself completes what its worker may have left undone: the error path
+// when it had failed it, the success path when it had finished it (done with its
+// result). Anything else was settled by the steps (Client.Cancel, Suspend with
+// CancelRunning, the main and on-failure steps) and is left alone.
 func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run engine.EndedRun) error {
 	if rec == nil {
 		return nil
@@ -314,8 +323,8 @@ func (c *Client) settleSuccess(ctx context.Context, rec *redisstore.Record, runI
 	return err
 }
 
-// runMessage is failed run's error: the list's, or else the run's details' (one more
-// engine call), or else "the run failed on the engine".
+// runMessage is a failed run's error: the list's, or else, when the list left it out,
+// the run's details' (one more engine call), or else "the run failed on the engine".
 func (c *Client) runMessage(ctx context.Context, run engine.EndedRun) string {
 	msg := run.Message
 	if rc, ok := c.dispatcher.(engine.RunChecker); ok && msg == "" {

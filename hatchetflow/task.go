@@ -17,8 +17,10 @@ import (
 )
 
 // Task is a typed task registered through hatchetflow: a Hatchet workflow with the
-// user's function as its main step (which dispatches the success callbacks) and an
-// on-failure step that dispatches error callbacks. Sign it with dsl.Sign(task).
+// user's function as its main step, which dispatches the success callbacks and, on
+// the run's last attempt, the error callbacks. By default that is the workflow's only
+// task; [WithOnFailureStep] adds Hatchet's on-failure step, which then dispatches the
+// error callbacks instead. Sign it with dsl.Sign(task).
 type Task[I, O any] struct {
 	def *taskDef
 	c   *Client
@@ -42,14 +44,23 @@ type taskConfig struct {
 
 // WithOnFailureStep gives the task's Hatchet workflow an on-failure step, an
 // engine-driven error path: when the engine fails a run for good, it runs the step,
-// which ends the signature (error callbacks) at once. Default: no on-failure step, the
-// lean shape (one task per workflow, which the engine runs faster): the attempt that
-// fails, panics or times out ends the signature itself when it is the last one, and a
-// run that ends with no step of hatchetflow's seeing it (a lost worker, a cancel on
-// the engine) is ended by the reconciler a worker hosts within its interval
-// ([WithReconcileInterval]). Ask for the step when that interval is too long for a
-// task's error path and the extra engine work per run is worth it (docs/design.md,
-// "Engine shape").
+// which ends the signature (error callbacks once, with the original message). This was
+// every task's shape before the lean one became the default.
+//
+// Default: no on-failure step, the lean shape (one task per workflow, which the engine
+// runs with less work per run). An attempt that fails, panics or times out and is its
+// run's last (a non-retryable error, or the function already ran 1 + retries times for
+// the run) ends the signature itself before it returns its error; an attempt beyond the
+// retries ends it without calling user code. A failure no attempt could end (a worker
+// lost with no retry left, an attempt that hung past its timeout, a worker lost inside
+// the failure path) is ended, once the engine has failed the run, by the reconciler a
+// worker hosts, within its interval ([WithReconcileInterval]). A cancel on the engine
+// runs no on-failure step in either shape.
+//
+// Ask for the step when no worker runs the reconciler (every worker sets
+// WithReconcileInterval(0)) yet such failures must still reach the error callbacks, or
+// when the engine itself should drive the error path. It costs a two-task workflow per
+// run and one more engine task per failed run (docs/design.md, "Engine shape").
 func WithOnFailureStep() TaskOption { return func(c *taskConfig) { c.onFailureStep = true } }
 
 // WithRetries sets how many times the engine retries a failed attempt. Default 0.

@@ -134,8 +134,9 @@ type stepState struct{ outcome string }
 type stepStateKey struct{}
 
 // ended reports from inside a traced step how its run ended, and counts it on
-// hatchetflow.runs. The on-failure step calls it; the main step's outcome is read
-// from its error.
+// hatchetflow.runs. The on-failure step calls it, and so does the main step's last
+// attempt when it ends the signature as failed (the lean shape); otherwise the main
+// step's outcome is read from its error.
 func (t *telemetry) ended(ctx context.Context, task, outcome string) {
 	if st, ok := ctx.Value(stepStateKey{}).(*stepState); ok {
 		st.outcome = outcome
@@ -147,7 +148,9 @@ func (t *telemetry) ended(ctx context.Context, task, outcome string) {
 // runs only: a plain Hatchet run goes straight to fn). The span is the step context's
 // current span while fn runs, so the dispatches and the user function's own spans are
 // its children. main tells the main step (whose error gives its outcome, counted on
-// hatchetflow.runs) from the on-failure step (which reports with ended).
+// hatchetflow.runs unless it is a failure) from the on-failure step (which reports
+// with ended). A failed run is counted once, with ended: by the last attempt that ends
+// the signature in the lean shape, by the on-failure step otherwise.
 func (c *Client) traced(task, prefix string, main bool, fn engine.StepFunc) engine.StepFunc {
 	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		meta := hctx.AdditionalMetadata()
@@ -177,7 +180,7 @@ func (c *Client) traced(task, prefix string, main bool, fn engine.StepFunc) engi
 		out, err := fn(hctx, input)
 		if main {
 			st.outcome = mainOutcome(err)
-			if st.outcome != outcomeFailure { // a failed attempt is counted once, by on-failure
+			if st.outcome != outcomeFailure { // a failed run is counted once, with ended
 				t.runs.Add(ctx, 1, metric.WithAttributes(attrTask.String(task), attrOutcome.String(st.outcome)))
 			}
 		} else if st.outcome == "" {

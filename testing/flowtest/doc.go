@@ -7,9 +7,13 @@
 // Its dispatcher queues runs in memory and executes them through the very step
 // functions hatchetflow registers with Hatchet (the same code, through the module's
 // internal engine contract): the main
-// step's signature checks and callback dispatch, the on-failure step,
+// step's signature checks, callback dispatch and failure path, the on-failure step of a
+// task registered with hatchetflow.WithOnFailureStep, the client's reconciler,
 // return-value injection, dispatch markers and TTLs. Retries, non-retryable errors and
-// on-failure ordering follow Hatchet's rules.
+// what runs after a run failed for good follow Hatchet's rules: a task with an
+// on-failure step runs it once; a task without one (the default) has its signature ended
+// by its last attempt, and the harness then runs a pass of the client's reconciler, as
+// the reconciler a worker hosts does on the engine.
 //
 // # Driving runs
 //
@@ -21,7 +25,9 @@
 //
 // [Harness.Inject] makes a chosen attempt of a task fail ([Fail]), panic ([Panic]) or
 // time out ([Timeout]) at the moment its user function would be called, after the
-// signature checks, as on the engine. Attempts count from 0, like Hatchet's RetryCount.
+// signature checks, as on the engine. An injected timeout is the attempt's error with the
+// engine's text, "Task exceeded timeout of Ns". Attempts count from 0, like Hatchet's
+// RetryCount.
 //
 // # Cancellation
 //

@@ -45,7 +45,11 @@ type Run struct {
 	Result json.RawMessage
 	// Errors holds the error text of each failed main attempt.
 	Errors []string
-	// OnFailureRan tells whether hatchetflow's on-failure step ran.
+	// OnFailureRan tells whether hatchetflow's on-failure step ran. It is true only for a
+	// failed run of a task that has that step (one registered with
+	// hatchetflow.WithOnFailureStep, or the internal swarm task); a failed run of any
+	// other task has false, its last attempt (or the reconciler) having ended the
+	// signature.
 	OnFailureRan bool
 	// Options are the per-run options it was dispatched with, or nil.
 	Options *hatchetflow.RunOptions
