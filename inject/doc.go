@@ -35,12 +35,13 @@
 //
 // # Task outputs
 //
-// A task's main step hands the engine its return value as it is when that is a
-// JSON object or null (structs, maps, nil pointers), so plain Hatchet callers
-// read exactly what the function returned. Other values (numbers, strings,
-// lists) travel as {"hatchetflow_value": <value>}, because the engine leaves
-// a run stuck when a task of a workflow with an on-failure step returns a
-// non-object; see [WrapOutput] and [UnwrapOutput].
+// A task's main step hands the engine its return value as it is, so plain
+// Hatchet callers read exactly what the function returned. Only a task whose
+// workflow has an on-failure step (hatchetflow.WithOnFailureStep) wraps values
+// that are not a JSON object or null (numbers, strings, lists) as
+// {"hatchetflow_value": <value>}, because the engine leaves a run stuck when a
+// task of such a workflow returns a non-object; see [WrapOutput] and
+// [UnwrapOutput].
 //
 // # Decoding
 //

@@ -10,14 +10,16 @@ import (
 // value is not itself a JSON object or null; see [WrapOutput].
 const ValueKey = "hatchetflow_value"
 
-// WrapOutput returns what a task's main step hands the engine for the encoded return
-// value raw: raw itself when it is a JSON object or null, which is nearly every task
-// (structs and maps), so that the Hatchet dashboard, plain Hatchet callers and other
-// languages read exactly what the function returned; otherwise (numbers, strings,
-// lists, booleans) the object {"hatchetflow_value": raw}. Hatchet cannot complete a
-// run of a workflow with an on-failure step whose task output is not an object: the
-// run stays stuck forever (measured on v0.104.7), so such values must travel wrapped.
-// [UnwrapOutput] reverses it.
+// WrapOutput returns what the main step of a task whose workflow has an on-failure
+// step hands the engine for the encoded return value raw: raw itself when it is a
+// JSON object or null, which is nearly every task (structs and maps), so that the
+// Hatchet dashboard, plain Hatchet callers and other languages read exactly what the
+// function returned; otherwise (numbers, strings, lists, booleans) the object
+// {"hatchetflow_value": raw}. Hatchet cannot complete a run of a workflow with an
+// on-failure step whose task output is not an object: the run stays stuck forever
+// (measured on v0.104.7), so such values must travel wrapped. A one-task workflow
+// (hatchetflow's default shape) takes any JSON value, so its step hands raw over
+// unwrapped. [UnwrapOutput] reverses it and leaves unwrapped values as they are.
 func WrapOutput(raw json.RawMessage) json.RawMessage {
 	raw = rawOrNull(bytes.TrimSpace(raw))
 	if raw[0] == '{' || bytes.Equal(raw, []byte("null")) {

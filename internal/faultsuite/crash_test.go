@@ -165,10 +165,11 @@ func TestWorkerKilledBeforeDispatchNoRetry(t *testing.T) {
 // a”. A worker killed inside the failure path, before it dispatched the error
 // callbacks. With an on-failure step, Hatchet gives that step no retries and a 60 s
 // timeout, but it reassigns a dead worker's tasks once its heartbeat is 30 s old, so
-// the step runs again on a new worker. In the lean shape (no on-failure step) the last
-// attempt ran the failure path itself: the engine reassigns that attempt the same way,
-// and the new attempt finds the signature failed by its run and completes the path.
-// Either way the error callbacks run exactly once (about 30 s late).
+// the step runs again on a new worker, about 30 s late. In the lean shape (no
+// on-failure step) the last attempt ran the failure path itself; the engine fails the
+// run at its 3 s timeout, and the new worker's reconciler finds the signature failed
+// by that run and completes the path (about 6 s after the kill). Either way the error
+// callbacks run exactly once.
 func TestWorkerKilledInOnFailure(t *testing.T) {
 	for _, sh := range shapes {
 		t.Run(sh.name, func(t *testing.T) {
