@@ -272,6 +272,11 @@ func (d *hatchetDispatcher) EndedRuns(ctx context.Context, q engine.RunQuery) ([
 			return nil, err
 		}
 		for _, r := range page.Rows {
+			switch r.Status {
+			case rest.V1TaskStatusCOMPLETED, rest.V1TaskStatusFAILED, rest.V1TaskStatusCANCELLED:
+			default:
+				continue // not ended, whatever the filter asked for
+			}
 			e := engine.EndedRun{RunID: r.WorkflowRunExternalId.String(),
 				Succeeded: r.Status == rest.V1TaskStatusCOMPLETED, Cancelled: r.Status == rest.V1TaskStatusCANCELLED}
 			if r.AdditionalMetadata != nil {

@@ -262,6 +262,13 @@ func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run en
 	if rec.Status != StatusPending && !owned {
 		return nil
 	}
+	// The list is a summary that may lag or disagree with the run (a run listed as
+	// failed was seen to start afterwards): before a verdict changes a signature, the
+	// run's details confirm it.
+	run, ok, err := c.confirmVerdict(ctx, run)
+	if err != nil || !ok {
+		return err
+	}
 	switch {
 	case run.Cancelled:
 		opts := &CancelOptions{Reason: "run cancelled on the engine"}
@@ -278,7 +285,7 @@ func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run en
 	case !run.Succeeded:
 		// Never started, or still owned by a run whose last attempt could not end it
 		// (its worker was lost, or a hung attempt outlived its timeout).
-		return c.failRecord(ctx, rec.ID, run.RunID, c.runMessage(ctx, run), nil, 0)
+		return c.failRecord(ctx, rec.ID, run.RunID, runMessage(run), nil, 0)
 	case !run.EngineSettled:
 		return nil // a hatchetflow step settled it, or will
 	}
@@ -323,17 +330,37 @@ func (c *Client) settleSuccess(ctx context.Context, rec *redisstore.Record, runI
 	return err
 }
 
-// runMessage is a failed run's error: the list's, or else, when the list left it out,
-// the run's details' (one more engine call), or else "the run failed on the engine".
-func (c *Client) runMessage(ctx context.Context, run engine.EndedRun) string {
-	msg := run.Message
-	if rc, ok := c.dispatcher.(engine.RunChecker); ok && msg == "" {
-		if st, err := rc.RunStatus(ctx, run.RunID); err == nil {
-			msg = st.Message
-		}
+// confirmVerdict reads run's status from its details ([engine.RunChecker]) and
+// returns run as the details report it; ok is false when they do not report it ended
+// (the reconciler reads it again on a later pass, while it is in its window). Without
+// a RunChecker, the list's verdict stands.
+func (c *Client) confirmVerdict(ctx context.Context, run engine.EndedRun) (engine.EndedRun, bool, error) {
+	rc, isChecker := c.dispatcher.(engine.RunChecker)
+	if !isChecker {
+		return run, true, nil
 	}
-	if msg = cleanError(msg); msg == "" || msg == "FAILED" {
-		msg = "the run failed on the engine"
+	st, err := rc.RunStatus(ctx, run.RunID)
+	if err != nil {
+		return run, false, err
 	}
-	return msg
+	if !st.Ended {
+		c.log.Warn("hatchetflow: the engine's run list says a run ended, its details do not; read again later",
+			"run", run.RunID, "signature", run.SignatureID)
+		c.forget(run)
+		return run, false, nil
+	}
+	run.Succeeded, run.Cancelled = st.Succeeded, st.Cancelled
+	if run.Message == "" {
+		run.Message = st.Message
+	}
+	return run, true, nil
+}
+
+// runMessage is a failed run's error, or "the run failed on the engine" when the
+// engine gave none.
+func runMessage(run engine.EndedRun) string {
+	if msg := cleanError(run.Message); msg != "" && msg != "FAILED" {
+		return msg
+	}
+	return "the run failed on the engine"
 }
