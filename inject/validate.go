@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	sjs "github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
@@ -53,6 +54,7 @@ func compileDoc(doc any) (*sjs.Schema, error) {
 	c := sjs.NewCompiler()
 	c.UseLoader(noLoader{})
 	c.AssertFormat() // "format" is a check, not an annotation: time.Time fields need RFC 3339
+	c.RegisterFormat(dateTimeFormat)
 
 	if err := c.AddResource(schemaLocation, doc); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSchema, err)
@@ -63,6 +65,18 @@ func compileDoc(doc any) (*sjs.Schema, error) {
 	}
 	return s, nil
 }
+
+// dateTimeFormat is "date-time" as the decoder reads it: a string a time.Time takes
+// (encoding/json's strict RFC 3339), so a message the schema accepts always decodes.
+// The validator's own check is looser (it took "20:08:+0Z" for a time).
+var dateTimeFormat = &sjs.Format{Name: "date-time", Validate: func(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return nil
+	}
+	var t time.Time
+	return t.UnmarshalText([]byte(s))
+}}
 
 // noLoader refuses to load external schema documents.
 type noLoader struct{}

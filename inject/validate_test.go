@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hatchetflow/go/inject"
 )
@@ -248,5 +249,30 @@ func TestUserPanicsAreErrors(t *testing.T) {
 	}
 	if _, err := inject.Decode[validateMsg](msg); !errors.Is(err, inject.ErrDecode) {
 		t.Fatalf("Decode = %v", err)
+	}
+}
+
+// A date-time the validator takes is one a time.Time decodes: "20:08:+0Z" passed the
+// validator's own format check and failed at the worker (found by FuzzValidate).
+func TestValidateDateTimeAsTheDecoderReadsIt(t *testing.T) {
+	type Msg struct {
+		When time.Time `json:"when"`
+	}
+	doc, err := inject.SchemaOf(reflect.TypeFor[Msg]())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := inject.CompileSchema(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, ok := range map[string]bool{"2024-02-07T20:08:00Z": true, "2024-02-07T20:08:00.5+02:00": true, "0024-02-07T20:08:+0Z": false, "2024-02-07": false} {
+		err := s.Validate(map[string]any{"when": in})
+		if (err == nil) != ok {
+			t.Errorf("Validate(when=%q) = %v, want valid %v", in, err, ok)
+		}
+		if _, derr := inject.Decode[Msg](map[string]any{"when": in}); err == nil && derr != nil {
+			t.Errorf("Validate accepts %q but Decode fails: %v", in, derr)
+		}
 	}
 }
