@@ -202,8 +202,8 @@ func goTest(sr *suiteRun, args []string, rows string) error {
 			}
 			output[top].WriteString(ev.Output)
 		case "pass", "fail", "skip":
+			sr.Tests[ev.Test] = ev.Action // subtests too: a row may name one
 			if ev.Test == top {
-				sr.Tests[top] = ev.Action
 				fmt.Fprintf(os.Stderr, "   %-40s %s %6.1fs\n", top, strings.ToUpper(ev.Action), ev.Elapsed)
 				if ev.Action == "fail" && output[top] != nil {
 					sr.Failure += output[top].String()
@@ -320,11 +320,30 @@ func (r *report) scenarios() []*scenario {
 			s.rows = append(s.rows, row)
 		}
 		for test, res := range sr.Tests {
+			if s := byTest[test]; s != nil {
+				s.results[i] = res
+				continue
+			}
+			// A test with no row of its own is listed by its top-level name, unless
+			// rows of its subtests stand for it.
+			if strings.Contains(test, "/") || hasSubtestRows(byTest, test) {
+				continue
+			}
 			get(test).results[i] = res
 		}
 	}
 	sort.SliceStable(order, func(i, j int) bool { return scenarioKey(order[i].name) < scenarioKey(order[j].name) })
 	return order
+}
+
+// hasSubtestRows reports whether a scenario was made from a row of a subtest of test.
+func hasSubtestRows(byTest map[string]*scenario, test string) bool {
+	for name := range byTest {
+		if strings.HasPrefix(name, test+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // scenarioKey sorts "a.", "a'.", "a”.", "b." ... by letter, then primes.
