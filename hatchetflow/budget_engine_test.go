@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -190,12 +191,12 @@ func TestEngineDeleteLeavesNothing(t *testing.T) {
 // newSwarmClient returns a client for the local engine (skipping unless
 // HATCHETFLOW_INTEGRATION=1) on its own Redis key prefix (kind + the test's
 // namespace), with the swarm test tasks of f registered and no worker started.
-func newSwarmClient(t *testing.T, kind string, f *swarmFlow) (*hatchet.Client, *hatchetflow.Client, *redis.Client, string) {
+func newSwarmClient(t *testing.T, kind string, f *swarmFlow, opts ...hatchetflow.Option) (*hatchet.Client, *hatchetflow.Client, *redis.Client, string) {
 	t.Helper()
 	hc := enginetest.Client(t)
 	prefix := kind + enginetest.Namespace()
 	rdb := enginetest.Redis(t, prefix)
-	c, err := hatchetflow.New(hc, rdb, hatchetflow.WithKeyPrefix(prefix))
+	c, err := hatchetflow.New(hc, rdb, append([]hatchetflow.Option{hatchetflow.WithKeyPrefix(prefix)}, opts...)...)
 	must(t, err)
 	f.register(t, c)
 	return hc, c, rdb, prefix
@@ -430,8 +431,9 @@ func TestEngineStaleAttemptNeverFinishes(t *testing.T) {
 
 	h, err := dsl.Sign("stale").OnSuccess(dsl.Sign("stale-cb")).Run(ctx, c, StaleIn{ID: "s-1"})
 	must(t, err)
-	out, werr := hatchetflow.WaitResult[StaleOut](ctx, h)
-	if werr == nil && out.Attempt != 2 {
+	out, err := hatchetflow.WaitResult[StaleOut](ctx, h)
+	must(t, err) // a stale SDK cancel that reaches the retry is checked with the engine, not obeyed
+	if out.Attempt != 2 {
 		t.Fatalf("the run's result came from attempt %d, want the retry (2)", out.Attempt)
 	}
 	// Past the stale attempt's own return and the engine's grace, nothing changes.
@@ -440,17 +442,6 @@ func TestEngineStaleAttemptNeverFinishes(t *testing.T) {
 	must(t, err)
 	mu.Lock()
 	defer mu.Unlock()
-	if werr != nil {
-		// The SDK's cancel for the timed-out attempt can reach the retry (it keys
-		// cancels by step run id, which attempts share; docs/reliability.md): the
-		// retry is cancelled and the run fails. The signature then ends failed with the
-		// run, and the stale attempt's result never finishes it.
-		t.Logf("the engine failed the run (%v): the SDK's cancel reached the retry", werr)
-		if sig.Status != hatchetflow.StatusFailed || calls != 2 || len(got) != 0 {
-			t.Fatalf("signature %s, user code %d times, callbacks got %+v; want failed with the run, 2, none", sig.Status, calls, got)
-		}
-		return
-	}
 	if sig.Status != hatchetflow.StatusDone || calls != 2 || len(got) != 1 || got[0].Attempt != 2 {
 		t.Fatalf("signature %s, user code %d times, callbacks got %+v; want done, 2, one result of attempt 2", sig.Status, calls, got)
 	}
@@ -458,13 +449,16 @@ func TestEngineStaleAttemptNeverFinishes(t *testing.T) {
 
 // The engine's cancel for an attempt that timed out can arrive after its retry
 // started on the same worker, and the SDK (which keys cancels by step run id, shared
-// by attempts) then cancels the retry: in the lean shape this happened to 6 of 6 runs
-// on the local engine. hatchetflow does not shield the retry from it yet
-// (docs/reliability.md); what must hold is that each signature ends as its run ends:
-// done with the retry's result and its success callback once, or failed with the run
-// and no success callback, and the stale attempt's result never finishes it.
-func TestEngineStaleCancelOfTheRetryEndsTheSignatureWithTheRun(t *testing.T) {
-	_, c, _, _ := newSwarmClient(t, "hfstalecancel-", &swarmFlow{})
+// by attempts) then cancels the retry: in the lean shape, before the attempt guard,
+// this happened to 6 of 6 runs on the local engine under load. The guard checks such a
+// cancel with the engine, finds the run still running, and lets the retry finish:
+// every run succeeds with the retry's result, its success callback once, and no retry
+// sees its context cancelled. How many cancels the guard judged stale is logged (the
+// engine's timing decides whether any arrive late; alone, usually none do).
+func TestEngineStaleCancelDoesNotReachTheRetry(t *testing.T) {
+	began := time.Now()
+	stale := &logCounter{match: "the SDK cancelled an attempt whose run goes on"}
+	_, c, _, _ := newSwarmClient(t, "hfstalecancel-", &swarmFlow{}, hatchetflow.WithLogger(slog.New(stale)))
 	var mu sync.Mutex
 	var got []StaleOut
 	calls, cancelledRetries := 0, 0
@@ -508,36 +502,59 @@ func TestEngineStaleCancelOfTheRetryEndsTheSignatureWithTheRun(t *testing.T) {
 		must(t, err)
 		hs = append(hs, h)
 	}
-	failed := map[string]bool{}
 	for _, h := range hs {
 		if _, err := h.Wait(ctx); err != nil {
-			failed[h.SignatureID()] = true
+			t.Errorf("signature %s: %v; want the retry's result", h.SignatureID(), err)
 		}
 	}
-	time.Sleep(4 * time.Second)
+	time.Sleep(4 * time.Second) // a late stale attempt or a doubled callback would show by now
 	mu.Lock()
 	defer mu.Unlock()
-	t.Logf("%d runs: %d failed, %d retries saw their context cancelled, user code %d times, %d callbacks",
-		n, len(failed), cancelledRetries, calls, len(got))
+	t.Logf("%d runs: %d stale SDK cancels judged by the engine and ignored, %d retries saw their context cancelled, user code %d times, %d callbacks",
+		n, stale.count(), cancelledRetries, calls, len(got))
+	expected, observed := n, len(got)
+	exact := observed == expected && cancelledRetries == 0 && calls == 2*n
+	note := fmt.Sprintf("%d of %d SDK cancels judged stale by the engine and not obeyed; %d retries cancelled", stale.count(), n, cancelledRetries)
+	reliabilityRow(t, began, "SDK's stale cancel of a timed-out attempt reaching its retry", n, &expected, &observed, &exact, &note)
 	for _, h := range hs {
 		sig, err := c.Signature(ctx, h.SignatureID())
 		must(t, err)
-		want := hatchetflow.StatusDone
-		if failed[h.SignatureID()] {
-			want = hatchetflow.StatusFailed
-		}
-		if sig.Status != want {
-			t.Errorf("signature %s is %s, want %s as its run ended", h.SignatureID(), sig.Status, want)
+		if sig.Status != hatchetflow.StatusDone {
+			t.Errorf("signature %s is %s, want done", h.SignatureID(), sig.Status)
 		}
 	}
-	if calls > 2*n || len(got) != n-len(failed) {
-		t.Fatalf("user code %d times for %d runs, %d success callbacks for %d runs that succeeded", calls, n, len(got), n-len(failed))
+	if cancelledRetries != 0 || calls != 2*n || len(got) != n {
+		t.Fatalf("%d retries cancelled, user code %d times, %d success callbacks; want 0, %d, %d", cancelledRetries, calls, len(got), 2*n, n)
 	}
 	for _, o := range got {
 		if o.Attempt != 2 {
 			t.Fatalf("a success callback got attempt %d's result, want the retry's", o.Attempt)
 		}
 	}
+}
+
+// logCounter is a slog handler that counts the records whose message contains match.
+type logCounter struct {
+	match string
+	mu    sync.Mutex
+	n     int
+}
+
+func (l *logCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCounter) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, l.match) {
+		l.mu.Lock()
+		l.n++
+		l.mu.Unlock()
+	}
+	return nil
+}
+func (l *logCounter) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logCounter) WithGroup(string) slog.Handler      { return l }
+func (l *logCounter) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
 }
 
 // A run cancelled on the engine while still queued (here behind the worker's one

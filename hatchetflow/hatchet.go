@@ -110,16 +110,27 @@ func (c *Client) workflow(def *taskDef) *hatchet.Workflow {
 	if def.cfg.scheduleTimeout > 0 {
 		opts = append(opts, hatchet.WithScheduleTimeout(def.cfg.scheduleTimeout))
 	}
-	wf.NewTask(def.name, forHatchet(steps.Main), append(opts, def.cfg.hatchetTask...)...)
+	wf.NewTask(def.name, c.forHatchet(steps.Main, true), append(opts, def.cfg.hatchetTask...)...)
 	if steps.OnFailure != nil {
-		wf.OnFailure(forHatchet(steps.OnFailure))
+		wf.OnFailure(c.forHatchet(steps.OnFailure, false))
 	}
 	return wf
 }
 
-// forHatchet adapts a step to the SDK: non-retryable errors become the SDK's.
-func forHatchet(fn engine.StepFunc) func(hatchet.Context, map[string]any) (json.RawMessage, error) {
+// forHatchet adapts a step to the SDK: non-retryable errors become the SDK's, and a
+// main step (guarded) runs under an attempt guard (guard.go), which checks the SDK's
+// cancel with the engine before the attempt obeys it. The step leaves the guarded
+// context in the SDK's context: it has ended exactly when the cancel was confirmed,
+// so the SDK drops the result of a cancelled attempt and reports the result of an
+// attempt that a stale cancel reached.
+func (c *Client) forHatchet(fn engine.StepFunc, guarded bool) func(hatchet.Context, map[string]any) (json.RawMessage, error) {
+	rc, _ := c.dispatcher.(engine.RunChecker)
 	return func(hctx hatchet.Context, in map[string]any) (json.RawMessage, error) {
+		if guarded {
+			gctx, g := guardAttempt(hctx.GetContext(), rc, c.log, hctx.WorkflowRunId())
+			hctx.SetContext(gctx)
+			defer g.release()
+		}
 		out, err := fn(hctx, in)
 		if err != nil && IsNonRetryable(err) {
 			//lint:ignore SA1019 the SDK's only non-retryable marker; its own examples use it

@@ -133,12 +133,16 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 		started := time.Now()
 		// The attempt's own deadline: the engine's cancel for a timed-out attempt can
 		// reach the next attempt instead (the SDK keys cancels by step run id, which
-		// attempts share), so the user context ends at this attempt's timeout whatever
-		// the SDK does, and an attempt past it never finishes the signature (the next
+		// attempts share; the attempt guard keeps such a cancel from ending the next
+		// attempt), so the user context ends at this attempt's timeout whatever the
+		// SDK does, and an attempt past it never finishes the signature (the next
 		// attempt has the same run id, so the start CAS cannot tell them apart).
 		uctx, cancel := context.WithDeadline(ctx, started.Add(timeout))
 		hctx.SetContext(uctx)
 		out, err := invoke(hctx, def, inject.Merge(input, rec.Kwargs))
+		// If the SDK cancelled the attempt, wait for the engine's word on it (guard.go):
+		// after this, ctx has ended exactly when this attempt must not finish.
+		guardOf(ctx).settle()
 		timedOut := errors.Is(uctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 		hctx.SetContext(ctx)
 		cancel()

@@ -39,7 +39,7 @@ import (
 // append rows too).
 var suites = []struct{ pkg, run string }{
 	{"./internal/faultsuite/...", ""},
-	{"./hatchetflow/", "^TestEngine(RetryBudgetUnderMixedFailures|QueuedRunCancelIsSettled|PlainTaskSettledByEngineVerdict)$"},
+	{"./hatchetflow/", "^TestEngine(RetryBudgetUnderMixedFailures|QueuedRunCancelIsSettled|PlainTaskSettledByEngineVerdict|StaleCancelDoesNotReachTheRetry)$"},
 }
 
 // fuzzTargets are the fuzz tests run with -fuzztime.
