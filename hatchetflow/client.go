@@ -84,7 +84,15 @@ func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts 
 	case cfg.Dispatcher != nil:
 		c.dispatcher = cfg.Dispatcher
 	case hatchetClient != nil:
-		c.dispatcher = &hatchetDispatcher{h: hatchetClient, setRefusal: c.setRefusal}
+		hd := &hatchetDispatcher{h: hatchetClient, setRefusal: c.setRefusal}
+		c.dispatcher = hd
+		admin, err := bulkAdmin(&cfg)
+		if err != nil {
+			return nil, err
+		}
+		if admin != nil {
+			c.dispatcher = &hatchetBatchDispatcher{hatchetDispatcher: hd, admin: admin}
+		}
 	default:
 		return nil, ErrNoDispatcher
 	}

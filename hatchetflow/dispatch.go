@@ -62,59 +62,78 @@ type dispatched struct {
 }
 
 // dispatchEach is the one dispatch loop, for callbacks and swarm items alike: it
-// triggers a run of each ref concurrently, each on its own (one failure never blocks
-// the others), with the message input builds for it and the metadata naming the
-// signature and parent, the signature whose callbacks or items they are.
+// triggers a run of each ref, with the message input builds for it and the metadata
+// naming the signature and parent, the signature whose callbacks or items they are.
+// With an engine that takes batches (engine.BatchDispatcher), two refs or more go in
+// one engine call per maxBatch refs (batch.go); otherwise, and for what a batch could
+// not dispatch, each ref is triggered on its own, concurrently, so one failure never
+// blocks the others.
 func (c *Client) dispatchEach(ctx context.Context, parent string, outcome Outcome, refs []redisstore.CallbackRef, input func(redisstore.CallbackRef) map[string]any) dispatched {
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		errs []error
-		d    = dispatched{runs: map[string]string{}, inputs: map[string]json.RawMessage{}}
-	)
+	d := dispatched{runs: map[string]string{}, inputs: map[string]json.RawMessage{}}
 	byEngine := c.engineSettled(ctx, refs)
 	kwargs, err := c.engineKwargs(ctx, refs, byEngine)
 	if err != nil {
 		d.err = err
 		return d
 	}
-	var watch []string
-	for _, ref := range refs {
+	jobs := make([]*dispatchJob, len(refs))
+	for i, ref := range refs {
+		meta := map[string]string{engine.MetaSignature: ref.ID, engine.MetaParent: parent}
+		if byEngine[ref.Task] {
+			meta[engine.MetaSettle] = engine.SettleByEngine
+		}
+		dctx, done := c.tel.startDispatch(ctx, parent, ref, outcome, meta)
+		msg := input(ref)
+		if kw := kwargs[ref.ID]; len(kw) > 0 {
+			msg = inject.Merge(msg, kw) // no hatchetflow step will merge them
+		}
+		jobs[i] = &dispatchJob{ref: ref, ctx: dctx, done: done, run: engine.Run{Task: ref.Task, Input: msg, Meta: meta}}
+	}
+	single := jobs
+	if bd, ok := c.dispatcher.(engine.BatchDispatcher); ok && len(jobs) > 1 {
+		single = c.dispatchBatches(ctx, bd, parent, jobs)
+	}
+	var wg sync.WaitGroup
+	for _, j := range single {
 		wg.Add(1)
-		go func(ref redisstore.CallbackRef) {
+		go func() {
 			defer wg.Done()
-			meta := map[string]string{engine.MetaSignature: ref.ID, engine.MetaParent: parent}
-			if byEngine[ref.Task] {
-				meta[engine.MetaSettle] = engine.SettleByEngine
-			}
-			dctx, done := c.tel.startDispatch(ctx, parent, ref, outcome, meta)
-			msg := input(ref)
-			if kw := kwargs[ref.ID]; len(kw) > 0 {
-				msg = inject.Merge(msg, kw) // no hatchetflow step will merge them
-			}
-			runID, err := c.dispatcher.Dispatch(dctx, ref.Task, msg, meta)
-			done(runID, err)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				c.log.Warn("hatchetflow: dispatch failed", "parent", parent,
-					"signature", ref.ID, "task", ref.Task, "outcome", outcome, "error", err)
-				errs = append(errs, err)
-				return
-			}
-			d.runs[ref.ID] = runID
-			d.inputs[ref.ID], _ = json.Marshal(msg)
-			if byEngine[ref.Task] {
-				watch = append(watch, ref.ID)
-			}
-		}(ref)
+			j.runID, j.err = c.dispatcher.Dispatch(j.ctx, j.run.Task, j.run.Input, j.run.Meta)
+		}()
 	}
 	wg.Wait()
+	var errs []error
+	var watch []string
+	for _, j := range jobs {
+		j.done(j.runID, j.err)
+		if j.err != nil {
+			c.log.Warn("hatchetflow: dispatch failed", "parent", parent,
+				"signature", j.ref.ID, "task", j.ref.Task, "outcome", outcome, "error", j.err)
+			errs = append(errs, j.err)
+			continue
+		}
+		d.runs[j.ref.ID] = j.runID
+		d.inputs[j.ref.ID], _ = json.Marshal(j.run.Input)
+		if byEngine[j.ref.Task] {
+			watch = append(watch, j.ref.ID)
+		}
+	}
 	if err := c.watchEngineSettled(ctx, watch...); err != nil {
 		errs = append(errs, err)
 	}
 	d.err = errors.Join(errs...)
 	return d
+}
+
+// dispatchJob is one ref of a dispatchEach: the run to trigger, its dispatch span's
+// context and end, and the outcome.
+type dispatchJob struct {
+	ref   redisstore.CallbackRef
+	ctx   context.Context
+	done  func(runID string, err error)
+	run   engine.Run
+	runID string
+	err   error
 }
 
 // engineSettled reports, for the tasks of refs, which no hatchetflow step settles: a

@@ -298,6 +298,9 @@ func (d *hatchetDispatcher) EndedRuns(ctx context.Context, q engine.RunQuery) ([
 			if r.ErrorMessage != nil {
 				e.Message = *r.ErrorMessage
 			}
+			if r.FinishedAt != nil {
+				e.EndedAt = *r.FinishedAt
+			}
 			out = append(out, e)
 		}
 		if int64(len(page.Rows)) < limit {

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	//lint:ignore SA1019 hatchet.NewClient takes exactly these options; batched dispatch takes the same
+	"github.com/hatchet-dev/hatchet/pkg/client"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -28,6 +30,29 @@ type Option func(*engine.Config)
 func WithActiveTTL(d time.Duration) Option {
 	return func(c *config) { c.StoreOptions = append(c.StoreOptions, redisstore.WithActiveTTL(d)) }
 }
+
+// WithBulkDispatch configures the Hatchet client that batched dispatch triggers runs
+// with, by the same options the application gave hatchet.NewClient (for a client
+// configured in code rather than from the environment).
+//
+// Batched dispatch: the callbacks of one outcome, a swarm fill and the items
+// AddItems starts are triggered with the engine's bulk call, one call per 500 runs
+// (the SDK offers that call only on its v0 client, which hatchetflow builds for it).
+// By default it is on when the environment configures a Hatchet client
+// (HATCHET_CLIENT_TOKEN is set; hatchet.NewClient() without options reads the same
+// variables), and off otherwise, when each run is its own engine call. A batch the
+// engine refuses is sent again one run at a time; one whose outcome is unknown is
+// checked against the engine's run list first, so no run is lost.
+//
+//lint:ignore SA1019 the options hatchet.NewClient takes
+func WithBulkDispatch(opts ...client.ClientOpt) Option {
+	//lint:ignore SA1019 as above
+	return func(c *config) { c.BulkOptions, c.BulkOff = append([]client.ClientOpt{}, opts...), false }
+}
+
+// WithoutBulkDispatch turns batched dispatch off (see [WithBulkDispatch]): every run is
+// its own engine call.
+func WithoutBulkDispatch() Option { return func(c *config) { c.BulkOff = true } }
 
 // WithDoneTTL sets how long an ended signature, and the callbacks of the branch that
 // will never run, are kept. Default 3 h.

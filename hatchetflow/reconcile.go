@@ -206,7 +206,9 @@ func (c *Client) reconcileRuns(ctx context.Context) error {
 	var settled []string
 	for _, run := range fresh {
 		if err := c.settleEnded(ctx, recs[run.SignatureID], run); err != nil {
-			errs = append(errs, err)
+			if !errors.Is(err, errSettleLater) {
+				errs = append(errs, err)
+			}
 			c.forget(run) // read again next pass
 			continue
 		}
@@ -229,6 +231,14 @@ func (c *Client) forget(runs ...engine.EndedRun) {
 	}
 }
 
+// endedGrace is how long after the engine failed a run the reconciler leaves the
+// run's signature to the run's last attempt, which ends it (and dispatches its error
+// callbacks) within the engine's verdict grace and milliseconds.
+const endedGrace = 3 * time.Second
+
+// errSettleLater is settleEnded's answer for a run to look at again on a later pass.
+var errSettleLater = errors.New("hatchetflow: settle on a later pass")
+
 // settleEnded settles rec (nil: gone) after its run ended on the engine, when no
 // hatchetflow step will: the signature is pending (its run ended before any step
 // started it, or no hatchetflow step runs its task) or still owned by the run (its
@@ -244,6 +254,14 @@ func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run en
 		return nil
 	}
 	owned := rec.Status == StatusActive && rec.RunID == run.RunID
+	if rec.RunID == run.RunID && !run.Succeeded && !run.Cancelled && !run.EndedAt.IsZero() &&
+		time.Since(run.EndedAt) < endedGrace {
+		// The run's last attempt may still be ending the signature and dispatching its
+		// callbacks (the engine fails a timed-out run as its attempt reaches its own
+		// deadline): settling beside it would trigger a callback twice. Look again
+		// once the run has been failed for endedGrace.
+		return errSettleLater
+	}
 	if rec.Status == StatusDone && rec.RunID == run.RunID && !run.Succeeded && !run.Cancelled {
 		// The run's user function returned and the signature holds its result, but
 		// the worker died before the engine heard of it and no retry was left: finish

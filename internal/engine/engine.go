@@ -19,10 +19,13 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	//lint:ignore SA1019 hatchet.NewClient takes exactly these options; batched dispatch takes the same
+	v0client "github.com/hatchet-dev/hatchet/pkg/client"
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -55,6 +58,34 @@ type ChildDispatcher interface {
 // engines and harnesses.
 type OptionDispatcher interface {
 	DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *RunOptions) (runID string, err error)
+}
+
+// Run is one run of a batch: the task to run, its input object and its metadata.
+type Run struct {
+	Task  string
+	Input map[string]any
+	Meta  map[string]string
+}
+
+// BatchDispatcher is implemented by dispatchers that trigger many runs in one engine
+// call (Hatchet's BulkTriggerWorkflow). DispatchBatch returns the run ids in the order
+// of runs. An error that wraps [ErrBatchRefused] means the engine created none of
+// them; after any other error it is unknown which were created (a [RunFinder] can
+// tell).
+type BatchDispatcher interface {
+	DispatchBatch(ctx context.Context, runs []Run) (runIDs []string, err error)
+}
+
+// ErrBatchRefused is wrapped by a [BatchDispatcher]'s error when no run of the batch
+// was created: the engine answered with an error, or the batch was never sent.
+var ErrBatchRefused = errors.New("hatchetflow: the engine refused the batch; none of its runs was created")
+
+// RunFinder is implemented by engines that can find the runs created since a time
+// whose metadata names parent ([MetaParent]), whatever their status: it maps each
+// run's signature ([MetaSignature]) to the run. The engine's list may lag behind its
+// triggers by a moment.
+type RunFinder interface {
+	RunsOf(ctx context.Context, since time.Time, parent string) (map[string]string, error)
 }
 
 // Canceller is implemented by dispatchers that can cancel engine runs: the Hatchet
@@ -199,6 +230,11 @@ type Config struct {
 	ReconcileInterval time.Duration
 	// Expose, when set, receives the client's [Machinery] once it is built.
 	Expose *Machinery
+	// BulkOptions configure the Hatchet client batched dispatch triggers with (nil:
+	// from the environment); BulkOff turns batched dispatch off.
+	//lint:ignore SA1019 as above
+	BulkOptions []v0client.ClientOpt
+	BulkOff     bool
 }
 
 // WithDispatcher is an option for hatchetflow.New (a func(*Config) converts to
@@ -222,6 +258,9 @@ type EndedRun struct {
 	// Message is a failed run's error, as the engine's list reports it ("" when the
 	// list leaves it out: the reconciler then reads it with the [RunChecker]).
 	Message string
+	// EndedAt is when the run ended, as the engine's list reports it (zero when
+	// unknown).
+	EndedAt time.Time
 }
 
 // RunQuery says which ended runs a [RunLister] lists.

@@ -518,9 +518,22 @@ func (h *Harness) attempt(ctx context.Context, steps engine.Steps, r *Run, attem
 		if cause := context.Cause(ctx); cause != nil {
 			return nil, cause // errRunCancelled, or the caller's ctx ended
 		}
-		return nil, errTimeout // the engine drops whatever the attempt returns later
+		// The engine drops whatever the attempt returns later. The attempt may still be
+		// ending its signature (the last attempt of a lean task does); the harness
+		// lets it, up to abandonedAttemptWait, before the run fails and the
+		// reconciler looks at it, so each run is settled by one of them and the test
+		// sees one outcome, not the order of two goroutines.
+		select {
+		case <-done:
+		case <-time.After(abandonedAttemptWait):
+		}
+		return nil, errTimeout
 	}
 }
+
+// abandonedAttemptWait bounds how long the harness waits for an attempt that
+// outlived its execution timeout to return.
+const abandonedAttemptWait = 5 * time.Second
 
 // isObjectOrNull reports whether out is what the engine accepts as a task output in a
 // workflow with an on-failure step (a DAG); a one-task workflow takes any JSON value.
