@@ -1,0 +1,257 @@
+package redisstore
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hatchetflow/go/flowtype"
+	"github.com/hatchetflow/go/internal/rtcount"
+)
+
+// The Overhead benchmarks measure what one signature run costs hatchetflow's store, phase
+// by phase, on real Redis (REDIS_URL; skipped without it): the run of a signature with
+// 3 kwargs, its input and one success callback (1 kwarg), the shape of
+// hatchetflow.BenchmarkFlowtestRunWithCallback. Besides ns/op (mostly the round trip's
+// latency) and allocations they report, per operation:
+//
+//	go-µs/op      CPU time of this process (user + system, every thread: go-redis,
+//	              encoding, decoding, GC)
+//	redis-µs/op   CPU time of the Redis server (INFO cpu: user + system, I/O included)
+//	script-µs/op  Redis's own time in scripts (INFO commandstats: EVALSHA and EVAL usec)
+//	scripts/op    script calls, rtt/op round trips
+//
+// The Redis figures are exact only on a Redis no one else uses while the benchmark runs
+// (scripts/op shows when another client's scripts got in). Measured with:
+//
+//	redis-server --port 6399 --save '' --appendonly no &
+//	REDIS_URL=redis://127.0.0.1:6399 go test -run XXX -bench Overhead -benchtime 20000x -count 5 ./redisstore/
+
+// overheadRedis returns a store on REDIS_URL with a prefix of its own, removed after
+// the benchmark, its client's round-trip counter and a client for INFO.
+func overheadRedis(b *testing.B) (*Store, *rtcount.Counter, *redis.Client) {
+	b.Helper()
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		b.Skip("needs REDIS_URL")
+	}
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc := redis.NewClient(o)
+	admin := redis.NewClient(o)
+	rt := &rtcount.Counter{}
+	rc.AddHook(rt)
+	prefix := fmt.Sprintf("hfprof-%d", time.Now().UnixNano())
+	ctx := context.Background()
+	b.Cleanup(func() {
+		iter := admin.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+		for iter.Next(ctx) {
+			admin.Del(ctx, iter.Val())
+		}
+		_ = rc.Close()
+		_ = admin.Close()
+	})
+	s := New(rc, WithPrefix(prefix))
+	if err := s.LoadScripts(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return s, rt, admin
+}
+
+// meter takes the CPU and Redis readings a benchmark reports per operation.
+type meter struct {
+	admin   *redis.Client
+	rt      *rtcount.Counter
+	goCPU   time.Duration
+	srvCPU  float64
+	scripts redisStat
+	rtt     int64
+}
+
+type redisStat struct {
+	calls int64
+	usec  int64
+}
+
+func startMeter(b *testing.B, admin *redis.Client, rt *rtcount.Counter) *meter {
+	b.Helper()
+	m := &meter{admin: admin, rt: rt}
+	m.srvCPU, m.scripts = serverReadings(b, admin)
+	m.rtt = rt.N()
+	m.goCPU = processCPU()
+	b.ResetTimer()
+	return m
+}
+
+func (m *meter) report(b *testing.B) {
+	b.Helper()
+	b.StopTimer()
+	goCPU := processCPU() - m.goCPU
+	srv, sc := serverReadings(b, m.admin)
+	n := float64(b.N)
+	b.ReportMetric(float64(goCPU.Microseconds())/n, "go-µs/op")
+	b.ReportMetric((srv-m.srvCPU)*1e6/n, "redis-µs/op")
+	b.ReportMetric(float64(sc.usec-m.scripts.usec)/n, "script-µs/op")
+	b.ReportMetric(float64(sc.calls-m.scripts.calls)/n, "scripts/op")
+	b.ReportMetric(float64(m.rt.N()-m.rtt)/n, "rtt/op")
+}
+
+// processCPU is this process's CPU time so far, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// serverReadings returns the Redis server's CPU seconds and its script commands'
+// calls and time.
+func serverReadings(b *testing.B, admin *redis.Client) (float64, redisStat) {
+	b.Helper()
+	info, err := admin.Info(context.Background(), "cpu", "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cpu float64
+	var sc redisStat
+	sn := bufio.NewScanner(strings.NewReader(info))
+	for sn.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sn.Text()), ":")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "used_cpu_user", "used_cpu_sys":
+			f, _ := strconv.ParseFloat(v, 64)
+			cpu += f
+		case "cmdstat_evalsha", "cmdstat_eval":
+			for _, kv := range strings.Split(v, ",") {
+				name, val, _ := strings.Cut(kv, "=")
+				n, _ := strconv.ParseInt(val, 10, 64)
+				switch name {
+				case "calls":
+					sc.calls += n
+				case "usec":
+					sc.usec += n
+				}
+			}
+		}
+	}
+	return cpu, sc
+}
+
+// overheadRun is one run's records: a root signature with 3 kwargs, its input and one
+// success callback, and the callback with 1 kwarg.
+type overheadRun struct {
+	parent, callback *Record
+	runID, cbRunID   string
+}
+
+var (
+	overheadInput  = json.RawMessage(`{"order_id":"ord-1"}`)
+	overheadResult = json.RawMessage(`{"order_id":"ord-1","total":42}`)
+	overheadCbIn   = json.RawMessage(`{"task_result":{"order_id":"ord-1","total":42}}`)
+)
+
+func newOverheadRun(b *testing.B) overheadRun {
+	pid, err := NewID()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cid, _ := NewID()
+	now := time.Now()
+	cb := &Record{ID: cid, Task: "bench-callback", Kwargs: map[string]any{"template": "welcome"},
+		Status: flowtype.StatusPending, ReturnField: "task_result", CreatedAt: now}
+	p := &Record{ID: pid, Task: "bench-parent", Kwargs: map[string]any{"priority": "high", "region": "eu-west-1", "max_attempts": 3},
+		Status: flowtype.StatusPending, ReturnField: "mageflow_results", CreatedAt: now, Input: overheadInput, Root: true,
+		OnSuccess: []CallbackRef{{ID: cid, Task: "bench-callback", ReturnField: "task_result"}}}
+	return overheadRun{parent: p, callback: cb, runID: "run-" + pid, cbRunID: "run-" + cid}
+}
+
+// overheadPhase is one step of a run, in order.
+type overheadPhase int
+
+const (
+	phaseSave overheadPhase = iota
+	phaseStart
+	phaseFinish
+	phaseMark
+	phaseCallbackStart
+	phaseCallbackFinish
+	phaseEnd
+)
+
+// do runs phase p of run r as the hatchetflow steps do.
+func (r overheadRun) do(b *testing.B, s *Store, p overheadPhase) {
+	ctx := context.Background()
+	var err error
+	switch p {
+	case phaseSave:
+		err = s.SaveTree(ctx, []*Record{r.callback, r.parent})
+	case phaseStart:
+		_, _, err = s.StartWithInput(ctx, r.parent.ID, r.runID, 1, overheadInput, 1)
+	case phaseFinish:
+		_, err = s.Finish(ctx, r.parent.ID, r.runID, overheadResult, &FinishOptions{})
+	case phaseMark:
+		err = s.MarkDispatched(ctx, r.parent.ID, flowtype.OutcomeSuccess, map[string]string{r.callback.ID: r.cbRunID},
+			map[string]json.RawMessage{r.callback.ID: overheadCbIn}, []string{}, nil)
+	case phaseCallbackStart:
+		_, _, err = s.StartWithInput(ctx, r.callback.ID, r.cbRunID, 1, overheadCbIn, 1)
+	case phaseCallbackFinish:
+		_, err = s.Finish(ctx, r.callback.ID, r.cbRunID, json.RawMessage("null"), &FinishOptions{})
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchPhases runs phases [from, to) of b.N runs, after bringing each through the
+// phases before from (not measured).
+func benchPhases(b *testing.B, from, to overheadPhase) {
+	s, rt, admin := overheadRedis(b)
+	runs := make([]overheadRun, b.N)
+	for i := range runs {
+		runs[i] = newOverheadRun(b)
+		for p := phaseSave; p < from; p++ {
+			runs[i].do(b, s, p)
+		}
+	}
+	b.ReportAllocs()
+	m := startMeter(b, admin, rt)
+	for i := 0; i < b.N; i++ {
+		for p := from; p < to; p++ {
+			runs[i].do(b, s, p)
+		}
+	}
+	m.report(b)
+}
+
+// BenchmarkOverheadSave: the run's save, one pipeline of two save scripts (callback,
+// then root).
+func BenchmarkOverheadSave(b *testing.B) { benchPhases(b, phaseSave, phaseStart) }
+
+// BenchmarkOverheadStart: the root's start (one script).
+func BenchmarkOverheadStart(b *testing.B) { benchPhases(b, phaseStart, phaseFinish) }
+
+// BenchmarkOverheadFinish: the root's finish (one script).
+func BenchmarkOverheadFinish(b *testing.B) { benchPhases(b, phaseFinish, phaseMark) }
+
+// BenchmarkOverheadMark: the root's dispatch markers, one pipeline of two mark
+// scripts (the callback's input, the root's marker).
+func BenchmarkOverheadMark(b *testing.B) { benchPhases(b, phaseMark, phaseCallbackStart) }
+
+// BenchmarkOverheadRun: the whole run of the root and its callback: save, start,
+// finish, markers, the callback's start and finish (6 round trips).
+func BenchmarkOverheadRun(b *testing.B) { benchPhases(b, phaseSave, phaseEnd) }
