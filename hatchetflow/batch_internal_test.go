@@ -135,7 +135,7 @@ func TestBatchDispatchIsOneEngineCallPerBatch(t *testing.T) {
 	e := newBatchEngine()
 	c := batchClient(t, e)
 	rs := refs(1200)
-	d := c.dispatchEach(context.Background(), "parent-1", OutcomeSuccess, rs, inputOfRef)
+	d := c.dispatchEach(context.Background(), "parent-1", OutcomeSuccess, rs, inputOfRef, nil)
 	checkOnce(t, e, rs, d)
 	if fmt.Sprint(e.batches) != "[500 500 200]" || e.singles != 0 {
 		t.Fatalf("batches %v and %d single calls for 1,200 runs; want [500 500 200] and 0", e.batches, e.singles)
@@ -152,7 +152,7 @@ func TestBatchDispatchOfOneRunIsASingleCall(t *testing.T) {
 	e := newBatchEngine()
 	c := batchClient(t, e)
 	rs := refs(1)
-	checkOnce(t, e, rs, c.dispatchEach(context.Background(), "p", OutcomeSuccess, rs, inputOfRef))
+	checkOnce(t, e, rs, c.dispatchEach(context.Background(), "p", OutcomeSuccess, rs, inputOfRef, nil))
 	if len(e.batches) != 0 || e.singles != 1 {
 		t.Fatalf("batches %v, %d single calls; want none, 1", e.batches, e.singles)
 	}
@@ -163,7 +163,7 @@ func TestRefusedBatchFallsBackToSingleCalls(t *testing.T) {
 	e.fail = func(int) (int, error) { return 0, fmt.Errorf("%w: too large", engine.ErrBatchRefused) }
 	c := batchClient(t, e)
 	rs := refs(30)
-	checkOnce(t, e, rs, c.dispatchEach(context.Background(), "p", OutcomeError, rs, inputOfRef))
+	checkOnce(t, e, rs, c.dispatchEach(context.Background(), "p", OutcomeError, rs, inputOfRef, nil))
 	if len(e.batches) != 1 || e.singles != 30 {
 		t.Fatalf("batches %v, %d single calls; want one refused batch, 30", e.batches, e.singles)
 	}
@@ -174,7 +174,7 @@ func TestBatchWithUnknownOutcomeIsCheckedBeforeFallingBack(t *testing.T) {
 	e.fail = func(n int) (int, error) { return n / 2, errors.New("connection lost") } // half were created
 	c := batchClient(t, finderEngine{e})
 	rs := refs(40)
-	checkOnce(t, e, rs, c.dispatchEach(context.Background(), "p", OutcomeSuccess, rs, inputOfRef))
+	checkOnce(t, e, rs, c.dispatchEach(context.Background(), "p", OutcomeSuccess, rs, inputOfRef, nil))
 	if e.singles != 20 {
 		t.Fatalf("%d single calls; want the 20 runs the engine had not created", e.singles)
 	}
@@ -185,6 +185,32 @@ func TestBatchWithUnknownOutcomeAndNoFinderLosesNothing(t *testing.T) {
 	e.fail = func(int) (int, error) { return 0, errors.New("deadline exceeded") }
 	c := batchClient(t, e)
 	rs := refs(5)
-	d := c.dispatchEach(context.Background(), "p", OutcomeSuccess, rs, inputOfRef)
+	d := c.dispatchEach(context.Background(), "p", OutcomeSuccess, rs, inputOfRef, nil)
 	checkOnce(t, e, rs, d)
+}
+
+func TestDispatchLongAfterTheEndRecordsRunsAnEarlierAttemptTriggered(t *testing.T) {
+	e := newBatchEngine()
+	c := batchClient(t, finderEngine{e})
+	rs := refs(3)
+	// An earlier attempt triggered the first two and died before the markers.
+	for _, r := range rs[:2] {
+		e.create(engine.Run{Task: r.Task, Meta: map[string]string{engine.MetaSignature: r.ID, engine.MetaParent: "p"}})
+	}
+	before := map[string]string{rs[0].ID: e.created[rs[0].ID][0], rs[1].ID: e.created[rs[1].ID][0]}
+	ctx := context.Background()
+	if got := c.dispatchedEarlier(ctx, &redisstore.Record{ID: "p", EndedAt: time.Now()}, rs); got != nil {
+		t.Fatalf("right after the end the engine is not asked, got %v", got)
+	}
+	known := c.dispatchedEarlier(ctx, &redisstore.Record{ID: "p", EndedAt: time.Now().Add(-time.Minute)}, rs)
+	d := c.dispatchEach(ctx, "p", OutcomeSuccess, rs, inputOfRef, known)
+	checkOnce(t, e, rs, d)
+	for id, run := range before {
+		if d.runs[id] != run {
+			t.Fatalf("%s recorded with %s, want the earlier attempt's %s", id, d.runs[id], run)
+		}
+	}
+	if e.singles != 1 || len(e.batches) != 0 {
+		t.Fatalf("%d single calls, batches %v; want only the third callback triggered", e.singles, e.batches)
+	}
 }

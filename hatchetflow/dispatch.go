@@ -36,7 +36,7 @@ func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) er
 			todo = append(todo, cb)
 		}
 	}
-	d := c.dispatchEach(ctx, rec.ID, br.outcome, todo, br.input)
+	d := c.dispatchEach(ctx, rec.ID, br.outcome, todo, br.input, c.dispatchedEarlier(ctx, rec, todo))
 	errs := []error{d.err}
 	// Remember in memory too, so a retry with this record skips what went out.
 	if rec.Dispatched == nil {
@@ -61,14 +61,46 @@ type dispatched struct {
 	err error
 }
 
+// recheckAfter is how long after a record ended a dispatch of its callbacks first asks
+// the engine which of them an earlier attempt already triggered (see
+// dispatchedEarlier).
+const recheckAfter = 2 * time.Second
+
+// dispatchedEarlier returns, for a dispatch of todo (callbacks of rec with no marker)
+// that comes more than recheckAfter after rec ended, the runs the engine already has
+// for them (signature → run): an attempt that triggered them and died before it wrote
+// the markers (a worker killed mid-dispatch, whose retry, on-failure step or reconciler
+// completes the path) triggered them already. Those are recorded, not triggered again.
+// A dispatch right after the transition (the normal path, and its retries within the
+// attempt) asks nothing: the engine's run list can lag its triggers by a moment, so
+// it would not know. It returns nil when the engine cannot be asked.
+func (c *Client) dispatchedEarlier(ctx context.Context, rec *redisstore.Record, todo []redisstore.CallbackRef) map[string]string {
+	rf, ok := c.dispatcher.(engine.RunFinder)
+	if !ok || len(todo) == 0 || rec.EndedAt.IsZero() || time.Since(rec.EndedAt) < recheckAfter {
+		return nil
+	}
+	runs, err := rf.RunsOf(ctx, rec.EndedAt.Add(-time.Minute), rec.ID)
+	if err != nil {
+		c.log.Warn("hatchetflow: cannot list the runs an earlier attempt dispatched; dispatching", "signature", rec.ID, "error", err)
+		return nil
+	}
+	if len(runs) > 0 {
+		c.log.Info("hatchetflow: callbacks an earlier attempt triggered are recorded, not triggered again",
+			"signature", rec.ID, "runs", len(runs))
+	}
+	return runs
+}
+
 // dispatchEach is the one dispatch loop, for callbacks and swarm items alike: it
 // triggers a run of each ref, with the message input builds for it and the metadata
 // naming the signature and parent, the signature whose callbacks or items they are.
+// A ref that known names a run for (signature → run) is recorded with that run and
+// not triggered.
 // With an engine that takes batches (engine.BatchDispatcher), two refs or more go in
 // one engine call per maxBatch refs (batch.go); otherwise, and for what a batch could
 // not dispatch, each ref is triggered on its own, concurrently, so one failure never
 // blocks the others.
-func (c *Client) dispatchEach(ctx context.Context, parent string, outcome Outcome, refs []redisstore.CallbackRef, input func(redisstore.CallbackRef) map[string]any) dispatched {
+func (c *Client) dispatchEach(ctx context.Context, parent string, outcome Outcome, refs []redisstore.CallbackRef, input func(redisstore.CallbackRef) map[string]any, known map[string]string) dispatched {
 	d := dispatched{runs: map[string]string{}, inputs: map[string]json.RawMessage{}}
 	byEngine := c.engineSettled(ctx, refs)
 	kwargs, err := c.engineKwargs(ctx, refs, byEngine)
@@ -87,11 +119,17 @@ func (c *Client) dispatchEach(ctx context.Context, parent string, outcome Outcom
 		if kw := kwargs[ref.ID]; len(kw) > 0 {
 			msg = inject.Merge(msg, kw) // no hatchetflow step will merge them
 		}
-		jobs[i] = &dispatchJob{ref: ref, ctx: dctx, done: done, run: engine.Run{Task: ref.Task, Input: msg, Meta: meta}}
+		jobs[i] = &dispatchJob{ref: ref, ctx: dctx, done: done, run: engine.Run{Task: ref.Task, Input: msg, Meta: meta},
+			runID: known[ref.ID]}
 	}
-	single := jobs
-	if bd, ok := c.dispatcher.(engine.BatchDispatcher); ok && len(jobs) > 1 {
-		single = c.dispatchBatches(ctx, bd, parent, jobs)
+	var single []*dispatchJob
+	for _, j := range jobs {
+		if j.runID == "" {
+			single = append(single, j)
+		}
+	}
+	if bd, ok := c.dispatcher.(engine.BatchDispatcher); ok && len(single) > 1 {
+		single = c.dispatchBatches(ctx, bd, parent, single)
 	}
 	var wg sync.WaitGroup
 	for _, j := range single {

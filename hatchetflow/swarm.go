@@ -125,7 +125,7 @@ func (c *Client) dispatchItems(ctx context.Context, id string, end *redisstore.I
 		refs[i] = it.Ref
 	}
 	d := c.dispatchEach(ctx, id, OutcomeSuccess, refs,
-		func(ref redisstore.CallbackRef) map[string]any { return itemInput(base, ref) })
+		func(ref redisstore.CallbackRef) map[string]any { return itemInput(base, ref) }, nil)
 	rest := end.Claimed[:0]
 	for _, it := range end.Claimed {
 		if _, ok := d.runs[it.Ref.ID]; !ok {

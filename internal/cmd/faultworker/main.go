@@ -52,6 +52,7 @@ func run() error {
 		logLevel  = flag.String("log", "info", "hatchetflow log level")
 		watch     = flag.Duration("swarm-watch", time.Second, "hatchetflow.WithSwarmWatchInterval")
 		onFailure = flag.Bool("on-failure-step", false, "hatchetflow.WithOnFailureStep on every task")
+		batch     = flag.Bool("batch", true, "batched dispatch (the production default); false: one engine call per run")
 	)
 	flag.Parse()
 	if *prefix == "" || *redisURL == "" {
@@ -87,9 +88,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	opts = append(opts, engine.WithDispatcher(&faultDispatcher{
-		inner: plain.Dispatcher, mode: *mode, failTimes: *failTimes,
-		rdb: crdb, prefix: *prefix, worker: *name, log: log}))
+	fd := &faultDispatcher{inner: plain.Dispatcher, mode: *mode, failTimes: *failTimes,
+		rdb: crdb, prefix: *prefix, worker: *name, log: log}
+	if _, ok := plain.Dispatcher.(engine.BatchDispatcher); ok && *batch {
+		opts = append(opts, engine.WithDispatcher(&batchFaultDispatcher{fd}))
+	} else {
+		opts = append(opts, engine.WithDispatcher(fd))
+	}
 	c, err := hatchetflow.New(hc, rdb, opts...)
 	if err != nil {
 		return err
@@ -266,19 +271,81 @@ func (d *faultDispatcher) Dispatch(ctx context.Context, task string, input map[s
 	case faultsuite.ModeCrashAfter:
 		d.die("after dispatching", cb)
 	case faultsuite.ModeLoseAck:
-		key := d.prefix + ":faults:" + cb
-		var n *redis.IntCmd
-		_, err := d.rdb.TxPipelined(bg, func(p redis.Pipeliner) error {
-			n = p.Incr(bg, key)
-			p.PExpire(bg, key, faultsuite.CounterTTL)
-			return nil
-		})
-		if err == nil && n.Val() <= int64(d.failTimes) {
-			d.log.Warn("fault: trigger sent, reporting failure", "callback", cb, "run", runID, "n", n.Val())
-			return "", fmt.Errorf("injected: trigger of %s sent but reported lost (%d/%d)", cb, n.Val(), d.failTimes)
+		if n, lost := d.loseAck(bg, cb); lost {
+			d.log.Warn("fault: trigger sent, reporting failure", "callback", cb, "run", runID, "n", n)
+			return "", fmt.Errorf("injected: trigger of %s sent but reported lost (%d/%d)", cb, n, d.failTimes)
 		}
 	}
 	return runID, nil
+}
+
+// loseAck counts one more trigger of callback cb and reports whether its
+// acknowledgement is to be lost (the first failTimes ones are).
+func (d *faultDispatcher) loseAck(ctx context.Context, cb string) (int64, bool) {
+	key := d.prefix + ":faults:" + cb
+	var n *redis.IntCmd
+	_, err := d.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		n = p.Incr(ctx, key)
+		p.PExpire(ctx, key, faultsuite.CounterTTL)
+		return nil
+	})
+	return n.Val(), err == nil && n.Val() <= int64(d.failTimes)
+}
+
+// batchFaultDispatcher is the fault dispatcher of a worker with batched dispatch (the
+// production default): the faults apply to a batch of callback triggers as to one
+// trigger. A lost acknowledgement is an error whose outcome is unknown (not
+// engine.ErrBatchRefused), so the lifecycle asks the engine's run list which runs
+// exist before it triggers any again.
+type batchFaultDispatcher struct{ *faultDispatcher }
+
+var (
+	_ engine.BatchDispatcher = (*batchFaultDispatcher)(nil)
+	_ engine.RunFinder       = (*faultDispatcher)(nil)
+)
+
+// DispatchBatch implements engine.BatchDispatcher through the production dispatcher.
+func (d *batchFaultDispatcher) DispatchBatch(ctx context.Context, runs []engine.Run) ([]string, error) {
+	var cbs []string
+	for _, r := range runs {
+		if r.Meta[engine.MetaParent] != "" {
+			cbs = append(cbs, r.Meta[engine.MetaSignature])
+		}
+	}
+	if len(cbs) > 0 && d.mode == faultsuite.ModeCrashBefore {
+		d.die("before dispatching a batch", cbs[0])
+	}
+	ids, err := d.inner.(engine.BatchDispatcher).DispatchBatch(ctx, runs)
+	if err != nil || len(cbs) == 0 {
+		return ids, err
+	}
+	bg := context.WithoutCancel(ctx)
+	for _, cb := range cbs {
+		if err := faultsuite.Count(bg, d.rdb, d.prefix, faultsuite.Dispatches, cb, d.worker); err != nil {
+			d.log.Error("count dispatch failed", "error", err)
+		}
+	}
+	switch d.mode {
+	case faultsuite.ModeCrashAfter:
+		d.die("after dispatching a batch", cbs[0])
+	case faultsuite.ModeLoseAck:
+		lost := false
+		for _, cb := range cbs {
+			if _, l := d.loseAck(bg, cb); l {
+				lost = true
+			}
+		}
+		if lost {
+			d.log.Warn("fault: batch sent, reporting it lost", "runs", len(runs))
+			return nil, fmt.Errorf("injected: batch of %d triggers sent but reported lost", len(runs))
+		}
+	}
+	return ids, nil
+}
+
+// RunsOf implements engine.RunFinder through the production dispatcher.
+func (d *faultDispatcher) RunsOf(ctx context.Context, since time.Time, parent string) (map[string]string, error) {
+	return d.inner.(engine.RunFinder).RunsOf(ctx, since, parent)
 }
 
 // The production dispatcher's other abilities pass through unchanged, so the worker's

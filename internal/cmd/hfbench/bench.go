@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -590,6 +591,42 @@ func (d *timingDispatcher) Dispatch(ctx context.Context, task string, input map[
 		d.mu.Unlock()
 	}
 	return id, err
+}
+
+// DispatchBatch forwards a batch to the production dispatcher as one engine call,
+// timing it for each of its runs.
+func (d *timingDispatcher) DispatchBatch(ctx context.Context, runs []engine.Run) ([]string, error) {
+	bd, ok := d.next.(engine.BatchDispatcher)
+	if !ok {
+		return nil, fmt.Errorf("%w: the production dispatcher takes no batches", engine.ErrBatchRefused)
+	}
+	d.n.Add(1)
+	begin := time.Now()
+	ids, err := bd.DispatchBatch(ctx, runs)
+	end := time.Now()
+	if err != nil {
+		return ids, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range runs {
+		if parent := r.Meta[engine.MetaParent]; parent != "" {
+			d.calls[parent] = dispatchTiming{begin: begin, end: end}
+		}
+		if k, ok := linkOf(r.Input); ok && strings.HasSuffix(r.Task, linkTask) {
+			d.links[k] = dispatchTiming{begin: begin, end: end}
+		}
+	}
+	return ids, nil
+}
+
+// RunsOf forwards to the production dispatcher's RunFinder.
+func (d *timingDispatcher) RunsOf(ctx context.Context, since time.Time, parent string) (map[string]string, error) {
+	rf, ok := d.next.(engine.RunFinder)
+	if !ok {
+		return nil, errors.New("hfbench: the production dispatcher cannot list runs")
+	}
+	return rf.RunsOf(ctx, since, parent)
 }
 
 // Wait forwards to the production dispatcher's Waiter.

@@ -65,6 +65,16 @@ func (d *countingDispatcher) Dispatch(ctx context.Context, task string, input ma
 	return d.next.Dispatch(ctx, task, input, meta)
 }
 
+// DispatchBatch forwards a batch to the production dispatcher: one engine call.
+func (d *countingDispatcher) DispatchBatch(ctx context.Context, runs []engine.Run) ([]string, error) {
+	bd, ok := d.next.(engine.BatchDispatcher)
+	if !ok {
+		return nil, fmt.Errorf("%w: the production dispatcher takes no batches", engine.ErrBatchRefused)
+	}
+	d.calls.Add(1)
+	return bd.DispatchBatch(ctx, runs)
+}
+
 type swarmBench struct {
 	flow    *hatchetflow.Client
 	store   *redisstore.Store // flow's
