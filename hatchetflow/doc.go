@@ -55,6 +55,19 @@
 // dispatches twice; and a callback is itself a signature whose pending→active check
 // admits one run, so even a duplicate trigger never runs its user code twice.
 //
+// # Batched dispatch
+//
+// The callbacks of one outcome, the items a swarm starts together and the items
+// [Client.AddItems] starts are triggered with the engine's bulk call, 500 runs a call;
+// a run alone is one trigger. A batch the engine refused goes again run by run, and
+// one whose answer was lost is first checked against the engine's run list, so no run
+// is lost; a run triggered twice that way is refused by its signature before user
+// code. Batched dispatch is on when the environment configures a Hatchet client
+// (HATCHET_CLIENT_TOKEN is set); a client configured in code passes the same options
+// to [WithBulkDispatch], and [WithoutBulkDispatch] turns it off. The bulk call exists
+// only on the SDK's deprecated v0 client, which hatchetflow opens a second connection
+// for. See docs/design.md, "Batched dispatch".
+//
 // # Injection
 //
 // A success callback receives {<return field>: <return value>} with its bound kwargs
@@ -97,8 +110,9 @@
 //
 // # Engines and harnesses
 //
-// The contract between the lifecycle and an engine (dispatching, waiting, cancelling,
-// the step functions of each task) lives in this module's internal/engine package: the
-// Hatchet adapter here implements it, and package testing/flowtest runs the same step
-// functions in memory. Application code needs none of it.
+// The contract between the lifecycle and an engine (dispatching one run or a batch,
+// finding runs, waiting, cancelling, the step functions of each task) lives in this
+// module's internal/engine package: the Hatchet adapter here implements it, and
+// package testing/flowtest runs the same step functions in memory. Application code
+// needs none of it.
 package hatchetflow
