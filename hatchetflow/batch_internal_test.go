@@ -26,8 +26,8 @@ type batchEngine struct {
 	singles int
 	// fail, when set, decides a batch's fate: how many of its runs the engine creates
 	// before it fails, and the error (nil: it succeeds).
-	fail   func(n int) (createFirst int, err error)
-	seq    int
+	fail func(n int) (createFirst int, err error)
+	seq  int
 }
 
 func newBatchEngine() *batchEngine {

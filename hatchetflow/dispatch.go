@@ -124,12 +124,20 @@ func (c *Client) dispatchEach(ctx context.Context, parent string, outcome Outcom
 	}
 	var single []*dispatchJob
 	for _, j := range jobs {
-		if j.runID == "" {
-			single = append(single, j)
+		if j.runID != "" {
+			j.done(j.runID, nil) // recorded, not triggered
+			continue
 		}
+		single = append(single, j)
 	}
 	if bd, ok := c.dispatcher.(engine.BatchDispatcher); ok && len(single) > 1 {
+		sent := single
 		single = c.dispatchBatches(ctx, bd, parent, single)
+		for _, j := range sent {
+			if j.runID != "" {
+				j.done(j.runID, nil) // each span ends when its batch returned
+			}
+		}
 	}
 	var wg sync.WaitGroup
 	for _, j := range single {
@@ -137,13 +145,13 @@ func (c *Client) dispatchEach(ctx context.Context, parent string, outcome Outcom
 		go func() {
 			defer wg.Done()
 			j.runID, j.err = c.dispatcher.Dispatch(j.ctx, j.run.Task, j.run.Input, j.run.Meta)
+			j.done(j.runID, j.err)
 		}()
 	}
 	wg.Wait()
 	var errs []error
 	var watch []string
 	for _, j := range jobs {
-		j.done(j.runID, j.err)
 		if j.err != nil {
 			c.log.Warn("hatchetflow: dispatch failed", "parent", parent,
 				"signature", j.ref.ID, "task", j.ref.Task, "outcome", outcome, "error", j.err)

@@ -91,9 +91,8 @@ func (d *hatchetBatchDispatcher) DispatchBatch(ctx context.Context, runs []engin
 
 // refusedByEngine reports whether err is a gRPC status the engine answers before it
 // ingests a batch (a bad request, an unknown workflow, no permission, a message too
-// large), or a connection that was never made: no run of the batch was created.
-// Anything else (a timeout, a lost connection, an internal error) leaves the outcome
-// unknown.
+// large): no run of the batch was created. Anything else (a timeout, an unavailable or
+// lost connection, an internal error) leaves the outcome unknown.
 func refusedByEngine(err error) bool {
 	switch status.Code(err) {
 	case codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.PermissionDenied,

@@ -43,6 +43,35 @@ type reconciler struct {
 	once sync.Once // one loop per client, however many workers it builds
 	mu   sync.Mutex
 	seen map[string]time.Time // run id -> when it was seen
+	// failing holds, per signature, when the swarm watch first saw its active item's
+	// run failed on the engine (see Client.settleAfterGrace).
+	failing map[string]time.Time
+}
+
+// settleAfterGrace reports whether signature id, whose run the engine reports failed
+// while the signature is still active, was first seen so endedGrace ago or more: the
+// run's last attempt ends such a signature itself, and the watch settles it only when
+// that did not happen. The first sighting is remembered; entries older than an hour
+// are dropped.
+func (c *Client) settleAfterGrace(id string) bool {
+	r := &c.reconciler
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if r.failing == nil {
+		r.failing = map[string]time.Time{}
+	}
+	for k, at := range r.failing {
+		if now.Sub(at) > time.Hour {
+			delete(r.failing, k)
+		}
+	}
+	first, ok := r.failing[id]
+	if !ok {
+		r.failing[id] = now
+		return false
+	}
+	return now.Sub(first) >= endedGrace
 }
 
 // reconcileLoop runs the reconciler until ctx ends, while this client holds the
@@ -116,7 +145,7 @@ func (c *Client) reconcileSwarms(ctx context.Context) error {
 			if rec.Kind != redisstore.KindSwarm {
 				continue
 			}
-			if _, err := c.ReconcileSwarm(ctx, rec.ID); err != nil && !errors.Is(err, ErrSignatureNotFound) {
+			if _, err := c.reconcileSwarm(ctx, rec.ID, true); err != nil && !errors.Is(err, ErrSignatureNotFound) {
 				errs = append(errs, err)
 			}
 		}

@@ -109,7 +109,8 @@ func (c *Client) advance(ctx context.Context, id string, end *redisstore.ItemEnd
 }
 
 // dispatchItems dispatches end's claimed items of swarm id with the swarm's input,
-// concurrently. It writes nothing: an item's run is recorded by its own start.
+// through the dispatch loop (two items or more in one batch). It writes nothing: an
+// item's run is recorded by its own start.
 func (c *Client) dispatchItems(ctx context.Context, id string, end *redisstore.ItemEnd) error {
 	if len(end.Claimed) == 0 {
 		return nil

@@ -240,9 +240,17 @@ func (c *Client) CloseSwarm(ctx context.Context, id string) error {
 // (failed, timed out, cancelled) without its failure being recorded, checked against
 // the engine when the dispatcher is a [engine.RunChecker]; an item claimed but never
 // dispatched. A swarm whose completion or stop was recorded but not acted on is ended.
-// It reports whether the swarm has ended. The reconciler a worker hosts calls it every
-// [WithSwarmWatchInterval]; a test or an operator may call it too.
+// It reports whether the swarm has ended. The reconciler a worker hosts does the same
+// every [WithSwarmWatchInterval], except that it leaves an item whose signature or run
+// ended less than 3 s before to that item's run, which normally completes it; a test
+// or an operator may call ReconcileSwarm to settle at once.
 func (c *Client) ReconcileSwarm(ctx context.Context, id string) (ended bool, err error) {
+	return c.reconcileSwarm(ctx, id, false)
+}
+
+// reconcileSwarm is ReconcileSwarm; with grace, items that ended (or whose runs failed)
+// under endedGrace ago are left for a later pass.
+func (c *Client) reconcileSwarm(ctx context.Context, id string, grace bool) (ended bool, err error) {
 	rec, err := c.swarmRecord(ctx, id)
 	if err != nil {
 		return false, err
@@ -283,7 +291,7 @@ func (c *Client) ReconcileSwarm(ctx context.Context, id string) (ended bool, err
 			continue
 		}
 		ref := redisstore.SwarmItemRef{SwarmID: id, Index: it.Index}
-		if err := c.reconcileItem(ctx, ref, it, entry, rec.Input); err != nil {
+		if err := c.reconcileItem(ctx, ref, it, entry, rec.Input, grace); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -310,7 +318,7 @@ func (c *Client) ReconcileSwarm(ctx context.Context, id string) (ended bool, err
 }
 
 // reconcileItem settles one claimed item whose entry record is entry (nil: gone).
-func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef, it redisstore.SwarmItem, entry *redisstore.Record, input json.RawMessage) error {
+func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef, it redisstore.SwarmItem, entry *redisstore.Record, input json.RawMessage, grace bool) error {
 	if entry == nil {
 		c.log.Warn("hatchetflow: swarm item's signature is gone; item failed", "swarm", ref.SwarmID, "item", ref.Index, "signature", it.Ref.ID)
 		return c.endItem(ctx, ref, it.Ref.ID, "", true, "signature not found: expired or deleted")
@@ -332,6 +340,11 @@ func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef,
 		case StatusFailed:
 			return c.endItem(ctx, ref, "", st.Steps[st.Current].RunID, true, st.Error)
 		}
+		return nil
+	}
+	if grace && (entry.Status == StatusDone || entry.Status == StatusFailed) && time.Since(entry.EndedAt) < endedGrace {
+		// Its run may still be completing its path (the markers, the item's end):
+		// doing it beside that run could trigger a callback twice. Next pass.
 		return nil
 	}
 	switch entry.Status {
@@ -358,6 +371,9 @@ func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef,
 	rs, err := rc.RunStatus(ctx, entry.RunID)
 	if err != nil || !rs.Ended || rs.Succeeded {
 		return err
+	}
+	if grace && !rs.Cancelled && !c.settleAfterGrace(entry.ID) {
+		return nil // the run's last attempt ends it, normally at once: look again next pass
 	}
 	// The run ended without the signature's failure path (a cancelled run has no
 	// on-failure step): run it now.

@@ -7,7 +7,9 @@
 // An engine dispatches runs ([Dispatcher], with [ChildDispatcher] and
 // [OptionDispatcher] for child runs and per-run options), may wait for them
 // ([Waiter]), cancel them ([Canceller]), report their status ([RunChecker]) and
-// input ([RunInputReader]), and runs the [Steps] of each registered task. An
+// input ([RunInputReader]), trigger many in one call ([BatchDispatcher]), find the
+// runs of a parent ([RunFinder]) and list the ended ones ([RunLister]), and runs the
+// [Steps] of each registered task. An
 // in-memory engine that runs work only when asked is a [Stepper].
 //
 // # Reaching a client's machinery

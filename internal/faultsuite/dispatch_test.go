@@ -14,7 +14,7 @@ import (
 // but its first two are reported as failed (a lost acknowledgement). With one engine
 // call per trigger (the worker runs with -batch=false), the main step retries its
 // finish within the attempt (WithStepRetryTime), so each success callback is triggered
-// three times, its user code runs once, and the run completes. (A lost batch is c''.)
+// three times, its user code runs once, and the run completes. (A lost batch is c”.)
 func TestMainDispatchFailsAfterDispatch(t *testing.T) {
 	s := newSuite(t, "c. main step's dispatch fails after dispatching (retried in-step)", suiteOpt{})
 	s.row.Runs = 1
@@ -68,7 +68,7 @@ func TestOnFailureFailsAfterDispatch(t *testing.T) {
 	}
 }
 
-// c''. A batch of callback triggers is sent but reported lost (its outcome unknown to
+// c”. A batch of callback triggers is sent but reported lost (its outcome unknown to
 // the worker, as after a timeout). Before it triggers anything again, the main step
 // asks the engine's run list which runs of the batch exist: both are there, so each
 // success callback is triggered once and its user code runs once.
