@@ -57,10 +57,18 @@ func TestScriptFieldsAreDefinedOnce(t *testing.T) {
 	// Fields of the record and kwargs hashes (KEYS[1]) named by a literal.
 	get := regexp.MustCompile(`'(?:HGET|HSETNX|HINCRBY|HDEL)', KEYS\[1\], '([^']+)'`)
 	set := regexp.MustCompile(`'HSET', KEYS\[1\], ([^)]*)\)`)
+	mget := regexp.MustCompile(`'HMGET', KEYS\[1\], ([^)]*)\)`)
 	used := map[string]bool{}
 	for _, s := range scripts {
 		for _, m := range get.FindAllStringSubmatch(s, -1) {
 			used[m[1]] = true
+		}
+		for _, m := range mget.FindAllStringSubmatch(s, -1) {
+			for _, f := range strings.Split(m[1], ",") { // field, field...
+				if f = strings.TrimSpace(f); strings.HasPrefix(f, "'") {
+					used[strings.Trim(f, "'")] = true
+				}
+			}
 		}
 		for _, m := range set.FindAllStringSubmatch(s, -1) {
 			args := strings.Split(m[1], ",")

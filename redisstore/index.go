@@ -27,9 +27,15 @@ import (
 // once a minute), so an idle store leaves nothing behind. ixsweep drops the entries of records that expired
 // (every tenth save drops up to 20 in passing, every listing up to 100 before it reads), so no entry
 // outlives its record by more than the next write or read of its shard.
+//
+// Scripts that know the record's creation score, task, TTL and the time (a save, which
+// has just written them; a transition, which reads them with its status in one HMGET)
+// pass them to ixadd and ixmove, so that an index entry costs its ZADD and the PTTL of
+// its index key, nothing more; ixstatus and ixkeep read them from the record first.
 var ixLua = statusLua() + `
 local IX = KEYS[#KEYS]
 local BASE = string.sub(IX, 1, #IX - 2)
+local ID = string.sub(KEYS[1], #BASE + 1)
 local function ixnow()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -39,29 +45,30 @@ local function ixput(k, score, member, ttl)
   local left = redis.call('PTTL', k)
   if left == -1 or left < ttl then redis.call('PEXPIRE', k, ttl + 60000) end
 end
-local function ixid() return string.sub(KEYS[1], #BASE + 1) end
+local function ixid() return ID end
+local function ixexp(task, ttl, now)
+  if ttl >= 0 then ixput(IX .. ':exp', now + ttl, task .. '\31' .. ID, ttl) end
+end
 local function ixkeep()
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl < 0 then return end
-  local task = redis.call('HGET', KEYS[1], 't') or ''
-  ixput(IX .. ':exp', ixnow() + ttl, task .. '\31' .. ixid(), ttl)
+  ixexp(redis.call('HGET', KEYS[1], 't') or '', ttl, ixnow())
+end
+local function ixmove(from, to, score, task, ttl, now)
+  if from and from ~= to then redis.call('ZREM', IX .. ':s:' .. from, ID) end
+  ixput(IX .. ':s:' .. to, score, ID, ttl)
+  ixexp(task, ttl, now)
 end
 local function ixstatus(from, to)
-  local id = ixid()
-  if from and from ~= to then redis.call('ZREM', IX .. ':s:' .. from, id) end
   local ttl = redis.call('PTTL', KEYS[1])
-  local score = tonumber(redis.call('HGET', KEYS[1], 'ca') or '0')
-  ixput(IX .. ':s:' .. to, score, id, ttl)
-  ixkeep()
+  local h = redis.call('HMGET', KEYS[1], 'ca', 't')
+  ixmove(from, to, h[1] or '0', h[2] or '', ttl, ixnow())
 end
-local function ixadd(root)
-  local id = ixid()
-  local ttl = redis.call('PTTL', KEYS[1])
-  local score = tonumber(redis.call('HGET', KEYS[1], 'ca') or '0')
-  ixput(IX .. ':all', score, id, ttl)
-  ixput(IX .. ':t:' .. (redis.call('HGET', KEYS[1], 't') or ''), score, id, ttl)
-  if root then ixput(IX .. ':root', score, id, ttl) end
-  ixstatus(nil, redis.call('HGET', KEYS[1], 's'))
+local function ixadd(root, from, to, score, task, ttl, now)
+  ixput(IX .. ':all', score, ID, ttl)
+  ixput(IX .. ':t:' .. task, score, ID, ttl)
+  if root then ixput(IX .. ':root', score, ID, ttl) end
+  ixmove(from, to, score, task, ttl, now)
 end
 local function ixdrop(id, task)
   redis.call('ZREM', IX .. ':all', id)

@@ -57,21 +57,25 @@ const (
 //	"held"     suspended: the run's input is held (the first one only) for Resume,
 //	           and "hr" names the run
 var startCmd = redis.NewScript(ixLua + `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local st = redis.call('HGET', KEYS[1], 's')
-local owner = redis.call('HGET', KEYS[1], 'rid')
+local h = redis.call('HMGET', KEYS[1], 's', 'rid', 'nc', 'ca', 't')
+local st, owner = h[1], h[2]
+if not st and redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local outcome = st
 if st == 'pending' then
-  redis.call('HSET', KEYS[1], 's', 'active', 'ls', 'pending', 'rid', ARGV[1], 'at', ARGV[3], 'nc', 1)
-  if ARGV[4] and ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'in', ARGV[4]) end
-  redis.call('HSETNX', KEYS[1], 'ta', ixnow())
+  local now = ixnow()
+  if ARGV[4] and ARGV[4] ~= '' then
+    redis.call('HSET', KEYS[1], 's', 'active', 'ls', 'pending', 'rid', ARGV[1], 'at', ARGV[3], 'nc', '1', 'in', ARGV[4])
+  else
+    redis.call('HSET', KEYS[1], 's', 'active', 'ls', 'pending', 'rid', ARGV[1], 'at', ARGV[3], 'nc', '1')
+  end
+  redis.call('HSETNX', KEYS[1], 'ta', now)
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
-  ixstatus('pending', 'active')
+  ixmove('pending', 'active', h[4] or '0', h[5] or '', tonumber(ARGV[2]), now)
   outcome = 'started'
 elseif st == 'active' then
   local max = tonumber(ARGV[5] or '0')
-  if owner == ARGV[1] and max > 0 and tonumber(redis.call('HGET', KEYS[1], 'nc') or '0') >= max then
+  if owner == ARGV[1] and max > 0 and tonumber(h[3] or '0') >= max then
     outcome = 'exhausted'
   elseif owner == ARGV[1] then
     redis.call('HSET', KEYS[1], 'at', ARGV[3])
@@ -156,18 +160,20 @@ type FinishOptions struct {
 //	"refused"  any other state (the list shows which)
 //	"missing"  no record
 var finishCmd = redis.NewScript(ixLua + `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local st = redis.call('HGET', KEYS[1], 's')
-local owner = redis.call('HGET', KEYS[1], 'rid')
+local h = redis.call('HMGET', KEYS[1], 's', 'rid', 'fi', 'ca', 't')
+local st, owner = h[1], h[2]
+if not st and redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local code = 'refused'
 if st == 'active' and owner == ARGV[1] then
-  redis.call('HSET', KEYS[1], 's', 'done', 'ls', 'active', 'res', ARGV[2], 'te', ixnow())
-  if ARGV[4] and redis.call('HGET', KEYS[1], 'fi') == '1' then
-    redis.call('HSET', KEYS[1], 'in', ARGV[4])
+  local now = ixnow()
+  if ARGV[4] and h[3] == '1' then
+    redis.call('HSET', KEYS[1], 's', 'done', 'ls', 'active', 'res', ARGV[2], 'te', now, 'in', ARGV[4])
+  else
+    redis.call('HSET', KEYS[1], 's', 'done', 'ls', 'active', 'res', ARGV[2], 'te', now)
   end
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
-  ixstatus('active', 'done')
+  ixmove('active', 'done', h[4] or '0', h[5] or '', tonumber(ARGV[3]), now)
   code = 'ok'
 elseif st == 'done' and owner == ARGV[1] then
   code = 'repeat'
@@ -235,15 +241,16 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 // Returns {code, record field/value list, kwargs field/value list}, code one of
 // "ok", "repeat" (already failed by ARGV[1]), "refused", "missing" (no lists).
 var failCmd = redis.NewScript(ixLua + `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local st = redis.call('HGET', KEYS[1], 's')
-local owner = redis.call('HGET', KEYS[1], 'rid')
+local h = redis.call('HMGET', KEYS[1], 's', 'rid', 'ca', 't')
+local st, owner = h[1], h[2]
+if not st and redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local code = 'refused'
 if (st == 'active' and owner == ARGV[1]) or st == 'pending' then
-  redis.call('HSET', KEYS[1], 's', 'failed', 'ls', st, 'rid', ARGV[1], 'err', ARGV[2], 'te', ixnow())
+  local now = ixnow()
+  redis.call('HSET', KEYS[1], 's', 'failed', 'ls', st, 'rid', ARGV[1], 'err', ARGV[2], 'te', now)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
-  ixstatus(st, 'failed')
+  ixmove(st, 'failed', h[3] or '0', h[4] or '', tonumber(ARGV[3]), now)
   code = 'ok'
 elseif st == 'failed' and owner == ARGV[1] then
   code = 'repeat'

@@ -27,24 +27,31 @@ import (
 // Returns 1, or 0 when an existing signature was left as it is.
 var saveCmd = redis.NewScript(ixLua + `
 local ttl = tonumber(ARGV[1])
+local prev
 if ttl < 0 then
   if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
   ttl = -ttl
+else
+  prev = redis.call('HGET', KEYS[1], 's')
 end
-local n = tonumber(ARGV[2])
-local prev = redis.call('HGET', KEYS[1], 's')
-local rec = {}
-for i = 4, 3 + 2 * n do rec[#rec + 1] = ARGV[i] end
-redis.call('HSET', KEYS[1], unpack(rec))
+local last = 3 + 2 * tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], unpack(ARGV, 4, last))
 redis.call('PEXPIRE', KEYS[1], ttl)
-if #ARGV > 3 + 2 * n then
-  local kw = {}
-  for i = 4 + 2 * n, #ARGV do kw[#kw + 1] = ARGV[i] end
-  redis.call('HSET', KEYS[2], unpack(kw))
+if #ARGV > last then
+  redis.call('HSET', KEYS[2], unpack(ARGV, last + 1, #ARGV))
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
-if prev then redis.call('ZREM', IX .. ':s:' .. prev, ixid()) end
-ixadd(string.find(ARGV[3], 'r', 1, true) ~= nil)
+local task, st, score
+for i = 4, last, 2 do
+  local f = ARGV[i]
+  if f == 't' then task = ARGV[i + 1] elseif f == 's' then st = ARGV[i + 1] elseif f == 'ca' then score = ARGV[i + 1] end
+  if task and st and score then break end
+end
+if not (task and st and score) then
+  local h = redis.call('HMGET', KEYS[1], 't', 's', 'ca')
+  task, st, score = h[1] or '', h[2], h[3] or '0'
+end
+ixadd(string.find(ARGV[3], 'r', 1, true) ~= nil, prev, st, score, task, ttl, ixnow())
 if string.find(ARGV[3], 's', 1, true) then ixsweep(20) end
 return 1
 `)
