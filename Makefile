@@ -22,16 +22,11 @@ env:
 engine: ## only build the Hatchet binaries into .state/bin (cached per machine)
 	$(STACK) build
 
-# Starts the stack, runs every test with the engine, then stops only what this invocation started
-# (a stack that was already up stays up). The exit code is go test's.
+# Every test against an engine on the RabbitMQ queue, then the fault suite and the engine-fault
+# tests against one on the PostgreSQL queue (scripts/test-all says how to choose). Each stack stops
+# only what this invocation started (a stack that was already up stays up).
 test:
-	@started="$$(mktemp)"; \
-	trap 'rc=$$?; $(STACK) down --only "$$started" || true; rm -f "$$started"; exit $$rc' EXIT; \
-	scripts/chromium || echo "make test: the browser test will fail without Chromium" >&2; \
-	$(STACK) up --record "$$started"; \
-	set -a; . .state/env; set +a; \
-	echo "+ HATCHETFLOW_INTEGRATION=1 go test -count=1 ./..."; \
-	HATCHETFLOW_INTEGRATION=1 go test -count=1 ./...
+	scripts/test-all
 
 screenshot: ## rerun the inspector's browser test on the engine and write docs/inspector.png
 	@started="$$(mktemp)"; \
