@@ -107,7 +107,7 @@ func (s *Store) Start(ctx context.Context, id, runID string, attempt int) (Start
 // whatever attempt number the engine reports.
 func (s *Store) StartWithInput(ctx context.Context, id, runID string, attempt int, input json.RawMessage, maxCalls int) (StartOutcome, *Record, error) {
 	args := []any{runID, ms(s.activeTTL), attempt, string(input), maxCalls}
-	res, err := startCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id)), args...).Slice()
+	res, err := startCmd.Run(ctx, s.rdb, s.recordKeys(id), args...).Slice()
 	if err != nil {
 		return "", nil, opError(fmt.Sprintf("start %q", id), err)
 	}
@@ -195,7 +195,7 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 	var fin *redis.Cmd
 	leaves := make([]*redis.SliceCmd, len(opts.Containers))
 	err := s.pipelineScripts(ctx, finishCmd, nil, func(p redis.Pipeliner) {
-		fin = finishCmd.EvalSha(ctx, p, s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id)), args...)
+		fin = finishCmd.EvalSha(ctx, p, s.recordKeys(id), args...)
 		for i, c := range opts.Containers {
 			leaves[i] = p.HMGet(ctx, s.SignatureKey(c), fLeaves, fSwarmItem)
 		}
@@ -262,7 +262,7 @@ return {code, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 // pending), records message and gives it the done TTL, in one round trip. The
 // returned record includes the kwargs, so the message the task received can be rebuilt.
 func (s *Store) Fail(ctx context.Context, id, runID, message string) (*Transition, error) {
-	res, err := failCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id)),
+	res, err := failCmd.Run(ctx, s.rdb, s.recordKeys(id),
 		runID, message, ms(s.doneTTL)).Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("fail %q", id), err)
@@ -325,10 +325,10 @@ func (s *Store) MarkDispatched(ctx context.Context, id string, outcome flowtype.
 		calls = append(calls, scriptCall{keys: []string{s.SignatureKey(id)}, args: args})
 	}
 	for _, cb := range deadBranch {
-		calls = append(calls, scriptCall{script: ttlCmd, keys: s.withIndex(cb, s.SignatureKey(cb), s.KwargsKey(cb)), args: []any{ms(s.doneTTL), "lt"}})
+		calls = append(calls, scriptCall{script: ttlCmd, keys: s.recordKeys(cb), args: []any{ms(s.doneTTL), "lt"}})
 	}
 	for _, k := range keepAlive {
-		calls = append(calls, scriptCall{script: ttlCmd, keys: s.withIndex(k, s.SignatureKey(k), s.KwargsKey(k)), args: []any{ms(s.activeTTL), "gt"}})
+		calls = append(calls, scriptCall{script: ttlCmd, keys: s.recordKeys(k), args: []any{ms(s.activeTTL), "gt"}})
 	}
 	calls = append(calls, s.containerCalls(containers)...)
 	err := s.pipelineScripts(ctx, markCmd, calls, nil)
@@ -403,7 +403,7 @@ func (s *Store) LinkStep(ctx context.Context, id string, rec *Record, kwargs map
 	}
 	args := append([]any{ms(s.activeTTL), len(f) / 2}, f...)
 	args = append(args, kw...)
-	res, err := linkCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id)), args...).Slice()
+	res, err := linkCmd.Run(ctx, s.rdb, s.recordKeys(id), args...).Slice()
 	if err != nil {
 		return opError(fmt.Sprintf("link %q", id), err)
 	}

@@ -96,7 +96,7 @@ func (s *Store) saveTree(ctx context.Context, recs []*Record, ifAbsent bool) err
 		args := make([]any, 0, 3+len(f)+len(kw))
 		args = append(args, ttl, len(f)/2, flags)
 		args = append(append(args, f...), kw...)
-		calls = append(calls, scriptCall{keys: s.withIndex(r.ID, s.SignatureKey(r.ID), s.KwargsKey(r.ID)), args: args})
+		calls = append(calls, scriptCall{keys: s.recordKeys(r.ID), args: args})
 		if r.Kind == KindSwarm {
 			items := []any{ttl}
 			for i, it := range r.Items {

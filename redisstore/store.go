@@ -21,6 +21,8 @@ type Store struct {
 	activeTTL time.Duration
 	doneTTL   time.Duration
 	saves     atomic.Int64 // every tenth save sweeps its shard's expired index entries
+	// bases and ixBases are each shard's "<prefix>:{sNN}:" and "<prefix>:{sNN}:ix".
+	bases, ixBases [IndexShards]string
 }
 
 // Option configures a [Store].
@@ -51,6 +53,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 	if s.doneTTL <= 0 {
 		s.doneTTL = defaultDoneTTL
 	}
+	s.setBases()
 	return s
 }
 
