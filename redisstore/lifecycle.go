@@ -116,7 +116,7 @@ func (s *Store) StartWithInput(ctx context.Context, id, runID string, attempt in
 	if code == "missing" {
 		return "", nil, &NotFoundError{ID: id}
 	}
-	rec, err := parseRecord(id, r.fields(1), r.fields(2))
+	rec, err := parseRecordReply(id, r.list(1), r.list(2))
 	if err != nil {
 		return "", nil, err
 	}
@@ -275,7 +275,7 @@ func (s *Store) transition(id, runID string, to flowtype.Status, res reply) (*Tr
 	if code == "missing" {
 		return nil, &NotFoundError{ID: id}
 	}
-	rec, err := parseRecord(id, res.fields(1), res.fields(2)) // finishCmd has no kwargs list
+	rec, err := parseRecordReply(id, res.list(1), res.list(2)) // finishCmd has no kwargs list
 	if err != nil {
 		return nil, err
 	}
@@ -485,7 +485,7 @@ func (s *Store) cancelled(id string, res reply) (*Cancelled, error) {
 		return nil, &NotFoundError{ID: id}
 	}
 	prev := res.str(1)
-	rec, err := parseRecord(id, res.fields(2), res.fields(3))
+	rec, err := parseRecordReply(id, res.list(2), res.list(3))
 	if err != nil {
 		return nil, err
 	}

@@ -214,38 +214,168 @@ func kwargsFields(kw map[string]any) ([]any, error) {
 	return out, nil
 }
 
-// parseRecord decodes the record and kwargs hashes of id.
+// parseRecord decodes the record and kwargs hashes of id, read as maps (HGETALL).
 func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 	if len(h) == 0 {
 		return nil, &NotFoundError{ID: id}
 	}
-	r := &Record{
-		ID:          id,
-		Task:        h[fTask],
-		Status:      flowtype.Status(h[fStatus]),
-		LastStatus:  flowtype.Status(h[fLastStatus]),
-		ReturnField: h[fReturnField],
-		ErrorField:  h[fErrorField],
-		RunID:       h[fRunID],
-		Kind:        h[fKind],
-		FirstLeaf:   h[fFirstLeaf] == "1",
-		Containers:  splitList(h[fContainer]),
-		Steps:       splitList(h[fSteps]),
-		Leaves:      splitList(h[fLeaves]),
-		Error:       h[fError],
+	d := newRecordDecoder(id)
+	for k, v := range h {
+		d.field(k, v)
 	}
-	if v := h[fInput]; v != "" {
-		r.Input = json.RawMessage(v)
+	for k, v := range kw {
+		d.kwarg(k, v, len(kw))
 	}
-	if v := h[fSchema]; v != "" {
-		r.Schema = json.RawMessage(v)
+	return d.done()
+}
+
+// parseRecordReply decodes the record and kwargs hashes of id as a script returns
+// them: flat field/value lists (HGETALL inside the script), read in place. A trailing
+// field without a value is ignored and a non-string field or value reads as "", as
+// [reply.fields] reads them.
+func parseRecordReply(id string, h, kw reply) (*Record, error) {
+	if len(h) < 2 {
+		return nil, &NotFoundError{ID: id}
 	}
-	if v := h[fResult]; v != "" {
-		r.Result = json.RawMessage(v)
+	d := newRecordDecoder(id)
+	for j := 0; j+1 < len(h); j += 2 {
+		d.field(h.str(j), h.str(j+1))
 	}
-	r.Attempt, _ = strconv.Atoi(h[fAttempt])
-	r.Calls, _ = strconv.Atoi(h[fCalls])
+	for j := 0; j+1 < len(kw); j += 2 {
+		d.kwarg(kw.str(j), kw.str(j+1), len(kw)/2)
+	}
+	return d.done()
+}
+
+// recordDecoder builds a Record from its hash fields, given one at a time in any
+// order (see parseRecord).
+type recordDecoder struct {
+	r      *Record
+	ok, er []positioned
+	ce     []positionedContainer
+	// swarm holds a swarm's configuration and counts until the kind is known.
+	swarm map[string]string
+	err   error
+}
+
+func newRecordDecoder(id string) *recordDecoder {
+	return &recordDecoder{r: &Record{ID: id}}
+}
+
+// field decodes one record field.
+func (d *recordDecoder) field(k, v string) {
+	r := d.r
+	switch k {
+	case fTask:
+		r.Task = v
+	case fStatus:
+		r.Status = flowtype.Status(v)
+	case fLastStatus:
+		r.LastStatus = flowtype.Status(v)
+	case fReturnField:
+		r.ReturnField = v
+	case fErrorField:
+		r.ErrorField = v
+	case fRunID:
+		r.RunID = v
+	case fKind:
+		r.Kind = v
+	case fFirstLeaf:
+		r.FirstLeaf = v == "1"
+	case fContainer:
+		r.Containers = splitList(v)
+	case fSteps:
+		r.Steps = splitList(v)
+	case fLeaves:
+		r.Leaves = splitList(v)
+	case fError:
+		r.Error = v
+	case fInput:
+		r.Input = rawOrNil(v)
+	case fSchema:
+		r.Schema = rawOrNil(v)
+	case fResult:
+		r.Result = rawOrNil(v)
+	case fAttempt:
+		r.Attempt, _ = strconv.Atoi(v)
+	case fCalls:
+		r.Calls, _ = strconv.Atoi(v)
+	case fHold:
+		r.Held = v == "1"
+	case fHeldRunID:
+		r.HeldRunID = v
+	case fSwarmItem:
+		r.Item = nil
+		if v != "" {
+			r.Item = decodeSwarmItem(v)
+		}
+	case fCreated:
+		r.CreatedAt = unixMilli(v)
+	case fStartedAt:
+		r.StartedAt = unixMilli(v)
+	case fEndedAt:
+		r.EndedAt = unixMilli(v)
+	case fMaxConc, fStopAfter, fMaxItems, fClosed, fNumItems, fNext, fRunning, fNumDone, fNumFailed, fStopped,
+		fComplete, fStopFails:
+		if d.swarm == nil {
+			d.swarm = map[string]string{}
+		}
+		d.swarm[k] = v
+	default:
+		switch {
+		case strings.HasPrefix(k, fOnSuccess), strings.HasPrefix(k, fOnError):
+			p, err := decodeCallback(k[len(fOnSuccess):], v)
+			if err != nil {
+				d.fail(k, err)
+				return
+			}
+			if k[0] == fOnSuccess[0] {
+				d.ok = append(d.ok, p)
+			} else {
+				d.er = append(d.er, p)
+			}
+		case strings.HasPrefix(k, fChainError):
+			p, err := decodeContainerCallback(k[len(fChainError):], v)
+			if err != nil {
+				d.fail(k, err)
+				return
+			}
+			d.ce = append(d.ce, p)
+		case strings.HasPrefix(k, markerPrefix):
+			if r.Dispatched == nil {
+				r.Dispatched = map[string]string{}
+			}
+			r.Dispatched[k[len(markerPrefix):]] = v
+		}
+	}
+}
+
+// kwarg decodes one kwarg (JSON) of a record with n kwargs.
+func (d *recordDecoder) kwarg(k, v string, n int) {
+	if d.r.Kwargs == nil {
+		d.r.Kwargs = make(map[string]any, n)
+	}
+	val, err := decodeKwarg(v)
+	if err != nil && d.err == nil {
+		d.err = fmt.Errorf("redisstore: signature %q: kwarg %q: %w", d.r.ID, k, err)
+	}
+	d.r.Kwargs[k] = val
+}
+
+func (d *recordDecoder) fail(field string, err error) {
+	if d.err == nil {
+		d.err = fmt.Errorf("redisstore: signature %q: field %s: %w", d.r.ID, field, err)
+	}
+}
+
+// done returns the record: callbacks in their stored order, a swarm's configuration.
+func (d *recordDecoder) done() (*Record, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	r := d.r
 	if r.Kind == KindSwarm {
+		h := d.swarm
 		atoi := func(f string) int { n, _ := strconv.Atoi(h[f]); return n }
 		r.Swarm = &SwarmConfig{MaxConcurrency: atoi(fMaxConc), StopAfter: atoi(fStopAfter),
 			MaxItems: atoi(fMaxItems), Closed: h[fClosed] == "1"}
@@ -253,71 +383,41 @@ func parseRecord(id string, h, kw map[string]string) (*Record, error) {
 			Done: atoi(fNumDone), Failed: atoi(fNumFailed), Stopped: h[fStopped] == "1", Complete: h[fComplete] == "1",
 			StopFailures: atoi(fStopFails)}
 	}
-	r.Held = h[fHold] == "1"
-	r.HeldRunID = h[fHeldRunID]
-	if v := h[fSwarmItem]; v != "" {
-		r.Item = decodeSwarmItem(v)
-	}
-	if ms, err := strconv.ParseInt(h[fCreated], 10, 64); err == nil {
-		r.CreatedAt = time.UnixMilli(ms).UTC()
-	}
-	if ms, err := strconv.ParseInt(h[fStartedAt], 10, 64); err == nil {
-		r.StartedAt = time.UnixMilli(ms).UTC()
-	}
-	if ms, err := strconv.ParseInt(h[fEndedAt], 10, 64); err == nil {
-		r.EndedAt = time.UnixMilli(ms).UTC()
-	}
-	var ok, er []positioned
-	var ce []positionedContainer
-	for k, v := range h {
-		var dst *[]positioned
-		switch {
-		case strings.HasPrefix(k, fOnSuccess):
-			dst = &ok
-		case strings.HasPrefix(k, fOnError):
-			dst = &er
-		case strings.HasPrefix(k, fChainError):
-			p, err := decodeContainerCallback(k[len(fChainError):], v)
-			if err != nil {
-				return nil, fmt.Errorf("redisstore: signature %q: field %s: %w", id, k, err)
-			}
-			ce = append(ce, p)
-			continue
-		default:
-			continue
-		}
-		p, err := decodeCallback(k[len(fOnSuccess):], v)
-		if err != nil {
-			return nil, fmt.Errorf("redisstore: signature %q: field %s: %w", id, k, err)
-		}
-		*dst = append(*dst, p)
-	}
-	r.OnSuccess, r.OnError = inOrder(ok), inOrder(er)
-	if len(ce) > 0 {
-		sort.Slice(ce, func(i, j int) bool { return ce[i].pos < ce[j].pos })
-		for _, p := range ce {
-			r.ChainErrors = append(r.ChainErrors, p.cb)
-		}
-	}
-	for k, v := range h {
-		if strings.HasPrefix(k, markerPrefix) {
-			if r.Dispatched == nil {
-				r.Dispatched = map[string]string{}
-			}
-			r.Dispatched[strings.TrimPrefix(k, markerPrefix)] = v
-		}
-	}
-	if len(kw) > 0 {
-		r.Kwargs = make(map[string]any, len(kw))
-		for k, v := range kw {
-			var val any
-			if err := json.Unmarshal([]byte(v), &val); err != nil {
-				return nil, fmt.Errorf("redisstore: signature %q: kwarg %q: %w", id, k, err)
-			}
-			r.Kwargs[k] = val
+	r.OnSuccess, r.OnError = inOrder(d.ok), inOrder(d.er)
+	if len(d.ce) > 0 {
+		sort.Slice(d.ce, func(i, j int) bool { return d.ce[i].pos < d.ce[j].pos })
+		r.ChainErrors = make([]ContainerCallbackRef, len(d.ce))
+		for i, p := range d.ce {
+			r.ChainErrors[i] = p.cb
 		}
 	}
 	return r, nil
+}
+
+// rawOrNil returns v as raw JSON, nil for "".
+func rawOrNil(v string) json.RawMessage {
+	if v == "" {
+		return nil
+	}
+	return json.RawMessage(v)
+}
+
+// unixMilli decodes a time stored as unix milliseconds; the zero time when v is not one.
+func unixMilli(v string) time.Time {
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// decodeKwarg decodes one stored kwarg value as json.Unmarshal into an any does.
+func decodeKwarg(v string) (any, error) {
+	var val any
+	if err := json.Unmarshal([]byte(v), &val); err != nil {
+		return nil, err
+	}
+	return val, nil
 }
 
 func orDefault(s, d flowtype.Status) flowtype.Status {
