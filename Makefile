@@ -56,13 +56,13 @@ reliability: ## fault suite x3 + 30 s per fuzz target on the local engine; write
 	set -a; . .state/env; set +a; \
 	go run ./internal/cmd/hfreliability -count 3 -fuzztime 30s -out docs/reliability.md
 
-bench: ## hatchetflow vs native Hatchet on the local engine, then Go micro-benchmarks (docs/benchmarks.md)
-	@started="$$(mktemp)"; \
-	trap 'rc=$$?; $(STACK) down --only "$$started" || true; rm -f "$$started"; exit $$rc' EXIT; \
-	$(STACK) up --record "$$started"; \
-	set -a; . .state/env; set +a; \
-	go run ./internal/cmd/hfbench; \
-	go test -run XXX -bench . -benchmem ./...
+# hatchetflow vs native Hatchet and the hand-written references on an engine on the RabbitMQ queue
+# (production's), then on the PostgreSQL queue, each on an own PostgreSQL cluster in a state dir of
+# its own (.state/bench-rabbitmq, .state/bench-postgres); then the Go micro-benchmarks. Prints each
+# run's summary line prefixed `rabbitmq: ` / `postgres: `. HATCHETFLOW_BENCH_MQ=rabbitmq (or
+# postgres) runs one queue only. scripts/bench-all and docs/benchmarks.md say more.
+bench:
+	scripts/bench-all
 
 diagrams: ## regenerate docs/*.svg from their .dot sources (needs graphviz: apt-get install graphviz)
 	for f in docs/*.dot; do dot -Tsvg "$$f" -o "$${f%.dot}.svg"; done

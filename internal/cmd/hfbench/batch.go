@@ -12,11 +12,11 @@ import (
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 )
 
-// The batch reference (-batch, or -explain): how much batching callback dispatch would
-// save. hatchetflow dispatches the callbacks of one task as one RunNoWait call each
-// (concurrently). The SDK's Client.RunMany does the same outside a durable task (one
-// RunNoWait per input, v0.104.7 client.go); a real batch is the engine's
-// BulkTriggerWorkflow, which the SDK exposes only on its v0 client
+// The batch reference (-batch, or -explain): what batching dispatch saves, on the
+// engine alone. hatchetflow triggers the callbacks of one outcome in one
+// BulkTriggerWorkflow call per 500 (the fan-out curve counts its calls); the SDK's
+// Client.RunMany makes one RunNoWait per input outside a durable task (v0.104.7
+// client.go), and exposes the bulk call only on its v0 client
 // (pkg/client Admin().BulkRunWorkflow). This phase triggers N runs of a workflow
 // with the fair shape (one task plus an on-failure step) both ways, from this process,
 // and measures trigger start → last run's user function start.

@@ -349,7 +349,8 @@ type costPoint struct {
 	// lastStart is the root's user function end to the last callback's start.
 	lastStart time.Duration
 	// calls is the engine trigger calls of the whole run (the root's trigger
-	// included); runRTT its Redis round trips (Save included).
+	// included; a batch of callbacks is one call); runRTT its Redis round trips
+	// (Save included).
 	calls, runRTT int64
 }
 

@@ -1,27 +1,37 @@
 // Command hfbench measures hatchetflow against hand-written Hatchet on one local engine,
-// in one process, in ABBA pairs of short rounds (ours, native, fair, fair, native, ours),
-// each comparison reported as the median of its per-pair ratios:
+// in one process, in ABBA pairs of short rounds (ours, native, fair, trigger, trigger,
+// fair, native, ours), each comparison reported as the median of its per-pair ratios:
 //
-//   - callback hop: a signature run with one success callback vs a native two-task DAG
-//     and vs the fair comparator (a task with an on-failure step that triggers the next
-//     with RunNoWait); the hop is callback/child user function start minus parent user
-//     function end, both taken in this process;
-//   - throughput: the same three sides with bounded concurrency;
+//   - callback hop: a signature run with one success callback vs a native two-task DAG,
+//     vs the fair comparator (a task with an on-failure step that triggers the next with
+//     RunNoWait) and vs the lean reference "trigger" (the same without on-failure steps:
+//     hatchetflow's default engine shape without Redis and hatchetflow's code); the hop
+//     is callback/child user function start minus parent user function end, both taken
+//     in this process;
+//   - throughput: the same sides with bounded concurrency;
 //   - a 20-step dsl.Chain vs a 20-task native DAG: per-step hop and Redis round trips;
 //   - cost curves: fan-out of 1 to 1,000 success callbacks and depth 1 to 50 (Save round
-//     trips and bytes, time to the last callback, engine calls), plus a reference of N
-//     RunNoWait calls vs one BulkTriggerWorkflow call;
+//     trips and bytes, time to the last callback, engine calls: a Dispatch or a
+//     DispatchBatch is one call), plus a reference of N RunNoWait calls vs one
+//     BulkTriggerWorkflow call;
 //   - Redis round trips per operation (save with 0, 2 and 10 callbacks, task start,
 //     finish plus dispatch markers) with the go-redis hook in internal/rtcount, and
-//     MEMORY USAGE of a typical saved signature.
+//     MEMORY USAGE of a typical saved signature;
+//   - swarms (2,000 items at max concurrency 50 by default) against plain runs under a
+//     Hatchet concurrency limit.
 //
 // It writes PNG plots into -plots (docs), prints tables on stdout and, as its last line:
 //
-//	hop_ratio=X throughput_ratio=X save_rtt=N start_rtt=N finish_rtt=N sig_bytes=N fair_throughput_ratio=X fair_hop_ratio=X fanout1000_ms=N chain_hop_ratio=X chain_step_rtt=N
+//	hop_ratio=X throughput_ratio=X save_rtt=N start_rtt=N finish_rtt=N sig_bytes=N fair_throughput_ratio=X fair_hop_ratio=X lean_hop_ratio=X lean_throughput_ratio=X fanout1000_ms=N fanout1000_calls=N chain_hop_ratio=X chain_step_rtt=N swarm2000_items_per_s=X
+//
+// followed, when the swarm bench ran, by swarm_time_ratio=X swarm_item_rtt=X
+// swarm_item_bytes=N. A figure whose phase did not run is 0.
 //
 // Progress goes to stderr. It needs the local stack (`scripts/stack up`, then
 // `set -a; . .state/env; set +a`): HATCHET_CLIENT_TOKEN and friends, and REDIS_URL; the
-// database size comes from DATABASE_URL or .state/run/engine.db. See docs/benchmarks.md.
+// database size comes from DATABASE_URL or .state/run/engine.db (under
+// HATCHETFLOW_STATE_DIR when set). `make bench` (scripts/bench-all) runs it on an engine
+// on the RabbitMQ queue, then on one on the PostgreSQL queue. See docs/benchmarks.md.
 package main
 
 import (
@@ -36,6 +46,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -87,11 +98,11 @@ func main() {
 	flag.DurationVar(&cfg.runTimeout, "run-timeout", 30*time.Second, "give up on one run after this long")
 	flag.DurationVar(&cfg.timeout, "timeout", 30*time.Minute, "give up on the whole benchmark after this long")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the engine phases to this file")
-	flag.BoolVar(&cfg.explain, "explain", false, "also run two reference sides with hatchetflow's engine shape but no hatchetflow code (see docs/benchmarks.md)")
+	flag.BoolVar(&cfg.explain, "explain", false, "also run the reference side trigger+skip (the lean trigger side plus an on-failure step and an always-skipped follow-up step on each workflow; see docs/benchmarks.md)")
 	flag.BoolVar(&cfg.batch, "batch", true, "also measure N RunNoWait calls against one BulkTriggerWorkflow call for N runs (implied by -explain)")
 	flag.BoolVar(&cfg.skipEngine, "redis-only", false, "measure only Redis round trips and memory (no engine phases)")
-	flag.StringVar(&cfg.swarmSizes, "swarm-sizes", "100,1000,10000", "swarm bench sizes (items), comma-separated; empty skips it")
-	flag.IntVar(&cfg.swarmConc, "swarm-concurrency", 100, "swarm max concurrency and the native side's Hatchet concurrency limit")
+	flag.StringVar(&cfg.swarmSizes, "swarm-sizes", "2000", "swarm bench sizes (items), comma-separated, e.g. 100,2000,10000; empty skips it (swarm2000_items_per_s needs 2000)")
+	flag.IntVar(&cfg.swarmConc, "swarm-concurrency", 50, "swarm max concurrency and the native side's Hatchet concurrency limit")
 	flag.BoolVar(&cfg.swarmOnly, "swarm-only", false, "run only the swarm bench")
 	flag.IntVar(&cfg.swarmNativeMax, "swarm-native-max", 10000, "largest swarm size whose native side (plain runs under the concurrency limit) is measured too; above it only the swarm runs")
 	flag.Parse()
@@ -186,7 +197,7 @@ func run(cfg config) error {
 			return err
 		}
 		printSwarm(os.Stdout, figs, cfg.swarmConc)
-		fmt.Println(swarmFields(figs))
+		fmt.Println(strings.TrimSpace(fmt.Sprintf("swarm2000_items_per_s=%.1f %s", swarmItemsPerSecond(figs, 2000), swarmFields(figs))))
 		return nil
 	}
 	for _, s := range b.sides {

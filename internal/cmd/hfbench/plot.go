@@ -146,10 +146,12 @@ func (r *results) plot(dir string) ([]string, error) {
 				must(newPlot("callback hop ratio per ABBA pair", "pair", "ours / other (median hop)", false, false,
 					series{name: "ours / native DAG", xys: indexed(hopRatios(r.hop.pairs, sideOurs, sideNative))},
 					series{name: "ours / fair", xys: indexed(hopRatios(r.hop.pairs, sideOurs, sideFair))},
+					series{name: "ours / lean trigger", xys: indexed(hopRatios(r.hop.pairs, sideOurs, sideTrigger))},
 					goalLine("goal vs native (0.8)", hn, 0.8), goalLine("goal vs fair (1.0)", hn, 1.0))),
 				must(newPlot("throughput ratio per ABBA pair", "pair", "ours / other (runs/s)", false, false,
 					series{name: "ours / native DAG", xys: indexed(tpRatios(r.tp.pairs, sideOurs, sideNative))},
 					series{name: "ours / fair", xys: indexed(tpRatios(r.tp.pairs, sideOurs, sideFair))},
+					series{name: "ours / lean trigger", xys: indexed(tpRatios(r.tp.pairs, sideOurs, sideTrigger))},
 					goalLine("goal vs native (0.9)", tn, 0.9), goalLine("goal vs fair (0.95)", tn, 0.95))),
 			}, {
 				must(newPlot("throughput per pair (drift as the database grows)", "pair", "runs/s", false, false, rates...)),

@@ -88,7 +88,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(
 var sideLabels = map[string]string{
 	sideOurs:     "hatchetflow: signature → success callback (fast path)",
 	sideNative:   "native: two-task DAG, child WithParents",
-	sideTrigger:  "ref trigger: 1-task wf → RunNoWait → 1-task wf",
+	sideTrigger:  "lean trigger: 1-task wf → RunNoWait → 1-task wf",
 	sideFair:     "fair: 1-task wf + on-failure → RunNoWait → same",
 	sideTrigSkip: "ref trigger+skip: same + on-failure + skipped follow-up",
 }
@@ -122,6 +122,20 @@ func (r *results) fairThroughputRatio() float64 {
 	return medianOf(tpRatios(r.tp.pairs, sideOurs, sideFair))
 }
 
+func (r *results) leanHopRatio() float64 {
+	if r.hop == nil {
+		return 0
+	}
+	return medianOf(hopRatios(r.hop.pairs, sideOurs, sideTrigger))
+}
+
+func (r *results) leanThroughputRatio() float64 {
+	if r.tp == nil {
+		return 0
+	}
+	return medianOf(tpRatios(r.tp.pairs, sideOurs, sideTrigger))
+}
+
 func (r *results) chainHopRatio() float64 {
 	if r.chain == nil {
 		return 0
@@ -129,13 +143,14 @@ func (r *results) chainHopRatio() float64 {
 	return medianOf(r.chain.ratios())
 }
 
-func (r *results) fanout1000() time.Duration {
+// fanout1000 is the fan-out curve's point at 1,000 callbacks (zero if it did not run).
+func (r *results) fanout1000() costPoint {
 	for _, p := range r.fanout {
 		if p.size == 1000 {
-			return p.lastStart
+			return p
 		}
 	}
-	return 0
+	return costPoint{}
 }
 
 func (r *results) print(out io.Writer) {
@@ -168,6 +183,9 @@ func (r *results) print(out io.Writer) {
 		fmt.Fprintf(w, "fair_hop_ratio: ours / fair, median of per-pair ratios [min–max]\t%s\n",
 			fmtSpread(hopRatios(h.pairs, sideOurs, sideFair)))
 		fmt.Fprintf(w, "  per pair\t%s\n", fmtRatios(hopRatios(h.pairs, sideOurs, sideFair)))
+		fmt.Fprintf(w, "lean_hop_ratio: ours / lean trigger, median of per-pair ratios [min–max]\t%s\n",
+			fmtSpread(hopRatios(h.pairs, sideOurs, sideTrigger)))
+		fmt.Fprintf(w, "  per pair\t%s\n", fmtRatios(hopRatios(h.pairs, sideOurs, sideTrigger)))
 		fmt.Fprintf(w, "database size during the hop phase\t%s\n", dbGrowth(h.dbBefore, h.dbAfter))
 		for _, s := range r.sides {
 			if n := h.failures[s]; n > 0 {
@@ -189,6 +207,9 @@ func (r *results) print(out io.Writer) {
 		fmt.Fprintf(w, "fair_throughput_ratio: ours / fair, median of per-pair ratios [min–max]\t%s\n",
 			fmtSpread(tpRatios(tp.pairs, sideOurs, sideFair)))
 		fmt.Fprintf(w, "  per pair\t%s\n", fmtRatios(tpRatios(tp.pairs, sideOurs, sideFair)))
+		fmt.Fprintf(w, "lean_throughput_ratio: ours / lean trigger, median of per-pair ratios [min–max]\t%s\n",
+			fmtSpread(tpRatios(tp.pairs, sideOurs, sideTrigger)))
+		fmt.Fprintf(w, "  per pair\t%s\n", fmtRatios(tpRatios(tp.pairs, sideOurs, sideTrigger)))
 		fmt.Fprintf(w, "database size during the throughput phase\t%s\n", dbGrowth(tp.dbBefore, tp.dbAfter))
 		per := len(r.sides) * 2
 		for i := 0; i < len(tp.rounds); i += per {
@@ -255,7 +276,7 @@ func (r *results) print(out io.Writer) {
 		if len(curve.pts) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%s\tSave rtt\tSave bytes\troot end → last start, ms\tengine calls\tredis rtt of the run\n", curve.name)
+		fmt.Fprintf(w, "%s\tSave rtt\tSave bytes\troot end → last start, ms\tengine calls (a batch is one)\tredis rtt of the run\n", curve.name)
 		for _, p := range curve.pts {
 			fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%d\t%d\n", p.size, p.saveRTT, p.saveBytes, ms(p.lastStart), p.calls, p.runRTT)
 		}
@@ -292,9 +313,13 @@ func (r *results) print(out io.Writer) {
 	if len(r.swarm) > 0 {
 		printSwarm(out, r.swarm, r.cfg.swarmConc)
 	}
-	fmt.Fprintf(out, "hop_ratio=%.2f throughput_ratio=%.2f save_rtt=%d start_rtt=%d finish_rtt=%d sig_bytes=%d "+
-		"fair_throughput_ratio=%.2f fair_hop_ratio=%.2f fanout1000_ms=%d chain_hop_ratio=%.2f chain_step_rtt=%.0f %s\n",
+	fan := r.fanout1000()
+	line := fmt.Sprintf("hop_ratio=%.2f throughput_ratio=%.2f save_rtt=%d start_rtt=%d finish_rtt=%d sig_bytes=%d "+
+		"fair_throughput_ratio=%.2f fair_hop_ratio=%.2f lean_hop_ratio=%.2f lean_throughput_ratio=%.2f "+
+		"fanout1000_ms=%d fanout1000_calls=%d chain_hop_ratio=%.2f chain_step_rtt=%.0f swarm2000_items_per_s=%.1f %s",
 		r.hopRatio(), r.throughputRatio(), rr.maxSave(), rr.start, rr.finish, rr.sigBytes+rr.kwBytes,
-		r.fairThroughputRatio(), r.fairHopRatio(), r.fanout1000().Milliseconds(), r.chainHopRatio(), r.chain.stepRTT(),
+		r.fairThroughputRatio(), r.fairHopRatio(), r.leanHopRatio(), r.leanThroughputRatio(),
+		fan.lastStart.Milliseconds(), fan.calls, r.chainHopRatio(), r.chain.stepRTT(), swarmItemsPerSecond(r.swarm, 2000),
 		swarmFields(r.swarm))
+	fmt.Fprintln(out, strings.TrimSpace(line))
 }

@@ -30,8 +30,10 @@ import (
 // workflow carries the limit on both sides; the swarm never reaches it). Per size it
 // reports both wall times, Redis round trips per item (every command of the swarm's
 // run, its items' starts and finishes included), the swarm's Redis memory per item
-// (its item hash) beside an item signature's, and engine calls per item (dispatcher
-// calls: items, the swarm's own run, its watcher runs).
+// (its item hash) beside an item signature's, engine calls per item (dispatcher calls,
+// a batch counting as one: the swarm's own run and its items' triggers) and both sides'
+// items per second. The defaults (-swarm-sizes 2000, -swarm-concurrency 50) are issue
+// #23's goal: a 2,000-item swarm at concurrency 50 (swarm2000_items_per_s).
 
 // swarmItemInput is the bench item's input.
 type swarmItemInput struct {
@@ -50,8 +52,31 @@ type swarmFigures struct {
 	order                 string // which side ran first
 }
 
+// ratio is swarm time / native time (0 when the native side did not run).
 func (f swarmFigures) ratio() float64 {
-	return f.swarmWall.Seconds() / max(f.nativeWall.Seconds(), 1e-9)
+	if f.nativeWall <= 0 {
+		return 0
+	}
+	return f.swarmWall.Seconds() / f.nativeWall.Seconds()
+}
+
+// perSecond is items per second over wall (0 when the side did not run).
+func perSecond(items int, wall time.Duration) float64 {
+	if wall <= 0 {
+		return 0
+	}
+	return float64(items) / wall.Seconds()
+}
+
+// swarmItemsPerSecond is the items per second of hatchetflow's swarm of n items, or 0
+// when no swarm of n items was measured.
+func swarmItemsPerSecond(figs []swarmFigures, n int) float64 {
+	for _, f := range figs {
+		if f.items == n {
+			return perSecond(f.items, f.swarmWall)
+		}
+	}
+	return 0
 }
 
 // countingDispatcher counts the engine calls hatchetflow makes.
@@ -197,8 +222,9 @@ func runSwarmBench(ctx context.Context, rdb *redis.Client, counter *rtcount.Coun
 				return out, err
 			}
 		}
-		progress("swarm %d items: swarm %v, native %v (ratio %.2f), %.2f rtt/item, %.0f B/item, %.2f engine calls/item",
-			n, f.swarmWall.Round(time.Millisecond), f.nativeWall.Round(time.Millisecond), f.ratio(), f.rttPerItem, f.itemHashBytes, f.callsPerItem)
+		progress("swarm %d items: swarm %v (%.1f items/s), native %v (%.1f items/s), ratio %.2f, %.2f rtt/item, %.0f B/item, %.3f engine calls/item",
+			n, f.swarmWall.Round(time.Millisecond), perSecond(n, f.swarmWall), f.nativeWall.Round(time.Millisecond),
+			perSecond(n, f.nativeWall), f.ratio(), f.rttPerItem, f.itemHashBytes, f.callsPerItem)
 		out = append(out, f)
 	}
 	return out, nil
@@ -283,10 +309,15 @@ func (b *swarmBench) swarm(ctx context.Context, name string, n int) (swarmFigure
 // printSwarm writes the swarm table.
 func printSwarm(out io.Writer, figs []swarmFigures, conc int) {
 	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "swarm vs plain runs under a concurrency limit, max concurrency %d\titems\tswarm s\tnative s\tratio\trtt/item\tswarm B/item\titem sig B\tengine calls/item\torder\n", conc)
+	fmt.Fprintf(w, "swarm vs plain runs under a concurrency limit, max concurrency %d\titems\tswarm s\tnative s\tratio\tswarm items/s\tnative items/s\trtt/item\tswarm B/item\titem sig B\tengine calls/item\torder\n", conc)
 	for _, f := range figs {
-		fmt.Fprintf(w, "\t%d\t%.1f\t%.1f\t%.2f\t%.2f\t%.0f\t%d\t%.3f\t%s\n", f.items, f.swarmWall.Seconds(), f.nativeWall.Seconds(),
-			f.ratio(), f.rttPerItem, f.itemHashBytes, f.itemSigBytes, f.callsPerItem, f.order)
+		nativeS, ratio, nativeRate := "—", "—", "—" // the native side did not run (-swarm-native-max)
+		if f.nativeWall > 0 {
+			nativeS, ratio = fmt.Sprintf("%.1f", f.nativeWall.Seconds()), fmt.Sprintf("%.2f", f.ratio())
+			nativeRate = fmt.Sprintf("%.1f", perSecond(f.items, f.nativeWall))
+		}
+		fmt.Fprintf(w, "\t%d\t%.1f\t%s\t%s\t%.1f\t%s\t%.2f\t%.0f\t%d\t%.3f\t%s\n", f.items, f.swarmWall.Seconds(), nativeS,
+			ratio, perSecond(f.items, f.swarmWall), nativeRate, f.rttPerItem, f.itemHashBytes, f.itemSigBytes, f.callsPerItem, f.order)
 	}
 	w.Flush()
 	fmt.Fprintln(out)
