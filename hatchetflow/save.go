@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/inject"
@@ -228,9 +230,18 @@ func (c *Client) Signature(ctx context.Context, id string) (*Signature, error) {
 	return signatureOf(r), nil
 }
 
-// normalize makes m JSON-shaped (what the wire would deliver) with a round trip;
-// values that do not encode are left for the encoder to report.
+// normalize makes m JSON-shaped (what the wire would deliver): a copy of m as
+// encoding it to JSON and decoding it again would give. Maps, slices, strings, bools,
+// float64s and integers, the usual contents, are copied directly (see jsonCopy);
+// anything else takes the round trip. Values that do not encode are left for the
+// encoder to report.
 func normalize(m map[string]any) map[string]any {
+	if m == nil {
+		return nil // encodes as null, which decodes to a nil map
+	}
+	if out, ok := jsonCopy(m); ok {
+		return out.(map[string]any)
+	}
 	raw, err := json.Marshal(m)
 	if err != nil {
 		return m
@@ -240,6 +251,75 @@ func normalize(m map[string]any) map[string]any {
 		return m
 	}
 	return out
+}
+
+// jsonCopy returns the value that encoding v to JSON and decoding the result into an
+// any gives, when v is made only of what that round trip keeps or converts exactly:
+// map[string]any and []any (copied; nil ones decode as nil), strings that are valid
+// UTF-8 (invalid bytes would become U+FFFD), bools, nil, finite float64s (the shortest
+// encoding decodes to the same float64) and integers (encoded exactly, decoded to the
+// nearest float64, as a conversion rounds them). ok is false for anything else
+// (float32, whose encoding is shortest for 32 bits; named types; types with their own
+// encoding; NaN and infinities, which do not encode): the caller takes the round trip.
+func jsonCopy(v any) (out any, ok bool) {
+	switch x := v.(type) {
+	case nil, bool:
+		return x, true
+	case string:
+		return x, utf8.ValidString(x)
+	case float64:
+		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	case int:
+		return float64(x), true
+	case int8:
+		return float64(x), true
+	case int16:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint:
+		return float64(x), true
+	case uint8:
+		return float64(x), true
+	case uint16:
+		return float64(x), true
+	case uint32:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case map[string]any:
+		if x == nil {
+			return nil, true
+		}
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			if !utf8.ValidString(k) {
+				return nil, false
+			}
+			c, ok := jsonCopy(e)
+			if !ok {
+				return nil, false
+			}
+			m[k] = c
+		}
+		return m, true
+	case []any:
+		if x == nil {
+			return nil, true
+		}
+		l := make([]any, len(x))
+		for i, e := range x {
+			c, ok := jsonCopy(e)
+			if !ok {
+				return nil, false
+			}
+			l[i] = c
+		}
+		return l, true
+	}
+	return nil, false
 }
 
 // toObject turns an input message (a map or a struct) into a JSON object map.
