@@ -192,6 +192,13 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 	if len(opts.Input) > 0 {
 		args = append(args, string(opts.Input))
 	}
+	if len(opts.Containers) == 0 { // one script: no pipeline
+		res, err := finishCmd.Run(ctx, s.rdb, s.recordKeys(id), args...).Slice()
+		if err != nil {
+			return nil, opError(fmt.Sprintf("finish %q", id), err)
+		}
+		return s.transition(id, runID, flowtype.StatusDone, res)
+	}
 	var fin *redis.Cmd
 	leaves := make([]*redis.SliceCmd, len(opts.Containers))
 	err := s.pipelineScripts(ctx, finishCmd, nil, func(p redis.Pipeliner) {
