@@ -3,6 +3,7 @@ package redisstore
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -205,13 +206,91 @@ func (r *Record) fields() ([]any, error) {
 func kwargsFields(kw map[string]any) ([]any, error) {
 	out := make([]any, 0, 2*len(kw))
 	for k, v := range kw {
-		b, err := json.Marshal(v)
+		e, err := encodeKwarg(v)
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: kwarg %q: %w", k, err)
 		}
-		out = append(out, k, string(b))
+		out = append(out, k, e)
 	}
 	return out, nil
+}
+
+// encodeKwarg encodes one kwarg value as json.Marshal does; the common small values
+// (strings of plain ASCII, bools, nil, ints, float64s json writes without an exponent)
+// directly.
+func encodeKwarg(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		if plainJSON(x) && strings.IndexAny(x, "<>&") < 0 { // json.Marshal escapes these for HTML
+			return `"` + x + `"`, nil
+		}
+	case bool:
+		return strconv.FormatBool(x), nil
+	case nil:
+		return "null", nil
+	case int:
+		return strconv.Itoa(x), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case float64:
+		if a := math.Abs(x); a == 0 || a >= 1e-6 && a < 1e21 { // not NaN or ±Inf either
+			return strconv.FormatFloat(x, 'f', -1, 64), nil
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// plainJSON reports whether s is printable ASCII with no quote or backslash: the same
+// inside a JSON string as outside.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonNumber reports whether s is a number in JSON's grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func jsonNumber(s string) bool {
+	i := 0
+	digits := func() int {
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 // parseRecord decodes the record and kwargs hashes of id, read as maps (HGETALL).
@@ -411,8 +490,25 @@ func unixMilli(v string) time.Time {
 	return time.UnixMilli(ms).UTC()
 }
 
-// decodeKwarg decodes one stored kwarg value as json.Unmarshal into an any does.
+// decodeKwarg decodes one stored kwarg value as json.Unmarshal into an any does; the
+// common small values (literals, numbers, strings of plain ASCII) directly.
 func decodeKwarg(v string) (any, error) {
+	switch v {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	case "null":
+		return nil, nil
+	}
+	if n := len(v); n >= 2 && v[0] == '"' && v[n-1] == '"' && plainJSON(v[1:n-1]) {
+		return v[1 : n-1], nil
+	}
+	if jsonNumber(v) {
+		if f, err := strconv.ParseFloat(v, 64); err == nil { // as encoding/json does
+			return f, nil
+		}
+	}
 	var val any
 	if err := json.Unmarshal([]byte(v), &val); err != nil {
 		return nil, err

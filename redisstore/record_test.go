@@ -3,6 +3,8 @@ package redisstore
 import (
 	"encoding/json"
 	"errors"
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"strconv"
 	"testing"
@@ -120,6 +122,41 @@ func TestParseRecordReplyMatchesParseRecord(t *testing.T) {
 	} {
 		if _, err := parseRecordReply("x", c.h, c.kw); err == nil || errors.Is(err, ErrNotFound) {
 			t.Fatalf("%v %v: %v, want a decoding error", c.h, c.kw, err)
+		}
+	}
+}
+
+// Kwargs encode as json.Marshal encodes them and decode as json.Unmarshal decodes
+// them, the common values too, which take a shorter way.
+func TestKwargCodingIsJSON(t *testing.T) {
+	values := []any{"", "x", "plain text 123", "<b>", "a&b", "q\"uote", "back\\slash", "tab\t", "\x7f", "é", "\xff", "\u2028",
+		true, false, nil, 0, -1, 42, int64(math.MinInt64), int64(math.MaxInt64), int32(5), uint64(math.MaxUint64),
+		0.0, math.Copysign(0, -1), 1.5, -2.25, 1e-6, 9.99e-7, 1e20, 1e21, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64,
+		float32(0.1), math.NaN(), math.Inf(1), []any{1, "a"}, map[string]any{"a": 1}, json.RawMessage(`{"a":1}`)}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 2000; i++ {
+		values = append(values, r.NormFloat64()*math.Pow(10, float64(r.IntN(60)-30)), r.Int64()>>r.IntN(64))
+	}
+	for _, v := range values {
+		want, werr := json.Marshal(v)
+		got, gerr := encodeKwarg(v)
+		if (werr != nil) != (gerr != nil) || (werr == nil && got != string(want)) {
+			t.Fatalf("encodeKwarg(%#v) = %q, %v; json.Marshal gives %q, %v", v, got, gerr, want, werr)
+		}
+	}
+	texts := []string{"true", "false", "null", `""`, `"x"`, `"a b"`, `"\u00e9"`, `"\""`, `"a\\b"`, `"<>"`, "\"\xff\"", "\"\x01\"",
+		"0", "-0", "1", "-12", "1.5", "1e3", "1E+3", "-1.25e-7", "1e400", "-1e400", "01", "1.", ".5", "-", "+1", "1e", "1e+",
+		"0x10", "Inf", "NaN", " 1", "1 ", "tru", "nul", "[1]", `{"a":1}`, "", `"`, `"a`}
+	for i := 0; i < 2000; i++ {
+		b, _ := json.Marshal(r.NormFloat64() * math.Pow(10, float64(r.IntN(60)-30)))
+		texts = append(texts, string(b))
+	}
+	for _, s := range texts {
+		var want any
+		werr := json.Unmarshal([]byte(s), &want)
+		got, gerr := decodeKwarg(s)
+		if (werr != nil) != (gerr != nil) || (werr == nil && !reflect.DeepEqual(got, want)) {
+			t.Fatalf("decodeKwarg(%q) = %#v, %v; json.Unmarshal gives %#v, %v", s, got, gerr, want, werr)
 		}
 	}
 }
