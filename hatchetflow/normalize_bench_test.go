@@ -30,7 +30,7 @@ func TestNormalizeIsTheJSONRoundTrip(t *testing.T) {
 	cases := []map[string]any{
 		nil,
 		{},
-		{"s": "x", "b": true, "n": nil, "f": 1.5, "i": 3, "neg": -0.0, "big": 1e300, "tiny": 1e-7},
+		{"s": "x", "b": true, "n": nil, "f": 1.5, "i": 3, "neg": math.Copysign(0, -1), "big": 1e300, "tiny": 1e-7},
 		{"html": "<a href=\"x\">&amp;</a>", "ctl": "a\x00b\n\t\u2028", "utf8": "é字🙂"},
 		{"nested": map[string]any{"l": []any{1, "2", []any{}, map[string]any{}, nil}, "m": map[string]any(nil), "sl": []any(nil)}},
 		{"ints": []any{int8(-8), int16(16), int32(-32), int64(math.MaxInt64), uint(7), uint8(8), uint16(16), uint32(32), uint64(math.MaxUint64)}},

@@ -221,7 +221,7 @@ func kwargsFields(kw map[string]any) ([]any, error) {
 func encodeKwarg(v any) (string, error) {
 	switch x := v.(type) {
 	case string:
-		if plainJSON(x) && strings.IndexAny(x, "<>&") < 0 { // json.Marshal escapes these for HTML
+		if plainJSON(x) && !strings.ContainsAny(x, "<>&") { // json.Marshal escapes these for HTML
 			return `"` + x + `"`, nil
 		}
 	case bool:
