@@ -106,7 +106,7 @@ func (s *Store) Start(ctx context.Context, id, runID string, attempt int) (Start
 // one more gets outcome [Exhausted]. The count lives on the record, so it holds
 // whatever attempt number the engine reports.
 func (s *Store) StartWithInput(ctx context.Context, id, runID string, attempt int, input json.RawMessage, maxCalls int) (StartOutcome, *Record, error) {
-	args := []any{runID, ms(s.activeTTL), attempt, string(input), maxCalls}
+	args := []any{runID, ms(s.activeTTL), attempt, []byte(input), maxCalls}
 	res, err := startCmd.Run(ctx, s.rdb, s.recordKeys(id), args...).Slice()
 	if err != nil {
 		return "", nil, opError(fmt.Sprintf("start %q", id), err)
@@ -188,9 +188,9 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 	if opts == nil {
 		opts = &FinishOptions{}
 	}
-	args := []any{runID, string(result), ms(s.doneTTL)}
+	args := []any{runID, []byte(result), ms(s.doneTTL)}
 	if len(opts.Input) > 0 {
-		args = append(args, string(opts.Input))
+		args = append(args, []byte(opts.Input))
 	}
 	if len(opts.Containers) == 0 { // one script: no pipeline
 		res, err := finishCmd.Run(ctx, s.rdb, s.recordKeys(id), args...).Slice()
@@ -326,7 +326,7 @@ func (s *Store) MarkDispatched(ctx context.Context, id string, outcome flowtype.
 		for cb, run := range runs {
 			args = append(args, markerPrefix+DispatchKey(outcome, cb), run)
 			if in := inputs[cb]; len(in) > 0 {
-				calls = append(calls, scriptCall{keys: []string{s.SignatureKey(cb)}, args: []any{fInput, string(in)}})
+				calls = append(calls, scriptCall{keys: []string{s.SignatureKey(cb)}, args: []any{fInput, []byte(in)}})
 			}
 		}
 		calls = append(calls, scriptCall{keys: []string{s.SignatureKey(id)}, args: args})
@@ -351,7 +351,7 @@ func ms(d time.Duration) int64 { return d.Milliseconds() }
 // run is about to start (see Record.Input), in one round trip; a missing record is
 // left missing.
 func (s *Store) KeepInput(ctx context.Context, id string, input json.RawMessage) error {
-	if err := markCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id)}, fInput, string(input)).Err(); err != nil {
+	if err := markCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id)}, fInput, []byte(input)).Err(); err != nil {
 		return opError(fmt.Sprintf("keep input of %q", id), err)
 	}
 	return nil

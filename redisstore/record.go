@@ -148,9 +148,23 @@ const (
 )
 
 // fields encodes r for HSET. Kwargs are encoded separately by kwargsFields.
-func (r *Record) fields() ([]any, error) {
-	out := []any{fTask, r.Task, fStatus, string(orDefault(r.Status, flowtype.StatusPending)),
-		fCreated, strconv.FormatInt(r.CreatedAt.UnixMilli(), 10)}
+func (r *Record) fields() ([]any, error) { return r.appendFields(nil), nil }
+
+// fieldsCap is how many elements r's fields take at most, for appendFields: 15 pairs
+// of plain fields, a swarm's configuration and counts, one pair per callback.
+func (r *Record) fieldsCap() int {
+	n := 15 + len(r.ChainErrors) + len(r.OnSuccess) + len(r.OnError)
+	if r.Swarm != nil {
+		n += 9
+	}
+	return 2 * n
+}
+
+// appendFields appends r's field/value pairs (see fields) to out. The task, the
+// status and the creation time come first.
+func (r *Record) appendFields(out []any) []any {
+	out = append(out, fTask, r.Task, fStatus, string(orDefault(r.Status, flowtype.StatusPending)),
+		fCreated, strconv.FormatInt(r.CreatedAt.UnixMilli(), 10))
 	if r.LastStatus != "" {
 		out = append(out, fLastStatus, string(r.LastStatus))
 	}
@@ -161,10 +175,10 @@ func (r *Record) fields() ([]any, error) {
 		out = append(out, fErrorField, r.ErrorField)
 	}
 	if len(r.Schema) > 0 {
-		out = append(out, fSchema, string(r.Schema))
+		out = append(out, fSchema, []byte(r.Schema))
 	}
 	if len(r.Input) > 0 {
-		out = append(out, fInput, string(r.Input))
+		out = append(out, fInput, []byte(r.Input))
 	}
 	if r.RunID != "" {
 		out = append(out, fRunID, r.RunID)
@@ -199,12 +213,16 @@ func (r *Record) fields() ([]any, error) {
 	for i, cb := range r.OnError {
 		out = append(out, fOnError+cb.ID, encodeCallback(i, cb))
 	}
-	return out, nil
+	return out
 }
 
 // kwargsFields encodes kwargs as field/value pairs, values JSON-encoded.
 func kwargsFields(kw map[string]any) ([]any, error) {
-	out := make([]any, 0, 2*len(kw))
+	return appendKwargs(make([]any, 0, 2*len(kw)), kw)
+}
+
+// appendKwargs appends kwargs' field/value pairs (see kwargsFields) to out.
+func appendKwargs(out []any, kw map[string]any) ([]any, error) {
 	for k, v := range kw {
 		e, err := encodeKwarg(v)
 		if err != nil {

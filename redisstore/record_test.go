@@ -27,7 +27,14 @@ func recordHashes(t *testing.T, r *Record, extra ...string) (h, kw map[string]st
 	}
 	h, kw = map[string]string{}, map[string]string{}
 	for i := 0; i+1 < len(f); i += 2 {
-		h[f[i].(string)] = f[i+1].(string)
+		switch v := f[i+1].(type) {
+		case string:
+			h[f[i].(string)] = v
+		case []byte:
+			h[f[i].(string)] = string(v)
+		default:
+			t.Fatalf("field %v: value of type %T", f[i], v)
+		}
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		h[extra[i]] = extra[i+1]

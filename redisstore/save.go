@@ -77,15 +77,8 @@ func (s *Store) saveTree(ctx context.Context, recs []*Record, ifAbsent bool) err
 		ttl = -ttl
 	}
 	calls := make([]scriptCall, 0, len(recs))
+	ttlArg := any(ttl)
 	for _, r := range recs {
-		f, err := r.fields()
-		if err != nil {
-			return fmt.Errorf("redisstore: encode signature %q: %w", r.ID, err)
-		}
-		kw, err := kwargsFields(r.Kwargs)
-		if err != nil {
-			return err
-		}
 		flags := ""
 		if r.Root {
 			flags = "r"
@@ -93,9 +86,13 @@ func (s *Store) saveTree(ctx context.Context, recs []*Record, ifAbsent bool) err
 		if s.saves.Add(1)%10 == 0 {
 			flags += "s"
 		}
-		args := make([]any, 0, 3+len(f)+len(kw))
-		args = append(args, ttl, len(f)/2, flags)
-		args = append(append(args, f...), kw...)
+		args := make([]any, 3, 3+r.fieldsCap()+2*len(r.Kwargs))
+		args = r.appendFields(args)
+		args[0], args[1], args[2] = ttlArg, (len(args)-3)/2, flags
+		args, err := appendKwargs(args, r.Kwargs)
+		if err != nil {
+			return err
+		}
 		calls = append(calls, scriptCall{keys: s.recordKeys(r.ID), args: args})
 		if r.Kind == KindSwarm {
 			items := []any{ttl}
