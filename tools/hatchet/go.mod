@@ -61,7 +61,7 @@ require (
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-multierror v1.1.1 // indirect
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
-	github.com/hatchet-dev/hatchet v0.104.7 // indirect
+	github.com/hatchet-dev/hatchet v0.105.0 // indirect
 	github.com/hatchet-dev/pgoutbox v0.4.0 // indirect
 	github.com/hatchet-dev/timediff v0.0.4 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect

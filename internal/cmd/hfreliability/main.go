@@ -371,9 +371,9 @@ func (r *report) markdown() string {
 	for i, s := range r.Suites {
 		wall[i] = s.Wall.Round(time.Second).String()
 	}
-	w("**%d of %d consecutive suite runs passed** on %s (durations: %s; Go %s, %s/%s, %d CPUs, Hatchet engine v0.104.7).\n\n",
+	w("**%d of %d consecutive suite runs passed** on %s (durations: %s; Go %s, %s/%s, %d CPUs, Hatchet engine %s, %s queue).\n\n",
 		passed, len(r.Suites), r.Started.UTC().Format("2006-01-02 15:04 MST"), strings.Join(wall, ", "),
-		strings.TrimPrefix(runtime.Version(), "go"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+		strings.TrimPrefix(runtime.Version(), "go"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), engineVersion(), engineQueue())
 	w("| scenario | suite runs passed | signature runs | callbacks expected | callbacks observed | each exactly as expected | keys without TTL | time |\n")
 	w("|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.scenarios() {
@@ -450,3 +450,26 @@ func same(vals []string) string {
 //
 //go:embed findings.md
 var findings string
+
+// engineVersion is the Hatchet version the stack builds the engine from (tools/hatchet/go.mod),
+// or "unknown".
+func engineVersion() string {
+	b, err := os.ReadFile(filepath.Join("tools", "hatchet", "go.mod"))
+	if err != nil {
+		return "unknown"
+	}
+	m := regexp.MustCompile(`github\.com/hatchet-dev/hatchet (v\S+)`).FindSubmatch(b)
+	if m == nil {
+		return "unknown"
+	}
+	return string(m[1])
+}
+
+// engineQueue is the engine's message queue as scripts/stack wrote it into .state/env
+// (HATCHETFLOW_ENGINE_MQ), or "postgres".
+func engineQueue() string {
+	if q := os.Getenv("HATCHETFLOW_ENGINE_MQ"); q != "" {
+		return q
+	}
+	return "postgres"
+}
