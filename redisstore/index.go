@@ -24,7 +24,10 @@ import (
 //
 // Each index key's TTL is kept at least as long as its longest-lived member's, and at
 // most a minute longer (raised with a minute to spare, so a busy key is touched about
-// once a minute), so an idle store leaves nothing behind. ixsweep drops the entries of records that expired
+// once a minute), so an idle store leaves nothing behind. A save raises the keys it adds
+// to; a transition or TTL change that raises a record's TTL raises its status key and,
+// with ixraise, the all, task and roots keys that list it (a record started long after
+// its save would otherwise drop out of the lists while it lives). ixsweep drops the entries of records that expired
 // (every tenth save drops up to 20 in passing, every listing up to 100 before it reads), so no entry
 // outlives its record by more than the next write or read of its shard.
 //
@@ -49,15 +52,27 @@ local function ixid() return ID end
 local function ixexp(task, ttl, now)
   if ttl >= 0 then ixput(IX .. ':exp', now + ttl, task .. '\31' .. ID, ttl) end
 end
+local function ixraise(task, ttl)
+  for _, k in ipairs({IX .. ':all', IX .. ':t:' .. task, IX .. ':root'}) do
+    local left = redis.call('PTTL', k)
+    if left >= 0 and left < ttl then redis.call('PEXPIRE', k, ttl + 60000) end
+  end
+end
 local function ixkeep()
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl < 0 then return end
-  ixexp(redis.call('HGET', KEYS[1], 't') or '', ttl, ixnow())
+  local task = redis.call('HGET', KEYS[1], 't') or ''
+  ixexp(task, ttl, ixnow())
+  ixraise(task, ttl)
 end
-local function ixmove(from, to, score, task, ttl, now)
+local function ixstep(from, to, score, task, ttl, now)
   if from and from ~= to then redis.call('ZREM', IX .. ':s:' .. from, ID) end
   ixput(IX .. ':s:' .. to, score, ID, ttl)
   ixexp(task, ttl, now)
+end
+local function ixmove(from, to, score, task, ttl, now)
+  ixstep(from, to, score, task, ttl, now)
+  ixraise(task, ttl)
 end
 local function ixstatus(from, to)
   local ttl = redis.call('PTTL', KEYS[1])
@@ -68,7 +83,7 @@ local function ixadd(root, from, to, score, task, ttl, now)
   ixput(IX .. ':all', score, ID, ttl)
   ixput(IX .. ':t:' .. task, score, ID, ttl)
   if root then ixput(IX .. ':root', score, ID, ttl) end
-  ixmove(from, to, score, task, ttl, now)
+  ixstep(from, to, score, task, ttl, now)
 end
 local function ixdrop(id, task)
   redis.call('ZREM', IX .. ':all', id)

@@ -339,3 +339,40 @@ func TestListOnHundredThousandSignatures(t *testing.T) {
 		}
 	}
 }
+
+// A record whose TTL a transition raises (a start long after its save) stays listed as
+// long as it lives: the index keys that list it (all, by task, roots) get their TTL
+// raised with the record's, not only its status entry.
+func TestIndexKeysLiveAsLongAsARecordTheyList(t *testing.T) {
+	b := backends(t, WithActiveTTL(time.Hour), WithDoneTTL(time.Minute))[0] // miniredis: a clock to move
+	ctx := context.Background()
+	now := time.Now()
+	b.mini.SetTime(now)
+	rec := newRec(t, "late", nil)
+	rec.Root = true
+	if err := b.store.SaveTree(ctx, []*Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	// Started 50 minutes after its save: the record lives an hour from now.
+	b.mini.SetTime(now.Add(50 * time.Minute))
+	b.mini.FastForward(50 * time.Minute)
+	if _, _, err := b.store.Start(ctx, rec.ID, "run", 1); err != nil {
+		t.Fatal(err)
+	}
+	recTTL := b.mini.TTL(b.store.SignatureKey(rec.ID))
+	base := b.store.indexBase(shard(rec.ID))
+	for _, k := range []string{base + ":all", base + ":t:late", base + ":root"} {
+		if ttl := b.mini.TTL(k); ttl < recTTL {
+			t.Errorf("index %s expires in %v, before the record it lists (%v)", k, ttl, recTTL)
+		}
+	}
+	// Past the save's hour, the record is still listed, by every filter.
+	b.mini.SetTime(now.Add(75 * time.Minute))
+	b.mini.FastForward(25 * time.Minute)
+	for _, q := range []ListQuery{{}, {Task: "late"}, {RootsOnly: true}} {
+		q.Limit = 10
+		if got := listAll(t, b.store, q); len(got) != 1 || got[0] != rec.ID {
+			t.Errorf("List(%+v) = %v, want the live record %s", q, got, rec.ID)
+		}
+	}
+}
