@@ -34,6 +34,7 @@ type Client struct {
 
 	registry sync.Map // task name -> cachedDef
 	schemas  sync.Map // schema document -> *inject.Schema
+	fits     fitCache // Save's callback checks (fit.go)
 }
 
 var _ dsl.Backend = (*Client)(nil)

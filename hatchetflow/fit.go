@@ -47,16 +47,16 @@ func (s shape) ref() redisstore.CallbackRef {
 // fields count, as above.
 //
 // Where either side is unknown (a task checked only by a Validate type, an any-typed
-// input or output, a map input) it accepts.
-func checkFit(parent, cb shape, outcome Outcome) error {
+// input or output, a map input) it accepts. fc memoizes the schema questions (nil: none).
+func checkFit(fc *fitCache, parent, cb shape, outcome Outcome) error {
 	if outcome == OutcomeSuccess {
 		for _, it := range cb.items { // a swarm passes the value on to every item
-			if err := checkFit(parent, it, outcome); err != nil {
+			if err := checkFit(fc, parent, it, outcome); err != nil {
 				return err
 			}
 		}
 	}
-	props, required, ok := inject.Properties(cb.input)
+	props, required, ok := fc.Properties(cb.input)
 	if !ok {
 		return nil
 	}
@@ -77,7 +77,7 @@ func checkFit(parent, cb shape, outcome Outcome) error {
 		}
 		provided[rf] = true
 		if field, has := props[rf]; has && !bound(rf) {
-			if m, fits := inject.Fits(parent.output, field); !fits {
+			if m, fits := fc.Fits(parent.output, field); !fits {
 				got := m.Got
 				if m.Path == "" && parent.outType != "" {
 					got += " (" + parent.outType + ")"
@@ -86,7 +86,7 @@ func checkFit(parent, cb shape, outcome Outcome) error {
 			}
 		}
 	case OutcomeError:
-		pprops, _, known := inject.Properties(parent.input)
+		pprops, _, known := fc.Properties(parent.input)
 		if !known {
 			return nil // the parent's message is unknown: anything may be in it
 		}
@@ -107,14 +107,14 @@ func checkFit(parent, cb shape, outcome Outcome) error {
 			if bound(name) || name == cb.errCB {
 				continue
 			}
-			if m, fits := inject.Fits(pp, props[name]); !fits {
+			if m, fits := fc.Fits(pp, props[name]); !fits {
 				return mismatch(name+m.Path, m.Want, m.Got)
 			}
 		}
 	}
 	for _, r := range required {
 		if !provided[r] && !bound(r) {
-			return mismatch(r, inject.Kinds(props[r]), "")
+			return mismatch(r, fc.Kinds(props[r]), "")
 		}
 	}
 	return nil

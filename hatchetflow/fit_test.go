@@ -261,3 +261,22 @@ func TestSaveAcceptsObjectCallbacksThatFitOrAreUnknown(t *testing.T) {
 		}
 	}
 }
+
+// The client remembers its schema checks: the same mismatch is refused the same way
+// every time, and a fitting tree keeps fitting.
+func TestSaveChecksAreTheSameWhenRemembered(t *testing.T) {
+	h := fitFlow(t)
+	ctx := context.Background()
+	want := hatchetflow.CallbackMismatchError{Parent: "total", Callback: "wants-int", Outcome: "success",
+		Field: "value", Want: "integer", Got: "object (hatchetflow_test.Receipt)"}
+	for i := range 3 {
+		_, err := dsl.Sign("total").OnSuccess(dsl.Sign("wants-int")).Save(ctx, h.Client)
+		var me *hatchetflow.CallbackMismatchError
+		if !errors.As(err, &me) || *me != want {
+			t.Fatalf("Save %d = %v, want %+v", i+1, err, want)
+		}
+		if _, err := dsl.Sign("count").OnSuccess(dsl.Sign("wants-int")).Save(ctx, h.Client); err != nil {
+			t.Fatalf("Save %d of a fitting tree: %v", i+1, err)
+		}
+	}
+}

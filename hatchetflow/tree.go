@@ -279,7 +279,7 @@ func (t *tree) callbacks(rec *redisstore.Record, self shape, saved *dsl.Saved, s
 			if err != nil {
 				return err
 			}
-			if err := checkFit(self, cb.entry, branch.outcome); err != nil {
+			if err := checkFit(&t.c.fits, self, cb.entry, branch.outcome); err != nil {
 				return err
 			}
 			*branch.dst = append(*branch.dst, cb.entry.ref())
@@ -287,7 +287,7 @@ func (t *tree) callbacks(rec *redisstore.Record, self shape, saved *dsl.Saved, s
 		}
 	}
 	for _, n := range next {
-		if err := checkFit(self, n, OutcomeSuccess); err != nil {
+		if err := checkFit(&t.c.fits, self, n, OutcomeSuccess); err != nil {
 			return err
 		}
 		rec.OnSuccess = append(rec.OnSuccess, n.ref())
@@ -357,7 +357,7 @@ func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
 		setFirstLeaf(l.fields.ChainErrors, id, first)
 	}
 	for _, cb := range errNodes {
-		if err := checkFit(nodes[0].entry, cb.entry, OutcomeError); err != nil {
+		if err := checkFit(&t.c.fits, nodes[0].entry, cb.entry, OutcomeError); err != nil {
 			return node{}, err
 		}
 	}
@@ -436,7 +436,7 @@ func (t *tree) saved(id string, f frame) (node, error) {
 	}
 	fields := &redisstore.Record{Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs, Item: f.item}
 	for _, next := range f.next {
-		if err := checkFit(self, next, OutcomeSuccess); err != nil {
+		if err := checkFit(&t.c.fits, self, next, OutcomeSuccess); err != nil {
 			return node{}, err
 		}
 		fields.OnSuccess = append(fields.OnSuccess, next.ref())
