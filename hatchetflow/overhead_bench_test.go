@@ -1,17 +1,13 @@
 package hatchetflow_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -163,11 +159,11 @@ func BenchmarkOverheadRun(b *testing.B) {
 	ob := newOverheadBench(b)
 	ob.run(b) // loads the scripts
 	b.ReportAllocs()
-	m := ob.startMeter(b)
+	m := rtcount.StartMeter(b, ob.admin, ob.rt)
 	for i := 0; i < b.N; i++ {
 		ob.run(b)
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // BenchmarkOverheadParentStep: the root's main step: start, the user function,
@@ -180,13 +176,13 @@ func BenchmarkOverheadParentStep(b *testing.B) {
 		roots[i] = wire(b, ob.run(b))
 	}
 	b.ReportAllocs()
-	m := ob.startMeter(b)
+	m := rtcount.StartMeter(b, ob.admin, ob.rt)
 	for i := 0; i < b.N; i++ {
 		if got := ob.step(b, roots[i]); len(got) != 1 {
 			b.Fatalf("dispatched %d callbacks, want 1", len(got))
 		}
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // BenchmarkOverheadCallbackStep: the callback's main step: start, kwargs merged,
@@ -203,11 +199,11 @@ func BenchmarkOverheadCallbackStep(b *testing.B) {
 	}
 	ob.step(b, cbs[b.N]) // loads the scripts
 	b.ReportAllocs()
-	m := ob.startMeter(b)
+	m := rtcount.StartMeter(b, ob.admin, ob.rt)
 	for i := 0; i < b.N; i++ {
 		ob.step(b, cbs[i])
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // BenchmarkOverheadCycle: the three phases in a row, the whole of one run with its
@@ -217,86 +213,9 @@ func BenchmarkOverheadCycle(b *testing.B) {
 	ob := newOverheadBench(b)
 	ob.step(b, ob.step(b, ob.run(b))[0])
 	b.ReportAllocs()
-	m := ob.startMeter(b)
+	m := rtcount.StartMeter(b, ob.admin, ob.rt)
 	for i := 0; i < b.N; i++ {
 		ob.step(b, ob.step(b, ob.run(b))[0])
 	}
-	m.report(b)
-}
-
-// meter takes the CPU and Redis readings a benchmark reports per operation.
-type meter struct {
-	ob      *overheadBench
-	goCPU   time.Duration
-	srvCPU  float64
-	scripts [2]int64 // calls, usec
-	rtt     int64
-}
-
-func (ob *overheadBench) startMeter(b *testing.B) *meter {
-	b.Helper()
-	m := &meter{ob: ob}
-	m.srvCPU, m.scripts = serverReadings(b, ob.admin)
-	m.rtt = ob.rt.N()
-	m.goCPU = processCPU()
-	b.ResetTimer()
-	return m
-}
-
-func (m *meter) report(b *testing.B) {
-	b.Helper()
-	b.StopTimer()
-	goCPU := processCPU() - m.goCPU
-	srv, sc := serverReadings(b, m.ob.admin)
-	n := float64(b.N)
-	b.ReportMetric(float64(goCPU.Microseconds())/n, "go-µs/op")
-	b.ReportMetric((srv-m.srvCPU)*1e6/n, "redis-µs/op")
-	b.ReportMetric(float64(sc[1]-m.scripts[1])/n, "script-µs/op")
-	b.ReportMetric(float64(sc[0]-m.scripts[0])/n, "scripts/op")
-	b.ReportMetric(float64(m.ob.rt.N()-m.rtt)/n, "rtt/op")
-}
-
-// processCPU is this process's CPU time so far, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// serverReadings returns the Redis server's CPU seconds and its script commands'
-// calls and microseconds.
-func serverReadings(b *testing.B, admin *redis.Client) (float64, [2]int64) {
-	b.Helper()
-	info, err := admin.Info(context.Background(), "cpu", "commandstats").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var cpu float64
-	var sc [2]int64
-	sn := bufio.NewScanner(strings.NewReader(info))
-	for sn.Scan() {
-		k, v, ok := strings.Cut(strings.TrimSpace(sn.Text()), ":")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "used_cpu_user", "used_cpu_sys":
-			f, _ := strconv.ParseFloat(v, 64)
-			cpu += f
-		case "cmdstat_evalsha", "cmdstat_eval":
-			for _, kv := range strings.Split(v, ",") {
-				name, val, _ := strings.Cut(kv, "=")
-				n, _ := strconv.ParseInt(val, 10, 64)
-				switch name {
-				case "calls":
-					sc[0] += n
-				case "usec":
-					sc[1] += n
-				}
-			}
-		}
-	}
-	return cpu, sc
+	m.Report(b)
 }

@@ -1,14 +1,10 @@
 package redisstore
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,89 +63,6 @@ func overheadRedis(b *testing.B) (*Store, *rtcount.Counter, *redis.Client) {
 		b.Fatal(err)
 	}
 	return s, rt, admin
-}
-
-// meter takes the CPU and Redis readings a benchmark reports per operation.
-type meter struct {
-	admin   *redis.Client
-	rt      *rtcount.Counter
-	goCPU   time.Duration
-	srvCPU  float64
-	scripts redisStat
-	rtt     int64
-}
-
-type redisStat struct {
-	calls int64
-	usec  int64
-}
-
-func startMeter(b *testing.B, admin *redis.Client, rt *rtcount.Counter) *meter {
-	b.Helper()
-	m := &meter{admin: admin, rt: rt}
-	m.srvCPU, m.scripts = serverReadings(b, admin)
-	m.rtt = rt.N()
-	m.goCPU = processCPU()
-	b.ResetTimer()
-	return m
-}
-
-func (m *meter) report(b *testing.B) {
-	b.Helper()
-	b.StopTimer()
-	goCPU := processCPU() - m.goCPU
-	srv, sc := serverReadings(b, m.admin)
-	n := float64(b.N)
-	b.ReportMetric(float64(goCPU.Microseconds())/n, "go-µs/op")
-	b.ReportMetric((srv-m.srvCPU)*1e6/n, "redis-µs/op")
-	b.ReportMetric(float64(sc.usec-m.scripts.usec)/n, "script-µs/op")
-	b.ReportMetric(float64(sc.calls-m.scripts.calls)/n, "scripts/op")
-	b.ReportMetric(float64(m.rt.N()-m.rtt)/n, "rtt/op")
-}
-
-// processCPU is this process's CPU time so far, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// serverReadings returns the Redis server's CPU seconds and its script commands'
-// calls and time.
-func serverReadings(b *testing.B, admin *redis.Client) (float64, redisStat) {
-	b.Helper()
-	info, err := admin.Info(context.Background(), "cpu", "commandstats").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var cpu float64
-	var sc redisStat
-	sn := bufio.NewScanner(strings.NewReader(info))
-	for sn.Scan() {
-		k, v, ok := strings.Cut(strings.TrimSpace(sn.Text()), ":")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "used_cpu_user", "used_cpu_sys":
-			f, _ := strconv.ParseFloat(v, 64)
-			cpu += f
-		case "cmdstat_evalsha", "cmdstat_eval":
-			for _, kv := range strings.Split(v, ",") {
-				name, val, _ := strings.Cut(kv, "=")
-				n, _ := strconv.ParseInt(val, 10, 64)
-				switch name {
-				case "calls":
-					sc.calls += n
-				case "usec":
-					sc.usec += n
-				}
-			}
-		}
-	}
-	return cpu, sc
 }
 
 // overheadRun is one run's records: a root signature with 3 kwargs, its input and one
@@ -229,13 +142,13 @@ func benchPhases(b *testing.B, from, to overheadPhase) {
 		}
 	}
 	b.ReportAllocs()
-	m := startMeter(b, admin, rt)
+	m := rtcount.StartMeter(b, admin, rt)
 	for i := 0; i < b.N; i++ {
 		for p := from; p < to; p++ {
 			runs[i].do(b, s, p)
 		}
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // BenchmarkOverheadSave: the run's save, one pipeline of two save scripts (callback,
