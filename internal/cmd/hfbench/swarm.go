@@ -145,15 +145,18 @@ func (b *swarmBench) newRound(name string, n int) *round {
 // must not take its runs.
 func runSwarmBench(ctx context.Context, rdb *redis.Client, counter *rtcount.Counter, prefix string, sizes []int, conc, nativeMax int) ([]swarmFigures, error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The production dispatcher's bulk client reads the namespace from the environment
+	// too (hatchetflow.WithBulkDispatch), so both are made while it names this one.
 	ns := os.Getenv("HATCHET_CLIENT_NAMESPACE")
 	os.Setenv("HATCHET_CLIENT_NAMESPACE", ns+"-sw")
 	hc, err := hatchet.NewClient()
-	os.Setenv("HATCHET_CLIENT_NAMESPACE", ns)
 	if err != nil {
+		os.Setenv("HATCHET_CLIENT_NAMESPACE", ns)
 		return nil, fmt.Errorf("swarm bench hatchet client: %w", err)
 	}
 	var base engine.Machinery
 	_, err = hatchetflow.New(hc, rdb, engine.Expose(&base))
+	os.Setenv("HATCHET_CLIENT_NAMESPACE", ns)
 	if err != nil {
 		return nil, err
 	}
