@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -81,28 +79,8 @@ type overheadBench struct {
 
 func newOverheadBench(b *testing.B) *overheadBench {
 	b.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		b.Skip("needs REDIS_URL")
-	}
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rdb := redis.NewClient(o)
-	admin := redis.NewClient(o)
-	ob := &overheadBench{rec: &recorder{}, rt: &rtcount.Counter{}, admin: admin}
-	rdb.AddHook(ob.rt)
-	prefix := fmt.Sprintf("hfprof-%d", time.Now().UnixNano())
-	ctx := context.Background()
-	b.Cleanup(func() {
-		iter := admin.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			admin.Del(ctx, iter.Val())
-		}
-		_ = rdb.Close()
-		_ = admin.Close()
-	})
+	rdb, rt, admin, prefix := rtcount.BenchRedis(b)
+	ob := &overheadBench{rec: &recorder{}, rt: rt, admin: admin}
 	c, err := hatchetflow.New(nil, rdb, hatchetflow.WithKeyPrefix(prefix), hatchetflow.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		hatchetflow.WithDispatcher(ob.rec), engine.Expose(&ob.m))
 	if err != nil {

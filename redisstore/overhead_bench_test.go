@@ -3,8 +3,6 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -36,28 +34,8 @@ import (
 // the benchmark, its client's round-trip counter and a client for INFO.
 func overheadRedis(b *testing.B) (*Store, *rtcount.Counter, *redis.Client) {
 	b.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		b.Skip("needs REDIS_URL")
-	}
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rc := redis.NewClient(o)
-	admin := redis.NewClient(o)
-	rt := &rtcount.Counter{}
-	rc.AddHook(rt)
-	prefix := fmt.Sprintf("hfprof-%d", time.Now().UnixNano())
+	rc, rt, admin, prefix := rtcount.BenchRedis(b)
 	ctx := context.Background()
-	b.Cleanup(func() {
-		iter := admin.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			admin.Del(ctx, iter.Val())
-		}
-		_ = rc.Close()
-		_ = admin.Close()
-	})
 	s := New(rc, WithPrefix(prefix))
 	if err := s.LoadScripts(ctx); err != nil {
 		b.Fatal(err)

@@ -3,6 +3,8 @@ package rtcount
 import (
 	"bufio"
 	"context"
+	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -94,4 +96,32 @@ func serverReadings(b *testing.B, admin *redis.Client) (cpu float64, calls, usec
 		}
 	}
 	return cpu, calls, usec
+}
+
+// BenchRedis gives an overhead benchmark its Redis on REDIS_URL (it is skipped
+// without one): rdb, whose round trips rt counts; admin, uncounted, for INFO; and a key
+// prefix of its own, whose keys are deleted, and both clients closed, when it ends.
+func BenchRedis(b *testing.B) (rdb *redis.Client, rt *Counter, admin *redis.Client, prefix string) {
+	b.Helper()
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		b.Skip("needs REDIS_URL")
+	}
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rdb, admin, rt = redis.NewClient(o), redis.NewClient(o), &Counter{}
+	rdb.AddHook(rt)
+	prefix = fmt.Sprintf("hfprof-%d", time.Now().UnixNano())
+	ctx := context.Background()
+	b.Cleanup(func() {
+		iter := admin.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+		for iter.Next(ctx) {
+			admin.Del(ctx, iter.Val())
+		}
+		_ = rdb.Close()
+		_ = admin.Close()
+	})
+	return rdb, rt, admin, prefix
 }
