@@ -102,8 +102,8 @@ func (c *Client) dispatchedEarlier(ctx context.Context, rec *redisstore.Record, 
 // blocks the others.
 func (c *Client) dispatchEach(ctx context.Context, parent string, outcome Outcome, refs []redisstore.CallbackRef, input func(redisstore.CallbackRef) map[string]any, known map[string]string) dispatched {
 	d := dispatched{runs: map[string]string{}, inputs: map[string]json.RawMessage{}}
-	byEngine := c.engineSettled(ctx, refs)
-	kwargs, err := c.engineKwargs(ctx, refs, byEngine)
+	modes := c.runModes(ctx, refs)
+	kwargs, err := c.boundKwargs(ctx, refs, modes)
 	if err != nil {
 		d.err = err
 		return d
@@ -111,7 +111,7 @@ func (c *Client) dispatchEach(ctx context.Context, parent string, outcome Outcom
 	jobs := make([]*dispatchJob, len(refs))
 	for i, ref := range refs {
 		meta := map[string]string{engine.MetaSignature: ref.ID, engine.MetaParent: parent}
-		if byEngine[ref.Task] {
+		if modes[ref.Task].byEngine {
 			meta[engine.MetaSettle] = engine.SettleByEngine
 		}
 		dctx, done := c.tel.startDispatch(ctx, parent, ref, outcome, meta)
@@ -160,7 +160,7 @@ func (c *Client) dispatchEach(ctx context.Context, parent string, outcome Outcom
 		}
 		d.runs[j.ref.ID] = j.runID
 		d.inputs[j.ref.ID], _ = json.Marshal(j.run.Input)
-		if byEngine[j.ref.Task] {
+		if modes[j.ref.Task].byEngine {
 			watch = append(watch, j.ref.ID)
 		}
 	}
@@ -182,31 +182,49 @@ type dispatchJob struct {
 	err   error
 }
 
-// engineSettled reports, for the tasks of refs, which no hatchetflow step settles: a
-// task that neither this client nor any worker registered (a plain Hatchet task,
-// another language's, signed with a validator). Their runs carry [engine.MetaSettle]
-// and their signatures join the engine-settled set, which the reconciler settles from
-// the engine's verdict. A registry that cannot be read counts as unknown: watching a
-// run that a hatchetflow step settles costs a little and changes nothing.
-func (c *Client) engineSettled(ctx context.Context, refs []redisstore.CallbackRef) map[string]bool {
-	out := map[string]bool{}
+// runMode is how the runs of a task are dispatched.
+type runMode struct {
+	// mergeKwargs: no hatchetflow main step merges the signature's bound kwargs into
+	// its message, so the dispatch does (a task hatchetflow does not run, a workflow
+	// of several tasks).
+	mergeKwargs bool
+	// byEngine: no hatchetflow step settles the signature. Its runs carry
+	// [engine.MetaSettle] and it joins the engine-settled set, which the reconciler
+	// settles from the engine's verdict.
+	byEngine bool
+}
+
+// runModes returns the run mode of each task of refs. A task that neither this client
+// nor any worker registered (a plain Hatchet task, another language's, signed with a
+// validator) is settled by the engine; a registered workflow of several tasks
+// ([redisstore.KindWorkflow]) takes its kwargs from the dispatch and is settled by
+// hatchetflow's steps added to it. A registry that cannot be read counts as unknown:
+// watching a run that a hatchetflow step settles costs a little and changes nothing.
+func (c *Client) runModes(ctx context.Context, refs []redisstore.CallbackRef) map[string]runMode {
+	out := map[string]runMode{}
 	for _, ref := range refs {
 		if _, seen := out[ref.Task]; seen {
 			continue
 		}
-		_, err := c.lookupTasks(ctx, []string{ref.Task})
-		out[ref.Task] = err != nil
+		defs, err := c.lookupTasks(ctx, []string{ref.Task})
+		switch {
+		case err != nil:
+			out[ref.Task] = runMode{mergeKwargs: true, byEngine: true}
+		case defs[ref.Task].Kind == redisstore.KindWorkflow:
+			out[ref.Task] = runMode{mergeKwargs: true}
+		default:
+			out[ref.Task] = runMode{}
+		}
 	}
 	return out
 }
 
-// engineKwargs reads the bound kwargs of the refs whose tasks no hatchetflow step runs
-// (byEngine), in one round trip when there are any: hatchetflow's main step merges a
-// signature's kwargs into its message, so for these the dispatch does.
-func (c *Client) engineKwargs(ctx context.Context, refs []redisstore.CallbackRef, byEngine map[string]bool) (map[string]map[string]any, error) {
+// boundKwargs reads the bound kwargs of the refs whose run mode merges them at
+// dispatch, in one round trip when there are any.
+func (c *Client) boundKwargs(ctx context.Context, refs []redisstore.CallbackRef, modes map[string]runMode) (map[string]map[string]any, error) {
 	var ids []string
 	for _, ref := range refs {
-		if byEngine[ref.Task] {
+		if modes[ref.Task].mergeKwargs {
 			ids = append(ids, ref.ID)
 		}
 	}

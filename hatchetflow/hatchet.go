@@ -92,15 +92,23 @@ func (c *Client) Workflows() ([]hatchet.WorkflowBase, error) {
 	c.mu.Unlock()
 	var wfs []hatchet.WorkflowBase
 	for _, def := range c.registeredTasks() {
-		wfs = append(wfs, c.workflow(def))
+		wf, err := c.workflow(def)
+		if err != nil {
+			return nil, err
+		}
+		wfs = append(wfs, wf)
 	}
 	return wfs, nil
 }
 
-// workflow builds the Hatchet workflow of one task: its main step and, only when the
-// task asked for one (WithOnFailureStep, or the internal swarm task), Hatchet's
-// on-failure step.
-func (c *Client) workflow(def *taskDef) *hatchet.Workflow {
+// workflow builds the Hatchet workflow of one task: its main step (a durable task for
+// NewDurableTask) and, only when the task asked for one (WithOnFailureStep, or the
+// internal swarm task), Hatchet's on-failure step. A workflow of several tasks
+// (RegisterWorkflow) is the user's, with hatchetflow's end and on-failure tasks added.
+func (c *Client) workflow(def *taskDef) (*hatchet.Workflow, error) {
+	if def.signed != nil {
+		return c.signedHatchetWorkflow(def)
+	}
 	steps, _ := c.steps(def.name)
 	wf := c.hatchet.NewWorkflow(def.name, def.cfg.hatchetWorkflow...)
 	opts := []hatchet.TaskOption{hatchet.WithRetries(def.cfg.retries)}
@@ -110,11 +118,19 @@ func (c *Client) workflow(def *taskDef) *hatchet.Workflow {
 	if def.cfg.scheduleTimeout > 0 {
 		opts = append(opts, hatchet.WithScheduleTimeout(def.cfg.scheduleTimeout))
 	}
-	wf.NewTask(def.name, c.forHatchet(steps.Main, true), append(opts, def.cfg.hatchetTask...)...)
+	opts = append(opts, def.cfg.hatchetTask...)
+	main := c.forHatchet(steps.Main, true)
+	if def.kind == redisstore.KindDurable {
+		wf.NewDurableTask(def.name, func(dctx hatchet.DurableContext, in map[string]any) (json.RawMessage, error) {
+			return main(dctx, in)
+		}, opts...)
+	} else {
+		wf.NewTask(def.name, main, opts...)
+	}
 	if steps.OnFailure != nil {
 		wf.OnFailure(c.forHatchet(steps.OnFailure, false))
 	}
-	return wf
+	return wf, nil
 }
 
 // forHatchet adapts a step to the SDK: non-retryable errors become the SDK's, and a
@@ -252,7 +268,16 @@ func (d *hatchetDispatcher) Wait(ctx context.Context, runID, task string) (json.
 				}
 			}
 			if det.Done && det.Status != rest.V1TaskStatusCOMPLETED {
-				return nil, d.runError(ctx, det.AdditionalMetadata, newRunError(runID, task, string(det.Status), det.Status == rest.V1TaskStatusCANCELLED))
+				// The task never ran (a workflow of several tasks failed before it): the
+				// run's error is the error of the task that failed.
+				msg, failed := string(det.Status), task
+				for name, tr := range det.TaskRuns {
+					if tr != nil && tr.Error != nil && *tr.Error != "" {
+						msg, failed = *tr.Error, name
+						break
+					}
+				}
+				return nil, d.runError(ctx, det.AdditionalMetadata, newRunError(runID, failed, msg, det.Status == rest.V1TaskStatusCANCELLED))
 			}
 		}
 		if err := pause.Wait(ctx); err != nil {

@@ -55,9 +55,12 @@ func (b *TaskBackend) next() string {
 	return "p:" + strconv.Itoa(b.n)
 }
 
-// seed identifies one call: the workflow run (the same on every attempt) and the
-// call's key or position.
-func (b *TaskBackend) seed(call string) string { return b.hctx.WorkflowRunId() + "/" + call }
+// seed identifies one call: the workflow run (the same on every attempt), the task of
+// the run that makes it (a workflow of several tasks runs several handlers under one
+// run id) and the call's key or position.
+func (b *TaskBackend) seed(call string) string {
+	return b.hctx.WorkflowRunId() + "/" + b.hctx.StepName() + "/" + call
+}
 
 func (b *TaskBackend) save(ctx context.Context, spec dsl.Spec, call string) (dsl.Saved, error) {
 	p, err := b.c.compile(ctx, spec, b.seed(call))

@@ -2,6 +2,7 @@ package hatchetflow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -170,7 +171,7 @@ func (c *Client) reconcileSwarms(ctx context.Context) error {
 //     may have left unfinished; one that had finished it (done, its result stored)
 //     completes the success path. Markers skip what went out.
 //   - A run of a task no hatchetflow step runs (a plain Hatchet task, another
-//     language's; see engineSettled) ends its signature as the run ended: done with the
+//     language's; see runModes) ends its signature as the run ended: done with the
 //     run's output and success callbacks (a chain moves on, a swarm item ends), failed
 //     or cancelled with error callbacks.
 //
@@ -304,7 +305,7 @@ func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run en
 	if rec.Status == StatusFailed && rec.RunID == run.RunID && !run.Succeeded && !run.Cancelled {
 		// The run failed the signature, but its worker may have died before the
 		// failure path completed: dispatch what it left undone (markers skip the rest).
-		return c.failRecord(ctx, rec.ID, run.RunID, rec.Error, nil, 0)
+		return c.failRecord(ctx, rec.ID, run.RunID, rec.Error, nil, inject.TaskError{})
 	}
 	if rec.Status != StatusPending && !owned {
 		return nil
@@ -332,7 +333,7 @@ func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run en
 	case !run.Succeeded:
 		// Never started, or still owned by a run whose last attempt could not end it
 		// (its worker was lost, or a hung attempt outlived its timeout).
-		return c.failRecord(ctx, rec.ID, run.RunID, runMessage(run), nil, 0)
+		return c.failRecord(ctx, rec.ID, run.RunID, runMessage(run), nil, inject.TaskError{})
 	case !run.EngineSettled:
 		return nil // a hatchetflow step settled it, or will
 	}
@@ -340,8 +341,7 @@ func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run en
 }
 
 // settleSuccess ends rec, whose run runID of a task no hatchetflow step runs
-// completed, as the main step ends a signature: started by the run, then done with the
-// run's output (read through the engine's [engine.Waiter]) and its success path.
+// completed, with the run's output (read through the engine's [engine.Waiter]).
 func (c *Client) settleSuccess(ctx context.Context, rec *redisstore.Record, runID string) error {
 	w, ok := c.dispatcher.(engine.Waiter)
 	if !ok {
@@ -355,19 +355,34 @@ func (c *Client) settleSuccess(ctx context.Context, rec *redisstore.Record, runI
 	if err != nil {
 		return err
 	}
+	return c.endByRun(ctx, rec, runID, result)
+}
+
+// endByRun ends rec, whose run runID completed with result while no hatchetflow main
+// step started the signature (a task hatchetflow does not run, a workflow of several
+// tasks), as the main step ends a signature: started by the run, then done with
+// result and its success path. A signature that can no longer start (cancelled,
+// suspended, owned by another run) keeps its state, and the result is dropped with a
+// warning.
+func (c *Client) endByRun(ctx context.Context, rec *redisstore.Record, runID string, result json.RawMessage) error {
 	if rec.Status == StatusPending {
 		outcome, started, err := c.store.Start(ctx, rec.ID, runID, 1)
 		if err != nil {
 			return err
 		}
 		if outcome != redisstore.Started && outcome != redisstore.Resumed {
-			c.log.Warn("hatchetflow: engine-settled run completed, but its signature cannot start; result dropped",
-				"signature", rec.ID, "run", runID, "status", started.Status)
-			return nil
+			if outcome == redisstore.AlreadyDone && started.RunID == runID {
+				rec = started // an earlier try started and finished it: complete its path
+			} else {
+				c.log.Warn("hatchetflow: run completed, but its signature cannot start; result dropped",
+					"signature", rec.ID, "run", runID, "status", started.Status)
+				return nil
+			}
+		} else {
+			rec = started
 		}
-		rec = started
 	}
-	err = c.succeed(ctx, rec, runID, result, inputOf(rec))
+	err := c.succeed(ctx, rec, runID, result, inputOf(rec))
 	if errors.Is(err, redisstore.ErrTransition) {
 		return nil
 	}

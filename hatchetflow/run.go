@@ -90,11 +90,15 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, call runCall
 		}
 	}
 	meta := map[string]string{engine.MetaSignature: entry.ID}
-	byEngine := entry.Kind == redisstore.KindSignature && c.engineSettled(ctx, []redisstore.CallbackRef{{Task: entry.Task}})[entry.Task]
+	var mode runMode
+	if entry.Kind == redisstore.KindSignature {
+		mode = c.runModes(ctx, []redisstore.CallbackRef{{Task: entry.Task}})[entry.Task]
+	}
+	byEngine := mode.byEngine
 	if byEngine {
 		meta[engine.MetaSettle] = engine.SettleByEngine
 	}
-	if byEngine && len(entry.Kwargs) > 0 {
+	if mode.mergeKwargs && len(entry.Kwargs) > 0 {
 		msg = inject.Merge(msg, entry.Kwargs) // no hatchetflow step will merge them
 	}
 	var runID string
@@ -226,9 +230,24 @@ func (c *Client) waitRun(ctx context.Context, sigID, runID, task string) (json.R
 	if !ok {
 		return nil, ErrCannotWait
 	}
-	out, err := w.Wait(ctx, runID, task)
+	workflow := c.isWorkflow(ctx, task)
+	waitFor := task
+	if workflow {
+		waitFor = EndTask // a workflow of several tasks completes with hatchetflow's end task
+	}
+	out, err := w.Wait(ctx, runID, waitFor)
 	if err == nil {
-		return out, c.waitSettled(ctx, sigID, runID, task)
+		if err := c.waitSettled(ctx, sigID, runID, task); err != nil {
+			return nil, err
+		}
+		if !workflow {
+			return out, nil
+		}
+		rec, err := c.store.Get(ctx, sigID) // the workflow's result: its final tasks' outputs
+		if err != nil {
+			return nil, err
+		}
+		return inject.WrapOutput(rec.Result), nil
 	}
 	var re *RunError
 	if errors.As(err, &re) && re.Cause == nil {
@@ -237,6 +256,13 @@ func (c *Client) waitRun(ctx context.Context, sigID, runID, task string) (json.R
 		}
 	}
 	return out, err
+}
+
+// isWorkflow reports whether task is a registered workflow of several tasks
+// ([RegisterWorkflow]); an unknown task is not.
+func (c *Client) isWorkflow(ctx context.Context, task string) bool {
+	defs, err := c.lookupTasks(ctx, []string{task})
+	return err == nil && defs[task].Kind == redisstore.KindWorkflow
 }
 
 // waitSettled returns once signature sigID, whose run runID completed, has left

@@ -19,7 +19,7 @@ import (
 // steps returns the step functions of the registered task name.
 func (c *Client) steps(name string) (engine.Steps, bool) {
 	def, ok := c.localTask(name)
-	if !ok {
+	if !ok || def.signed != nil { // a workflow of several tasks has no main step
 		return engine.Steps{}, false
 	}
 	s := engine.Steps{Task: def.name, Retries: def.cfg.retries, ExecutionTimeout: def.cfg.executionTimeout}
@@ -65,8 +65,12 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 			rec     *redisstore.Record
 		)
 		held, _ := json.Marshal(input) // kept only if the signature is suspended
+		maxCalls := def.cfg.retries + 1
+		if def.kind == redisstore.KindDurable && hctx.DurableTaskInvocationCount() > 1 {
+			maxCalls = 0 // a restored durable task replays the same attempt (durable.go)
+		}
 		err := c.retrying(ctx, "start", func() (err error) {
-			outcome, rec, err = c.store.StartWithInput(ctx, sigID, runID, hctx.RetryCount()+1, held, def.cfg.retries+1)
+			outcome, rec, err = c.store.StartWithInput(ctx, sigID, runID, hctx.RetryCount()+1, held, maxCalls)
 			return err
 		})
 		switch {
@@ -105,7 +109,7 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 			// A retry (or a lost worker's reassignment) after this run's last attempt
 			// failed the signature: dispatch what its failure path left undone.
 			bg := context.WithoutCancel(ctx)
-			if err := c.retrying(bg, "fail", func() error { return c.failRecord(bg, sigID, runID, rec.Error, input, 0) }); err != nil {
+			if err := c.retrying(bg, "fail", func() error { return c.failRecord(bg, sigID, runID, rec.Error, input, inject.TaskError{}) }); err != nil {
 				c.log.Warn("hatchetflow: cannot complete a failed signature's error path; the reconciler will",
 					"signature", sigID, "run", runID, "error", err)
 			}
@@ -228,7 +232,7 @@ func (c *Client) endLastAttempt(ctx context.Context, def *taskDef, sigID, runID 
 		return
 	}
 	bg := context.WithoutCancel(ctx) // the engine may have cancelled the attempt
-	err := c.retrying(bg, "fail", func() error { return c.failRecord(bg, sigID, runID, msg, input, 0) })
+	err := c.retrying(bg, "fail", func() error { return c.failRecord(bg, sigID, runID, msg, input, inject.TaskError{}) })
 	if err != nil {
 		c.log.Warn("hatchetflow: cannot end the signature after its last attempt; the reconciler will",
 			"signature", sigID, "run", runID, "error", err)
@@ -468,9 +472,10 @@ func errorDetail(rec *redisstore.Record, runID, msg string) inject.TaskError {
 }
 
 // failRecord is the failure of record id by run runID with message msg: the
-// transition, then its end path with input (nil: the record's own Input) and a swarm's
-// failure count. A record that another run owns or that ended already is left alone.
-func (c *Client) failRecord(ctx context.Context, id, runID, msg string, input map[string]any, failures int) error {
+// transition, then its end path with input (nil: the record's own Input) and what
+// note adds to the error detail (a swarm's failure count, a workflow's failed task).
+// A record that another run owns or that ended already is left alone.
+func (c *Client) failRecord(ctx context.Context, id, runID, msg string, input map[string]any, note inject.TaskError) error {
 	tr, err := c.store.Fail(ctx, id, runID, msg)
 	if errors.Is(err, redisstore.ErrTransition) {
 		return nil
@@ -482,7 +487,7 @@ func (c *Client) failRecord(ctx context.Context, id, runID, msg string, input ma
 		input = inputOf(tr.Record)
 	}
 	detail := errorDetail(tr.Record, runID, msg)
-	detail.Failures = failures
+	detail.Failures, detail.Step = note.Failures, note.Step
 	return c.endPath(ctx, tr.Record, input, detail, false)
 }
 

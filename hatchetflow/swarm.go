@@ -202,7 +202,7 @@ func (c *Client) stopSwarm(ctx context.Context, id string, failures int, lastErr
 	if lastErr != "" {
 		msg += "; last error: " + lastErr
 	}
-	if err := c.failRecord(ctx, id, rec.RunID, msg, nil, failures); err != nil {
+	if err := c.failRecord(ctx, id, rec.RunID, msg, nil, inject.TaskError{Failures: failures}); err != nil {
 		return err
 	}
 	return c.store.SwarmEnded(ctx, id)

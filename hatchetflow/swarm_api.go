@@ -383,7 +383,7 @@ func (c *Client) reconcileItem(ctx context.Context, ref redisstore.SwarmItemRef,
 	}
 	var in map[string]any
 	_ = json.Unmarshal(input, &in)
-	return c.failRecord(ctx, it.Ref.ID, entry.RunID, msg, in, 0)
+	return c.failRecord(ctx, it.Ref.ID, entry.RunID, msg, in, inject.TaskError{})
 }
 
 // swarmFailed is the error of the failed swarm rec: the failure count it stopped at,

@@ -98,7 +98,9 @@ func WithHatchetWorkflowOptions(opts ...hatchet.WorkflowOption) TaskOption {
 
 // taskDef is the type-erased form of a registered task.
 type taskDef struct {
-	name   string
+	name string
+	// kind is the registry's kind (redisstore.KindTask, KindDurable, KindWorkflow).
+	kind   string
 	cfg    taskConfig
 	fields inject.Fields
 	schema json.RawMessage
@@ -111,12 +113,15 @@ type taskDef struct {
 	call func(hctx hatchet.Context, msg map[string]any) (any, error)
 	// steps, when set, gives an internal task's own main and on-failure steps.
 	steps func(def *taskDef) (main, onFailure engine.StepFunc)
+	// signed is a workflow of several tasks (kind KindWorkflow): the user's Hatchet
+	// workflow, which hatchetflow's end and on-failure steps are added to.
+	signed *signedWorkflow
 }
 
 func (d *taskDef) registryEntry() redisstore.TaskDef {
 	return redisstore.TaskDef{Name: d.name, Schema: d.schema, ReturnField: d.fields.Return,
 		ErrorField: d.fields.Error, Retries: d.cfg.retries, Output: d.output,
-		InputType: d.inType, OutputType: d.outType}
+		InputType: d.inType, OutputType: d.outType, Kind: d.kind}
 }
 
 // NewTask registers fn as task name on c. I is the input type (a struct, a map or
@@ -125,11 +130,20 @@ func (d *taskDef) registryEntry() redisstore.TaskDef {
 // shape does not compile. Register every task before [Client.NewWorker]; after it,
 // NewTask returns [ErrRegistrationClosed].
 func NewTask[I, O any](c *Client, name string, fn func(ctx hatchet.Context, in I) (O, error), opts ...TaskOption) (*Task[I, O], error) {
-	if name == "" {
-		return nil, fmt.Errorf("hatchetflow: NewTask: empty task name")
-	}
 	if fn == nil {
 		return nil, fmt.Errorf("hatchetflow: NewTask %q: nil function", name)
+	}
+	return register[I, O](c, name, redisstore.KindTask, opts, func(hctx hatchet.Context, in I) (any, error) {
+		return fn(hctx, in)
+	})
+}
+
+// register is the one registration of a task of any kind: it checks the types, makes
+// the schemas and adds the task to c. call runs the user function (nil for a workflow
+// of several tasks, which hatchetflow runs no main step of).
+func register[I, O any](c *Client, name, kind string, opts []TaskOption, call func(hatchet.Context, I) (any, error)) (*Task[I, O], error) {
+	if name == "" {
+		return nil, fmt.Errorf("hatchetflow: register: empty task name")
 	}
 	var cfg taskConfig
 	for _, o := range opts {
@@ -144,7 +158,7 @@ func NewTask[I, O any](c *Client, name string, fn func(ctx hatchet.Context, in I
 	}
 	schema, err := inject.SchemaOf(inType)
 	if err != nil {
-		return nil, wrap(err, "NewTask %q: input schema", name)
+		return nil, wrap(err, "register %q: input schema", name)
 	}
 	outType := reflect.TypeFor[O]()
 	// A return type with no JSON Schema (say, with a func field) leaves the output
@@ -152,31 +166,42 @@ func NewTask[I, O any](c *Client, name string, fn func(ctx hatchet.Context, in I
 	output, _ := inject.SchemaOf(outType)
 	def := &taskDef{
 		name:    name,
+		kind:    kind,
 		cfg:     cfg,
 		fields:  inject.FieldsOf(inType),
 		schema:  schema,
 		output:  output,
 		inType:  inType.String(),
 		outType: outType.String(),
-		call: func(hctx hatchet.Context, msg map[string]any) (any, error) {
+	}
+	if call != nil {
+		def.call = func(hctx hatchet.Context, msg map[string]any) (any, error) {
 			in, err := inject.Decode[I](msg)
 			if err != nil {
 				return nil, err
 			}
-			return fn(hctx, in)
-		},
+			return call(hctx, in)
+		}
 	}
+	if err := c.addTask(def); err != nil {
+		return nil, err
+	}
+	return &Task[I, O]{def: def, c: c}, nil
+}
+
+// addTask adds def to the tasks registered on c.
+func (c *Client) addTask(def *taskDef) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.workerBuilt {
-		return nil, fmt.Errorf("%w: task %q", ErrRegistrationClosed, name)
+		return fmt.Errorf("%w: task %q", ErrRegistrationClosed, def.name)
 	}
-	if _, dup := c.tasks[name]; dup {
-		return nil, fmt.Errorf("%w: %q", ErrDuplicateTask, name)
+	if _, dup := c.tasks[def.name]; dup {
+		return fmt.Errorf("%w: %q", ErrDuplicateTask, def.name)
 	}
-	c.tasks[name] = def
-	c.order = append(c.order, name)
-	return &Task[I, O]{def: def, c: c}, nil
+	c.tasks[def.name] = def
+	c.order = append(c.order, def.name)
+	return nil
 }
 
 // RegisterTasks writes the registry entries of every task registered on c (name →

@@ -26,6 +26,9 @@ type TaskError struct {
 	// failed when it stopped; items that fail after the stop do not change it. 0
 	// otherwise.
 	Failures int `json:"failures,omitempty"`
+	// Step is, when Task is a workflow of several tasks (a DAG), the task of the
+	// workflow that failed; "" otherwise.
+	Step string `json:"step,omitempty"`
 }
 
 // toMap encodes te as a JSON object with the json names of its fields.
@@ -42,6 +45,9 @@ func (te *TaskError) toMap() map[string]any {
 	}
 	if te.Cancelled {
 		m["cancelled"] = true
+	}
+	if te.Step != "" {
+		m["step"] = te.Step
 	}
 	if te.Failures != 0 {
 		m["failures"] = te.Failures

@@ -99,7 +99,7 @@ func TestErrorInputDecodesIntoTaskError(t *testing.T) {
 // its json name, and Decode gives the same TaskError back.
 func TestErrorInputCarriesEveryTaskErrorField(t *testing.T) {
 	te := inject.TaskError{Task: "hatchetflow-swarm", SignatureID: "s", RunID: "r", Attempt: 1, Message: "m",
-		ChainID: "c", Cancelled: true, Failures: 2}
+		ChainID: "c", Cancelled: true, Failures: 2, Step: "transform"}
 	v := reflect.ValueOf(te)
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() {

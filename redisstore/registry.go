@@ -25,7 +25,25 @@ type TaskDef struct {
 	// for error messages ("" when unknown).
 	InputType  string `json:"input_type,omitempty"`
 	OutputType string `json:"output_type,omitempty"`
+	// Kind is how the task runs: [KindTask] ("") for a task whose hatchetflow step
+	// starts and ends its signature, [KindDurable] for such a task registered as a
+	// Hatchet durable task, [KindWorkflow] for a workflow of several tasks (a DAG) that
+	// hatchetflow's end and on-failure steps settle.
+	Kind string `json:"kind,omitempty"`
 }
+
+// Task kinds of the registry ([TaskDef.Kind]).
+const (
+	// KindTask is a hatchetflow task: one main step that starts the signature, merges
+	// its bound kwargs into the message and ends it.
+	KindTask = ""
+	// KindDurable is a hatchetflow task registered as a Hatchet durable task.
+	KindDurable = "durable"
+	// KindWorkflow is a workflow of several tasks: its tasks take the message as the
+	// dispatch sends it (bound kwargs merged), and hatchetflow's steps added to it end
+	// the signature.
+	KindWorkflow = "workflow"
+)
 
 // RegisterTasks writes defs to the registry in one command. The registry has no TTL.
 func (s *Store) RegisterTasks(ctx context.Context, defs []TaskDef) error {
