@@ -2,6 +2,8 @@ package faultsuite_test
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -276,4 +278,41 @@ func TestWorkerKilledDuringChainStepRetried(t *testing.T) {
 	s.expectMain(ctx, fs.TaskStepRetry, "f2-3", 1)
 	s.checkTTLs(ctx)
 	s.row.Note = "step retried on the new worker; chain success callback once"
+}
+
+// a-dag. A workflow of two tasks signed through RegisterWorkflow, run by a worker
+// that SIGKILLs itself in hatchetflow's end task (the task the engine runs after the
+// workflow's final tasks), before the success callback is triggered: the worker that
+// ran the last task is gone. The engine retries the end task on a new worker, so the
+// success callback runs exactly once with the last task's output, and each task of the
+// workflow ran once. An in-process success hook (MageFlow's, the TypeScript SDK's
+// on-success task aside) dies with the worker.
+func TestWorkerDiesAfterDAGsLastTask(t *testing.T) {
+	s := newSuite(t, "a-dag. worker SIGKILLed after a DAG's last task", suiteOpt{})
+	s.row.Runs = 1
+	ctx := enginetest.Context(t, 3*time.Minute)
+	w1 := s.startWorker("w1", fs.ModeCrashBefore)
+	h := s.run(ctx, dsl.Sign(fs.TaskDAG).OnSuccess(dsl.Sign(fs.TaskDAGDone).With(dsl.KW{"tag": "s1"})), fs.MainIn{ID: "d1"})
+	s.waitCount(ctx, fs.TaskDAGLast, 1)
+	w1.waitExit(t, 30*time.Second)
+	exited := time.Now()
+	w2 := s.startWorker("w2", fs.ModeNormal)
+	if st := s.finish(ctx, h); st != rest.V1TaskStatusCOMPLETED {
+		t.Fatalf("engine run %s, want COMPLETED", st)
+	}
+	s.waitCount(ctx, fs.TaskDAGDone, 1)
+	t.Logf("last task's worker killed → success callback: %v (new worker up → callback: %v)",
+		time.Since(exited).Round(time.Millisecond), time.Since(w2.started).Round(time.Millisecond))
+	if who := s.crdb.HGetAll(ctx, fs.WhoKey(s.prefix, fs.Dispatches)).Val(); len(who) != 1 || slices.Collect(maps.Values(who))[0] != "w2" {
+		t.Errorf("callback triggers by worker: %v, want one, by w2", who)
+	}
+	time.Sleep(2 * time.Second) // a duplicate would have run by now
+	s.expect(ctx, map[string]map[string]int{fs.TaskDAGDone: {"d1:2/s1": 1}, fs.TaskOnError: {}})
+	s.expectMain(ctx, fs.TaskDAGFirst, "d1", 1)
+	s.expectMain(ctx, fs.TaskDAGLast, "d1", 1)
+	rec, err := s.c.Signature(ctx, h.SignatureID())
+	must(t, err)
+	if rec.Status != flowtype.StatusDone {
+		t.Errorf("signature %s, want done", rec.Status)
+	}
 }

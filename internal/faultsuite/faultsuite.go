@@ -41,6 +41,15 @@ const (
 	// TaskOnErrorAny is an error callback that takes any message (a map); it counts
 	// the field "<message id>/<tag>".
 	TaskOnErrorAny = "fs-on-error-any"
+	// TaskDAG is a workflow of two tasks, TaskDAGFirst then TaskDAGLast (each counts
+	// the field "<id>"), registered with hatchetflow.RegisterWorkflow; its result is
+	// {"fs-dag-last": MainOut}.
+	TaskDAG      = "fs-dag"
+	TaskDAGFirst = "fs-dag-first"
+	TaskDAGLast  = "fs-dag-last"
+	// TaskDAGDone is TaskDAG's success callback; it counts the field
+	// "<last task's result id>/<tag>".
+	TaskDAGDone = "fs-dag-done"
 	// Dispatches is the counter of callback triggers the worker sent, by callback
 	// signature id (it is not a task).
 	Dispatches = "dispatch"
@@ -96,6 +105,17 @@ type MainIn struct {
 type MainOut struct {
 	ID    string `json:"id"`
 	Value int    `json:"value"`
+}
+
+// DAGResult is TaskDAG's result: its final task's output by task name.
+type DAGResult struct {
+	Last *MainOut `json:"fs-dag-last"`
+}
+
+// DAGDoneIn is the input of TaskDAGDone.
+type DAGDoneIn struct {
+	Result inject.ReturnValue[DAGResult] `json:"result"`
+	Tag    string                        `json:"tag"`
 }
 
 // SuccessIn is the input of TaskOnSuccess.

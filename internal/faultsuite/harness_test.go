@@ -419,7 +419,7 @@ func (s *suite) expect(ctx context.Context, want map[string]map[string]int) {
 	s.t.Helper()
 	time.Sleep(time.Second)
 	exact := true
-	for _, task := range []string{fs.TaskOnSuccess, fs.TaskOnError, fs.TaskOnErrorAny, taskSwarmDone} {
+	for _, task := range []string{fs.TaskOnSuccess, fs.TaskOnError, fs.TaskOnErrorAny, taskSwarmDone, fs.TaskDAGDone} {
 		got := s.counts(ctx, task)
 		w := want[task]
 		s.row.Expected += sum(w)

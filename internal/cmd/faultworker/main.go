@@ -201,6 +201,35 @@ func run() error {
 		return err
 	}
 
+	// A workflow of two tasks, signed through RegisterWorkflow (a crash scenario kills
+	// the worker that ran its last task inside hatchetflow's end task).
+	dag := hc.NewWorkflow(faultsuite.TaskDAG)
+	first := dag.NewTask(faultsuite.TaskDAGFirst, func(ctx hatchet.Context, in faultsuite.MainIn) (faultsuite.MainOut, error) {
+		return faultsuite.MainOut{ID: in.ID, Value: 1}, count(ctx, faultsuite.TaskDAGFirst, in.ID)
+	}, hatchet.WithExecutionTimeout(faultsuite.MainTimeout))
+	dag.NewTask(faultsuite.TaskDAGLast, func(ctx hatchet.Context, in faultsuite.MainIn) (faultsuite.MainOut, error) {
+		var prev faultsuite.MainOut
+		if err := ctx.ParentOutput(first, &prev); err != nil {
+			return faultsuite.MainOut{}, err
+		}
+		if err := count(ctx, faultsuite.TaskDAGLast, in.ID); err != nil {
+			return faultsuite.MainOut{}, err
+		}
+		return faultsuite.MainOut{ID: in.ID, Value: prev.Value + 1}, nil
+	}, hatchet.WithParents(first), hatchet.WithExecutionTimeout(faultsuite.MainTimeout))
+	if _, err := hatchetflow.RegisterWorkflow[faultsuite.MainIn, faultsuite.DAGResult](c, dag); err != nil {
+		return err
+	}
+	if _, err := hatchetflow.NewTask(c, faultsuite.TaskDAGDone, func(ctx hatchet.Context, in faultsuite.DAGDoneIn) (string, error) {
+		id := "-"
+		if in.Result.Value.Last != nil {
+			id = fmt.Sprintf("%s:%d", in.Result.Value.Last.ID, in.Result.Value.Last.Value)
+		}
+		return "ok", count(ctx, faultsuite.TaskDAGDone, id+"/"+in.Tag)
+	}, shape()...); err != nil {
+		return err
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	zl := zerolog.New(os.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Str("worker", *name).Logger()
