@@ -207,3 +207,115 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// DagChildIn is the input of the child a pipeline task signs and runs.
+type DagChildIn struct {
+	OrderID string `json:"order_id"`
+	From    string `json:"from"`
+}
+
+// A signed DAG works as a swarm item (each item's result in the swarm's list), and
+// its tasks sign and run children through Client.InTask: a retried task's attempts get
+// the same child signature, run once, and two tasks of one run get different ones.
+func TestEngineDAGAsSwarmItemAndSigningInside(t *testing.T) {
+	hc, c, _, _ := newSwarmClient(t, "hfdag2-", &swarmFlow{})
+	var mu sync.Mutex
+	childIDs := map[string]map[string]bool{} // "<order>/<task>" -> child signature ids seen
+	childCalls := map[string]int{}
+	var swarmResult []DagResult
+	swarmDone := 0
+	note := func(order, task, id string) {
+		mu.Lock()
+		defer mu.Unlock()
+		k := order + "/" + task
+		if childIDs[k] == nil {
+			childIDs[k] = map[string]bool{}
+		}
+		childIDs[k][id] = true
+	}
+	wf := hc.NewWorkflow("hf-dag-signing")
+	a := wf.NewTask("a", func(ctx hatchet.Context, in DagIn) (DagRows, error) {
+		h, err := dsl.Sign("hf-dag-child").With(dsl.KW{"from": "a"}).Run(ctx.GetContext(), c.InTask(ctx), DagChildIn{OrderID: in.OrderID})
+		if err != nil {
+			return DagRows{}, err
+		}
+		note(in.OrderID, "a", h.SignatureID())
+		if ctx.RetryCount() == 0 {
+			return DagRows{}, errors.New("first attempt of a fails after signing")
+		}
+		return DagRows{Rows: 1}, nil
+	}, hatchet.WithRetries(1))
+	wf.NewTask("load", func(ctx hatchet.Context, in DagIn) (DagRows, error) {
+		h, err := dsl.Sign("hf-dag-child").With(dsl.KW{"from": "load"}).Run(ctx.GetContext(), c.InTask(ctx), DagChildIn{OrderID: in.OrderID})
+		if err != nil {
+			return DagRows{}, err
+		}
+		note(in.OrderID, "load", h.SignatureID())
+		return DagRows{Rows: len(in.OrderID)}, nil
+	}, hatchet.WithParents(a))
+	pipeline, err := hatchetflow.RegisterWorkflow[DagIn, DagResult](c, wf)
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "hf-dag-child", func(_ hatchet.Context, in DagChildIn) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		childCalls[in.OrderID+"/"+in.From]++
+		return nil, nil
+	})
+	must(t, err)
+	type swarmIn struct {
+		Results inject.ReturnValue[[]DagResult] `json:"mageflow_results"`
+	}
+	_, err = hatchetflow.NewTask(c, "hf-dag-swarm-done", func(_ hatchet.Context, in swarmIn) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		swarmDone++
+		swarmResult = in.Results.Value
+		return nil, nil
+	})
+	must(t, err)
+	ctx := enginetest.Context(t, 3*time.Minute)
+	w, err := enginetest.Wait(ctx, func() (*hatchet.Worker, error) { return c.NewWorker(ctx, "dag2-worker", nil) })
+	must(t, err)
+	stop, err := enginetest.Wait(ctx, w.Start)
+	must(t, err)
+	t.Cleanup(func() { _ = stop() })
+
+	orders := []string{"s1", "s22", "s333"}
+	var items []dsl.Spec
+	for _, o := range orders {
+		items = append(items, dsl.Sign(pipeline).With(dsl.KW{"order_id": o}))
+	}
+	h, err := dsl.Swarm(items...).OnSuccess(dsl.Sign("hf-dag-swarm-done")).Run(ctx, c, map[string]any{})
+	must(t, err)
+	if _, err := h.Wait(ctx); err != nil {
+		t.Fatalf("swarm of DAGs: %v", err)
+	}
+	waitFor(ctx, t, "swarm callback", func() bool { mu.Lock(); defer mu.Unlock(); return swarmDone > 0 })
+	waitFor(ctx, t, "children", func() bool { mu.Lock(); defer mu.Unlock(); return len(childCalls) == 2*len(orders) })
+	time.Sleep(2 * time.Second) // a duplicate child would have run by now
+
+	mu.Lock()
+	defer mu.Unlock()
+	if swarmDone != 1 || len(swarmResult) != len(orders) {
+		t.Fatalf("swarm callback ran %d times with %d results, want once with %d", swarmDone, len(swarmResult), len(orders))
+	}
+	for i, o := range orders {
+		if r := swarmResult[i]; r.Load == nil || r.Load.Rows != len(o) {
+			t.Errorf("item %d (%s): result %+v, want load %d rows", i, o, r, len(o))
+		}
+		ida, idl := childIDs[o+"/a"], childIDs[o+"/load"]
+		if len(ida) != 1 || len(idl) != 1 {
+			t.Errorf("%s: task a signed %d child ids over its two attempts, load %d; want 1 each", o, len(ida), len(idl))
+		}
+		for id := range ida {
+			if idl[id] {
+				t.Errorf("%s: tasks a and load got the same child signature %s", o, id)
+			}
+		}
+		for _, from := range []string{"a", "load"} {
+			if n := childCalls[o+"/"+from]; n != 1 {
+				t.Errorf("child of %s signed by %s ran %d times, want 1", o, from, n)
+			}
+		}
+	}
+}
