@@ -19,8 +19,11 @@ import (
 // steps returns the step functions of the registered task name.
 func (c *Client) steps(name string) (engine.Steps, bool) {
 	def, ok := c.localTask(name)
-	if !ok || def.signed != nil { // a workflow of several tasks has no main step
+	if !ok {
 		return engine.Steps{}, false
+	}
+	if def.signed != nil { // a workflow of several tasks has no main step
+		return c.workflowSteps(def), true
 	}
 	s := engine.Steps{Task: def.name, Retries: def.cfg.retries, ExecutionTimeout: def.cfg.executionTimeout}
 	if def.steps != nil {

@@ -97,19 +97,48 @@ func (c *Client) unqualified(name string) string {
 	return strings.TrimPrefix(name, ns)
 }
 
+// workflowSteps returns the steps of a registered workflow for harnesses that run it
+// in memory (engine.Steps.Tasks): the user's tasks as the workflow declares them
+// (hatchetflow's end task left out), the end step and the on-failure step.
+func (c *Client) workflowSteps(def *taskDef) engine.Steps {
+	req, regular, durable, _ := def.signed.wf.Dump()
+	s := engine.Steps{Task: def.name, End: c.endStep(def, finalTasks(def.signed.wf)), OnFailure: c.workflowFailureStep(def)}
+	for i, opts := range req.Tasks {
+		if opts.ReadableId == EndTask {
+			continue
+		}
+		t := engine.WorkflowTask{Name: opts.ReadableId, Parents: opts.Parents, Retries: int(opts.GetRetries()),
+			Conditional: hasConditions(opts.GetConditions().GetParentOverrideConditions(),
+				opts.GetConditions().GetSleepConditions(), opts.GetConditions().GetUserEventConditions())}
+		if i < len(regular) {
+			t.Run = regular[i].Fn
+		} else {
+			t.Run, t.Durable = durable[i-len(regular)].Fn, true
+		}
+		s.Tasks = append(s.Tasks, t)
+	}
+	return s
+}
+
+// hasConditions reports whether a task's condition lists hold any condition.
+func hasConditions[A, B, C any](a []A, b []B, c []C) bool { return len(a)+len(b)+len(c) > 0 }
+
 // finalTasks returns the names of the tasks of a workflow that no other task lists as
-// a parent, sorted.
+// a parent (hatchetflow's end task aside), sorted.
 func finalTasks(wf *hatchet.Workflow) []string {
 	req, _, _, _ := wf.Dump()
 	parent := map[string]bool{}
 	for _, t := range req.Tasks {
+		if t.ReadableId == EndTask {
+			continue // added by hatchetflow, after the final tasks
+		}
 		for _, p := range t.Parents {
 			parent[p] = true
 		}
 	}
 	var out []string
 	for _, t := range req.Tasks {
-		if !parent[t.ReadableId] {
+		if !parent[t.ReadableId] && t.ReadableId != EndTask {
 			out = append(out, t.ReadableId)
 		}
 	}

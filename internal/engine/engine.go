@@ -143,12 +143,37 @@ type Steps struct {
 	// Main runs the user function, then finishes the signature and dispatches its
 	// success callbacks.
 	Main StepFunc
+	// Tasks, for a workflow of several tasks (hatchetflow.RegisterWorkflow), are the
+	// user's tasks, each after its parents, and End is hatchetflow's end task, which
+	// runs once they all completed; Main is then nil, and OnFailure runs when a task
+	// failed for good (StepRunErrors names it). On a real engine they are the
+	// workflow's own tasks; a harness runs them in memory.
+	Tasks []WorkflowTask
+	End   StepFunc
 	// OnFailure, nil unless the task asked for one (hatchetflow.WithOnFailureStep),
 	// marks the signature failed and dispatches error callbacks; it reads
 	// hctx.StepRunErrors(). When the failed run had finished the signature (its worker
 	// died after the user function returned), it dispatches the success callbacks
 	// instead. Without it, Main ends the signature on its last attempt.
 	OnFailure StepFunc
+}
+
+// WorkflowTask is one user task of a workflow of several tasks, for harnesses that
+// run the workflow in memory.
+type WorkflowTask struct {
+	// Name is the task's name; Parents the tasks it runs after.
+	Name    string
+	Parents []string
+	// Retries is how many times a failed attempt is retried.
+	Retries int
+	// Conditional is true when the task has conditions (skip or wait), which only
+	// the engine evaluates.
+	Conditional bool
+	// Durable is true for a durable task.
+	Durable bool
+	// Run calls the task's function; it reads the run's input with WorkflowInput and
+	// its parents' outputs with ParentOutput.
+	Run func(hctx hatchet.Context) (any, error)
 }
 
 // CallObserver may be implemented by the hatchet.Context an engine passes to the main

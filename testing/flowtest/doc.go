@@ -58,16 +58,32 @@
 // [Harness.RequireReceived] and [Harness.RequireStatus] take a testing.TB and print a
 // readable diff. [Harness.FastForward] ages every TTL.
 //
+// # Workflows of several tasks and durable tasks
+//
+// A workflow registered with hatchetflow.RegisterWorkflow runs in memory as on the
+// engine: each task after its parents (ParentOutput reads their outputs), with its
+// retries, then hatchetflow's end step (success callbacks with the final tasks'
+// outputs), or, once a task failed for good, hatchetflow's on-failure step (error
+// callbacks naming the task). Build the workflow with the harness's offline client,
+// [Harness.Hatchet], as the application builds it. A task with a condition (skip or
+// wait) fails the run: only the engine evaluates conditions.
+//
+// A durable task (hatchetflow.NewDurableTask) gets the harness's [Context] as its
+// durable context: SleepFor and SleepUntil return at once, Memo calls its function,
+// Now is the wall clock, and event waits (WaitForEvent, WaitFor) return
+// [ErrEngineOnly].
+//
 // # What it cannot simulate
 //
 // Process crashes and worker loss (a step either returns or is timed out), the
-// engine's scheduling, concurrency limits, rate limits and priorities, DAG tasks
-// other than hatchetflow's own steps, and hatchet.Context
+// engine's scheduling, concurrency limits, rate limits and priorities, conditions and
+// event waits, durable tasks inside a workflow of several tasks, and hatchet.Context
 // methods other than these: the context.Context methods, GetContext, SetContext,
 // AdditionalMetadata, WorkflowRunId, StepRunId, StepName, ActionId, RetryCount,
-// StepRunErrors, TenantId, WorkerId, Log, WorkflowInput and StepOutput, plus
-// RefreshTimeout, ReleaseSlot, Priority, PutStream and StreamEvent, which do nothing
-// or return a constant. Calling any other (ParentOutput, SpawnWorkflow...) panics
-// with a nil-pointer error: the attempt fails like any panic, and the harness's log
-// line for it carries the stack, which names the method.
+// StepRunErrors, TenantId, WorkerId, Log, WorkflowInput, StepOutput, ParentOutput and
+// WasSkipped (always false), the durable methods above, plus RefreshTimeout,
+// ReleaseSlot, Priority, PutStream and StreamEvent, which do nothing or return a
+// constant. Calling any other (SpawnWorkflow...) panics with a nil-pointer error: the
+// attempt fails like any panic, and the harness's log line for it carries the stack,
+// which names the method.
 package flowtest

@@ -47,13 +47,15 @@ type Harness struct {
 	// machinery is the client's store, dispatcher and steps (engine.Expose).
 	machinery engine.Machinery
 
-	t      testingT
-	mu     sync.Mutex
-	queue  []*Run
-	runs   []*Run
-	byID   map[string]*Run
-	faults map[faultKey]Fault
-	quiet  bool
+	t     testingT
+	mu    sync.Mutex
+	queue []*Run
+	// hatchet is the offline client of Hatchet, made on first use.
+	hatchet *hatchet.Client
+	runs    []*Run
+	byID    map[string]*Run
+	faults  map[faultKey]Fault
+	quiet   bool
 	// expected holds the tasks whose runs may fail without a fault; allowAll turns
 	// the check off.
 	expected map[string]bool
@@ -379,6 +381,10 @@ func (h *Harness) logf(format string, args ...any) {
 // Until it ends, [Harness.CancelRuns] can cancel it.
 func (h *Harness) execute(ctx context.Context, r *Run) {
 	steps, _ := h.steps(r.Task)
+	if steps.Main == nil && steps.End != nil {
+		h.executeWorkflow(ctx, r, steps)
+		return
+	}
 	if h.isPlain(r.Task) {
 		defer h.reconcile(ctx, r)
 	}
