@@ -23,7 +23,7 @@ func TestScenariosOnEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := newRecorder()
-	tk, err := register(c, rec)
+	tk, err := register(c, hc, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,9 @@ func TestScenariosOnEngine(t *testing.T) {
 	t.Logf("scenarios on the engine took %v\n%s", time.Since(start), out.String())
 	for _, want := range []string{`"task_result":{"order_id":"ord-1001","total":30}`, `"mageflow_results":{"order_id":"ord-1001","total":30}`,
 		`"reservations":[{"order_id":"ord-3003","warehouse":"north"},{"order_id":"ord-3003","warehouse":"south"},{"order_id":"ord-3003","warehouse":"east"}]`,
-		`"additional_field1":12345`, `"processing_mode":"batch"`} {
+		`"additional_field1":12345`, `"processing_mode":"batch"`,
+		`announce-fulfilment  received {"fulfilment":{"pack":{"order_id":"ord-4004","items":2,"box":"box-2"},"label":{"carrier":"ups","priority":"express"}},"channel":"email"}`,
+		`"mageflow_results":{"order_id":"ord-4005","total":10}`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %s", want)
 		}

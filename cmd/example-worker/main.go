@@ -67,7 +67,7 @@ func run(serve bool, timeout time.Duration) error {
 		return err
 	}
 	rec := newRecorder()
-	t, err := register(c, rec)
+	t, err := register(c, hc, rec)
 	if err != nil {
 		return err
 	}

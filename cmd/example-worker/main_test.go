@@ -16,7 +16,7 @@ func TestScenariosInFlowtest(t *testing.T) {
 	h.ExpectFailure("external-api-call") // scenario 3 fails on purpose
 	h.Quiet()
 	rec := newRecorder()
-	tk, err := register(h.Client, rec)
+	tk, err := register(h.Client, h.Hatchet(), rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +38,8 @@ func TestScenariosInFlowtest(t *testing.T) {
 		`notify-shipped       received {"shipment":{"order_id":"ord-2002","tracking":"ups-north-1"}}`,
 		`chain done after 3 steps`,
 		`confirm-reservations received {"reservations":[{"order_id":"ord-3003","warehouse":"north"},{"order_id":"ord-3003","warehouse":"south"},{"order_id":"ord-3003","warehouse":"east"}]}`,
+		`announce-fulfilment  received {"fulfilment":{"pack":{"order_id":"ord-4004","items":2,"box":"box-2"},"label":{"carrier":"ups","priority":"express"}},"channel":"email"}`,
+		`"mageflow_results":{"order_id":"ord-4005","total":10}`,
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %s\n--- output:\n%s", want, out.String())

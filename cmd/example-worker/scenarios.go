@@ -51,6 +51,7 @@ func (d *demo) run(ctx context.Context) error {
 		{"4. Validation errors are clear and write nothing", d.validation},
 		{"5. A chain: each step gets the previous step's return value", d.chain},
 		{"6. A swarm as a success callback: items side by side, results in item order", d.swarm},
+		{"7. A native Hatchet DAG signed like a task; a durable task as a chain step", d.workflow},
 	} {
 		d.printf("\n%s\n", s.title)
 		if err := s.fn(ctx); err != nil {
@@ -197,5 +198,43 @@ func (d *demo) swarm(ctx context.Context) error {
 		return err
 	}
 	d.show("confirm-reservations")
+	return nil
+}
+
+func (d *demo) workflow(ctx context.Context) error {
+	// The DAG's result is its final tasks' outputs by name; a chain puts a durable task
+	// (it sleeps durably) before it, whose receipt is logged.
+	sig := dsl.Sign(d.t.fulfilment).With(dsl.KW{"priority": "express"}).
+		OnSuccess(dsl.Sign("announce-fulfilment").With(dsl.KW{"channel": "email"}))
+	h, err := sig.Run(ctx, d.c, Order{OrderID: "ord-4004", Items: []string{"desk", "lamp"}})
+	if err != nil {
+		return err
+	}
+	if d.settle != nil {
+		d.settle(ctx)
+	}
+	res, err := hatchetflow.WaitResult[Fulfilment](ctx, h)
+	if err != nil {
+		return err
+	}
+	if err := d.wait(ctx, map[string]int{"announce-fulfilment": 1}); err != nil {
+		return err
+	}
+	d.show("fulfil-order/pick", "announce-fulfilment")
+	d.printf("  fulfil-order         returned pack %+v, label %+v\n", *res.Pack, *res.Label)
+	ch, err := dsl.Chain(dsl.Sign(d.t.cooldown), dsl.Sign("log-completion")).Run(ctx, d.c, Order{OrderID: "ord-4005", Items: []string{"rug"}})
+	if err != nil {
+		return err
+	}
+	if d.settle != nil {
+		d.settle(ctx)
+	}
+	if _, err := ch.Wait(ctx); err != nil {
+		return err
+	}
+	if err := d.wait(ctx, map[string]int{"log-completion": 2}); err != nil {
+		return err
+	}
+	d.printf("  cool-down (durable)  slept, then log-completion received %s\n", d.rec.entries("log-completion")[1])
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 
@@ -126,13 +127,16 @@ func (r *recorder) entries(task string) []string {
 type tasks struct {
 	processOrder *hatchetflow.Task[Order, Receipt]
 	externalAPI  *hatchetflow.Task[APICall, any]
+	fulfilment   *hatchetflow.Task[Order, Fulfilment]
+	cooldown     *hatchetflow.Task[Order, Receipt]
 }
 
 // errUpstream is what external-api-call always fails with.
 var errUpstream = errors.New("upstream answered 503 Service Unavailable")
 
-// register registers every task of the example on c; callbacks report to rec.
-func register(c *hatchetflow.Client, rec *recorder) (*tasks, error) {
+// register registers every task of the example on c (the fulfilment DAG built on
+// hc); callbacks report to rec.
+func register(c *hatchetflow.Client, hc *hatchet.Client, rec *recorder) (*tasks, error) {
 	var t tasks
 	var err error
 	add := func(e error) {
@@ -205,7 +209,67 @@ func register(c *hatchetflow.Client, rec *recorder) (*tasks, error) {
 		return nil, nil
 	})
 	add(e)
+	t.fulfilment, e = hatchetflow.RegisterWorkflow[Order, Fulfilment](c, fulfilmentWorkflow(hc, rec))
+	add(e)
+	_, e = hatchetflow.NewTask(c, "announce-fulfilment", func(_ hatchet.Context, in FulfilledMessage) (any, error) {
+		rec.add("announce-fulfilment", in)
+		return nil, nil
+	})
+	add(e)
+	t.cooldown, e = hatchetflow.NewDurableTask(c, "cool-down", func(ctx hatchet.DurableContext, in Order) (Receipt, error) {
+		if _, err := ctx.SleepFor(time.Second); err != nil { // durable: no worker slot held
+			return Receipt{}, err
+		}
+		return Receipt{OrderID: in.OrderID, Total: 10 * len(in.Items)}, nil
+	})
+	add(e)
 	return &t, err
+}
+
+// fulfilmentWorkflow is a native Hatchet DAG, built with the SDK's workflow builder as
+// any Hatchet application builds one: pick, then pack and label side by side; gift-wrap
+// only when the order asks for it (a skipped branch is not a failure).
+func fulfilmentWorkflow(hc *hatchet.Client, rec *recorder) *hatchet.Workflow {
+	wf := hc.NewWorkflow("fulfil-order")
+	pick := wf.NewTask("pick", func(_ hatchet.Context, in Order) (Parcel, error) {
+		rec.add("fulfil-order/pick", in)
+		return Parcel{OrderID: in.OrderID, Items: len(in.Items)}, nil
+	})
+	wf.NewTask("pack", func(ctx hatchet.Context, in Order) (Parcel, error) {
+		var p Parcel
+		err := ctx.ParentOutput(pick, &p)
+		p.Box = fmt.Sprintf("box-%d", p.Items)
+		return p, err
+	}, hatchet.WithParents(pick))
+	wf.NewTask("label", func(_ hatchet.Context, in Order) (Label, error) {
+		return Label{Carrier: "ups", Priority: in.Priority}, nil
+	}, hatchet.WithParents(pick))
+	return wf
+}
+
+// Parcel is what the fulfilment DAG's pick and pack tasks return.
+type Parcel struct {
+	OrderID string `json:"order_id"`
+	Items   int    `json:"items"`
+	Box     string `json:"box,omitempty"`
+}
+
+// Label is what the fulfilment DAG's label task returns.
+type Label struct {
+	Carrier  string `json:"carrier"`
+	Priority string `json:"priority,omitempty"`
+}
+
+// Fulfilment is the fulfilment DAG's result: its final tasks' outputs by task name.
+type Fulfilment struct {
+	Pack  *Parcel `json:"pack"`
+	Label *Label  `json:"label"`
+}
+
+// FulfilledMessage is the fulfilment DAG's success callback.
+type FulfilledMessage struct {
+	Fulfilment inject.ReturnValue[Fulfilment] `json:"fulfilment"`
+	Channel    string                         `json:"channel,omitempty"`
 }
 
 // ReservationsMessage is the swarm's success callback: every reserve-stock item's
