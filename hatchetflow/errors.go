@@ -215,6 +215,8 @@ func (e *KwargsTooLargeError) Is(target error) bool { return target == ErrKwargs
 // errors.As(err, &notPending) work on it.
 type RunError struct {
 	// RunID is the engine run; Task the task that failed; Message its error text.
+	// RunID is "" when the signature of a scheduled run ended before the schedule
+	// fired (see [RunOptions.StartAfter]).
 	RunID, Task, Message string
 	// Cancelled is true when the run was cancelled rather than failed.
 	Cancelled bool
@@ -232,6 +234,12 @@ func newRunError(runID, task, message string, cancelled bool) *RunError {
 
 // Error implements error.
 func (e *RunError) Error() string {
+	if e.RunID == "" { // a scheduled run's signature ended before its run started it
+		if e.Cancelled {
+			return fmt.Sprintf("hatchetflow: the scheduled run of task %q was cancelled before it started", e.Task)
+		}
+		return fmt.Sprintf("hatchetflow: the scheduled run of task %q ended before it started: %s", e.Task, e.Message)
+	}
 	if e.Cancelled {
 		return fmt.Sprintf("hatchetflow: run %s of task %q was cancelled", e.RunID, e.Task)
 	}
