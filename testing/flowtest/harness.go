@@ -496,11 +496,16 @@ func (h *Harness) endIfCancelled(ctx context.Context, r *Run, attempt int) bool 
 // step does on the engine after its attempt's ctx was cancelled, with the same code
 // (engine.Machinery.SettleCancel): if the run's signature is still active and owned by
 // the run, it is cancelled with its error path. After a Client.Cancel the signature
-// has ended already and nothing happens.
+// has ended already and nothing happens. A run with no signature in its metadata is
+// settled by its standing signature's id (hatchetflow.StandingSignatureID): a task
+// with a standing signature saved one for it; any other has no record, and nothing
+// happens.
 func (h *Harness) settleCancel(ctx context.Context, r *Run) {
-	if sigID := r.SignatureID(); sigID != "" {
-		h.machinery.SettleCancel(ctx, sigID, r.ID)
+	sigID := r.SignatureID()
+	if sigID == "" {
+		sigID = hatchetflow.StandingSignatureID(r.ID)
 	}
+	h.machinery.SettleCancel(ctx, sigID, r.ID)
 }
 
 // attempt runs one main attempt, bounded by the task's execution timeout. ctx is the
