@@ -3,6 +3,8 @@ package hatchetflow_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/inject"
+	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/testing/flowtest"
 )
 
@@ -159,22 +162,30 @@ func TestStandingSignatureIsRetrySafe(t *testing.T) {
 }
 
 // The last attempt's failure reaches the standing error callback once, with the
-// run's input and the bound kwargs.
+// run's input and the bound kwargs, in both engine shapes (the on-failure step finds
+// the standing signature by the run id too).
 func TestStandingSignatureErrorCallback(t *testing.T) {
-	f := newStandingFlow(t)
-	f.h.ExpectFailure("report")
-	ctx := context.Background()
-	runID, err := f.h.Dispatch(ctx, "report", map[string]any{"day": "wed", "fail": true}, nil)
-	must(t, err)
-	f.h.Drain(ctx)
-	page := <-f.pages
-	if page.Day != "wed" || page.Format != "pdf" || page.Failure.RunID != runID ||
-		page.Failure.SignatureID != hatchetflow.StandingSignatureID(runID) || page.Failure.Message != "no data for wed" {
-		t.Fatalf("error callback input %+v", page)
-	}
-	f.h.RequireStatus(t, hatchetflow.StandingSignatureID(runID), hatchetflow.StatusFailed)
-	if len(f.mails) != 0 || len(f.pages) != 0 {
-		t.Fatalf("%d mails, %d more pages", len(f.mails), len(f.pages))
+	for name, opts := range map[string][]hatchetflow.TaskOption{"lean": nil, "on-failure step": {hatchetflow.WithOnFailureStep()}} {
+		t.Run(name, func(t *testing.T) {
+			f := newStandingFlow(t, opts...)
+			f.h.ExpectFailure("report")
+			ctx := context.Background()
+			runID, err := f.h.Dispatch(ctx, "report", map[string]any{"day": "wed", "fail": true}, nil)
+			must(t, err)
+			f.h.Drain(ctx)
+			page := <-f.pages
+			if page.Day != "wed" || page.Format != "pdf" || page.Failure.RunID != runID ||
+				page.Failure.SignatureID != hatchetflow.StandingSignatureID(runID) || page.Failure.Message != "no data for wed" {
+				t.Fatalf("error callback input %+v", page)
+			}
+			f.h.RequireStatus(t, hatchetflow.StandingSignatureID(runID), hatchetflow.StatusFailed)
+			if run := f.h.Runs("report")[0]; run.OnFailureRan != (len(opts) > 0) {
+				t.Fatalf("on-failure step ran: %v", run.OnFailureRan)
+			}
+			if len(f.mails) != 0 || len(f.pages) != 0 {
+				t.Fatalf("%d mails, %d more pages", len(f.mails), len(f.pages))
+			}
+		})
 	}
 }
 
@@ -306,4 +317,71 @@ func (nopBackend) SaveSignature(_ context.Context, spec dsl.Spec) (dsl.Saved, er
 
 func (nopBackend) RunSignature(context.Context, dsl.Spec, any) (dsl.Handle, error) {
 	return nil, errors.New("nopBackend runs nothing")
+}
+
+// lostEngine reports one failed run (its worker was lost) and records what is
+// dispatched; it runs nothing.
+type lostEngine struct {
+	mu         sync.Mutex
+	ended      []engine.EndedRun
+	dispatched []string
+}
+
+func (e *lostEngine) Dispatch(_ context.Context, task string, _ map[string]any, _ map[string]string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.dispatched = append(e.dispatched, task)
+	return fmt.Sprintf("cb-%d", len(e.dispatched)), nil
+}
+
+func (e *lostEngine) EndedRuns(context.Context, engine.RunQuery) ([]engine.EndedRun, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ended, nil
+}
+
+// A standing run whose worker was lost mid-run is settled by the reconciler, which
+// finds its signature from the run id alone (the run's metadata names none).
+func TestReconcilerSettlesALostStandingRun(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	eng := &lostEngine{}
+	c, err := hatchetflow.New(nil, rdb, hatchetflow.WithDispatcher(eng))
+	must(t, err)
+	started, release := make(chan struct{}), make(chan struct{})
+	_, err = hatchetflow.NewTask(c, "report", func(hatchet.Context, ReportIn) (any, error) {
+		close(started)
+		<-release
+		return nil, nil
+	}, hatchetflow.WithStandingSignature(dsl.Sign("report").OnError(dsl.Sign("page"))))
+	must(t, err)
+	_, err = hatchetflow.NewTask(c, "page", func(hatchet.Context, PageIn) (any, error) { return nil, nil })
+	must(t, err)
+	ctx := context.Background()
+	must(t, c.RegisterTasks(ctx))
+	steps, _ := c.Steps("report")
+	const runID = "0190f1f0-0000-7000-8000-00000000abcd"
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = steps.Main(flowtest.NewContext(ctx, &flowtest.ContextOptions{Task: "report", RunID: runID}), map[string]any{"day": "lost"})
+	}()
+	<-started // the signature is active, owned by the run whose worker is about to be "lost"
+	eng.mu.Lock()
+	eng.ended = []engine.EndedRun{{RunID: runID, Message: "worker lost"}}
+	eng.mu.Unlock()
+	must(t, c.ReconcileNow(ctx))
+	sig, err := c.Signature(ctx, hatchetflow.StandingSignatureID(runID))
+	must(t, err)
+	if sig.Status != hatchetflow.StatusFailed || sig.Error != "worker lost" {
+		t.Fatalf("after the reconciler: %s, %q", sig.Status, sig.Error)
+	}
+	close(release)
+	<-done
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if len(eng.dispatched) != 1 || eng.dispatched[0] != "page" {
+		t.Fatalf("dispatched %v, want the error callback once", eng.dispatched)
+	}
 }
