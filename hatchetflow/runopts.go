@@ -36,11 +36,12 @@ type RunOptions struct {
 	// when it fires; until then [Client.Cancel] cancels the signature and deletes the
 	// schedule. The [Handle] has no run id until the schedule fires: [Handle.RunID] is
 	// "", [Handle.ScheduleID] names the schedule, and [Handle.Wait] waits for the run
-	// to exist, then for the run. With a delay, Sticky and DesiredWorkerLabels give
-	// [ErrUnsupportedOption] (a Hatchet schedule takes neither), and so do a negative
-	// delay and one of half the active TTL ([WithActiveTTL], 24 h by default) or more:
-	// the signature and its callbacks must outlive the wait and the run. Default 0: the
-	// run is dispatched at once.
+	// to exist, then for the run. Hatchet's ticker polls schedules every 5 s, so a
+	// delay under 5 s may start up to 5 s after Run. With a delay, Sticky and
+	// DesiredWorkerLabels give [ErrUnsupportedOption] (a Hatchet schedule takes
+	// neither), and so do a negative delay and one of half the active TTL
+	// ([WithActiveTTL], 24 h by default) or more: the signature and its callbacks must
+	// outlive the wait and the run. Default 0: the run is dispatched at once.
 	StartAfter time.Duration
 }
 
