@@ -109,6 +109,7 @@ func (c *Client) cancelSignature(ctx context.Context, id string, opts *CancelOpt
 		return nil, err
 	}
 	rec, prev := cn.Record, cn.Previous
+	c.unschedule(ctx, rec) // a scheduled run that has not fired is never created
 	var runs []string
 	if prev == StatusActive && rec.RunID != "" {
 		runs = append(runs, rec.RunID)
@@ -177,6 +178,7 @@ func (c *Client) cancelSwarm(ctx context.Context, rec *redisstore.Record, opts *
 		return nil, err
 	}
 	sw := cn.Record
+	c.unschedule(ctx, sw)
 	items, err := c.store.SwarmItems(ctx, rec.ID)
 	if err != nil {
 		return nil, err

@@ -163,8 +163,11 @@ func (c *Client) nextRun(ctx context.Context, step, next string) (runID, task st
 	}
 }
 
-// ownerRun waits until signature id is owned by a run other than not, and returns it.
-// An in-memory dispatcher ([engine.Stepper]) is stepped meanwhile.
+// ownerRun waits until signature id is owned by a run other than not (a chain step
+// held while suspended, then resumed; a scheduled run, not being ""), and returns it.
+// A signature that ends without such a run (cancelled first) gives a [*RunError]
+// with its status and error and no RunID. An in-memory dispatcher ([engine.Stepper])
+// is stepped meanwhile.
 func (c *Client) ownerRun(ctx context.Context, id, not string) (string, error) {
 	stepper, _ := c.dispatcher.(engine.Stepper)
 	pause := poll.New(5*time.Millisecond, 250*time.Millisecond)
@@ -175,6 +178,9 @@ func (c *Client) ownerRun(ctx context.Context, id, not string) (string, error) {
 		}
 		if rec != nil && rec.RunID != "" && rec.RunID != not {
 			return rec.RunID, nil
+		}
+		if rec != nil && rec.Status.Ended() {
+			return "", &RunError{Task: rec.Task, Message: rec.Error, Cancelled: rec.Status == StatusCancelled}
 		}
 		if stepper != nil && stepper.Step(ctx) {
 			continue

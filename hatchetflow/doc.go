@@ -37,7 +37,14 @@
 // success path when its own run had already finished the signature; its last attempt
 // then leaves the failure to that step. See docs/design.md, "Engine shape".
 //
-// Runs without a signature in their metadata are plain Hatchet runs and touch no Redis.
+// Runs without a signature in their metadata (a cron's, an event's, a plain Hatchet
+// caller's) are plain Hatchet runs and touch no Redis, unless the task has a standing
+// signature ([WithStandingSignature]): each such run then gets a signature saved from it,
+// with its callbacks, under an id derived from the run ([StandingSignatureID]).
+//
+// A run with [RunOptions].StartAfter is a Hatchet schedule: the signature is saved at
+// once, the run starts it once the delay has passed, and [Handle.Wait] waits for both;
+// [Client.Cancel] before it fires deletes the schedule.
 //
 // # No silent wrong results
 //

@@ -41,7 +41,9 @@ var (
 	// ErrInputNotObject is returned by [NewTask] for an input type that no JSON
 	// object decodes into (a string, a number, a slice...): every message is an object.
 	ErrInputNotObject = errors.New("hatchetflow: task input type cannot hold a JSON object")
-	// ErrWrongTask is returned by [Task.RunSignature] for a signature of another task.
+	// ErrWrongTask is returned by [Task.RunSignature] for a signature of another task,
+	// and matched by the [*StandingSignatureError] of a [WithStandingSignature] of
+	// another task.
 	ErrWrongTask = errors.New("hatchetflow: signature of another task")
 	// ErrPlainRunInFlight is returned by [Client.Suspend] for a signature (or a chain
 	// whose step is one) of a task no hatchetflow step runs, while its run is in
@@ -78,7 +80,33 @@ var (
 	ErrUnsettled = errors.New("hatchetflow: run ended without hatchetflow settling its signature")
 	// ErrRetriesExhausted is matched by [*RetriesExhaustedError].
 	ErrRetriesExhausted = errors.New("hatchetflow: attempt beyond the task's retries")
+	// ErrStandingSignature is matched by [*StandingSignatureError].
+	ErrStandingSignature = errors.New("hatchetflow: invalid standing signature")
 )
+
+// StandingSignatureError reports a [WithStandingSignature] that cannot work: [NewTask]
+// refuses one of another task (it also matches [ErrWrongTask]), one given twice, one
+// made with Validate, one that refers to saved signatures (a standing signature is
+// saved anew for every run) and bound kwargs the task's schema rejects;
+// [Client.NewWorker] (through [Client.RegisterTasks]) refuses one whose callbacks do
+// not save (an unknown task, a callback that does not fit). A run that cannot save it
+// fails with it, before user code, and is not retried.
+type StandingSignatureError struct {
+	// Task is the task the option was given to; Err what is wrong.
+	Task string
+	Err  error
+}
+
+// Error implements error.
+func (e *StandingSignatureError) Error() string {
+	return fmt.Sprintf("hatchetflow: standing signature of task %q: %v", e.Task, e.Err)
+}
+
+// Is reports whether target is [ErrStandingSignature].
+func (e *StandingSignatureError) Is(target error) bool { return target == ErrStandingSignature }
+
+// Unwrap returns Err.
+func (e *StandingSignatureError) Unwrap() error { return e.Err }
 
 // UnsettledError is what waiting returns when a signature's run completed on the
 // engine but its signature was still pending five reconcile intervals later (see
@@ -215,6 +243,8 @@ func (e *KwargsTooLargeError) Is(target error) bool { return target == ErrKwargs
 // errors.As(err, &notPending) work on it.
 type RunError struct {
 	// RunID is the engine run; Task the task that failed; Message its error text.
+	// RunID is "" when the signature of a scheduled run ended before the schedule
+	// fired (see [RunOptions.StartAfter]).
 	RunID, Task, Message string
 	// Cancelled is true when the run was cancelled rather than failed.
 	Cancelled bool
@@ -232,6 +262,12 @@ func newRunError(runID, task, message string, cancelled bool) *RunError {
 
 // Error implements error.
 func (e *RunError) Error() string {
+	if e.RunID == "" { // a scheduled run's signature ended before its run started it
+		if e.Cancelled {
+			return fmt.Sprintf("hatchetflow: the scheduled run of task %q was cancelled before it started", e.Task)
+		}
+		return fmt.Sprintf("hatchetflow: the scheduled run of task %q ended before it started: %s", e.Task, e.Message)
+	}
 	if e.Cancelled {
 		return fmt.Sprintf("hatchetflow: run %s of task %q was cancelled", e.RunID, e.Task)
 	}

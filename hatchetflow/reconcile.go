@@ -174,6 +174,9 @@ func (c *Client) reconcileSwarms(ctx context.Context) error {
 //     language's; see runModes) ends its signature as the run ended: done with the
 //     run's output and success callbacks (a chain moves on, a swarm item ends), failed
 //     or cancelled with error callbacks.
+//   - A run with no signature in its metadata is looked up by its standing signature's
+//     id (StandingSignatureID): a task with WithStandingSignature saved one for it, and
+//     it is settled as above; any other such run has no record and is left alone.
 //
 // It reads the failed and cancelled runs of the last reconcileWindow (one engine call)
 // and, only while the engine-settled set is not empty, the ended runs marked
@@ -216,6 +219,12 @@ func (c *Client) reconcileRuns(ctx context.Context) error {
 	var fresh []engine.EndedRun
 	var ids []string
 	for _, run := range runs {
+		if run.SignatureID == "" {
+			// A run with no signature of its own has one if its task has a standing
+			// signature and its main step saved it; else the record is missing and
+			// the run is left alone.
+			run.SignatureID = StandingSignatureID(run.RunID)
+		}
 		if _, done := r.seen[run.RunID]; done || !redisstore.ValidID(run.SignatureID) {
 			continue
 		}

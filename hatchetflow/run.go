@@ -49,7 +49,7 @@ type runCall struct {
 // anything is written, writes what was compiled, dispatches the root run and returns
 // the handle that follows it to its end.
 func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, call runCall) (dsl.Handle, error) {
-	if _, err := call.opts.check(nil); err != nil {
+	if err := c.checkOptions(call.opts); err != nil {
 		return nil, err // before anything is written
 	}
 	var child engine.ChildDispatcher
@@ -101,9 +101,9 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, call runCall
 	if mode.mergeKwargs && len(entry.Kwargs) > 0 {
 		msg = inject.Merge(msg, entry.Kwargs) // no hatchetflow step will merge them
 	}
-	var runID string
+	var runID, scheduleID string
 	if call.hctx == nil {
-		runID, err = c.dispatchRoot(ctx, entry.Task, msg, meta, call.opts)
+		runID, scheduleID, err = c.dispatchRoot(ctx, entry.ID, entry.Task, msg, meta, call.opts)
 	} else {
 		meta[engine.MetaParent] = call.hctx.AdditionalMetadata()[engine.MetaSignature]
 		// The key names its target: the engine's child key ignores which workflow runs.
@@ -117,7 +117,8 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, call runCall
 			return nil, err
 		}
 	}
-	h := &Handle{c: c, sigID: root.id, runID: runID, task: entry.Task, swarm: root.swarm}
+	h := &Handle{c: c, sigID: root.id, runID: runID, task: entry.Task, swarm: root.swarm,
+		scheduleID: scheduleID, entry: entry.ID}
 	if root.chain {
 		h.leaves = root.leaves
 	}
@@ -189,12 +190,18 @@ type Handle struct {
 	sigID, runID, task string
 	leaves             []string // a chain's steps
 	swarm              bool
+	// scheduleID is the engine schedule of a run started with StartAfter (runID is ""
+	// until it fires); entry the signature its run starts (a chain's first step).
+	scheduleID, entry string
 }
 
 // SignatureID returns the id of the signature that runs.
 func (h *Handle) SignatureID() string { return h.sigID }
 
-// RunID returns the engine's run id (for a chain, its first step's run).
+// RunID returns the engine's run id (for a chain, its first step's run). For a run
+// started with [RunOptions.StartAfter] it is "": the engine creates the run only when
+// its schedule fires ([Handle.ScheduleID] names the schedule; once the run started the
+// signature, [Client.Signature] reports it). Wait does not need it.
 func (h *Handle) RunID() string { return h.runID }
 
 // Wait blocks until the task's main step ends or ctx is done. It returns the task's
@@ -206,14 +213,27 @@ func (h *Handle) RunID() string { return h.runID }
 // value, or the [*RunError] of the step that failed. For a swarm, it blocks until the
 // swarm ended and returns its results (a list in item order), or a
 // [*SwarmFailedError].
+//
+// For a run started with [RunOptions.StartAfter], Wait first waits for the schedule
+// to fire and its run to start the signature (a chain's first step), then for that
+// run, as above. If the signature ends before any run started it (a cancel before the
+// schedule fired), Wait returns a [*RunError] with no RunID that matches
+// [ErrCancelled] (or [ErrRunFailed]).
 func (h *Handle) Wait(ctx context.Context) (json.RawMessage, error) {
-	if h.leaves != nil {
-		return h.c.waitChain(ctx, h.sigID, h.leaves, h.runID, h.task)
-	}
 	if h.swarm {
 		return h.c.waitSwarm(ctx, h.sigID)
 	}
-	out, err := h.c.waitRun(ctx, h.sigID, h.runID, h.task)
+	run := h.runID
+	if run == "" && h.scheduleID != "" {
+		var err error
+		if run, err = h.c.ownerRun(ctx, h.entry, ""); err != nil {
+			return nil, err
+		}
+	}
+	if h.leaves != nil {
+		return h.c.waitChain(ctx, h.sigID, h.leaves, run, h.task)
+	}
+	out, err := h.c.waitRun(ctx, h.sigID, run, h.task)
 	if err != nil {
 		return nil, err
 	}

@@ -38,8 +38,12 @@ func TestRunOptions(t *testing.T) {
 		want error
 	}{
 		"reserved metadata": {&hatchetflow.RunOptions{Metadata: map[string]string{hatchetflow.MetaParent: "x"}}, hatchetflow.ErrReservedMetadata},
-		"delayed start":     {&hatchetflow.RunOptions{StartAfter: time.Minute}, hatchetflow.ErrUnsupportedOption},
 		"bad priority":      {&hatchetflow.RunOptions{Priority: 7}, hatchetflow.ErrUnsupportedOption},
+		// A delayed run is a Hatchet schedule (schedule_test.go), which takes no
+		// stickiness or worker labels, and must start well within the active TTL.
+		"delayed sticky run": {&hatchetflow.RunOptions{StartAfter: time.Minute, Sticky: true}, hatchetflow.ErrUnsupportedOption},
+		"negative delay":     {&hatchetflow.RunOptions{StartAfter: -time.Second}, hatchetflow.ErrUnsupportedOption},
+		"delay past the TTL": {&hatchetflow.RunOptions{StartAfter: 12 * time.Hour}, hatchetflow.ErrUnsupportedOption},
 	} {
 		if _, err := f.h.Client.RunWithOptions(ctx, dsl.Sign(f.process), Order{OrderID: "X"}, tc.opts); !errors.Is(err, tc.want) {
 			t.Errorf("%s: RunWithOptions = %v, want %v", name, err, tc.want)

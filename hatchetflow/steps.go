@@ -44,10 +44,10 @@ var skippedOutput = json.RawMessage(`{"skipped":true}`)
 var dispatchedOutput = json.RawMessage(`{"dispatched":true}`)
 
 func (c *Client) mainStep(def *taskDef) engine.StepFunc {
-	return c.traced(def.name, "hatchetflow.run", true, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
+	return c.traced(def, "hatchetflow.run", true, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
 		meta := hctx.AdditionalMetadata()
-		sigID := meta[engine.MetaSignature]
+		sigID, standing := runSignature(hctx, def)
 		if sigID == "" { // a plain Hatchet run: no Redis at all
 			out, err := invoke(hctx, def, input)
 			if err != nil {
@@ -63,6 +63,11 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 			return nil, NonRetryable(fmt.Errorf("%w: %q in run metadata %s", ErrInvalidSignatureID, sigID, engine.MetaSignature))
 		}
 		runID := hctx.WorkflowRunId()
+		if standing { // a run with no signature of its own: save the task's standing one
+			if err := c.saveStanding(ctx, def, runID); err != nil {
+				return nil, err
+			}
+		}
 		var (
 			outcome redisstore.StartOutcome
 			rec     *redisstore.Record
@@ -402,9 +407,9 @@ func (c *Client) finishSuccess(hctx hatchet.Context, rec *redisstore.Record, inp
 }
 
 func (c *Client) onFailureStep(def *taskDef) engine.StepFunc {
-	return c.traced(def.name, "hatchetflow.on_failure", false, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
+	return c.traced(def, "hatchetflow.on_failure", false, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
-		sigID := hctx.AdditionalMetadata()[engine.MetaSignature]
+		sigID, _ := runSignature(hctx, def)
 		if sigID == "" || !redisstore.ValidID(sigID) {
 			return skippedOutput, nil
 		}

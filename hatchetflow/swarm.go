@@ -51,7 +51,7 @@ func nowMS() int64 { return time.Now().UnixMilli() }
 // run's signature metadata (pending → active for this run), keeps the run input as the
 // swarm's input and dispatches its first items.
 func (c *Client) swarmStartStep(def *taskDef) engine.StepFunc {
-	return c.traced(def.name, "hatchetflow.swarm", true, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
+	return c.traced(def, "hatchetflow.swarm", true, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
 		id := hctx.AdditionalMetadata()[engine.MetaSignature]
 		if !redisstore.ValidID(id) {

@@ -11,6 +11,7 @@ import (
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 
+	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/internal/sdkprobe"
 	"github.com/hatchetflow/go/redisstore"
@@ -40,6 +41,38 @@ type taskConfig struct {
 	hatchetTask      []hatchet.TaskOption
 	hatchetWorkflow  []hatchet.WorkflowOption
 	onFailureStep    bool
+	// standing is the standing signature (one; more is refused by NewTask).
+	standing []dsl.Builder
+}
+
+// WithStandingSignature gives every run of the task that carries no signature of its
+// own a signature made from b: the runs a cron starts
+// (hatchet.WithWorkflowCron through [WithHatchetWorkflowOptions]), the runs an event
+// starts (hatchet.WithWorkflowEvents) and the runs a plain Hatchet caller starts
+// (hatchet.Client.RunNoWait with the task's name). b must sign the task itself:
+//
+//	hatchetflow.WithStandingSignature(dsl.Sign("nightly-report").With(dsl.KW{"format": "pdf"}).
+//		OnSuccess(dsl.Sign("mail-report")).OnError(dsl.Sign("page-oncall")))
+//
+// The main step of such a run saves b as a new signature, whose id
+// [StandingSignatureID] derives from the run id (a retry, or a second worker, finds it
+// saved and writes nothing), and runs it as any signed run: its bound kwargs are
+// merged over the run's input, its success callbacks get the return value, its error
+// callbacks fire once after the last attempt failed, [Client.Cancel] and
+// [Client.Suspend] work on it, and it is listed by [Client.List] and the inspector. It
+// costs the run two Redis round trips more than a plain run (the save, then the
+// start). A run that never reached the main step (cancelled, or timed out, in the
+// queue) saved no signature and gets no callbacks. Runs that carry a signature (the
+// task signed with dsl.Sign, run as a callback or a chain step) use that one.
+//
+// [NewTask] refuses, with a [*StandingSignatureError], a b of another task (it also
+// matches [ErrWrongTask]), made with Validate, referring to saved signatures, with
+// kwargs the task's input schema rejects, or a second WithStandingSignature;
+// [Client.NewWorker] refuses a b whose callbacks would not save (an unknown task, a
+// callback that does not fit). Default: none, and a run without a signature is a plain
+// Hatchet run that touches no Redis.
+func WithStandingSignature(b dsl.Builder) TaskOption {
+	return func(c *taskConfig) { c.standing = append(c.standing, b) }
 }
 
 // WithOnFailureStep gives the task's Hatchet workflow an on-failure step, an
@@ -161,6 +194,9 @@ func register[I, O any](c *Client, name, kind string, opts []TaskOption, call fu
 		return nil, wrap(err, "register %q: input schema", name)
 	}
 	outType := reflect.TypeFor[O]()
+	if err := c.checkStanding(&cfg, name, schema); err != nil {
+		return nil, err
+	}
 	// A return type with no JSON Schema (say, with a func field) leaves the output
 	// unknown: callbacks are then not checked against it.
 	output, _ := inject.SchemaOf(outType)
@@ -206,8 +242,10 @@ func (c *Client) addTask(def *taskDef) error {
 
 // RegisterTasks writes the registry entries of every task registered on c (name →
 // input schema, return field, retries) to Redis in one command, so producers elsewhere
-// can sign them by name, and loads the store's Lua scripts. [Client.NewWorker] calls
-// it.
+// can sign them by name, loads the store's Lua scripts, and checks the standing
+// signatures ([WithStandingSignature]) as Save would check them, writing nothing: a
+// callback of an unknown task, or one that does not fit, is a
+// [*StandingSignatureError]. [Client.NewWorker] calls it.
 func (c *Client) RegisterTasks(ctx context.Context) error {
 	defs := c.registeredTasks()
 	entries := make([]redisstore.TaskDef, len(defs))
@@ -217,7 +255,10 @@ func (c *Client) RegisterTasks(ctx context.Context) error {
 	if err := c.store.RegisterTasks(ctx, entries); err != nil {
 		return err
 	}
-	return c.store.LoadScripts(ctx)
+	if err := c.store.LoadScripts(ctx); err != nil {
+		return err
+	}
+	return c.checkStandingTrees(ctx)
 }
 
 // adoptHatchetSettings makes the retries and timeouts given through

@@ -144,17 +144,19 @@ func (t *telemetry) ended(ctx context.Context, task, outcome string) {
 	t.runs.Add(ctx, 1, metric.WithAttributes(attrTask.String(task), attrOutcome.String(outcome)))
 }
 
-// traced wraps a lifecycle step of task in a span named "<prefix> <task>" (signature
-// runs only: a plain Hatchet run goes straight to fn). The span is the step context's
+// traced wraps a lifecycle step of task def in a span named "<prefix> <task>"
+// (signature runs only, a standing signature's included: a plain Hatchet run goes
+// straight to fn). The span is the step context's
 // current span while fn runs, so the dispatches and the user function's own spans are
 // its children. main tells the main step (whose error gives its outcome, counted on
 // hatchetflow.runs unless it is a failure) from the on-failure step (which reports
 // with ended). A failed run is counted once, with ended: by the last attempt that ends
 // the signature in the lean shape, by the on-failure step otherwise.
-func (c *Client) traced(task, prefix string, main bool, fn engine.StepFunc) engine.StepFunc {
+func (c *Client) traced(def *taskDef, prefix string, main bool, fn engine.StepFunc) engine.StepFunc {
+	task := def.name
 	return func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		meta := hctx.AdditionalMetadata()
-		sigID := meta[engine.MetaSignature]
+		sigID, _ := runSignature(hctx, def)
 		if sigID == "" {
 			return fn(hctx, input)
 		}

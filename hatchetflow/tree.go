@@ -216,7 +216,13 @@ func (t *tree) newID() (string, error) {
 		return redisstore.NewID()
 	}
 	t.n++
-	return uuid.NewSHA1(idSpace, []byte(fmt.Sprintf("%s/%d", t.seed, t.n))).String(), nil
+	return seededID(t.seed, t.n), nil
+}
+
+// seededID is the n-th id (from 1) of a tree compiled with seed: the root of a tree
+// whose root is a signature is the first.
+func seededID(seed string, n int) string {
+	return uuid.NewSHA1(idSpace, []byte(fmt.Sprintf("%s/%d", seed, n))).String()
 }
 
 func (t *tree) compile(spec dsl.Spec, f frame) (node, error) {

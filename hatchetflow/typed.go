@@ -17,8 +17,18 @@ type TaskRun[O any] struct {
 // SignatureID returns the id of the signature that runs.
 func (r *TaskRun[O]) SignatureID() string { return r.h.SignatureID() }
 
-// RunID returns the engine's run id.
+// RunID returns the engine's run id ("" for a run scheduled with
+// [RunOptions.StartAfter]: see [Handle.RunID]).
 func (r *TaskRun[O]) RunID() string { return r.h.RunID() }
+
+// ScheduleID returns the engine schedule of a run started with
+// [RunOptions.StartAfter], or "" (see [Handle.ScheduleID]).
+func (r *TaskRun[O]) ScheduleID() string {
+	if h, ok := r.h.(*Handle); ok {
+		return h.ScheduleID()
+	}
+	return ""
+}
 
 // Handle returns the untyped handle, for code that takes a [dsl.Handle].
 func (r *TaskRun[O]) Handle() dsl.Handle { return r.h }

@@ -357,6 +357,16 @@ func (s *Store) KeepInput(ctx context.Context, id string, input json.RawMessage)
 	return nil
 }
 
+// KeepSchedule records scheduleID as the engine schedule that will create the run of
+// the stored signature id (see Record.ScheduleID), in one round trip; a missing
+// record is left missing.
+func (s *Store) KeepSchedule(ctx context.Context, id, scheduleID string) error {
+	if err := markCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id)}, fSchedule, scheduleID).Err(); err != nil {
+		return opError(fmt.Sprintf("keep schedule of %q", id), err)
+	}
+	return nil
+}
+
 // linkCmd makes a saved, pending signature a step of a chain: it adds record fields
 // (the next step as a success callback, the chain's error callbacks, the container
 // list, the first-step flag) and the chain's kwargs under the step's own (HSETNX:

@@ -108,6 +108,10 @@ type Record struct {
 	// HeldRunID is the latest run that found the signature suspended and was held
 	// (refused without calling user code) for Resume.
 	HeldRunID string
+	// ScheduleID is the engine schedule that creates the signature's run later (a run
+	// started with a delay), written by [Store.KeepSchedule]; "" for a run dispatched
+	// at once. A cancel before the schedule fired deletes the schedule.
+	ScheduleID string
 	// Root marks, for a save, the top of a tree: the record enters the root index. It
 	// is not a record field (a listing reports it from the index).
 	Root bool
@@ -129,6 +133,7 @@ const (
 	fEndedAt     = "te" // unix ms of the end (done, failed, cancelled)
 	fRunID       = "rid"
 	fHeldRunID   = "hr"
+	fSchedule    = "sch"  // the engine schedule of a delayed run
 	fHeldInput   = "hin"  // a suspended signature's held run input
 	fHold        = "hold" // "1" while an active signature is suspended
 	fCalls       = "nc"   // user-function calls admitted for the owner run
@@ -150,10 +155,10 @@ const (
 // fields encodes r for HSET. Kwargs are encoded separately by kwargsFields.
 func (r *Record) fields() ([]any, error) { return r.appendFields(nil), nil }
 
-// fieldsCap is how many elements r's fields take at most, for appendFields: 15 pairs
+// fieldsCap is how many elements r's fields take at most, for appendFields: 16 pairs
 // of plain fields, a swarm's configuration and counts, one pair per callback.
 func (r *Record) fieldsCap() int {
-	n := 15 + len(r.ChainErrors) + len(r.OnSuccess) + len(r.OnError)
+	n := 16 + len(r.ChainErrors) + len(r.OnSuccess) + len(r.OnError)
 	if r.Swarm != nil {
 		n += 9
 	}
@@ -182,6 +187,9 @@ func (r *Record) appendFields(out []any) []any {
 	}
 	if r.RunID != "" {
 		out = append(out, fRunID, r.RunID)
+	}
+	if r.ScheduleID != "" {
+		out = append(out, fSchedule, r.ScheduleID)
 	}
 	if r.Kind != "" {
 		out = append(out, fKind, r.Kind)
@@ -401,6 +409,8 @@ func (d *recordDecoder) field(k, v string) {
 		r.Held = v == "1"
 	case fHeldRunID:
 		r.HeldRunID = v
+	case fSchedule:
+		r.ScheduleID = v
 	case fSwarmItem:
 		r.Item = nil
 		if v != "" {

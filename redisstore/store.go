@@ -57,5 +57,8 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 	return s
 }
 
+// ActiveTTL returns the TTL of signatures that have not ended (see [WithActiveTTL]).
+func (s *Store) ActiveTTL() time.Duration { return s.activeTTL }
+
 // Redis returns the client the store uses.
 func (s *Store) Redis() redis.UniversalClient { return s.rdb }

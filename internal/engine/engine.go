@@ -5,7 +5,8 @@
 // # Contract
 //
 // An engine dispatches runs ([Dispatcher], with [ChildDispatcher] and
-// [OptionDispatcher] for child runs and per-run options), may wait for them
+// [OptionDispatcher] for child runs and per-run options), may schedule them for later
+// ([Scheduler]), wait for them
 // ([Waiter]), cancel them ([Canceller]), report their status ([RunChecker]) and
 // input ([RunInputReader]), trigger many in one call ([BatchDispatcher]), find the
 // runs of a parent ([RunFinder]) and list the ended ones ([RunLister]), and runs the
@@ -60,6 +61,17 @@ type ChildDispatcher interface {
 // engines and harnesses.
 type OptionDispatcher interface {
 	DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *RunOptions) (runID string, err error)
+}
+
+// Scheduler is implemented by engines that can create a run later (Hatchet's
+// schedules, served by its REST API, hatchet-api). Schedule returns the id of the
+// schedule, not of a run: the engine creates the run, with input, meta and opts, at
+// at, and its id is known only then. Unschedule deletes a schedule, so that its run is
+// never created; a schedule that fired already has its run, which it leaves alone. It
+// is for engines and harnesses.
+type Scheduler interface {
+	Schedule(ctx context.Context, task string, input map[string]any, meta map[string]string, at time.Time, opts *RunOptions) (scheduleID string, err error)
+	Unschedule(ctx context.Context, scheduleID string) error
 }
 
 // Run is one run of a batch: the task to run, its input object and its metadata.
@@ -196,6 +208,9 @@ type RunOptions struct {
 	Sticky bool
 	// DesiredWorkerLabels route the run to workers with these labels.
 	DesiredWorkerLabels map[string]*hatchet.DesiredWorkerLabel
+	// StartAfter is the delay a [Scheduler] was asked for (0 for a run dispatched at
+	// once); harnesses keep it for assertions.
+	StartAfter time.Duration
 }
 
 // Metadata keys hatchetflow puts on the runs it dispatches.

@@ -21,6 +21,14 @@
 // they dispatch) to completion; [Harness.Step] runs one. Waiting on a handle drives the
 // queue until that run's main step ended.
 //
+// # Scheduled runs and the harness clock
+//
+// A run with hatchetflow.RunOptions.StartAfter is a schedule ([Harness.Scheduled]) until
+// the harness clock ([Harness.Now]) reaches it. [Harness.FastForward] moves the clock
+// (and ages every Redis TTL) and queues the runs that fall due; when nothing is queued,
+// [Harness.Step], and so Drain and waiting on a handle, skips the clock to the next
+// schedule.
+//
 // # Faults
 //
 // [Harness.Inject] makes a chosen attempt of a task fail ([Fail]), panic ([Panic]) or
@@ -56,7 +64,7 @@
 //
 // [Harness.RequireDispatched], [Harness.RequireNotDispatched],
 // [Harness.RequireReceived] and [Harness.RequireStatus] take a testing.TB and print a
-// readable diff. [Harness.FastForward] ages every TTL.
+// readable diff. [Harness.FastForward] ages every TTL and moves the harness clock.
 //
 // # Workflows of several tasks and durable tasks
 //

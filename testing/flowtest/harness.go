@@ -64,6 +64,11 @@ type Harness struct {
 	children map[string]string
 	// plain holds the steps of the plain tasks (see Plain).
 	plain map[string]engine.Steps
+	// now is the harness clock; schedules are the runs scheduled on it that have not
+	// fired, in the order they fire; fired the ids of those that fired (schedule.go).
+	now       time.Time
+	schedules []*Scheduled
+	fired     map[string]bool
 }
 
 var (
@@ -76,6 +81,7 @@ var (
 	_ engine.Canceller        = (*Harness)(nil)
 	_ engine.RunInputReader   = (*Harness)(nil)
 	_ engine.RunLister        = (*Harness)(nil)
+	_ engine.Scheduler        = (*Harness)(nil)
 )
 
 // New returns a harness on a fresh miniredis, closed with t.Cleanup. opts configure the
@@ -87,7 +93,7 @@ func New(t testing.TB, opts ...hatchetflow.Option) *Harness {
 
 func newHarness(t testingT, mr *miniredis.Miniredis, opts ...hatchetflow.Option) *Harness {
 	h := &Harness{Redis: mr, t: t, byID: map[string]*Run{}, faults: map[faultKey]Fault{}, expected: map[string]bool{}, children: map[string]string{},
-		plain: map[string]engine.Steps{}}
+		plain: map[string]engine.Steps{}, now: time.Now(), fired: map[string]bool{}}
 	t.Cleanup(h.checkFailures)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
@@ -142,7 +148,7 @@ func (h *Harness) DispatchChild(hctx hatchet.Context, task string, input map[str
 }
 
 // DispatchWith implements engine.OptionDispatcher: as Dispatch, and the run keeps
-// opts (Run.Options) for assertions. The harness schedules by FIFO only, so priority,
+// opts (Run.Options, with the delay of a scheduled run) for assertions. The harness schedules by FIFO only, so priority,
 // stickiness and worker labels change no order.
 func (h *Harness) DispatchWith(ctx context.Context, task string, input map[string]any, meta map[string]string, opts *engine.RunOptions) (string, error) {
 	if _, ok := h.steps(task); !ok {
@@ -158,7 +164,7 @@ func (h *Harness) DispatchWith(ctx context.Context, task string, input map[strin
 	r := &Run{ID: uuid.NewString(), Task: task, Input: in, Meta: map[string]string{}, Status: StatusQueued}
 	if opts != nil {
 		r.Options = &hatchetflow.RunOptions{Priority: opts.Priority, Metadata: opts.Metadata, Sticky: opts.Sticky,
-			DesiredWorkerLabels: opts.DesiredWorkerLabels}
+			DesiredWorkerLabels: opts.DesiredWorkerLabels, StartAfter: opts.StartAfter}
 	}
 	for k, v := range meta {
 		r.Meta[k] = v
@@ -312,8 +318,12 @@ func (h *Harness) RunStatus(ctx context.Context, runID string) (engine.RunStatus
 
 // Step runs the oldest queued run to its end (main step with retries and, when it failed
 // for good, the task's on-failure step if it has one, or else a pass of the client's
-// reconciler) and reports whether there was one.
+// reconciler) and reports whether there was one. When no run is queued but a run is
+// scheduled (hatchetflow.RunOptions.StartAfter), it first moves the harness clock to
+// the schedule, as [Harness.FastForward] would, so that its run is queued: Drain and
+// waiting on a handle run scheduled runs too, after every run queued before them.
 func (h *Harness) Step(ctx context.Context) bool {
+	h.skipToSchedule()
 	h.mu.Lock()
 	if len(h.queue) == 0 {
 		h.mu.Unlock()
@@ -362,8 +372,10 @@ func (h *Harness) Runs(task string) []*Run {
 	return out
 }
 
-// FastForward ages every Redis TTL by d.
-func (h *Harness) FastForward(d time.Duration) { h.Redis.FastForward(d) }
+// FastForward moves the harness clock ([Harness.Now]) by d: every Redis TTL ages by
+// d, and the runs scheduled with hatchetflow.RunOptions.StartAfter that fall due are
+// queued, in the order they fall due.
+func (h *Harness) FastForward(d time.Duration) { h.advance(d) }
 
 // Quiet stops the harness from logging each run.
 func (h *Harness) Quiet() { h.quiet = true }
@@ -490,11 +502,16 @@ func (h *Harness) endIfCancelled(ctx context.Context, r *Run, attempt int) bool 
 // step does on the engine after its attempt's ctx was cancelled, with the same code
 // (engine.Machinery.SettleCancel): if the run's signature is still active and owned by
 // the run, it is cancelled with its error path. After a Client.Cancel the signature
-// has ended already and nothing happens.
+// has ended already and nothing happens. A run with no signature in its metadata is
+// settled by its standing signature's id (hatchetflow.StandingSignatureID): a task
+// with a standing signature saved one for it; any other has no record, and nothing
+// happens.
 func (h *Harness) settleCancel(ctx context.Context, r *Run) {
-	if sigID := r.SignatureID(); sigID != "" {
-		h.machinery.SettleCancel(ctx, sigID, r.ID)
+	sigID := r.SignatureID()
+	if sigID == "" {
+		sigID = hatchetflow.StandingSignatureID(r.ID)
 	}
+	h.machinery.SettleCancel(ctx, sigID, r.ID)
 }
 
 // attempt runs one main attempt, bounded by the task's execution timeout. ctx is the
