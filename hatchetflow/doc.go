@@ -46,6 +46,14 @@
 // once, the run starts it once the delay has passed, and [Handle.Wait] waits for both;
 // [Client.Cancel] before it fires deletes the schedule.
 //
+// # Workflows of several tasks and durable tasks
+//
+// [RegisterWorkflow] signs a workflow the application built with the Hatchet SDK (a
+// DAG: parents, conditions): hatchetflow adds an end task after its final tasks, which
+// ends the signature with their outputs by task name, and its on-failure task, which
+// fails it naming the failed task ([inject.TaskError].Step). [NewDurableTask] registers
+// a durable task, signed like any task. See docs/workflows.md.
+//
 // # No silent wrong results
 //
 // A call that cannot do what was asked returns a typed error: [Client.RunSignature] of a

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/redis/go-redis/v9"
@@ -297,4 +298,82 @@ func Example_swarm() {
 	// Output:
 	// swarm result [{"width":640,"url":"cat.png?w=640"},{"width":320,"url":"cat.png?w=320"}]
 	// publish got {"thumbs":[{"width":640,"url":"cat.png?w=640"},{"width":320,"url":"cat.png?w=320"}]}
+}
+
+// FulfilIn is the input of the fulfilment workflow.
+type FulfilIn struct {
+	OrderID string `json:"order_id"`
+	Items   int    `json:"items"`
+}
+
+// Box is what the workflow's tasks return.
+type Box struct {
+	Size string `json:"size"`
+}
+
+// Fulfilled is the workflow's result: its final tasks' outputs by task name.
+type Fulfilled struct {
+	Pack  *Box `json:"pack"`
+	Label *Box `json:"label"`
+}
+
+// A workflow of several tasks, built with the Hatchet SDK, is signed like a task: its
+// success callbacks get the final tasks' outputs by task name.
+func ExampleRegisterWorkflow() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	flow := h.Client
+
+	wf := h.Hatchet().NewWorkflow("fulfil")
+	pick := wf.NewTask("pick", func(_ hatchet.Context, in FulfilIn) (Box, error) {
+		return Box{Size: fmt.Sprintf("%d items", in.Items)}, nil
+	})
+	wf.NewTask("pack", func(ctx hatchet.Context, _ FulfilIn) (Box, error) {
+		var picked Box
+		err := ctx.ParentOutput(pick, &picked)
+		return Box{Size: "box for " + picked.Size}, err
+	}, hatchet.WithParents(pick))
+	wf.NewTask("label", func(_ hatchet.Context, in FulfilIn) (Box, error) {
+		return Box{Size: "A6 " + in.OrderID}, nil
+	}, hatchet.WithParents(pick))
+	fulfil, _ := hatchetflow.RegisterWorkflow[FulfilIn, Fulfilled](flow, wf)
+	hatchetflow.NewTask(flow, "announce", func(_ hatchet.Context, in struct {
+		Done inject.ReturnValue[Fulfilled] `json:"done"`
+	}) (any, error) {
+		fmt.Printf("announce: packed %q, labelled %q\n", in.Done.Value.Pack.Size, in.Done.Value.Label.Size)
+		return nil, nil
+	})
+
+	ctx := context.Background()
+	dsl.Sign(fulfil).OnSuccess(dsl.Sign("announce")).Run(ctx, flow, FulfilIn{OrderID: "o-7", Items: 3})
+	h.Drain(ctx)
+	// Output:
+	// announce: packed "box for 3 items", labelled "A6 o-7"
+}
+
+// A durable task sleeps (and waits for events) durably, holding no worker slot, and is
+// signed like any task. In flowtest its sleeps return at once.
+func ExampleNewDurableTask() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	flow := h.Client
+
+	hatchetflow.NewDurableTask(flow, "remind", func(ctx hatchet.DurableContext, in ProcessOrder) (string, error) {
+		if _, err := ctx.SleepFor(24 * time.Hour); err != nil {
+			return "", err
+		}
+		return "reminded about " + in.OrderID, nil
+	})
+	hatchetflow.NewTask(flow, "log", func(_ hatchet.Context, in struct {
+		Said inject.ReturnValue[string] `json:"said"`
+	}) (any, error) {
+		fmt.Println(in.Said.Value)
+		return nil, nil
+	})
+
+	ctx := context.Background()
+	dsl.Sign("remind").OnSuccess(dsl.Sign("log")).Run(ctx, flow, ProcessOrder{OrderID: "o-8"})
+	h.Drain(ctx)
+	// Output:
+	// reminded about o-8
 }

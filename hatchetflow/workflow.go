@@ -191,7 +191,7 @@ func (n taskName) GetName() string { return string(n) }
 // ran (keyed by task name) and ends the signature with them, starting it when no step
 // did (see Client.endByRun).
 func (c *Client) endStep(def *taskDef, finals []string) engine.StepFunc {
-	return c.traced(def.name, "hatchetflow.end", false, func(hctx hatchet.Context, _ map[string]any) (json.RawMessage, error) {
+	return c.traced(def, "hatchetflow.end", false, func(hctx hatchet.Context, _ map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
 		sigID := hctx.AdditionalMetadata()[engine.MetaSignature]
 		if sigID == "" {
@@ -240,7 +240,7 @@ func (c *Client) endStep(def *taskDef, finals []string) engine.StepFunc {
 // task (its retries spent: Redis unreachable for minutes) is not the workflow's: the
 // signature is left for the reconciler, which fails it with the run's error.
 func (c *Client) workflowFailureStep(def *taskDef) engine.StepFunc {
-	return c.traced(def.name, "hatchetflow.on_failure", false, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
+	return c.traced(def, "hatchetflow.on_failure", false, func(hctx hatchet.Context, input map[string]any) (json.RawMessage, error) {
 		ctx := hctx.GetContext()
 		sigID := hctx.AdditionalMetadata()[engine.MetaSignature]
 		if sigID == "" || !redisstore.ValidID(sigID) {
