@@ -2,6 +2,7 @@ package hatchetflow_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -99,7 +100,8 @@ func startTSWorker(ctx context.Context, t *testing.T, hc *hatchet.Client) {
 
 // A task served by a TypeScript worker (the official SDK, on Node.js) takes part in
 // hatchetflow flows signed by name: as a chain step between Go steps' neighbours, as a
-// success callback with its own callback, and failing, with the error callback once.
+// success callback with its own callback, as swarm items, and failing, with the error
+// callback once.
 // Its output reaches the next Go step; its run carries the signature in its metadata.
 // The hop Go step → TypeScript task → Go step is measured against the same flow with a
 // Go twin of the task.
@@ -152,6 +154,22 @@ func TestEngineTypeScriptTaskInAFlow(t *testing.T) {
 	must(t, err)
 	if _, err := ch.Wait(ctx); err != nil {
 		t.Fatalf("chain with a TypeScript step: %v", err)
+	}
+	// As swarm items: the swarm's result lists each item's output, in item order.
+	sw, err := dsl.Swarm(ts().With(dsl.KW{"order_id": "sw-1"}), ts().With(dsl.KW{"order_id": "sw-2"})).
+		Run(ctx, c, map[string]any{})
+	must(t, err)
+	swOut, err := sw.Wait(ctx)
+	if err != nil {
+		t.Fatalf("swarm of TypeScript items: %v", err)
+	}
+	var items []struct {
+		OrderID string `json:"order_id"`
+		Lang    string `json:"lang"`
+	}
+	if err := json.Unmarshal(swOut, &items); err != nil || len(items) != 2 ||
+		items[0].OrderID != "SW-1" || items[1].OrderID != "SW-2" || items[0].Lang != "ts" {
+		t.Errorf("swarm of TypeScript items returned %s (%v), want SW-1 then SW-2 from ts", swOut, err)
 	}
 	// As a success callback of a Go task, with its own Go callback; and the Go twin.
 	const hops = 5
