@@ -47,7 +47,9 @@ type ChainStep struct {
 	Attempt int
 }
 
-// Chain reads chain id: its status, current step and steps, in two round trips.
+// Chain reads chain id: its status, current step and steps, in two round trips. id
+// may also be the id a parent lists for a chain given as its callback (the chain's
+// first step's): the outermost chain that step starts is read.
 func (c *Client) Chain(ctx context.Context, id string) (*ChainState, error) {
 	if !redisstore.ValidID(id) {
 		return nil, fmt.Errorf("%w: %q", ErrInvalidSignatureID, id)
@@ -57,9 +59,36 @@ func (c *Client) Chain(ctx context.Context, id string) (*ChainState, error) {
 		return nil, err
 	}
 	if rec.Kind != redisstore.KindChain {
-		return nil, fmt.Errorf("%w: %q is a signature of task %q", ErrNotAChain, id, rec.Task)
+		chain, err := c.chainStartedBy(ctx, rec)
+		if err != nil {
+			return nil, err
+		}
+		if chain == nil {
+			return nil, fmt.Errorf("%w: %q is a signature of task %q", ErrNotAChain, id, rec.Task)
+		}
+		rec = chain
 	}
 	return c.chainState(ctx, rec)
+}
+
+// chainStartedBy returns the outermost chain whose first step is the signature rec, or
+// nil when rec starts none: a chain given as a callback (or a swarm item) is listed by
+// its parent under its first step's id, so that id names the chain too.
+func (c *Client) chainStartedBy(ctx context.Context, rec *redisstore.Record) (*redisstore.Record, error) {
+	if rec.Kind != redisstore.KindSignature || !rec.FirstLeaf || len(rec.Containers) == 0 {
+		return nil, nil
+	}
+	chains, err := c.store.GetMany(ctx, rec.Containers)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(rec.Containers) - 1; i >= 0; i-- { // innermost first: the outermost last
+		ch := chains[rec.Containers[i]]
+		if ch != nil && len(ch.Leaves) > 0 && ch.Leaves[0] == rec.ID {
+			return ch, nil
+		}
+	}
+	return nil, nil
 }
 
 // chainState reads the steps of the chain rec and derives its state.
