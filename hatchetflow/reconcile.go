@@ -319,6 +319,9 @@ func (c *Client) settleEnded(ctx context.Context, rec *redisstore.Record, run en
 	if rec.Status != StatusPending && !owned {
 		return nil
 	}
+	if rec.Status == StatusPending && !rec.RetriedAt.IsZero() && (run.EndedAt.IsZero() || !run.EndedAt.After(rec.RetriedAt)) {
+		return nil // a run that ended before the signature was retried (Client.Retry)
+	}
 	// The list is a summary that may lag or disagree with the run (a run listed as
 	// failed was seen to start afterwards): before a verdict changes a signature, the
 	// run's details confirm it.

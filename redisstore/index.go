@@ -198,15 +198,23 @@ return {exhausted, lastS, lastM, out}
 // status indexes show chains as they are: pending→active when a step starts or ends,
 // →done when its last step is done, →failed or →cancelled when a step ends so,
 // pending or active→suspended when it is suspended and back ("resume"). It never
-// moves a chain that ended, and ignores records that are not chains.
+// moves a chain that ended, except "reopen": failed or cancelled→active when a step
+// of it is retried. It ignores records that are not chains.
 //
 // KEYS[1] chain record, KEYS[2] index base. ARGV[1] the status to move to (active,
-// done, failed, cancelled, suspended) or "resume" (back to the status before the
-// suspend). Returns 1 when it moved, else 0.
+// done, failed, cancelled, suspended), "resume" (back to the status before the
+// suspend) or "reopen" (failed or cancelled→active). Returns 1 when it moved, else 0.
 var containerCmd = redis.NewScript(ixLua + `
 if redis.call('HGET', KEYS[1], 'k') ~= 'chain' then return 0 end
 local st = redis.call('HGET', KEYS[1], 's')
 local to = ARGV[1]
+if to == 'reopen' then
+  if st ~= 'failed' and st ~= 'cancelled' then return 0 end
+  redis.call('HDEL', KEYS[1], 'te', 'err')
+  redis.call('HSET', KEYS[1], 's', 'active', 'ls', st)
+  ixstatus(st, 'active')
+  return 1
+end
 if st == to or ended(st) then return 0 end
 if to == 'resume' then
   if st ~= 'suspended' then return 0 end
@@ -233,6 +241,10 @@ type ContainerUpdate struct {
 
 // ContainerResume is the ContainerUpdate status that resumes a suspended chain record.
 const ContainerResume flowtype.Status = "resume"
+
+// ContainerReopen is the ContainerUpdate status that moves a failed or cancelled chain
+// record back to active: a step of it is retried.
+const ContainerReopen flowtype.Status = "reopen"
 
 func (s *Store) containerCalls(ups []ContainerUpdate) []scriptCall {
 	calls := make([]scriptCall, 0, len(ups))

@@ -239,6 +239,49 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 	return tr, nil
 }
 
+// retryCmd moves a failed or cancelled signature back to pending, so it can run
+// again: its run, attempt, call count, error, result and end time are cleared, the
+// retry is counted, and both keys get the active TTL again. Dispatch markers stay, so
+// a callback that ran for the first end never runs again.
+//
+// KEYS[1] record hash, KEYS[2] kwargs hash, KEYS[3] index base.
+// ARGV[1] active TTL in ms.
+// Returns {code, record field/value list, kwargs field/value list}, code one of
+// "ok" (moved), "refused" (not failed or cancelled: the list shows its status),
+// "missing" (no lists).
+var retryCmd = redis.NewScript(ixLua + `
+local h = redis.call('HMGET', KEYS[1], 's', 'ca', 't', 'k')
+local st = h[1]
+if not st and redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local code = 'refused'
+if (st == 'failed' or st == 'cancelled') and h[4] ~= 'chain' and h[4] ~= 'swarm' then
+  local now = ixnow()
+  redis.call('HDEL', KEYS[1], 'rid', 'at', 'nc', 'err', 'res', 'te', 'hr', 'hin', 'hold', 'sch')
+  redis.call('HSET', KEYS[1], 's', 'pending', 'ls', st, 'rta', now)
+  redis.call('HINCRBY', KEYS[1], 'rc', 1)
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+  ixmove(st, 'pending', h[2] or '0', h[3] or '', tonumber(ARGV[1]), now)
+  code = 'ok'
+end
+return {code, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+`)
+
+// Retry moves signature id, failed or cancelled, back to pending with the active TTL
+// in one round trip (see retryCmd), and returns it. Anything else is refused with a
+// [*TransitionError]; a missing record gives a [*NotFoundError].
+func (s *Store) Retry(ctx context.Context, id string) (*Record, error) {
+	res, err := retryCmd.Run(ctx, s.rdb, s.recordKeys(id), ms(s.activeTTL)).Slice()
+	if err != nil {
+		return nil, opError(fmt.Sprintf("retry %q", id), err)
+	}
+	tr, err := s.transition(id, "", flowtype.StatusPending, res)
+	if err != nil {
+		return nil, err
+	}
+	return tr.Record, nil
+}
+
 // failCmd moves a signature to failed: from active for its owner run, or from
 // pending (the run failed before it could start, e.g. a schedule timeout), and gives
 // both keys the done TTL.

@@ -112,6 +112,10 @@ type Record struct {
 	// started with a delay), written by [Store.KeepSchedule]; "" for a run dispatched
 	// at once. A cancel before the schedule fired deletes the schedule.
 	ScheduleID string
+	// Retries counts the times [Store.Retry] moved the record back to pending, and
+	// RetriedAt is the latest (zero: never retried).
+	Retries   int
+	RetriedAt time.Time
 	// Root marks, for a save, the top of a tree: the record enters the root index. It
 	// is not a record field (a listing reports it from the index).
 	Root bool
@@ -134,6 +138,8 @@ const (
 	fRunID       = "rid"
 	fHeldRunID   = "hr"
 	fSchedule    = "sch"  // the engine schedule of a delayed run
+	fRetries     = "rc"   // times Store.Retry moved the record back to pending
+	fRetriedAt   = "rta"  // unix ms of the latest retry
 	fHeldInput   = "hin"  // a suspended signature's held run input
 	fHold        = "hold" // "1" while an active signature is suspended
 	fCalls       = "nc"   // user-function calls admitted for the owner run
@@ -411,6 +417,10 @@ func (d *recordDecoder) field(k, v string) {
 		r.HeldRunID = v
 	case fSchedule:
 		r.ScheduleID = v
+	case fRetries:
+		r.Retries, _ = strconv.Atoi(v)
+	case fRetriedAt:
+		r.RetriedAt = unixMilli(v)
 	case fSwarmItem:
 		r.Item = nil
 		if v != "" {
