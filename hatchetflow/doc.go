@@ -54,6 +54,14 @@
 // fails it naming the failed task ([inject.TaskError].Step). [NewDurableTask] registers
 // a durable task, signed like any task. See docs/workflows.md.
 //
+// # Flows and retry
+//
+// A root and everything under it is a flow: [Handle.Flow] and [Client.Flow] give its
+// rolled-up [FlowStatus] (a root whose callback chain failed is failed, naming the
+// step) and a Wait for the whole tree that returns a [*FlowError] naming the first node
+// that failed. [Client.Retry] runs a failed or cancelled signature, or a chain from its
+// failed step, again with its stored message, exactly once. See docs/lifecycle.md.
+//
 // # No silent wrong results
 //
 // A call that cannot do what was asked returns a typed error: [Client.RunSignature] of a

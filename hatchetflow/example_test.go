@@ -377,3 +377,45 @@ func ExampleNewDurableTask() {
 	// Output:
 	// reminded about o-8
 }
+
+// A flow is a root and everything under it: its Wait returns once every branch that
+// will run ended, naming the first node that failed; Retry runs a failed chain again
+// from its failed step.
+func ExampleClient_Retry() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	h.ExpectFailure("charge")
+	flow := h.Client
+	declined := true
+	hatchetflow.NewTask(flow, "reserve", func(_ hatchet.Context, in ProcessOrder) (ProcessOrder, error) {
+		fmt.Println("reserve", in.OrderID)
+		return in, nil
+	})
+	hatchetflow.NewTask(flow, "charge", func(_ hatchet.Context, in struct {
+		Order inject.ReturnValue[ProcessOrder] `json:"order"`
+	}) (ProcessOrder, error) {
+		if declined {
+			return ProcessOrder{}, hatchetflow.NonRetryable(errors.New("card declined"))
+		}
+		fmt.Println("charge", in.Order.Value.OrderID)
+		return in.Order.Value, nil
+	})
+
+	ctx := context.Background()
+	run, _ := dsl.Chain(dsl.Sign("reserve"), dsl.Sign("charge")).Run(ctx, flow, ProcessOrder{OrderID: "o-9"})
+	_, err := run.(*hatchetflow.Handle).Flow().Wait(ctx)
+	var fe *hatchetflow.FlowError
+	if errors.As(err, &fe) {
+		fmt.Println("flow failed at", fe.Task+":", fe.Message)
+	}
+
+	declined = false
+	retried, _ := flow.Retry(ctx, run.SignatureID(), nil)
+	st, _ := retried.(*hatchetflow.Handle).Flow().Wait(ctx)
+	fmt.Println("flow", st.Status)
+	// Output:
+	// reserve o-9
+	// flow failed at charge: card declined
+	// charge o-9
+	// flow done
+}
