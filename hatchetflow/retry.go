@@ -46,14 +46,17 @@ type RetryOptions struct {
 //   - a chain (or the id its parent lists for it) resumes at the step that failed or
 //     was cancelled: the steps before it are not run again, the steps after it and the
 //     chain's success callbacks follow as usual;
-//   - a chain step given by its own id resumes its chain the same way.
+//   - a chain step given by its own id resumes its chain the same way;
+//   - a failed swarm runs again its failed items only (signatures; a failed item that
+//     is a chain or a swarm is refused): its done items keep their results, and once
+//     its items all ended it completes or stops as usual.
 //
 // It is exactly once: the signature moves back to pending in one Redis transition
 // (a concurrent Retry of the same node gets a [*NotRetryableError] for a pending
 // one), then its run is dispatched. Callbacks that ran for the first end (its error
 // callbacks, the chain's) never run again; their dispatch markers stay. Retry refuses
 // with a [*NotRetryableError] a node that is pending, running, done or suspended, a
-// swarm and a swarm's item (not supported: cancel and run a new swarm), and a
+// cancelled swarm, a swarm's item given by its own id (retry the swarm), and a
 // signature whose message was never stored (cancelled before it ever started, as a
 // callback). If the dispatch fails, the signature stays pending: run it with
 // dsl.Ref(id).Run.
@@ -75,6 +78,9 @@ func (c *Client) Retry(ctx context.Context, id string, opts *RetryOptions) (dsl.
 		return nil, err
 	} else if chain != nil {
 		rec = chain // the id a parent lists for a chain callback
+	}
+	if rec.Kind == redisstore.KindSwarm {
+		return c.retrySwarm(ctx, rec)
 	}
 	target, chain, err := c.retryTarget(ctx, rec)
 	if err != nil {
@@ -124,8 +130,6 @@ func (c *Client) retryTarget(ctx context.Context, rec *redisstore.Record) (targe
 		return &NotRetryableError{ID: rec.ID, Status: st, Reason: reason}
 	}
 	switch rec.Kind {
-	case redisstore.KindSwarm:
-		return nil, nil, refuse(rec.Status, "retrying a swarm is not supported; cancel it and run a new one")
 	case redisstore.KindChain:
 		st, err := c.chainState(ctx, rec)
 		if err != nil {
@@ -149,7 +153,7 @@ func (c *Client) retryTarget(ctx context.Context, rec *redisstore.Record) (targe
 		return nil, nil, refuse(target.Status, "only a failed or cancelled signature runs again")
 	}
 	if target.Item != nil || (chain != nil && chain.Item != nil) {
-		return nil, nil, refuse(target.Status, "retrying a swarm's item is not supported; cancel the swarm and run a new one")
+		return nil, nil, refuse(target.Status, "a swarm's item runs again with its swarm: retry the swarm")
 	}
 	return target, chain, nil
 }
@@ -218,6 +222,69 @@ func (c *Client) reviveBranch(ctx context.Context, rec *redisstore.Record) error
 		alive = append(alive, cb.ID)
 	}
 	return c.store.MarkDispatched(ctx, rec.ID, OutcomeSuccess, nil, nil, nil, alive, chains...)
+}
+
+// retrySwarm runs the failed swarm rec again: its failed items are queued again and
+// their signatures moved back to pending, the swarm is active again (its chains too),
+// and the items it claims now are dispatched; its done items keep their results.
+func (c *Client) retrySwarm(ctx context.Context, rec *redisstore.Record) (dsl.Handle, error) {
+	refuse := func(reason string) error { return &NotRetryableError{ID: rec.ID, Status: rec.Status, Reason: reason} }
+	if rec.Status != StatusFailed {
+		return nil, refuse("only a failed swarm runs again")
+	}
+	if rec.Item != nil {
+		return nil, refuse("a swarm that is an item of another swarm runs again with it")
+	}
+	items, err := c.store.SwarmItems(ctx, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	var entries []string
+	for _, it := range items {
+		if it.State == redisstore.ItemFailed {
+			entries = append(entries, it.Ref.ID)
+		}
+	}
+	recs, err := c.store.GetMany(ctx, entries)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range entries {
+		if e := recs[id]; e == nil || e.Kind != redisstore.KindSignature || len(e.Containers) > 0 {
+			return nil, refuse("a failed item is a chain or a swarm, or is gone; only signature items run again")
+		}
+	}
+	end, again, err := c.store.SwarmRetry(ctx, rec.ID, nowMS())
+	var np *redisstore.NotPendingError
+	if errors.As(err, &np) {
+		return nil, &NotRetryableError{ID: rec.ID, Status: np.Status, Reason: "another Retry moved it first"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range again {
+		if i < 0 || i >= len(items) {
+			continue
+		}
+		item, err := c.store.Retry(ctx, items[i].Ref.ID)
+		var te *redisstore.TransitionError
+		if errors.As(err, &te) || errors.Is(err, redisstore.ErrNotFound) {
+			continue // not failed or cancelled (its start will tell), or gone
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := c.reviveBranch(ctx, item); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.reviveBranch(ctx, rec); err != nil {
+		return nil, err
+	}
+	if err := c.dispatchItems(ctx, rec.ID, end); err != nil {
+		return nil, err
+	}
+	return &Handle{c: c, sigID: rec.ID, runID: rec.RunID, task: SwarmTask, swarm: true}, nil
 }
 
 func indexOf(ids []string, id string) int {

@@ -2,6 +2,7 @@ package hatchetflow_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -119,7 +120,7 @@ func TestRetryChainAtStep2Of3(t *testing.T) {
 
 // A failed signature runs again with its stored message and new kwargs merged over
 // its own; its success callbacks, never run before, run once. Retry refuses a
-// pending, done, unknown or swarm node.
+// pending, done or unknown node.
 func TestRetrySignatureWithNewKwargs(t *testing.T) {
 	f := newRetryFlow(t)
 	ctx := context.Background()
@@ -157,11 +158,52 @@ func TestRetrySignatureWithNewKwargs(t *testing.T) {
 	if _, err := f.h.Client.Retry(ctx, "0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", nil); !errors.Is(err, hatchetflow.ErrSignatureNotFound) {
 		t.Errorf("Retry of an unknown id = %v", err)
 	}
-	sw, err := dsl.Swarm(dsl.Sign("flaky")).StopAfter(1).Run(ctx, f.h.Client, map[string]any{})
+}
+
+// A swarm stopped by a failed item runs again its failed items only: the done items
+// keep their results and do not run again, the swarm completes with every result in
+// item order, its success callback runs once, and its error callback (which ran for
+// the stop) not again. A retried swarm that is done is refused.
+func TestRetrySwarmRerunsFailedItems(t *testing.T) {
+	f := newRetryFlow(t)
+	ctx := context.Background()
+	sw := dsl.Swarm(dsl.Sign("step1").With(dsl.KW{"i": 0}), dsl.Sign("flaky").With(dsl.KW{"i": 1}), dsl.Sign("step3").With(dsl.KW{"i": 2})).
+		MaxConcurrency(1).StopAfter(1).OnSuccess(dsl.Sign("done-cb")).OnError(dsl.Sign("err-cb"))
+	h, err := sw.Run(ctx, f.h.Client, map[string]any{"batch": "b1"})
 	must(t, err)
-	_, _ = sw.Wait(ctx)
+	if _, err := h.Wait(ctx); err == nil {
+		t.Fatal("the swarm did not fail")
+	}
 	f.h.Drain(ctx)
-	if _, err := f.h.Client.Retry(ctx, sw.SignatureID(), nil); !errors.Is(err, hatchetflow.ErrNotRetryable) {
-		t.Errorf("Retry of a swarm = %v, want ErrNotRetryable", err)
+	if f.count("err-cb") != 1 || f.count("step1") != 1 || f.count("step3") != 0 {
+		t.Fatalf("after the stop: err-cb %d, step1 %d, step3 %d", f.count("err-cb"), f.count("step1"), f.count("step3"))
+	}
+	f.mu.Lock()
+	f.fixed = true
+	f.mu.Unlock()
+	rh, err := f.h.Client.Retry(ctx, h.SignatureID(), nil)
+	must(t, err)
+	out, err := rh.Wait(ctx)
+	if err != nil {
+		t.Fatalf("retried swarm: %v", err)
+	}
+	f.h.Drain(ctx)
+	var results []map[string]any
+	must(t, json.Unmarshal(out, &results))
+	if len(results) != 3 || results[0]["by"] != "step1" || results[1]["by"] != "flaky" || results[2]["by"] != "step3" {
+		t.Fatalf("swarm results %s, want step1, flaky, step3 in item order", out)
+	}
+	for name, want := range map[string]int{"step1": 1, "flaky": 2, "step3": 1, "done-cb": 1, "err-cb": 1} {
+		if got := f.count(name); got != want {
+			t.Errorf("%s ran %d times, want %d", name, got, want)
+		}
+	}
+	st, err := f.h.Client.Swarm(ctx, h.SignatureID())
+	must(t, err)
+	if st.Status != hatchetflow.StatusDone || st.Failed != 0 || st.Done != 3 {
+		t.Errorf("swarm after retry: %+v", st)
+	}
+	if _, err := f.h.Client.Retry(ctx, h.SignatureID(), nil); !errors.Is(err, hatchetflow.ErrNotRetryable) {
+		t.Errorf("Retry of a done swarm = %v, want ErrNotRetryable", err)
 	}
 }

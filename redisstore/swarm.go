@@ -101,6 +101,7 @@ const (
 	fStopFails = "sf" // the failure count the swarm stopped at
 	fComplete  = "cp"
 	fSwarmItem = "sw" // the swarm item a record ends: "<swarm id>/<index>"
+	fRequeued  = "rq" // indexes of failed items a retry queued again, comma-separated
 )
 
 func (c SwarmConfig) fields(items int) []any {
@@ -158,8 +159,9 @@ func decodeItemRef(v string) (CallbackRef, error) {
 // at, "d<run id>\x1f<result>" done, "f<run id>\x1f<error>" failed, the run being the
 // one that ended it; absent: queued). One field per state keeps an ended item small.
 //
-// claim(now) claims queued items in order while fewer than mc run, unless the swarm
-// is stopped, and returns {index, ref, ...}. complete() reports whether the closed
+// claim(now) claims queued items while fewer than mc run, unless the swarm is
+// stopped: first the items a retry queued again ("rq", comma-separated indexes), then
+// the next ones in order; it returns {index, ref, ...}. complete() reports whether the closed
 // swarm has all its items ended below the failure threshold, and sets "cp". ended(st)
 // comes from statusLua.
 var swarmLua = statusLua() + `
@@ -168,6 +170,22 @@ local function claim(now)
   local out = {}
   if redis.call('HGET', KEYS[1], 'sp') == '1' then return out end
   local mc, n, nx, nr = num('mc'), num('n'), num('nx'), num('nr')
+  local rq = redis.call('HGET', KEYS[1], 'rq')
+  if rq and rq ~= '' then
+    local rest = {}
+    for idx in string.gmatch(rq, '[^,]+') do
+      if mc == 0 or nr < mc then
+        redis.call('HSET', KEYS[2], 's' .. idx, 'c' .. now)
+        out[#out + 1] = tonumber(idx)
+        out[#out + 1] = redis.call('HGET', KEYS[2], idx)
+        nr = nr + 1
+      else
+        rest[#rest + 1] = idx
+      end
+    end
+    local left = table.concat(rest, ',')
+    redis.call('HSET', KEYS[1], 'rq', left)
+  end
   while nx < n and (mc == 0 or nr < mc) do
     redis.call('HSET', KEYS[2], 's' .. nx, 'c' .. now)
     out[#out + 1] = nx
@@ -287,6 +305,76 @@ local claimed = claim(ARGV[2])
 if complete() then return {'complete'} end
 return {'ok', n, claimed, redis.call('HGET', KEYS[1], 'in') or ''}
 `)
+
+// swarmRetryCmd runs a failed swarm again: its failed items are queued again (their
+// state cleared, the failure count lowered, their indexes in "rq"), the stop and
+// completion marks and the error are cleared, the swarm is active again with the active
+// TTL, the retry is counted, and items are claimed.
+//
+// KEYS[1] swarm record, KEYS[2] item hash, KEYS[3] index base.
+// ARGV[1] now (unix ms), ARGV[2] active TTL in ms.
+// Returns {code, ...}:
+//
+//	"ok", {index, ref, ...}, in, {index, ...}   claimed items to dispatch, the run
+//	                                          input, the indexes queued again
+//	"status", s                               the swarm is not failed
+//	"missing"                                 no record
+var swarmRetryCmd = redis.NewScript(ixLua + swarmLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local st = redis.call('HGET', KEYS[1], 's')
+if st ~= 'failed' then return {'status', st} end
+local again, n = {}, num('n')
+for i = 0, n - 1 do
+  local s = redis.call('HGET', KEYS[2], 's' .. i)
+  if s and string.sub(s, 1, 1) == 'f' then
+    redis.call('HDEL', KEYS[2], 's' .. i)
+    again[#again + 1] = i
+  end
+end
+local rq = redis.call('HGET', KEYS[1], 'rq') or ''
+for _, i in ipairs(again) do
+  if rq == '' then rq = tostring(i) else rq = rq .. ',' .. i end
+end
+local now = ixnow()
+redis.call('HINCRBY', KEYS[1], 'nf', -#again)
+redis.call('HDEL', KEYS[1], 'sp', 'sf', 'cp', 'err', 'te', 'res')
+redis.call('HSET', KEYS[1], 's', 'active', 'ls', st, 'rq', rq, 'rta', now)
+redis.call('HINCRBY', KEYS[1], 'rc', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+ixmove(st, 'active', redis.call('HGET', KEYS[1], 'ca') or '0', redis.call('HGET', KEYS[1], 't') or '', tonumber(ARGV[2]), now)
+local claimed = claim(ARGV[1])
+return {'ok', claimed, redis.call('HGET', KEYS[1], 'in') or '', again}
+`)
+
+// SwarmRetry runs the failed swarm id again (see swarmRetryCmd) in one round trip: it
+// returns the items to dispatch now and the indexes of the failed items queued again.
+// A swarm that is not failed gives a [*NotPendingError].
+func (s *Store) SwarmRetry(ctx context.Context, id string, nowMS int64) (*ItemEnd, []int, error) {
+	res, err := swarmRetryCmd.Run(ctx, s.rdb, s.withIndex(id, s.swarmKeys(id)...), nowMS, ms(s.activeTTL)).Slice()
+	if err != nil {
+		return nil, nil, opError(fmt.Sprintf("retry swarm %q", id), err)
+	}
+	r := reply(res)
+	switch r.code() {
+	case "ok":
+		claimed, err := parseClaimed(r.list(1))
+		if err != nil {
+			return nil, nil, err
+		}
+		var again []int
+		for _, v := range r.list(3) {
+			if n, ok := v.(int64); ok {
+				again = append(again, int(n))
+			}
+		}
+		return &ItemEnd{Claimed: claimed, Input: json.RawMessage(r.str(2))}, again, nil
+	case "missing":
+		return nil, nil, &NotFoundError{ID: id}
+	default:
+		return nil, nil, &NotPendingError{ID: id, Status: flowtype.Status(r.str(1))}
+	}
+}
 
 // swarmCloseCmd closes a swarm: no item may be added, and it ends once its items did.
 //
