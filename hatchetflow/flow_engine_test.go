@@ -89,3 +89,66 @@ func TestEngineFlowHandleAndRetry(t *testing.T) {
 		t.Errorf("flow status at the end: %+v, %v", st, err)
 	}
 }
+
+// On the engine, with the reconciler and the swarm watch running: a swarm stopped by a
+// failed item, retried, runs that item again only and completes; its success callback
+// runs once; nothing else runs again.
+func TestEngineRetrySwarm(t *testing.T) {
+	_, c, _, _ := newSwarmClient(t, "hfretrysw-", &swarmFlow{}, hatchetflow.WithSwarmWatchInterval(time.Second))
+	var mu sync.Mutex
+	calls := map[string]int{}
+	fixed := false
+	for _, name := range []string{"rs-ok", "rs-done", "rs-err"} {
+		_, err := hatchetflow.NewTask(c, name, func(_ hatchet.Context, in map[string]any) (map[string]any, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls[name]++
+			return map[string]any{"by": name}, nil
+		})
+		must(t, err)
+	}
+	_, err := hatchetflow.NewTask(c, "rs-flaky", func(_ hatchet.Context, in map[string]any) (map[string]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls["rs-flaky"]++
+		if !fixed {
+			return nil, hatchetflow.NonRetryable(errors.New("flaky refuses"))
+		}
+		return map[string]any{"by": "rs-flaky"}, nil
+	})
+	must(t, err)
+	ctx := enginetest.Context(t, 2*time.Minute)
+	w, err := enginetest.Wait(ctx, func() (*hatchet.Worker, error) { return c.NewWorker(ctx, "retry-swarm-worker", nil) })
+	must(t, err)
+	stop, err := enginetest.Wait(ctx, w.Start)
+	must(t, err)
+	t.Cleanup(func() { _ = stop() })
+
+	h, err := dsl.Swarm(dsl.Sign("rs-ok"), dsl.Sign("rs-flaky"), dsl.Sign("rs-ok")).MaxConcurrency(1).StopAfter(1).
+		OnSuccess(dsl.Sign("rs-done")).OnError(dsl.Sign("rs-err")).Run(ctx, c, map[string]any{})
+	must(t, err)
+	if _, err := h.Wait(ctx); err == nil {
+		t.Fatal("the swarm did not fail")
+	}
+	mu.Lock()
+	fixed = true
+	mu.Unlock()
+	time.Sleep(1500 * time.Millisecond) // a reconciler pass and a swarm watch pass see the stop first
+	rh, err := c.Retry(ctx, h.SignatureID(), nil)
+	must(t, err)
+	if _, err := rh.Wait(ctx); err != nil {
+		t.Fatalf("retried swarm: %v", err)
+	}
+	st, err := rh.(*hatchetflow.Handle).Flow().Wait(ctx)
+	if err != nil || st.Status != hatchetflow.StatusDone {
+		t.Fatalf("flow after retry: %+v, %v", st, err)
+	}
+	time.Sleep(4 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	for name, want := range map[string]int{"rs-ok": 2, "rs-flaky": 2, "rs-done": 1, "rs-err": 1} {
+		if calls[name] != want {
+			t.Errorf("%s ran %d times, want %d", name, calls[name], want)
+		}
+	}
+}
