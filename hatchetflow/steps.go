@@ -361,8 +361,8 @@ func (c *Client) succeed(ctx context.Context, rec *redisstore.Record, runID stri
 	var ended []string                  // chains that end here
 	for _, chain := range tr.Record.Containers {
 		later, known := tr.Later[chain]
-		errs := chainErrorIDs(tr.Record.ChainErrors, chain)
-		fins := chainErrorIDs(tr.Record.ChainFinally, chain)
+		errs := chainCallbackIDs(tr.Record.ChainErrors, chain)
+		fins := chainCallbackIDs(tr.Record.ChainFinally, chain)
 		if known && len(later) == 0 { // the chain's last step: the chain is done
 			br.chains = append(br.chains, redisstore.ContainerUpdate{ID: chain, Status: StatusDone})
 			br.dead = append(append(br.dead, chain), errs...)
@@ -375,7 +375,7 @@ func (c *Client) succeed(ctx context.Context, rec *redisstore.Record, runID stri
 		br.chains = append(br.chains, redisstore.ContainerUpdate{ID: chain, Status: StatusActive})
 		br.keepAlive = slices.Concat(br.keepAlive, []string{chain}, later, errs, fins)
 	}
-	if err := c.chainFinally(ctx, tr.Record, &br, ended, input, func(string) *inject.Outcome { return done }); err != nil {
+	if err := c.chainFinally(ctx, tr.Record, &br, ended, input, done); err != nil {
 		return err
 	}
 	if err := c.fire(ctx, tr.Record, br); err != nil {
@@ -395,9 +395,9 @@ func (c *Client) succeed(ctx context.Context, rec *redisstore.Record, runID stri
 	return nil
 }
 
-// chainErrorIDs returns the ids of the callbacks of chain among refs (a step's
+// chainCallbackIDs returns the ids of the callbacks of chain among refs (a step's
 // ChainErrors or ChainFinally).
-func chainErrorIDs(refs []redisstore.ContainerCallbackRef, chain string) []string {
+func chainCallbackIDs(refs []redisstore.ContainerCallbackRef, chain string) []string {
 	var out []string
 	for _, cb := range refs {
 		if cb.ContainerID == chain {
@@ -408,10 +408,9 @@ func chainErrorIDs(refs []redisstore.ContainerCallbackRef, chain string) []strin
 }
 
 // chainFinally adds to br the finally callbacks of the chains in ended (chains that
-// ended with step rec), each to be sent its chain's input (its first step's run input:
-// input when rec is that step, else read, in one round trip for them all) with the
-// outcome outcome(chain id) injected.
-func (c *Client) chainFinally(ctx context.Context, rec *redisstore.Record, br *branch, ended []string, input map[string]any, outcome func(chain string) *inject.Outcome) error {
+// ended done with step rec, their last), each to be sent its chain's input (its first
+// step's run input, read in one round trip for them all) with outcome o injected.
+func (c *Client) chainFinally(ctx context.Context, rec *redisstore.Record, br *branch, ended []string, input map[string]any, o *inject.Outcome) error {
 	var refs []redisstore.ContainerCallbackRef
 	var firsts []string
 	for _, cb := range rec.ChainFinally {
@@ -431,7 +430,7 @@ func (c *Client) chainFinally(ctx context.Context, rec *redisstore.Record, br *b
 		return err
 	}
 	for _, cb := range refs {
-		br.addFinally(cb.CallbackRef, chainInput(rec, cb, input, got), outcome(cb.ContainerID))
+		br.addFinally(cb.CallbackRef, chainInput(rec, cb, input, got), o)
 	}
 	return nil
 }
