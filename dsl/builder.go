@@ -20,6 +20,7 @@ type Builder struct {
 	kwargs    KW
 	success   []Spec
 	failure   []Spec
+	finally   []Spec
 	validator reflect.Type
 }
 
@@ -64,6 +65,18 @@ func (b Builder) OnError(callbacks ...Spec) Builder {
 	return b
 }
 
+// Finally appends finally callbacks: builders, [Ref]s or [Saved] signatures. They
+// run once after the task ended, whatever the end: done, failed for good, or
+// cancelled (a silent cancel included), for cleanup and compensation. Each receives
+// the message the task received (its input with its bound kwargs merged over it),
+// plus the outcome (status, result or error details) in its field typed
+// inject.Outcome, or tagged `hatchetflow:"outcome"`, else in "hatchetflow_outcome";
+// its own bound kwargs win.
+func (b Builder) Finally(callbacks ...Spec) Builder {
+	b.finally = appendSpecs(b.finally, callbacks)
+	return b
+}
+
 // Validate overrides the task's input schema with the JSON Schema of v's type, as
 // MageFlow's model_validators does. With it, a task name that no worker registered is
 // accepted. Validate(nil) removes the override.
@@ -102,6 +115,9 @@ func (b Builder) SuccessCallbacks() []Spec { return slices.Clone(b.success) }
 // ErrorCallbacks returns a copy of the error callbacks.
 func (b Builder) ErrorCallbacks() []Spec { return slices.Clone(b.failure) }
 
+// FinallyCallbacks returns a copy of the finally callbacks.
+func (b Builder) FinallyCallbacks() []Spec { return slices.Clone(b.finally) }
+
 // ValidatorType returns the type given to [Builder.Validate], or nil.
 func (b Builder) ValidatorType() reflect.Type { return b.validator }
 
@@ -111,7 +127,7 @@ func (b Builder) Err() error {
 	if b.err != nil {
 		return b.err
 	}
-	for _, s := range slices.Concat(b.success, b.failure) {
+	for _, s := range slices.Concat(b.success, b.failure, b.finally) {
 		if err := specErr(s); err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ type ChainBuilder struct {
 	kwargs  KW
 	success []Spec
 	failure []Spec
+	finally []Spec
 }
 
 // Chain starts a chain of two or more steps: builders, [Ref]s, [Saved] signatures or
@@ -46,6 +47,17 @@ func (c ChainBuilder) OnError(callbacks ...Spec) ChainBuilder {
 	return c
 }
 
+// Finally appends callbacks that run once after the chain ended, whatever the end:
+// its last step succeeded, or a step failed for good or was cancelled (a silent
+// cancel included). Each receives the chain's input, as error callbacks do, plus the
+// outcome (inject.Outcome: status, the last step's result or the failed step's error
+// details), merged with its bound kwargs. A step's own finally callbacks run after
+// that step.
+func (c ChainBuilder) Finally(callbacks ...Spec) ChainBuilder {
+	c.finally = appendSpecs(c.finally, callbacks)
+	return c
+}
+
 // Steps returns a copy of the steps.
 func (c ChainBuilder) Steps() []Spec { return slices.Clone(c.steps) }
 
@@ -58,13 +70,16 @@ func (c ChainBuilder) SuccessCallbacks() []Spec { return slices.Clone(c.success)
 // ErrorCallbacks returns a copy of the chain's error callbacks.
 func (c ChainBuilder) ErrorCallbacks() []Spec { return slices.Clone(c.failure) }
 
+// FinallyCallbacks returns a copy of the chain's finally callbacks.
+func (c ChainBuilder) FinallyCallbacks() []Spec { return slices.Clone(c.finally) }
+
 // Err reports the first problem in the chain: fewer than two steps, or a problem in
 // a step or callback (see [Builder.Err]).
 func (c ChainBuilder) Err() error {
 	if len(c.steps) < 2 {
 		return &ChainTooShortError{Steps: len(c.steps)}
 	}
-	for _, s := range slices.Concat(c.steps, c.success, c.failure) {
+	for _, s := range slices.Concat(c.steps, c.success, c.failure, c.finally) {
 		if err := specErr(s); err != nil {
 			return err
 		}

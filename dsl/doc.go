@@ -1,5 +1,5 @@
 // Package dsl builds task signatures: immutable blueprints of a task run with bound
-// keyword arguments and success and error callbacks.
+// keyword arguments and success, error and finally callbacks.
 //
 // # Signatures
 //
@@ -25,8 +25,12 @@
 //
 // # Callbacks
 //
-// OnSuccess and OnError take builders, references to signatures saved earlier ([Ref]),
-// or saved signatures ([Saved]). Repeated calls append.
+// OnSuccess, OnError and Finally take builders, references to signatures saved
+// earlier ([Ref]), or saved signatures ([Saved]). Repeated calls append. Success
+// callbacks run after the task succeeded, error callbacks once after it failed for
+// good or was cancelled, and finally callbacks once after it ended whatever the end
+// (cleanup, compensation), with the outcome injected (inject.Outcome). Chains and
+// swarms take the same three kinds.
 //
 // # Containers
 //

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/testing/flowtest"
 )
 
@@ -96,6 +97,44 @@ func ExampleBuilder_OnError() {
 	h.Drain(ctx)
 	// Output:
 	// log-error received map[additional_field1:12345 order_id: priority:high]
+}
+
+// LockRelease is a finally callback's input: a field of the original message, and the
+// outcome in the field typed inject.Outcome.
+type LockRelease struct {
+	OrderID string         `json:"order_id"`
+	Outcome inject.Outcome `json:"outcome"`
+}
+
+// Finally callbacks run once after the task ended, whatever the end: done, failed or
+// cancelled. They get the message the task received and the outcome: its status, and
+// the result or the error details.
+func ExampleBuilder_Finally() {
+	h, stop, _ := flowtest.Start()
+	defer stop()
+	register(h.Client)
+	hatchetflow.NewTask(h.Client, "release-lock", func(_ hatchet.Context, in LockRelease) (any, error) {
+		if in.Outcome.Succeeded() {
+			fmt.Printf("release-lock %q: %s, result %s\n", in.OrderID, in.Outcome.Status, in.Outcome.Result)
+		} else {
+			fmt.Printf("release-lock %q: %s, error %q\n", in.OrderID, in.Outcome.Status, in.Outcome.Error.Message)
+		}
+		return nil, nil
+	})
+	ctx := context.Background()
+
+	sig := dsl.Sign("process-order").Finally(dsl.Sign("release-lock"))
+	sig.Run(ctx, h.Client, Order{OrderID: "A-7"})
+	sig.Run(ctx, h.Client, Order{Priority: "high"}) // no order id: the task fails
+	// A cancel dispatches at once (a silent one too: finally is cleanup), so this one
+	// prints first.
+	saved, _ := sig.Save(ctx, h.Client)
+	h.Client.Cancel(ctx, saved.ID, &hatchetflow.CancelOptions{Silent: true, Reason: "not needed"})
+	h.Drain(ctx)
+	// Output:
+	// release-lock "": cancelled, error "not needed"
+	// release-lock "A-7": done, result "processed A-7"
+	// release-lock "": failed, error "no order id"
 }
 
 func ExampleSwarm() {

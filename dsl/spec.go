@@ -33,9 +33,9 @@ type Saved struct {
 	Task string
 	// Chain is true when the saved spec is a chain; Swarm when it is a swarm.
 	Chain, Swarm bool
-	// OnSuccess and OnError are the callbacks saved with it, in order, each with its
-	// own callbacks: their ids, for reading or updating them later.
-	OnSuccess, OnError []Saved
+	// OnSuccess, OnError and Finally are the callbacks saved with it, in order, each
+	// with its own callbacks: their ids, for reading or updating them later.
+	OnSuccess, OnError, Finally []Saved
 }
 
 func (Saved) spec() {}

@@ -23,6 +23,7 @@ type SwarmBuilder struct {
 	kwargs    KW
 	success   []Spec
 	failure   []Spec
+	finally   []Spec
 	maxConc   int
 	concSet   bool
 	stopAfter int
@@ -57,6 +58,16 @@ func (s SwarmBuilder) OnSuccess(callbacks ...Spec) SwarmBuilder {
 // swarm's input merged with their bound kwargs.
 func (s SwarmBuilder) OnError(callbacks ...Spec) SwarmBuilder {
 	s.failure = appendSpecs(s.failure, callbacks)
+	return s
+}
+
+// Finally appends callbacks that run once after the swarm ended, whatever the end:
+// done, failed under StopAfter, or cancelled (a silent cancel included). Each
+// receives the swarm's input, as error callbacks do, plus the outcome
+// (inject.Outcome: status, the items' results as a list, or the error details),
+// merged with its bound kwargs.
+func (s SwarmBuilder) Finally(callbacks ...Spec) SwarmBuilder {
+	s.finally = appendSpecs(s.finally, callbacks)
 	return s
 }
 
@@ -102,6 +113,9 @@ func (s SwarmBuilder) SuccessCallbacks() []Spec { return slices.Clone(s.success)
 // ErrorCallbacks returns a copy of the swarm's error callbacks.
 func (s SwarmBuilder) ErrorCallbacks() []Spec { return slices.Clone(s.failure) }
 
+// FinallyCallbacks returns a copy of the swarm's finally callbacks.
+func (s SwarmBuilder) FinallyCallbacks() []Spec { return slices.Clone(s.finally) }
+
 // Concurrency returns the max concurrency: the one set, or [DefaultMaxConcurrency].
 func (s SwarmBuilder) Concurrency() int {
 	if !s.concSet {
@@ -133,7 +147,7 @@ func (s SwarmBuilder) Err() error {
 		return &SwarmOptionError{Option: "MaxItems", Value: s.maxItems,
 			Reason: fmt.Sprintf("the swarm is given %d items", len(s.items))}
 	}
-	for _, sp := range slices.Concat(s.items, s.success, s.failure) {
+	for _, sp := range slices.Concat(s.items, s.success, s.failure, s.finally) {
 		if err := specErr(sp); err != nil {
 			return err
 		}

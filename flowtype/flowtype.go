@@ -64,4 +64,7 @@ const (
 	OutcomeSuccess Outcome = "success"
 	// OutcomeError: the error callbacks (failure or cancel).
 	OutcomeError Outcome = "error"
+	// OutcomeFinally: the finally callbacks, dispatched once whatever the end (done,
+	// failed or cancelled), beside the branch that ran.
+	OutcomeFinally Outcome = "finally"
 )

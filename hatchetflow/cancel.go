@@ -16,11 +16,15 @@ import (
 type CancelOptions struct {
 	// Silent cancels without dispatching any error callback. Default false: the error
 	// callbacks fire once, with error details whose Cancelled is true, so
-	// compensation runs.
+	// compensation runs. Finally callbacks fire either way: they are cleanup.
 	Silent bool
 	// Reason is kept as the error of what was cancelled and passed as the error
 	// details' message. Default "cancelled".
 	Reason string
+
+	// skipped: a later step of a chain cancelled with it, which never ran: none of
+	// its callbacks fires (the chain's go out from its current step).
+	skipped bool
 }
 
 func (o *CancelOptions) reason() string {
@@ -30,7 +34,18 @@ func (o *CancelOptions) reason() string {
 	return o.Reason
 }
 
-func (o *CancelOptions) silent() bool { return o != nil && o.Silent }
+// mode is the end path's mode for a cancel with o.
+func (o *CancelOptions) mode() endMode {
+	switch {
+	case o == nil:
+		return endLoud
+	case o.skipped:
+		return endSkipped
+	case o.Silent:
+		return endSilent
+	}
+	return endLoud
+}
 
 // EngineCancelError is returned by [Client.Cancel] when the cancel applied in Redis
 // (nothing will dispatch or record the runs' results; success callbacks never fire)
@@ -57,7 +72,10 @@ func (e *EngineCancelError) Unwrap() error { return e.Err }
 // items are cancelled (each counts as failed) and its queued items never start. Success
 // callbacks never fire. By default the error callbacks fire once (a chain's and a
 // swarm's own, and the cancelled step's), with error details marking the
-// cancellation; opts.Silent fires none.
+// cancellation; opts.Silent fires none. Finally callbacks fire once either way (a
+// chain's and a swarm's own, the cancelled signature's, the current step's and the
+// running items'), with the outcome cancelled; those of a chain's later steps and a
+// swarm's queued items, which never ran, do not.
 //
 // A cancel racing a finish has one outcome: whichever transition reaches Redis first.
 // If the finish was first, Cancel returns a [*NotPendingError] with status done and
@@ -118,7 +136,7 @@ func (c *Client) cancelSignature(ctx context.Context, id string, opts *CancelOpt
 	detail.Cancelled = true
 	c.tel.ended(ctx, rec.Task, outcomeFailure)
 	input := inputOf(rec)
-	if err := c.retrying(ctx, "cancel", func() error { return c.endPath(ctx, rec, input, detail, opts.silent()) }); err != nil {
+	if err := c.retrying(ctx, "cancel", func() error { return c.endPath(ctx, rec, input, detail, opts.mode()) }); err != nil {
 		return runs, err
 	}
 	return runs, nil
@@ -142,7 +160,7 @@ func (c *Client) cancelChain(ctx context.Context, rec *redisstore.Record, opts *
 		}
 		quiet := opts
 		if !first {
-			quiet = &CancelOptions{Silent: true, Reason: opts.reason()}
+			quiet = &CancelOptions{Silent: true, Reason: opts.reason(), skipped: true}
 		}
 		var r []string
 		var err error
@@ -228,7 +246,7 @@ func (c *Client) cancelSwarm(ctx context.Context, rec *redisstore.Record, opts *
 	input := inputOf(sw)
 	detail := errorDetail(sw, sw.RunID, opts.reason())
 	detail.Cancelled = true
-	if err := c.retrying(ctx, "cancel swarm", func() error { return c.endPath(ctx, sw, input, detail, opts.silent()) }); err != nil {
+	if err := c.retrying(ctx, "cancel swarm", func() error { return c.endPath(ctx, sw, input, detail, opts.mode()) }); err != nil {
 		errs = append(errs, err)
 	}
 	return runs, errors.Join(errs...)

@@ -3,6 +3,7 @@ package hatchetflow
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/hatchetflow/go/redisstore"
 )
@@ -49,14 +50,15 @@ func (c *Client) Delete(ctx context.Context, id string) (int, error) {
 				continue // expired or never saved: nothing to remove
 			}
 			all = append(all, lid)
-			for _, cb := range append(callbackIDs(r.OnSuccess), callbackIDs(r.OnError)...) {
+			for _, cb := range slices.Concat(callbackIDs(r.OnSuccess), callbackIDs(r.OnError), callbackIDs(r.Finally)) {
 				entry[cb] = true
 				add(cb)
 			}
 			add(r.Steps...)
 			add(r.Leaves...)
-			for _, cb := range r.ChainErrors {
-				// A chain's error callbacks belong to the chain: removed with it only.
+			for _, cb := range slices.Concat(r.ChainErrors, r.ChainFinally) {
+				// A chain's error and finally callbacks belong to the chain: removed
+				// with it only.
 				if seen[cb.ContainerID] {
 					add(cb.ID)
 				}

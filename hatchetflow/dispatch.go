@@ -6,6 +6,7 @@ import (
 	"errors"
 	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/poll"
+	"maps"
 	"sync"
 	"time"
 
@@ -13,39 +14,76 @@ import (
 	"github.com/hatchetflow/go/redisstore"
 )
 
-// branch is one dispatch of fire: the callbacks of an outcome, the signatures that
-// will never run because of it (their TTL is lowered to the done TTL) and those that
-// must live on (a chain's later steps: their TTL is raised back to the active TTL).
+// branch is one dispatch of fire: the callbacks of an outcome, the finally callbacks
+// that go out with it (whatever the outcome), the signatures that will never run
+// because of it (their TTL is lowered to the done TTL) and those that must live on (a
+// chain's later steps: their TTL is raised back to the active TTL).
 type branch struct {
 	outcome         Outcome
 	callbacks       []redisstore.CallbackRef
 	dead, keepAlive []string
 	input           func(cb redisstore.CallbackRef) map[string]any
+	// finally are finally callbacks dispatched with this branch (their markers are
+	// OutcomeFinally's), each with the message in finallyMsgs (see addFinally).
+	finally     []redisstore.CallbackRef
+	finallyMsgs map[string]map[string]any
 	// chains are the enclosing chains' records to move along (active, done, failed,
 	// cancelled), in the same pipeline as the markers.
 	chains []redisstore.ContainerUpdate
 }
 
-// fire dispatches the callbacks of br that have no dispatch marker on rec yet (see
-// dispatchEach), then records markers for those that were dispatched and adjusts the
-// TTLs, in one pipeline. It returns the dispatch errors joined.
-func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) error {
-	var todo []redisstore.CallbackRef
-	for _, cb := range br.callbacks {
-		if _, done := rec.Dispatched[redisstore.DispatchKey(br.outcome, cb.ID)]; !done {
-			todo = append(todo, cb)
-		}
+// addFinally adds the finally callback cb to br, to be sent original (the message of
+// what ended) with the outcome o injected into its outcome field.
+func (br *branch) addFinally(cb redisstore.CallbackRef, original map[string]any, o *inject.Outcome) {
+	if br.finallyMsgs == nil {
+		br.finallyMsgs = map[string]map[string]any{}
 	}
-	d := c.dispatchEach(ctx, rec.ID, br.outcome, todo, br.input, c.dispatchedEarlier(ctx, rec, todo))
-	errs := []error{d.err}
+	br.finally = append(br.finally, cb)
+	br.finallyMsgs[cb.ID] = inject.FinallyInput(original, inject.Fields{Outcome: cb.OutcomeField}, o)
+}
+
+// fire dispatches the callbacks of br, then its finally callbacks, that have no
+// dispatch marker on rec yet (see dispatchEach), then records markers for those that
+// were dispatched and adjusts the TTLs, in one pipeline. It returns the dispatch
+// errors joined.
+func (c *Client) fire(ctx context.Context, rec *redisstore.Record, br branch) error {
+	sets := []struct {
+		outcome Outcome
+		refs    []redisstore.CallbackRef
+		input   func(cb redisstore.CallbackRef) map[string]any
+	}{{br.outcome, br.callbacks, br.input},
+		{OutcomeFinally, br.finally, func(cb redisstore.CallbackRef) map[string]any { return br.finallyMsgs[cb.ID] }}}
+	todo := make([][]redisstore.CallbackRef, len(sets))
+	var all []redisstore.CallbackRef
+	for i, set := range sets {
+		for _, cb := range set.refs {
+			if _, done := rec.Dispatched[redisstore.DispatchKey(set.outcome, cb.ID)]; !done {
+				todo[i] = append(todo[i], cb)
+			}
+		}
+		all = append(all, todo[i]...)
+	}
+	known := c.dispatchedEarlier(ctx, rec, all)
 	// Remember in memory too, so a retry with this record skips what went out.
 	if rec.Dispatched == nil {
 		rec.Dispatched = map[string]string{}
 	}
-	for cb, run := range d.runs {
-		rec.Dispatched[redisstore.DispatchKey(br.outcome, cb)] = run
+	var errs []error
+	runs := map[Outcome]map[string]string{}
+	inputs := map[string]json.RawMessage{}
+	for i, set := range sets {
+		if len(todo[i]) == 0 {
+			continue
+		}
+		d := c.dispatchEach(ctx, rec.ID, set.outcome, todo[i], set.input, known)
+		errs = append(errs, d.err)
+		runs[set.outcome] = d.runs
+		maps.Copy(inputs, d.inputs)
+		for cb, run := range d.runs {
+			rec.Dispatched[redisstore.DispatchKey(set.outcome, cb)] = run
+		}
 	}
-	if err := c.store.MarkDispatched(ctx, rec.ID, br.outcome, d.runs, d.inputs, br.dead, br.keepAlive, br.chains...); err != nil {
+	if err := c.store.MarkDispatchedMany(ctx, rec.ID, runs, inputs, br.dead, br.keepAlive, br.chains...); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -1,5 +1,6 @@
-// Package hatchetflow gives Go workers of the Hatchet task engine declarative success
-// and error callbacks that the engine itself guarantees: MageFlow's signatures, for Go.
+// Package hatchetflow gives Go workers of the Hatchet task engine declarative success,
+// error and finally callbacks that the engine itself guarantees: MageFlow's signatures,
+// for Go.
 //
 // # Client
 //
@@ -98,6 +99,11 @@
 // `hatchetflow:"return_value"`, else "mageflow_results". An error callback receives the
 // failed task's message with its own bound kwargs merged over it, and the error details
 // in a field typed inject.TaskError (or tagged `hatchetflow:"task_error"`) if it has one.
+// A finally callback (dsl's Finally) runs once after any end, done, failed or cancelled
+// (a silent cancel too): it receives the same message as an error callback, plus an
+// inject.Outcome (status, result or error details) in the field typed inject.Outcome (or
+// tagged `hatchetflow:"outcome"`), else "hatchetflow_outcome". Its dispatch is recorded
+// under [OutcomeFinally], so it too goes out once.
 //
 // # Observability
 //
@@ -112,14 +118,16 @@
 // # Chains
 //
 // dsl.Chain(a, b, c) runs steps in order, each with the previous step's return value;
-// the chain's own callbacks fire once at the end or on the first failed step.
+// the chain's own callbacks fire once at the end or on the first failed step (its finally
+// callbacks either way).
 // [Client.Chain] reads a chain's status and steps. See docs/chains.md.
 //
 // # Swarms
 //
 // dsl.Swarm(items...) runs items side by side, at most MaxConcurrency at a time; its
 // success callbacks get the results in item order once it is closed and every item
-// ended, its error callbacks fire once when StopAfter items failed. Items record
+// ended, its error callbacks fire once when StopAfter items failed, its finally callbacks
+// once after either end or a cancel. Items record
 // their own ends through their steps; the reconciler a worker hosts settles lost
 // events against the engine ([WithSwarmWatchInterval]). [Client.Swarm] reads a swarm; [Client.AddItems] and
 // [Client.CloseSwarm] feed an open one. See docs/swarms.md.

@@ -154,13 +154,14 @@ func (e *RetriesExhaustedError) Is(target error) bool { return target == ErrRetr
 
 // CallbackMismatchError reports, at Save, a callback that cannot fit what it will
 // receive: a success callback's return field whose type does not accept the parent's
-// return value, or a field a callback requires that neither its bound kwargs nor (for
-// error callbacks) the parent's message provide. Nothing was written.
+// return value, a finally callback's outcome field whose type does not accept an
+// inject.Outcome, or a field a callback requires that neither its bound kwargs nor
+// (for error and finally callbacks) the parent's message provide. Nothing was written.
 type CallbackMismatchError struct {
 	// Parent is the task whose outcome triggers the callback; Callback the
 	// callback's task.
 	Parent, Callback string
-	// Outcome is "success" or "error".
+	// Outcome is "success", "error" or "finally".
 	Outcome string
 	// Field is the callback input field, as a path such as "task_result.items".
 	Field string
@@ -180,8 +181,11 @@ func (e *CallbackMismatchError) Error() string {
 }
 
 func (e *CallbackMismatchError) source() string {
-	if e.Outcome == string(OutcomeSuccess) {
+	switch e.Outcome {
+	case string(OutcomeSuccess):
 		return fmt.Sprintf("the return value of %q", e.Parent)
+	case string(OutcomeFinally):
+		return fmt.Sprintf("the message or outcome of %q", e.Parent)
 	}
 	return fmt.Sprintf("the message of %q", e.Parent)
 }

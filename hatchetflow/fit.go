@@ -15,17 +15,19 @@ type shape struct {
 	input, output      json.RawMessage
 	outType            string
 	returnField, errCB string
+	outcomeField       string // "" for inject.DefaultOutcomeField
 	// items are a swarm's item entries: a value injected into the swarm reaches each.
 	items []shape
 }
 
 func shapeOf(rec *redisstore.Record, def redisstore.TaskDef) shape {
 	return shape{rec: rec, input: def.Schema, output: def.Output, outType: def.OutputType,
-		returnField: rec.ReturnField, errCB: rec.ErrorField}
+		returnField: rec.ReturnField, errCB: rec.ErrorField, outcomeField: rec.OutcomeField}
 }
 
 func (s shape) ref() redisstore.CallbackRef {
-	return redisstore.CallbackRef{ID: s.rec.ID, Task: s.rec.Task, ReturnField: s.rec.ReturnField, ErrorField: s.rec.ErrorField}
+	return redisstore.CallbackRef{ID: s.rec.ID, Task: s.rec.Task, ReturnField: s.rec.ReturnField,
+		ErrorField: s.rec.ErrorField, OutcomeField: s.rec.OutcomeField}
 }
 
 // checkFit refuses a callback that cannot fit what it will receive from parent:
@@ -35,9 +37,12 @@ func (s shape) ref() redisstore.CallbackRef {
 //     field's schema;
 //   - an error callback gets the parent's message (the parent's input, with the
 //     parent's bound kwargs): a field both declare must fit, type for type;
+//   - a finally callback gets the parent's message too, checked as an error
+//     callback's, and the outcome (inject.Outcome) in its outcome field, whose type
+//     must accept it (unless its bound kwargs set that field);
 //   - every field the callback requires must be provided: by its bound kwargs, by the
-//     injected return value or error details, or (error callbacks) by a property of
-//     the parent's input or the parent's bound kwargs.
+//     injected return value, error details or outcome, or (error and finally
+//     callbacks) by a property of the parent's input or the parent's bound kwargs.
 //
 // Objects on both sides compare property by property, recursively ([inject.Fits]):
 // a property both declare must fit, and the sender must declare every property the
@@ -66,8 +71,23 @@ func checkFit(fc *fitCache, parent, cb shape, outcome Outcome) error {
 	}
 	bound := func(name string) bool { _, ok := cb.rec.Kwargs[name]; return ok }
 	provided := map[string]bool{}
-	if cb.errCB != "" && outcome == OutcomeError {
-		provided[cb.errCB] = true
+	injected := "" // the field an error or finally callback gets its details in
+	switch outcome {
+	case OutcomeError:
+		injected = cb.errCB
+	case OutcomeFinally:
+		injected = cb.outcomeField
+		if injected == "" {
+			injected = inject.DefaultOutcomeField
+		}
+		if field, has := props[injected]; has && !bound(injected) {
+			if m, fits := fc.Fits(inject.OutcomeSchema(), field); !fits {
+				return mismatch(injected+m.Path, m.Want, m.Got+" (inject.Outcome)")
+			}
+		}
+	}
+	if injected != "" {
+		provided[injected] = true
 	}
 	switch outcome {
 	case OutcomeSuccess:
@@ -85,7 +105,7 @@ func checkFit(fc *fitCache, parent, cb shape, outcome Outcome) error {
 				return mismatch(rf+m.Path, m.Want, got)
 			}
 		}
-	case OutcomeError:
+	case OutcomeError, OutcomeFinally:
 		pprops, _, known := fc.Properties(parent.input)
 		if !known {
 			return nil // the parent's message is unknown: anything may be in it
@@ -104,7 +124,7 @@ func checkFit(fc *fitCache, parent, cb shape, outcome Outcome) error {
 				continue
 			}
 			provided[name] = true
-			if bound(name) || name == cb.errCB {
+			if bound(name) || name == injected {
 				continue
 			}
 			if m, fits := fc.Fits(pp, props[name]); !fits {

@@ -29,13 +29,14 @@ type Node struct {
 	// started and when it ended (nil until then; a chain's are its steps').
 	CreatedAt          time.Time
 	StartedAt, EndedAt *time.Time `json:",omitempty"`
-	// Steps are a chain's direct steps, Items a swarm's items (in order), OnSuccess
-	// and OnError the callbacks. A chain step's next step is in Steps of its chain,
-	// not in its OnSuccess.
+	// Steps are a chain's direct steps, Items a swarm's items (in order), OnSuccess,
+	// OnError and Finally the callbacks. A chain step's next step is in Steps of its
+	// chain, not in its OnSuccess.
 	Steps     []*Node `json:",omitempty"`
 	Items     []*Node `json:",omitempty"`
 	OnSuccess []*Node `json:",omitempty"`
 	OnError   []*Node `json:",omitempty"`
+	Finally   []*Node `json:",omitempty"`
 	// Missing is true for a node that is referenced but gone (expired or deleted).
 	Missing bool `json:",omitempty"`
 }
@@ -86,6 +87,7 @@ func (c *Client) Tree(ctx context.Context, id string) (*Node, error) {
 			nodes[lid] = n
 			want(callbackIDs(r.OnSuccess)...)
 			want(callbackIDs(r.OnError)...)
+			want(callbackIDs(r.Finally)...)
 			want(r.Steps...)
 			if r.Kind == redisstore.KindSwarm {
 				items, err := c.store.SwarmItems(ctx, lid)
@@ -135,6 +137,9 @@ func (c *Client) Tree(ctx context.Context, id string) (*Node, error) {
 		}
 		for _, cb := range r.OnError {
 			n.OnError = append(n.OnError, shownAs(r, cb.ID, nodes, recs))
+		}
+		for _, cb := range r.Finally {
+			n.Finally = append(n.Finally, shownAs(r, cb.ID, nodes, recs))
 		}
 	}
 	return nodes[id], nil

@@ -16,15 +16,17 @@ type Signature struct {
 	Status Status
 	// Kwargs are the bound kwargs (chain kwargs included, for a chain step).
 	Kwargs map[string]any
-	// OnSuccess and OnError are its callbacks, in order. For a chain step, OnSuccess
-	// also holds the next step (or, after the last step, the chain's success
-	// callbacks), and ChainErrors the chains' error callbacks.
-	OnSuccess, OnError, ChainErrors []Callback
+	// OnSuccess, OnError and Finally are its callbacks, in order. For a chain step,
+	// OnSuccess also holds the next step (or, after the last step, the chain's success
+	// callbacks), and ChainErrors and ChainFinally the chains' error and finally
+	// callbacks.
+	OnSuccess, OnError, Finally, ChainErrors, ChainFinally []Callback
 	// Chains are the chains it is a step of, innermost first.
 	Chains []string
 	// ReturnField is the input field that receives a parent's return value; ErrorField
-	// the one that receives error details ("" for none).
-	ReturnField, ErrorField string
+	// the one that receives error details ("" for none); OutcomeField the one that
+	// receives a finally callback's outcome ("" for inject.DefaultOutcomeField).
+	ReturnField, ErrorField, OutcomeField string
 	// Schema is the validator schema given with dsl's Validate, or nil.
 	Schema json.RawMessage
 	// CreatedAt is when it was saved.
@@ -40,7 +42,7 @@ type Signature struct {
 	Result json.RawMessage
 	Error  string
 	// Dispatched maps "<outcome>:<callback id>" to the run each dispatched callback
-	// got ("success:…", "error:…").
+	// got ("success:…", "error:…", "finally:…").
 	Dispatched map[string]string
 }
 
@@ -52,11 +54,14 @@ type Callback struct {
 
 func signatureOf(r *redisstore.Record) *Signature {
 	s := &Signature{ID: r.ID, Task: r.Task, Status: r.Status, Kwargs: r.Kwargs, Chains: r.Containers,
-		ReturnField: r.ReturnField, ErrorField: r.ErrorField, Schema: r.Schema, CreatedAt: r.CreatedAt,
+		ReturnField: r.ReturnField, ErrorField: r.ErrorField, OutcomeField: r.OutcomeField, Schema: r.Schema, CreatedAt: r.CreatedAt,
 		RunID: r.RunID, Attempt: r.Attempt, ScheduleID: r.ScheduleID, Result: r.Result, Error: r.Error, Dispatched: maps.Clone(r.Dispatched),
-		OnSuccess: callbacksOf(r.OnSuccess), OnError: callbacksOf(r.OnError)}
+		OnSuccess: callbacksOf(r.OnSuccess), OnError: callbacksOf(r.OnError), Finally: callbacksOf(r.Finally)}
 	for _, cb := range r.ChainErrors {
 		s.ChainErrors = append(s.ChainErrors, Callback{ID: cb.ID, Task: cb.Task})
+	}
+	for _, cb := range r.ChainFinally {
+		s.ChainFinally = append(s.ChainFinally, Callback{ID: cb.ID, Task: cb.Task})
 	}
 	return s
 }

@@ -32,4 +32,6 @@ const (
 	OutcomeSuccess = flowtype.OutcomeSuccess
 	// OutcomeError: the error callbacks (failure or cancel).
 	OutcomeError = flowtype.OutcomeError
+	// OutcomeFinally: the finally callbacks (after any end: done, failed or cancelled).
+	OutcomeFinally = flowtype.OutcomeFinally
 )

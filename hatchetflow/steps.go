@@ -322,12 +322,15 @@ func invoke(hctx hatchet.Context, def *taskDef, msg map[string]any) (out any, er
 
 // succeed marks the signature rec done for runID with result and dispatches the
 // success callbacks that have no marker yet: its own, and, when it is a chain step, the
-// next step (or, after a chain's last step, the chain's success callbacks). A chain's
-// first step keeps its run input, the chain's input. Advancing a chain costs what any
-// finish costs: one round trip for Finish (which also reads the chains' step lists),
-// one for the markers and TTLs. In that second one the chains' later steps and error
-// callbacks get the active TTL again, so a long chain never loses them mid-run, and a
-// chain that ends gets the done TTL.
+// next step (or, after a chain's last step, the chain's success callbacks); and with
+// them the finally callbacks, its own and those of the chains that end here, each with
+// the outcome done. A chain's first step keeps its run input, the chain's input.
+// Advancing a chain costs what any finish costs: one round trip for Finish (which also
+// reads the chains' step lists), one for the markers and TTLs (plus one to read the
+// chain's input, when a chain that ends here has finally callbacks). In that second
+// one the chains' later steps and error and finally callbacks get the active TTL
+// again, so a long chain never loses them mid-run, and a chain that ends gets the done
+// TTL. input is the message rec's run was dispatched with (nil: its stored Input).
 func (c *Client) succeed(ctx context.Context, rec *redisstore.Record, runID string, result json.RawMessage, input map[string]any) error {
 	opts := &redisstore.FinishOptions{Containers: rec.Containers}
 	if rec.FirstLeaf {
@@ -344,20 +347,36 @@ func (c *Client) succeed(ctx context.Context, rec *redisstore.Record, runID stri
 		input: func(cb redisstore.CallbackRef) map[string]any {
 			return inject.SuccessInput(inject.Fields{Return: cb.ReturnField}, result)
 		}}
+	done := &inject.Outcome{Status: inject.OutcomeDone, Result: result}
+	if len(tr.Record.Finally) > 0 {
+		if input == nil {
+			input = inputOf(tr.Record)
+		}
+		original := inject.Merge(input, rec.Kwargs)
+		for _, cb := range tr.Record.Finally {
+			br.addFinally(cb, original, done)
+		}
+	}
 	var items []redisstore.SwarmItemRef // chains that end here and are swarm items
+	var ended []string                  // chains that end here
 	for _, chain := range tr.Record.Containers {
 		later, known := tr.Later[chain]
-		errs := chainErrorIDs(tr.Record, chain)
+		errs := chainCallbackIDs(tr.Record.ChainErrors, chain)
+		fins := chainCallbackIDs(tr.Record.ChainFinally, chain)
 		if known && len(later) == 0 { // the chain's last step: the chain is done
 			br.chains = append(br.chains, redisstore.ContainerUpdate{ID: chain, Status: StatusDone})
 			br.dead = append(append(br.dead, chain), errs...)
+			ended = append(ended, chain)
 			if ref, ok := tr.Items[chain]; ok {
 				items = append(items, ref)
 			}
 			continue
 		}
 		br.chains = append(br.chains, redisstore.ContainerUpdate{ID: chain, Status: StatusActive})
-		br.keepAlive = append(append(append(br.keepAlive, chain), later...), errs...)
+		br.keepAlive = slices.Concat(br.keepAlive, []string{chain}, later, errs, fins)
+	}
+	if err := c.chainFinally(ctx, tr.Record, &br, ended, input, done); err != nil {
+		return err
 	}
 	if err := c.fire(ctx, tr.Record, br); err != nil {
 		return err
@@ -376,15 +395,57 @@ func (c *Client) succeed(ctx context.Context, rec *redisstore.Record, runID stri
 	return nil
 }
 
-// chainErrorIDs returns the ids of the error callbacks rec carries for chain.
-func chainErrorIDs(rec *redisstore.Record, chain string) []string {
+// chainCallbackIDs returns the ids of the callbacks of chain among refs (a step's
+// ChainErrors or ChainFinally).
+func chainCallbackIDs(refs []redisstore.ContainerCallbackRef, chain string) []string {
 	var out []string
-	for _, cb := range rec.ChainErrors {
+	for _, cb := range refs {
 		if cb.ContainerID == chain {
 			out = append(out, cb.ID)
 		}
 	}
 	return out
+}
+
+// chainFinally adds to br the finally callbacks of the chains in ended (chains that
+// ended done with step rec, their last), each to be sent its chain's input (its first
+// step's run input, read in one round trip for them all) with outcome o injected.
+func (c *Client) chainFinally(ctx context.Context, rec *redisstore.Record, br *branch, ended []string, input map[string]any, o *inject.Outcome) error {
+	var refs []redisstore.ContainerCallbackRef
+	var firsts []string
+	for _, cb := range rec.ChainFinally {
+		if !slices.Contains(ended, cb.ContainerID) {
+			continue
+		}
+		refs = append(refs, cb)
+		if cb.FirstLeafID != rec.ID {
+			firsts = append(firsts, cb.FirstLeafID)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	got, err := c.store.GetMany(ctx, firsts)
+	if err != nil {
+		return err
+	}
+	for _, cb := range refs {
+		br.addFinally(cb.CallbackRef, chainInput(rec, cb, input, got), o)
+	}
+	return nil
+}
+
+// chainInput is the input of the chain of ref, a callback of a chain that step rec is
+// a step of: input, when rec is the chain's first step, else the stored input of that
+// step (in got, by id; nil when it is gone).
+func chainInput(rec *redisstore.Record, ref redisstore.ContainerCallbackRef, input map[string]any, got map[string]*redisstore.Record) map[string]any {
+	if ref.FirstLeafID == rec.ID {
+		return input
+	}
+	if first := got[ref.FirstLeafID]; first != nil {
+		return inputOf(first)
+	}
+	return nil
 }
 
 // finishSuccess completes the success path of rec from the on-failure step, retrying
@@ -463,7 +524,7 @@ func (c *Client) onFailureStep(def *taskDef) engine.StepFunc {
 		}
 		detail := errorDetail(tr.Record, runID, msg)
 		err = c.retrying(ctx, "on-failure dispatch", func() error {
-			return c.endPath(ctx, tr.Record, input, detail, false)
+			return c.endPath(ctx, tr.Record, input, detail, endLoud)
 		})
 		if err != nil {
 			return nil, err
@@ -496,24 +557,57 @@ func (c *Client) failRecord(ctx context.Context, id, runID, msg string, input ma
 	}
 	detail := errorDetail(tr.Record, runID, msg)
 	detail.Failures, detail.Step = note.Failures, note.Step
-	return c.endPath(ctx, tr.Record, input, detail, false)
+	return c.endPath(ctx, tr.Record, input, detail, endLoud)
+}
+
+// endMode says what an end path dispatches of the ended record's own callbacks and
+// its chains'.
+type endMode int
+
+const (
+	// endLoud: error and finally callbacks (a failure, a cancel).
+	endLoud endMode = iota
+	// endSilent: finally callbacks only (a silent cancel: finally is cleanup, so it
+	// still runs).
+	endSilent
+	// endSkipped: none (a later step of a chain cancelled with it: it never ran, and
+	// the chain's own callbacks go out from the step that was current).
+	endSkipped
+)
+
+// endedOutcome is the outcome finally callbacks get for record rec, ended failed or
+// cancelled with detail.
+func endedOutcome(rec *redisstore.Record, detail inject.TaskError) *inject.Outcome {
+	status := inject.OutcomeFailed
+	if detail.Cancelled || rec.Status == StatusCancelled {
+		status = inject.OutcomeCancelled
+	}
+	return &inject.Outcome{Status: status, Error: &detail}
 }
 
 // endPath is the one way an ended record (failed or cancelled, its transition made)
-// sets off what follows: its error callbacks with its message (input with its bound
-// kwargs) and detail; the error callbacks of the chains it is a step of; the end of the
-// swarm item it is (or whose chain it is a step of). Each part is idempotent, so a
-// retry repeats only what did not complete. silent (a silent cancel) dispatches no
-// error callback, and only gives both branches the done TTL and ends the swarm items.
-func (c *Client) endPath(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError, silent bool) error {
+// sets off what follows: its error and finally callbacks with its message (input with
+// its bound kwargs) and detail; the error and finally callbacks of the chains it is a
+// step of; the end of the swarm item it is (or whose chain it is a step of). Each part
+// is idempotent, so a retry repeats only what did not complete. mode endSilent (a
+// silent cancel) dispatches no error callback, and endSkipped no callback at all: they
+// give the branches that will not run the done TTL and end the swarm items.
+func (c *Client) endPath(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError, mode endMode) error {
 	original := inject.Merge(input, rec.Kwargs)
 	br := branch{outcome: OutcomeError, callbacks: rec.OnError,
 		dead: callbackIDs(rec.OnSuccess),
 		input: func(cb redisstore.CallbackRef) map[string]any {
 			return inject.ErrorInput(original, inject.Fields{Error: cb.ErrorField}, &detail)
 		}}
-	if silent {
+	if mode != endLoud {
 		br.callbacks, br.dead = nil, append(br.dead, callbackIDs(rec.OnError)...)
+	}
+	if mode == endSkipped {
+		br.dead = append(br.dead, callbackIDs(rec.Finally)...)
+	} else {
+		for _, cb := range rec.Finally {
+			br.addFinally(cb, original, endedOutcome(rec, detail))
+		}
 	}
 	if rec.Status == StatusFailed || rec.Status == StatusCancelled {
 		for _, chain := range rec.Containers { // a step that ended so ends its chains so
@@ -524,7 +618,7 @@ func (c *Client) endPath(ctx context.Context, rec *redisstore.Record, input map[
 		return err
 	}
 	if len(rec.Containers) > 0 {
-		if err := c.failChains(ctx, rec, input, detail, silent); err != nil {
+		if err := c.failChains(ctx, rec, input, detail, mode); err != nil {
 			return err
 		}
 	}
@@ -534,14 +628,15 @@ func (c *Client) endPath(ctx context.Context, rec *redisstore.Record, input map[
 	return nil
 }
 
-// failChains dispatches the error callbacks of every chain the failed step rec is a
-// step of, each with its chain's input (its first step's run input) and error details
-// naming the failed step and the chain. The chains' later steps and success callbacks
-// will never run: they and the chains get the done TTL. One round trip to read the
-// chains and their first steps, one for the markers and TTLs.
-func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError, silent bool) error {
+// failChains dispatches the error and finally callbacks of every chain the failed
+// step rec is a step of, each with its chain's input (its first step's run input) and
+// error details naming the failed step and the chain (for finally callbacks, in the
+// outcome). The chains' later steps and success callbacks will never run: they and the
+// chains get the done TTL. One round trip to read the chains and their first steps,
+// one for the markers and TTLs. mode is endPath's.
+func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input map[string]any, detail inject.TaskError, mode endMode) error {
 	ids := append([]string(nil), rec.Containers...)
-	for _, cb := range rec.ChainErrors {
+	for _, cb := range slices.Concat(rec.ChainErrors, rec.ChainFinally) {
 		if cb.FirstLeafID != rec.ID {
 			ids = append(ids, cb.FirstLeafID)
 		}
@@ -555,11 +650,21 @@ func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input m
 	dead := append([]string(nil), rec.Containers...)
 	for _, cb := range rec.ChainErrors {
 		chainOf[cb.ID] = cb
-		if silent {
+		if mode != endLoud {
 			dead = append(dead, cb.ID)
 			continue
 		}
 		cbs = append(cbs, cb.CallbackRef)
+	}
+	var br branch
+	for _, cb := range rec.ChainFinally {
+		if mode == endSkipped {
+			dead = append(dead, cb.ID)
+			continue
+		}
+		d := detail
+		d.ChainID = cb.ContainerID
+		br.addFinally(cb.CallbackRef, chainInput(rec, cb, input, got), endedOutcome(rec, d))
 	}
 	for _, chain := range rec.Containers {
 		if r := got[chain]; r != nil {
@@ -569,20 +674,14 @@ func (c *Client) failChains(ctx context.Context, rec *redisstore.Record, input m
 			dead = append(dead, callbackIDs(r.OnSuccess)...)
 		}
 	}
-	err = c.fire(ctx, rec, branch{outcome: OutcomeError, callbacks: cbs, dead: dead,
-		input: func(cb redisstore.CallbackRef) map[string]any {
-			ref := chainOf[cb.ID]
-			chainInput := input
-			if ref.FirstLeafID != rec.ID {
-				chainInput = nil
-				if first := got[ref.FirstLeafID]; first != nil {
-					chainInput = inputOf(first)
-				}
-			}
-			d := detail
-			d.ChainID = ref.ContainerID
-			return inject.ErrorInput(chainInput, inject.Fields{Error: cb.ErrorField}, &d)
-		}})
+	br.outcome, br.callbacks, br.dead = OutcomeError, cbs, dead
+	br.input = func(cb redisstore.CallbackRef) map[string]any {
+		ref := chainOf[cb.ID]
+		d := detail
+		d.ChainID = ref.ContainerID
+		return inject.ErrorInput(chainInput(rec, ref, input, got), inject.Fields{Error: cb.ErrorField}, &d)
+	}
+	err = c.fire(ctx, rec, br)
 	if err != nil {
 		return err
 	}

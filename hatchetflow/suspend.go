@@ -209,7 +209,7 @@ func (c *Client) resumeOne(ctx context.Context, rec *redisstore.Record) error {
 			return c.retrying(ctx, "resume", func() error { return c.succeed(ctx, cur, cur.RunID, cur.Result, nil) })
 		case StatusFailed:
 			detail := errorDetail(cur, cur.RunID, cur.Error)
-			return c.retrying(ctx, "resume", func() error { return c.endPath(ctx, cur, nil, detail, false) })
+			return c.retrying(ctx, "resume", func() error { return c.endPath(ctx, cur, nil, detail, endLoud) })
 		}
 	}
 	return nil

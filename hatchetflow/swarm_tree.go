@@ -30,7 +30,7 @@ func (t *tree) swarm(sb dsl.SwarmBuilder, f frame) (node, error) {
 	rec := &redisstore.Record{ID: id, Kind: redisstore.KindSwarm, Task: SwarmTask,
 		Kwargs: map[string]any(sb.Kwargs()), Status: StatusPending, CreatedAt: t.now,
 		ReturnField: inject.DefaultReturnField, Containers: f.containers, FirstLeaf: f.first,
-		ChainErrors: f.chainErrs, Item: f.item,
+		ChainErrors: f.chainErrs, ChainFinally: f.chainFins, Item: f.item,
 		Swarm: &redisstore.SwarmConfig{MaxConcurrency: sb.Concurrency(), StopAfter: sb.StopAfterFailures(),
 			MaxItems: sb.ItemLimit(), Closed: !sb.IsOpen()}}
 	items, err := t.items(id, 0, sb.Items(), defaults)
@@ -44,7 +44,7 @@ func (t *tree) swarm(sb dsl.SwarmBuilder, f frame) (node, error) {
 		self.items = append(self.items, it.entry)
 	}
 	saved := dsl.Saved{ID: id, Task: SwarmTask, Swarm: true}
-	if err := t.callbacks(rec, self, &saved, sb.SuccessCallbacks(), sb.ErrorCallbacks(), f.next); err != nil {
+	if err := t.callbacks(rec, self, &saved, sb.SuccessCallbacks(), sb.ErrorCallbacks(), sb.FinallyCallbacks(), f.next); err != nil {
 		return node{}, err
 	}
 	t.plan.recs = append(t.plan.recs, rec) // after its items and callbacks

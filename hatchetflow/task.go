@@ -153,7 +153,7 @@ type taskDef struct {
 
 func (d *taskDef) registryEntry() redisstore.TaskDef {
 	return redisstore.TaskDef{Name: d.name, Schema: d.schema, ReturnField: d.fields.Return,
-		ErrorField: d.fields.Error, Retries: d.cfg.retries, Output: d.output,
+		ErrorField: d.fields.Error, OutcomeField: d.fields.Outcome, Retries: d.cfg.retries, Output: d.output,
 		InputType: d.inType, OutputType: d.outType, Kind: d.kind}
 }
 

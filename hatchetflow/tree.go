@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +50,7 @@ type node struct {
 type frame struct {
 	next       []shape                           // successors: success callbacks of the exit leaf
 	chainErrs  []redisstore.ContainerCallbackRef // the enclosing chains' error callbacks
+	chainFins  []redisstore.ContainerCallbackRef // the enclosing chains' finally callbacks
 	defaults   map[string]any                    // chain kwargs, inner over outer; step kwargs win
 	containers []string                          // enclosing chains, innermost first
 	first      bool                              // the entry leaf starts a chain
@@ -165,15 +167,15 @@ type specParts struct {
 func partsOf(spec dsl.Spec) specParts {
 	switch s := spec.(type) {
 	case dsl.Builder:
-		p := specParts{err: s.Err(), nested: append(s.SuccessCallbacks(), s.ErrorCallbacks()...)}
+		p := specParts{err: s.Err(), nested: slices.Concat(s.SuccessCallbacks(), s.ErrorCallbacks(), s.FinallyCallbacks())}
 		if s.ValidatorType() == nil {
 			p.lookup = s.Task()
 		}
 		return p
 	case dsl.ChainBuilder:
-		return specParts{err: s.Err(), nested: append(append(s.Steps(), s.SuccessCallbacks()...), s.ErrorCallbacks()...)}
+		return specParts{err: s.Err(), nested: slices.Concat(s.Steps(), s.SuccessCallbacks(), s.ErrorCallbacks(), s.FinallyCallbacks())}
 	case dsl.SwarmBuilder:
-		return specParts{err: s.Err(), nested: append(append(s.Items(), s.SuccessCallbacks()...), s.ErrorCallbacks()...)}
+		return specParts{err: s.Err(), nested: slices.Concat(s.Items(), s.SuccessCallbacks(), s.ErrorCallbacks(), s.FinallyCallbacks())}
 	}
 	if id, ok := storedID(spec); ok {
 		return specParts{stored: id}
@@ -255,31 +257,32 @@ func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
 		return node{}, err
 	}
 	rec := &redisstore.Record{ID: id, Task: b.Task(), Kwargs: kw, Status: StatusPending,
-		ReturnField: def.ReturnField, ErrorField: def.ErrorField, CreatedAt: t.now,
-		Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs, Item: f.item}
+		ReturnField: def.ReturnField, ErrorField: def.ErrorField, OutcomeField: def.OutcomeField, CreatedAt: t.now,
+		Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs, ChainFinally: f.chainFins, Item: f.item}
 	if override {
 		rec.Schema = def.Schema
 	}
 	self := shapeOf(rec, def)
 	saved := dsl.Saved{ID: id, Task: rec.Task}
-	if err := t.callbacks(rec, self, &saved, b.SuccessCallbacks(), b.ErrorCallbacks(), f.next); err != nil {
+	if err := t.callbacks(rec, self, &saved, b.SuccessCallbacks(), b.ErrorCallbacks(), b.FinallyCallbacks(), f.next); err != nil {
 		return node{}, err
 	}
 	t.plan.recs = append(t.plan.recs, rec) // after its callbacks
 	return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: saved}, nil
 }
 
-// callbacks compiles the success and error callbacks of rec (whose shape is self),
-// each checked against what it will receive, then adds next (its successors as a
-// chain step) to its success callbacks; saved lists what was saved.
-func (t *tree) callbacks(rec *redisstore.Record, self shape, saved *dsl.Saved, success, failure []dsl.Spec, next []shape) error {
+// callbacks compiles the success, error and finally callbacks of rec (whose shape is
+// self), each checked against what it will receive, then adds next (its successors as
+// a chain step) to its success callbacks; saved lists what was saved.
+func (t *tree) callbacks(rec *redisstore.Record, self shape, saved *dsl.Saved, success, failure, finally []dsl.Spec, next []shape) error {
 	for _, branch := range []struct {
 		outcome Outcome
 		specs   []dsl.Spec
 		dst     *[]redisstore.CallbackRef
 		out     *[]dsl.Saved
 	}{{OutcomeSuccess, success, &rec.OnSuccess, &saved.OnSuccess},
-		{OutcomeError, failure, &rec.OnError, &saved.OnError}} {
+		{OutcomeError, failure, &rec.OnError, &saved.OnError},
+		{OutcomeFinally, finally, &rec.Finally, &saved.Finally}} {
 		for _, s := range branch.specs {
 			cb, err := t.compile(s, frame{})
 			if err != nil {
@@ -324,22 +327,34 @@ func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
 		saved.OnSuccess = append(saved.OnSuccess, cb.saved)
 	}
 	next = append(next, f.next...)
-	var errNodes []node
+	// The chain's error and finally callbacks are carried by every step (the step
+	// that ends the chain dispatches them), and kept on the chain's record to show.
+	var errNodes, finNodes []node
 	chainErrs := append([]redisstore.ContainerCallbackRef(nil), f.chainErrs...)
-	for _, s := range ch.ErrorCallbacks() {
-		cb, err := t.compile(s, frame{})
-		if err != nil {
-			return node{}, err
+	chainFins := append([]redisstore.ContainerCallbackRef(nil), f.chainFins...)
+	for _, branch := range []struct {
+		specs []dsl.Spec
+		nodes *[]node
+		dst   *[]redisstore.CallbackRef
+		out   *[]dsl.Saved
+		carry *[]redisstore.ContainerCallbackRef
+	}{{ch.ErrorCallbacks(), &errNodes, &container.OnError, &saved.OnError, &chainErrs},
+		{ch.FinallyCallbacks(), &finNodes, &container.Finally, &saved.Finally, &chainFins}} {
+		for _, s := range branch.specs {
+			cb, err := t.compile(s, frame{})
+			if err != nil {
+				return node{}, err
+			}
+			*branch.nodes = append(*branch.nodes, cb)
+			*branch.dst = append(*branch.dst, cb.entry.ref())
+			*branch.out = append(*branch.out, cb.saved)
+			*branch.carry = append(*branch.carry, redisstore.ContainerCallbackRef{CallbackRef: cb.entry.ref(), ContainerID: id})
 		}
-		errNodes = append(errNodes, cb)
-		container.OnError = append(container.OnError, cb.entry.ref())
-		saved.OnError = append(saved.OnError, cb.saved)
-		chainErrs = append(chainErrs, redisstore.ContainerCallbackRef{CallbackRef: cb.entry.ref(), ContainerID: id})
 	}
 	steps := ch.Steps()
 	nodes := make([]node, len(steps))
 	for i := len(steps) - 1; i >= 0; i-- {
-		sf := frame{next: next, chainErrs: chainErrs, defaults: defaults,
+		sf := frame{next: next, chainErrs: chainErrs, chainFins: chainFins, defaults: defaults,
 			containers: append([]string{id}, f.containers...), first: i == 0}
 		if i < len(steps)-1 {
 			sf.next = []shape{nodes[i+1].entry}
@@ -354,16 +369,24 @@ func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
 		container.Steps = append(container.Steps, n.id)
 		container.Leaves = append(container.Leaves, n.leaves...)
 	}
-	// The chain's error callbacks get the chain's input, kept by its first step.
+	// The chain's error and finally callbacks get the chain's input, kept by its
+	// first step.
 	first := container.Leaves[0]
 	for _, r := range t.plan.recs {
 		setFirstLeaf(r.ChainErrors, id, first)
+		setFirstLeaf(r.ChainFinally, id, first)
 	}
 	for _, l := range t.plan.links {
 		setFirstLeaf(l.fields.ChainErrors, id, first)
+		setFirstLeaf(l.fields.ChainFinally, id, first)
 	}
 	for _, cb := range errNodes {
 		if err := checkFit(&t.c.fits, nodes[0].entry, cb.entry, OutcomeError); err != nil {
+			return node{}, err
+		}
+	}
+	for _, cb := range finNodes {
+		if err := checkFit(&t.c.fits, nodes[0].entry, cb.entry, OutcomeFinally); err != nil {
 			return node{}, err
 		}
 	}
@@ -440,7 +463,8 @@ func (t *tree) saved(id string, f frame) (node, error) {
 	if err := t.c.checkKwargs(r.Task, def.Schema, defaults); err != nil {
 		return node{}, err
 	}
-	fields := &redisstore.Record{Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs, Item: f.item}
+	fields := &redisstore.Record{Containers: f.containers, FirstLeaf: f.first, ChainErrors: f.chainErrs,
+		ChainFinally: f.chainFins, Item: f.item}
 	for _, next := range f.next {
 		if err := checkFit(&t.c.fits, self, next, OutcomeSuccess); err != nil {
 			return node{}, err

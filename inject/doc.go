@@ -27,6 +27,14 @@
 // of that type or tagging a field `hatchetflow:"task_error"`; MageFlow
 // itself never passes the error on.
 //
+// # Finally callbacks
+//
+// A finally callback runs once after the task ended, whatever the end. It
+// receives the message an error callback gets plus an [Outcome] (status, the
+// result when done, the [TaskError] when failed or cancelled) in the field
+// typed Outcome or tagged `hatchetflow:"outcome"`, else in
+// [DefaultOutcomeField] ("hatchetflow_outcome"); [FinallyInput] builds it.
+//
 // # Merging bound kwargs
 //
 // A callback's bound kwargs are deep-merged over the injected message with

@@ -18,6 +18,10 @@ type Fields struct {
 	// Error is the JSON name of the TaskError field; "" when the type asks
 	// for none.
 	Error string
+	// Outcome is the JSON name of the field that receives a finally
+	// callback's [Outcome]; "" when the type marks none (the outcome then goes
+	// to [DefaultOutcomeField]).
+	Outcome string
 }
 
 // Struct tag values understood under the `hatchetflow` key.
@@ -25,6 +29,7 @@ const (
 	tagKey         = "hatchetflow"
 	tagReturnValue = "return_value"
 	tagTaskError   = "task_error"
+	tagOutcome     = "outcome"
 )
 
 var (
@@ -39,11 +44,13 @@ var (
 // into embedded structs as encoding/json promotes them, whose type is a
 // [ReturnValue] (or a pointer to one) or that is tagged
 // `hatchetflow:"return_value"`. The error field is found the same way, for
-// the type [TaskError] (or *TaskError) or the tag `hatchetflow:"task_error"`.
+// the type [TaskError] (or *TaskError) or the tag `hatchetflow:"task_error"`,
+// and the outcome field for the type [Outcome] (or *Outcome) or the tag
+// `hatchetflow:"outcome"`.
 // Names follow encoding/json: the json tag's name, else the Go field name.
 // Fields hidden by encoding/json's embedding rules are not considered.
 // Non-struct types (maps, nil, ...) get the defaults: Return is
-// [DefaultReturnField] and Error is "".
+// [DefaultReturnField], Error and Outcome are "".
 func FieldsOf(t reflect.Type) Fields {
 	if t == nil {
 		return Fields{Return: DefaultReturnField}
@@ -70,6 +77,9 @@ func computeFields(t reflect.Type) Fields {
 		}
 		if out.Error == "" && isErrorField(f) {
 			out.Error = f.name
+		}
+		if out.Outcome == "" && isOutcomeField(f) {
+			out.Outcome = f.name
 		}
 	}
 	return out

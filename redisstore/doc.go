@@ -17,7 +17,9 @@
 //	hf:{settle}:engine   sorted set: signatures whose runs no hatchetflow step settles,
 //	                     scored by dispatch time (watch.go)
 //
-// Each callback is one field of its parent's record ("o:<id>" or "e:<id>") and each
+// Each callback is one field of its parent's record ("o:<id>", "e:<id>" or, for a
+// finally callback, "f:<id>"; a chain's error and finally callbacks are carried by
+// each of its steps as "E:<id>" and "F:<id>") and each
 // dispatch marker another ("d:<outcome>:<id>"), so a typical record keeps every value
 // under 64 bytes and Redis stores it as a compact listpack (about 500 bytes with its
 // kwargs).

@@ -360,16 +360,29 @@ return 1
 // one pipelined round trip, which also moves the records of the chains in containers
 // along (see containerCmd). Markers are never written to a missing record.
 func (s *Store) MarkDispatched(ctx context.Context, id string, outcome flowtype.Outcome, runs map[string]string, inputs map[string]json.RawMessage, deadBranch, keepAlive []string, containers ...ContainerUpdate) error {
-	if len(runs) == 0 && len(deadBranch) == 0 && len(keepAlive) == 0 && len(containers) == 0 {
+	return s.MarkDispatchedMany(ctx, id, map[flowtype.Outcome]map[string]string{outcome: runs}, inputs, deadBranch, keepAlive, containers...)
+}
+
+// MarkDispatchedMany is [Store.MarkDispatched] for the callbacks of several outcomes
+// dispatched together (runs: outcome → callback id → run id; a branch and the
+// finally callbacks that go out with it), still in one pipelined round trip.
+func (s *Store) MarkDispatchedMany(ctx context.Context, id string, runs map[flowtype.Outcome]map[string]string, inputs map[string]json.RawMessage, deadBranch, keepAlive []string, containers ...ContainerUpdate) error {
+	n := 0
+	for _, r := range runs {
+		n += len(r)
+	}
+	if n == 0 && len(deadBranch) == 0 && len(keepAlive) == 0 && len(containers) == 0 {
 		return nil
 	}
 	var calls []scriptCall
-	if len(runs) > 0 {
-		args := make([]any, 0, 2*len(runs))
-		for cb, run := range runs {
-			args = append(args, markerPrefix+DispatchKey(outcome, cb), run)
-			if in := inputs[cb]; len(in) > 0 {
-				calls = append(calls, scriptCall{keys: []string{s.SignatureKey(cb)}, args: []any{fInput, []byte(in)}})
+	if n > 0 {
+		args := make([]any, 0, 2*n)
+		for outcome, byCB := range runs {
+			for cb, run := range byCB {
+				args = append(args, markerPrefix+DispatchKey(outcome, cb), run)
+				if in := inputs[cb]; len(in) > 0 {
+					calls = append(calls, scriptCall{keys: []string{s.SignatureKey(cb)}, args: []any{fInput, []byte(in)}})
+				}
 			}
 		}
 		calls = append(calls, scriptCall{keys: []string{s.SignatureKey(id)}, args: args})

@@ -23,6 +23,9 @@ type CallbackRef struct {
 	ReturnField string `json:"rf,omitempty"`
 	// ErrorField is the input field that receives error details, "" for none.
 	ErrorField string `json:"ef,omitempty"`
+	// OutcomeField is the input field that receives a finally callback's outcome, ""
+	// for the default (inject.DefaultOutcomeField).
+	OutcomeField string `json:"of,omitempty"`
 }
 
 // Kinds of record: a signature runs a task; a chain is a container of steps (a swarm,
@@ -32,9 +35,10 @@ const (
 	KindChain     = "chain"
 )
 
-// ContainerCallbackRef is an error callback of a container (a chain) that every leaf
-// step of it carries: when a step fails for good, the step dispatches it with the
-// container's input, read from the container's first leaf.
+// ContainerCallbackRef is an error or finally callback of a container (a chain) that
+// every leaf step of it carries: when a step fails for good (or, for a finally
+// callback, ends the chain in any way), the step dispatches it with the container's
+// input, read from the container's first leaf.
 type ContainerCallbackRef struct {
 	CallbackRef
 	// ContainerID is the chain; FirstLeafID the chain's first leaf step, which keeps
@@ -52,14 +56,18 @@ type Record struct {
 	Task string
 	// Kwargs are the bound kwargs.
 	Kwargs map[string]any
-	// OnSuccess and OnError are the callbacks, in the order they were added.
-	OnSuccess, OnError []CallbackRef
+	// OnSuccess and OnError are the callbacks, in the order they were added; Finally
+	// the callbacks dispatched after any end (done, failed, cancelled).
+	OnSuccess, OnError, Finally []CallbackRef
 	// Status is the current status; LastStatus the one before it.
 	Status, LastStatus flowtype.Status
 	// ReturnField is the field of this task's input that receives a parent's return value.
 	ReturnField string
 	// ErrorField is the field of this task's input that receives error details, or "".
 	ErrorField string
+	// OutcomeField is the field of this task's input that receives a finally
+	// callback's outcome, or "" for the default (inject.DefaultOutcomeField).
+	OutcomeField string
 	// Schema is the validator schema given with dsl's Validate, or nil.
 	Schema json.RawMessage
 	// CreatedAt is when the signature was saved; StartedAt when a run first started
@@ -82,8 +90,9 @@ type Record struct {
 	// by [Store.StartWithInput]. A cancel hands it to the error callbacks; for a
 	// swarm it is the swarm's input.
 	Input json.RawMessage
-	// ChainErrors are the error callbacks of the chains this signature is a step of.
-	ChainErrors []ContainerCallbackRef
+	// ChainErrors are the error callbacks of the chains this signature is a step of;
+	// ChainFinally their finally callbacks.
+	ChainErrors, ChainFinally []ContainerCallbackRef
 	// Steps are a container's direct steps (signature or container ids), in order;
 	// Leaves its signatures in run order, nested containers flattened.
 	Steps, Leaves []string
@@ -131,6 +140,7 @@ const (
 	fLastStatus  = "ls"
 	fReturnField = "rf"
 	fErrorField  = "ef"
+	fOutcomeFld  = "of"
 	fSchema      = "sc"
 	fCreated     = "ca"
 	fStartedAt   = "ta" // unix ms of the first start, written by startCmd
@@ -151,8 +161,10 @@ const (
 	fSteps       = "st"
 	fLeaves      = "lv"
 	fChainError  = "E:" // E:<callback id> -> encoded ContainerCallbackRef
+	fChainFinal  = "F:" // F:<callback id> -> encoded ContainerCallbackRef (a chain's finally)
 	fOnSuccess   = "o:" // o:<callback id> -> encoded CallbackRef, one field per callback
 	fOnError     = "e:"
+	fFinally     = "f:"
 	fResult      = "res"
 	fError       = "err"
 	markerPrefix = "d:" // d:<outcome>:<callback id> -> run id
@@ -161,10 +173,10 @@ const (
 // fields encodes r for HSET. Kwargs are encoded separately by kwargsFields.
 func (r *Record) fields() ([]any, error) { return r.appendFields(nil), nil }
 
-// fieldsCap is how many elements r's fields take at most, for appendFields: 16 pairs
+// fieldsCap is how many elements r's fields take at most, for appendFields: 17 pairs
 // of plain fields, a swarm's configuration and counts, one pair per callback.
 func (r *Record) fieldsCap() int {
-	n := 16 + len(r.ChainErrors) + len(r.OnSuccess) + len(r.OnError)
+	n := 17 + len(r.ChainErrors) + len(r.ChainFinally) + len(r.OnSuccess) + len(r.OnError) + len(r.Finally)
 	if r.Swarm != nil {
 		n += 9
 	}
@@ -184,6 +196,9 @@ func (r *Record) appendFields(out []any) []any {
 	}
 	if r.ErrorField != "" {
 		out = append(out, fErrorField, r.ErrorField)
+	}
+	if r.OutcomeField != "" {
+		out = append(out, fOutcomeFld, r.OutcomeField)
 	}
 	if len(r.Schema) > 0 {
 		out = append(out, fSchema, []byte(r.Schema))
@@ -215,6 +230,9 @@ func (r *Record) appendFields(out []any) []any {
 	for i, cb := range r.ChainErrors {
 		out = append(out, fChainError+cb.ID, encodeContainerCallback(i, cb))
 	}
+	for i, cb := range r.ChainFinally {
+		out = append(out, fChainFinal+cb.ID, encodeContainerCallback(i, cb))
+	}
 	if r.Swarm != nil {
 		out = append(out, r.Swarm.fields(len(r.Items))...)
 	}
@@ -226,6 +244,9 @@ func (r *Record) appendFields(out []any) []any {
 	}
 	for i, cb := range r.OnError {
 		out = append(out, fOnError+cb.ID, encodeCallback(i, cb))
+	}
+	for i, cb := range r.Finally {
+		out = append(out, fFinally+cb.ID, encodeCallback(i, cb))
 	}
 	return out
 }
@@ -361,9 +382,9 @@ func parseRecordReply(id string, h, kw reply) (*Record, error) {
 // recordDecoder builds a Record from its hash fields, given one at a time in any
 // order (see parseRecord).
 type recordDecoder struct {
-	r      *Record
-	ok, er []positioned
-	ce     []positionedContainer
+	r          *Record
+	ok, er, fi []positioned
+	ce, cf     []positionedContainer
 	// swarm holds a swarm's configuration and counts until the kind is known.
 	swarm map[string]string
 	err   error
@@ -387,6 +408,8 @@ func (d *recordDecoder) field(k, v string) {
 		r.ReturnField = v
 	case fErrorField:
 		r.ErrorField = v
+	case fOutcomeFld:
+		r.OutcomeField = v
 	case fRunID:
 		r.RunID = v
 	case fKind:
@@ -440,24 +463,31 @@ func (d *recordDecoder) field(k, v string) {
 		d.swarm[k] = v
 	default:
 		switch {
-		case strings.HasPrefix(k, fOnSuccess), strings.HasPrefix(k, fOnError):
+		case strings.HasPrefix(k, fOnSuccess), strings.HasPrefix(k, fOnError), strings.HasPrefix(k, fFinally):
 			p, err := decodeCallback(k[len(fOnSuccess):], v)
 			if err != nil {
 				d.fail(k, err)
 				return
 			}
-			if k[0] == fOnSuccess[0] {
+			switch k[0] {
+			case fOnSuccess[0]:
 				d.ok = append(d.ok, p)
-			} else {
+			case fOnError[0]:
 				d.er = append(d.er, p)
+			default:
+				d.fi = append(d.fi, p)
 			}
-		case strings.HasPrefix(k, fChainError):
+		case strings.HasPrefix(k, fChainError), strings.HasPrefix(k, fChainFinal):
 			p, err := decodeContainerCallback(k[len(fChainError):], v)
 			if err != nil {
 				d.fail(k, err)
 				return
 			}
-			d.ce = append(d.ce, p)
+			if k[0] == fChainError[0] {
+				d.ce = append(d.ce, p)
+			} else {
+				d.cf = append(d.cf, p)
+			}
 		case strings.HasPrefix(k, markerPrefix):
 			if r.Dispatched == nil {
 				r.Dispatched = map[string]string{}
@@ -500,15 +530,23 @@ func (d *recordDecoder) done() (*Record, error) {
 			Done: atoi(fNumDone), Failed: atoi(fNumFailed), Stopped: h[fStopped] == "1", Complete: h[fComplete] == "1",
 			StopFailures: atoi(fStopFails)}
 	}
-	r.OnSuccess, r.OnError = inOrder(d.ok), inOrder(d.er)
-	if len(d.ce) > 0 {
-		sort.Slice(d.ce, func(i, j int) bool { return d.ce[i].pos < d.ce[j].pos })
-		r.ChainErrors = make([]ContainerCallbackRef, len(d.ce))
-		for i, p := range d.ce {
-			r.ChainErrors[i] = p.cb
-		}
-	}
+	r.OnSuccess, r.OnError, r.Finally = inOrder(d.ok), inOrder(d.er), inOrder(d.fi)
+	r.ChainErrors, r.ChainFinally = containersInOrder(d.ce), containersInOrder(d.cf)
 	return r, nil
+}
+
+// containersInOrder returns the container callbacks sorted by their stored
+// positions, or nil for none.
+func containersInOrder(ps []positionedContainer) []ContainerCallbackRef {
+	if len(ps) == 0 {
+		return nil
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].pos < ps[j].pos })
+	out := make([]ContainerCallbackRef, len(ps))
+	for i, p := range ps {
+		out[i] = p.cb
+	}
+	return out
 }
 
 // rawOrNil returns v as raw JSON, nil for "".
@@ -561,14 +599,28 @@ func orDefault(s, d flowtype.Status) flowtype.Status {
 	return s
 }
 
-// A callback is stored as one record field, "o:<id>" or "e:<id>", whose value is
-// "<position>\x1f<task>\x1f<return field>\x1f<error field>". Short values keep a
+// A callback is stored as one record field, "o:<id>", "e:<id>" or "f:<id>", whose
+// value is "<position>\x1f<task>\x1f<return field>\x1f<error field>", followed by
+// "\x1f<outcome field>" only when the callback's type marks one. Short values keep a
 // typical record in Redis's compact listpack encoding (values up to 64 bytes), about
 // half the memory of one JSON list per branch.
 const sep = "\x1f"
 
 func encodeCallback(pos int, cb CallbackRef) string {
+	return encodeCallback4(pos, cb) + outcomeSuffix(cb)
+}
+
+// encodeCallback4 encodes the four parts every callback has.
+func encodeCallback4(pos int, cb CallbackRef) string {
 	return strconv.Itoa(pos) + sep + cb.Task + sep + cb.ReturnField + sep + cb.ErrorField
+}
+
+// outcomeSuffix is the optional last part of an encoded callback: its outcome field.
+func outcomeSuffix(cb CallbackRef) string {
+	if cb.OutcomeField == "" {
+		return ""
+	}
+	return sep + cb.OutcomeField
 }
 
 // positioned is a callback with its position in its branch.
@@ -579,14 +631,18 @@ type positioned struct {
 
 func decodeCallback(id, v string) (positioned, error) {
 	parts := strings.Split(v, sep)
-	if len(parts) != 4 {
+	if len(parts) != 4 && len(parts) != 5 {
 		return positioned{}, fmt.Errorf("malformed callback %q", v)
 	}
 	pos, err := strconv.Atoi(parts[0])
 	if err != nil {
 		return positioned{}, fmt.Errorf("malformed callback position %q", parts[0])
 	}
-	return positioned{pos, CallbackRef{ID: id, Task: parts[1], ReturnField: parts[2], ErrorField: parts[3]}}, nil
+	cb := CallbackRef{ID: id, Task: parts[1], ReturnField: parts[2], ErrorField: parts[3]}
+	if len(parts) == 5 {
+		cb.OutcomeField = parts[4]
+	}
+	return positioned{pos, cb}, nil
 }
 
 // inOrder returns the callbacks sorted by their stored positions, or nil for none.
@@ -614,20 +670,20 @@ type positionedContainer struct {
 	cb  ContainerCallbackRef
 }
 
-// encodeContainerCallback encodes an E: field: a callback's four parts, then the
-// container id and its first leaf id.
+// encodeContainerCallback encodes an E: or F: field: a callback's four parts, the
+// container id and its first leaf id, then the callback's outcome field if it marks
+// one.
 func encodeContainerCallback(pos int, cb ContainerCallbackRef) string {
-	return encodeCallback(pos, cb.CallbackRef) + sep + cb.ContainerID + sep + cb.FirstLeafID
+	return encodeCallback4(pos, cb.CallbackRef) + sep + cb.ContainerID + sep + cb.FirstLeafID + outcomeSuffix(cb.CallbackRef)
 }
 
-// decodeContainerCallback decodes an E: field: a callback's four parts, then the
-// container id and its first leaf id.
+// decodeContainerCallback decodes an E: or F: field (see encodeContainerCallback).
 func decodeContainerCallback(id, v string) (positionedContainer, error) {
 	parts := strings.Split(v, sep)
-	if len(parts) != 6 {
+	if len(parts) != 6 && len(parts) != 7 {
 		return positionedContainer{}, fmt.Errorf("malformed container callback %q", v)
 	}
-	p, err := decodeCallback(id, strings.Join(parts[:4], sep))
+	p, err := decodeCallback(id, strings.Join(append(parts[:4:4], parts[6:]...), sep))
 	if err != nil {
 		return positionedContainer{}, err
 	}
@@ -636,7 +692,8 @@ func decodeContainerCallback(id, v string) (positionedContainer, error) {
 
 // linkFields encodes the container fields of r that LinkStep adds to a saved
 // signature: its next steps (success callbacks, appended after the ones it has), chain
-// error callbacks, containers, the first-step flag and the swarm item it ends.
+// error and finally callbacks, containers, the first-step flag and the swarm item it
+// ends.
 func (r *Record) linkFields() ([]any, error) {
 	var out []any
 	if r.Item != nil {
@@ -654,6 +711,9 @@ func (r *Record) linkFields() ([]any, error) {
 	}
 	for i, cb := range r.ChainErrors {
 		out = append(out, fChainError+cb.ID, encodeContainerCallback(i, cb))
+	}
+	for i, cb := range r.ChainFinally {
+		out = append(out, fChainFinal+cb.ID, encodeContainerCallback(i, cb))
 	}
 	return out, nil
 }

@@ -235,6 +235,9 @@ func printTree(out io.Writer, n *hatchetflow.Node, indent, label string) {
 	for _, s := range n.OnError {
 		printTree(out, s, child, "on error: ")
 	}
+	for _, s := range n.Finally {
+		printTree(out, s, child, "finally: ")
+	}
 }
 
 func clip(s string) string {

@@ -300,6 +300,7 @@
         g.setNode(id, { width: NODE_W, height: 44, data: more });
         edge(n.ID, id, "item", "");
       }
+      for (const cb of (n.Finally || []).slice().reverse()) { if (cb) { visit(cb); edge(n.ID, cb.ID, "finally", "finally"); } }
       for (const cb of (n.OnError || []).slice().reverse()) { if (cb) { visit(cb); edge(n.ID, cb.ID, "on-error", "on error"); } }
       for (const cb of (n.OnSuccess || []).slice().reverse()) { if (cb) { visit(cb); edge(n.ID, cb.ID, "on-success", "on success"); } }
     };
