@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/internal/inspectui"
 )
 
-const usage = `usage: hatchetflow [flags] ls | tasks | inspect|cancel|suspend|resume|delete ID | ui
-flags go before the command; see hatchetflow -h`
+const usage = `usage: hatchetflow [flags] ls | tasks | inspect|cancel|suspend|resume|retry|delete ID [flags] | ui [ui flags]
+flags go before the command or after its id; see hatchetflow -h`
 
 // listFlags are the filters of ls.
 type listFlags struct {
 	status, task, since, until, cursor string
-	roots                              bool
+	roots, flow                        bool
 	limit                              int
 }
 
@@ -30,6 +31,7 @@ func (l *listFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.until, "until", "", "ls: created before: a duration ago or an RFC 3339 time")
 	fs.IntVar(&l.limit, "limit", hatchetflow.DefaultListLimit, fmt.Sprintf("ls: page size, at most %d", hatchetflow.MaxListLimit))
 	fs.StringVar(&l.cursor, "cursor", "", "ls: continue from the cursor a previous page printed")
+	fs.BoolVar(&l.flow, "flow", true, "ls: roll up each listed root's flow (one tree read per root; --flow=false skips it)")
 }
 
 // when reads a --since/--until value: a duration before now, or an RFC 3339 time.
@@ -62,18 +64,43 @@ func list(ctx context.Context, flow *hatchetflow.Client, lf listFlags, asJSON bo
 	if err != nil {
 		return fail(stderr, err)
 	}
+	if !lf.flow {
+		if asJSON {
+			_ = json.NewEncoder(stdout).Encode(page)
+			return exitOK
+		}
+		return printList(stdout, &inspectui.Page{Entries: entries(page.Entries), Next: page.Next})
+	}
+	withFlows, err := inspectui.WithFlows(ctx, page, inspectui.ClientBackend{Client: flow}.FlowStatus)
+	if err != nil {
+		return fail(stderr, err)
+	}
 	if asJSON {
-		_ = json.NewEncoder(stdout).Encode(page)
+		_ = json.NewEncoder(stdout).Encode(withFlows)
 		return exitOK
 	}
+	return printList(stdout, withFlows)
+}
+
+// entries are summaries without flows.
+func entries(s []hatchetflow.Summary) []inspectui.Entry {
+	out := make([]inspectui.Entry, len(s))
+	for i, e := range s {
+		out[i].Summary = e
+	}
+	return out
+}
+
+// printList prints page as a table; FLOW is the rolled-up status of a root's flow.
+func printList(stdout io.Writer, page *inspectui.Page) int {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tTASK\tSTATUS\tROOT\tCREATED\tRUN\tERROR")
+	fmt.Fprintln(tw, "ID\tKIND\tTASK\tSTATUS\tROOT\tFLOW\tCREATED\tRUN\tERROR")
 	for _, e := range page.Entries {
 		root := ""
 		if e.Root {
 			root = "root"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Kind, e.Task, e.Status, root,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Kind, e.Task, e.Status, root, flowText(e.Flow, e.ID),
 			e.CreatedAt.Local().Format("2006-01-02 15:04:05.000"), e.RunID, clip(e.Error))
 	}
 	_ = tw.Flush()

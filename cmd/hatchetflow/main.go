@@ -1,20 +1,26 @@
 // Command hatchetflow inspects and controls hatchetflow signatures, chains and swarms.
 //
-//	hatchetflow [flags] ls             records, newest first (--status, --task, --roots,
-//	                                   --since, --until, --limit, --cursor)
+//	hatchetflow [flags] ls             records, newest first, each root with its flow's
+//	                                   rolled-up status (--status, --task, --roots, --since,
+//	                                   --until, --limit, --cursor, --flow=false)
 //	hatchetflow [flags] tasks          the task registry, with record counts
-//	hatchetflow [flags] inspect ID     the whole tree under ID (a table, or --json)
+//	hatchetflow [flags] inspect ID     the rolled-up status of the flow rooted at ID and its
+//	                                   whole tree (a table, or --json)
 //	hatchetflow [flags] cancel ID      cancel (--silent: no error callbacks)
 //	hatchetflow [flags] suspend ID     suspend (--cancel-running: rerun the running attempt on resume)
 //	hatchetflow [flags] resume ID      resume
+//	hatchetflow [flags] retry ID       run a failed or cancelled signature or chain again from
+//	                                   the failed step (--kwargs '{"k":1}': merged over its kwargs)
 //	hatchetflow [flags] delete ID      delete the whole tree
+//	hatchetflow [flags] ui             the web page (docs/inspector.md)
 //
+// Flags go before the command or after it and its id (hatchetflow cancel ID --silent).
 // It connects to Redis by --redis or REDIS_URL (default redis://127.0.0.1:6379) and,
-// for cancel, suspend and resume (and ui --allow-actions), to Hatchet by the
+// for cancel, suspend, resume and retry (and ui --allow-actions), to Hatchet by the
 // HATCHET_CLIENT_* variables (--hatchet-token, --hatchet-host-port and
-// --hatchet-server-url override them). Exit
-// codes: 0 done, 1 failed (Redis or the engine unreachable, a refused transition), 2
-// usage, 3 not found.
+// --hatchet-server-url override them). Exit codes: 0 done, 1 failed (Redis or the
+// engine unreachable, a refused transition or retry), 2 usage (a malformed id, filter
+// or --kwargs, kwargs that do not fit the task), 3 not found.
 package main
 
 import (
@@ -31,12 +37,16 @@ import (
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/internal/engine"
+	"github.com/hatchetflow/go/internal/inspectui"
+	"github.com/hatchetflow/go/redisstore"
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, connectHatchet))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, sdkOnly(connectHatchet)))
 }
 
 // exit codes
@@ -54,6 +64,18 @@ func (readOnly) Dispatch(context.Context, string, map[string]any, map[string]str
 	return "", errors.New("hatchetflow command: this command does not dispatch runs")
 }
 
+// connector connects to the engine for the commands that act on runs: the Hatchet
+// SDK client, and options for hatchetflow.New (tests pass an in-memory engine there).
+type connector func() (*hatchet.Client, []hatchetflow.Option, error)
+
+// sdkOnly is the connector of an SDK client constructor.
+func sdkOnly(newHatchet func() (*hatchet.Client, error)) connector {
+	return func() (*hatchet.Client, []hatchetflow.Option, error) {
+		c, err := newHatchet()
+		return c, nil, err
+	}
+}
+
 // connectHatchet builds the SDK client from the HATCHET_CLIENT_* variables. The SDK
 // panics on a missing token, so that case is an error here, and a panic while it
 // connects is turned into one too.
@@ -69,7 +91,7 @@ func connectHatchet() (c *hatchet.Client, err error) {
 	return hatchet.NewClient()
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatchet func() (*hatchet.Client, error)) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, connect connector) int {
 	fs := flag.NewFlagSet("hatchetflow", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	redisURL := fs.String("redis", envOr("REDIS_URL", "redis://127.0.0.1:6379"), "Redis URL")
@@ -77,6 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatche
 	asJSON := fs.Bool("json", false, "print JSON")
 	silent := fs.Bool("silent", false, "cancel: fire no error callbacks")
 	cancelRunning := fs.Bool("cancel-running", false, "suspend: cancel the running attempt and rerun it on resume")
+	kwargs := fs.String("kwargs", "", `retry: a JSON object merged over the retried signature's bound kwargs ('{"n":3}')`)
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	var lf listFlags
 	lf.register(fs)
@@ -85,8 +108,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatche
 		"HATCHET_CLIENT_HOST_PORT":  fs.String("hatchet-host-port", "", "Hatchet gRPC address (overrides HATCHET_CLIENT_HOST_PORT)"),
 		"HATCHET_CLIENT_SERVER_URL": fs.String("hatchet-server-url", "", "Hatchet REST URL, used by cancel (overrides HATCHET_CLIENT_SERVER_URL)"),
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	// The command and its id, with flags before, between and after them; ui parses the
+	// words after it with its own flags.
+	var words, uiArgs []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return exitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		words, rest = append(words, fs.Arg(0)), fs.Args()[1:]
+		if words[0] == "ui" {
+			uiArgs = rest
+			break
+		}
 	}
 	for env, v := range hatchetFlags { // the SDK reads its configuration from the environment
 		if *v != "" {
@@ -96,15 +132,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatche
 			}
 		}
 	}
-	cmd, id := fs.Arg(0), fs.Arg(1)
+	cmd, id := "", ""
+	if len(words) > 0 {
+		cmd = words[0]
+	}
+	if len(words) > 1 {
+		id = words[1]
+	}
 	switch {
 	case cmd == "ui":
-		return runUI(ctx, fs.Args()[1:], *redisURL, *prefix, stdout, stderr, newHatchet)
-	case (cmd == "ls" || cmd == "tasks") && fs.NArg() == 1:
-	case cmd != "ls" && cmd != "tasks" && fs.NArg() == 2:
+		return runUI(ctx, uiArgs, *redisURL, *prefix, stdout, stderr, connect)
+	case (cmd == "ls" || cmd == "tasks") && len(words) == 1:
+	case cmd != "" && cmd != "ls" && cmd != "tasks" && len(words) == 2:
+		if !redisstore.ValidID(id) {
+			return fail(stderr, fmt.Errorf("%w: %q", hatchetflow.ErrInvalidSignatureID, id))
+		}
 	default:
 		fmt.Fprintln(stderr, usage)
 		return exitUsage
+	}
+	var retryKwargs dsl.KW
+	if cmd == "retry" && *kwargs != "" {
+		if err := json.Unmarshal([]byte(*kwargs), &retryKwargs); err != nil || retryKwargs == nil {
+			if err == nil {
+				err = errors.New("null")
+			}
+			fmt.Fprintf(stderr, "hatchetflow: --kwargs %s: want a JSON object: %v\n", *kwargs, err)
+			return exitUsage
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -120,11 +175,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatche
 	switch cmd {
 	case "inspect", "delete", "ls", "tasks":
 		opts = append(opts, engine.WithDispatcher(readOnly{}))
-	case "cancel", "suspend", "resume":
-		if hc, err = newHatchet(); err != nil {
+	case "cancel", "suspend", "resume", "retry":
+		var more []hatchetflow.Option
+		if hc, more, err = connect(); err != nil {
 			fmt.Fprintln(stderr, "hatchetflow: connect to Hatchet (HATCHET_CLIENT_*):", err)
 			return exitFailed
 		}
+		opts = append(opts, more...)
 	default:
 		fmt.Fprintf(stderr, "hatchetflow: unknown command %q\n", cmd)
 		return exitUsage
@@ -136,18 +193,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatche
 	}
 	switch cmd {
 	case "inspect":
-		root, err := flow.Tree(ctx, id)
-		if err != nil {
-			return fail(stderr, err)
-		}
-		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			_ = enc.Encode(root)
-			return exitOK
-		}
-		printTree(stdout, root, "", "")
-		return exitOK
+		return inspect(ctx, flow, id, *asJSON, stdout, stderr)
 	case "ls":
 		return list(ctx, flow, lf, *asJSON, stdout, stderr)
 	case "tasks":
@@ -158,6 +204,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, newHatche
 			return fail(stderr, err)
 		}
 		return done(stdout, *asJSON, map[string]any{"deleted": n}, fmt.Sprintf("deleted %d records", n))
+	case "retry":
+		h, err := flow.Retry(ctx, id, &hatchetflow.RetryOptions{Kwargs: retryKwargs})
+		if err != nil {
+			code := fail(stderr, err)
+			if errors.Is(err, hatchetflow.ErrNotRetryable) { // a done root whose flow failed further down?
+				if st, serr := (inspectui.ClientBackend{Client: flow}).FlowStatus(ctx, id); serr == nil && st.Failed != nil && st.Failed.ID != id {
+					fmt.Fprintf(stderr, "its flow %s at %s %s (task %s): hatchetflow retry %s\n",
+						st.Failed.Status, st.Failed.Kind, st.Failed.ID, st.Failed.Task, st.Failed.ID)
+				}
+			}
+			return code
+		}
+		return done(stdout, *asJSON, map[string]any{"retry": id, "signature": h.SignatureID(), "runId": h.RunID()},
+			fmt.Sprintf("retry %s: running again (signature %s, run %s)", id, h.SignatureID(), h.RunID()))
 	case "cancel":
 		err = flow.Cancel(ctx, id, &hatchetflow.CancelOptions{Silent: *silent})
 	case "suspend":
@@ -180,15 +240,76 @@ func done(out io.Writer, asJSON bool, v any, text string) int {
 	return exitOK
 }
 
+// fail prints err and returns its exit code: 3 for an unknown id; 2 for a malformed
+// id, list option or kwargs that do not fit the task; 1 otherwise (a refused
+// transition or retry, Redis or the engine failing).
 func fail(stderr io.Writer, err error) int {
 	fmt.Fprintln(stderr, err)
 	if errors.Is(err, hatchetflow.ErrSignatureNotFound) {
 		return exitNotFound
 	}
-	if errors.Is(err, hatchetflow.ErrInvalidSignatureID) || errors.Is(err, hatchetflow.ErrInvalidListOptions) {
+	if errors.Is(err, hatchetflow.ErrInvalidSignatureID) || errors.Is(err, hatchetflow.ErrInvalidListOptions) ||
+		errors.Is(err, inject.ErrValidation) || errors.Is(err, hatchetflow.ErrKwargsTooLarge) {
 		return exitUsage
 	}
 	return exitFailed
+}
+
+// inspected is the JSON of inspect: the tree under the id, and the rolled-up status
+// of the flow rooted there.
+type inspected struct {
+	*hatchetflow.Node
+	// Flow is the flow's rolled-up status.
+	Flow *inspectui.FlowSummary
+}
+
+// inspect prints the rolled-up status of the flow rooted at id, then the tree under id.
+func inspect(ctx context.Context, flow *hatchetflow.Client, id string, asJSON bool, stdout, stderr io.Writer) int {
+	st, err := inspectui.ClientBackend{Client: flow}.FlowStatus(ctx, id)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	root := st.Tree
+	if st.Root != id { // the id a parent lists for a chain callback: the flow is the chain's
+		if root, err = flow.Tree(ctx, id); err != nil {
+			return fail(stderr, err)
+		}
+	}
+	sum := inspectui.NewFlowSummary(st)
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(inspected{Node: root, Flow: sum})
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "flow %s: %s\n", st.Root, flowText(sum, st.Root))
+	if f := sum.Failed; f != nil {
+		line := fmt.Sprintf("first %s: %s %s (task %s)", f.Status, f.Kind, f.ID, f.Task)
+		if f.Error != "" {
+			line += ": " + clip(f.Error)
+		}
+		fmt.Fprintln(stdout, line)
+	}
+	printTree(stdout, root, "", "")
+	return exitOK
+}
+
+// flowText is a flow's rolled-up status in a few words: the status and how many
+// nodes are open, or the first node that failed when it is not root itself.
+func flowText(f *inspectui.FlowSummary, root string) string {
+	switch {
+	case f == nil:
+		return ""
+	case f.Missing:
+		return "missing"
+	case f.Problem != "":
+		return "unreadable: " + clip(f.Problem)
+	case f.Open > 0 && f.Status != hatchetflow.StatusPending:
+		return fmt.Sprintf("%s (%d open)", f.Status, f.Open)
+	case f.Failed != nil && f.Failed.ID != root:
+		return fmt.Sprintf("%s at %s (%s)", f.Status, f.Failed.ID, f.Failed.Task)
+	}
+	return string(f.Status)
 }
 
 // printTree prints n and its children as an indented tree.

@@ -88,7 +88,7 @@ func TestUsageAndUnreachable(t *testing.T) {
 }
 
 func run1(ctx context.Context, args []string, out, errOut *bytes.Buffer) int {
-	return run(ctx, args, out, errOut, noHatchet)
+	return run(ctx, args, out, errOut, sdkOnly(noHatchet))
 }
 
 func TestConnectWithoutATokenIsAnError(t *testing.T) {
@@ -97,7 +97,7 @@ func TestConnectWithoutATokenIsAnError(t *testing.T) {
 		t.Fatalf("connectHatchet without a token: %v, %v", c, err)
 	}
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"cancel", "0193f1d0-0000-7000-8000-000000000000"}, &out, &errOut, connectHatchet); code != exitFailed ||
+	if code := run(context.Background(), []string{"cancel", "0193f1d0-0000-7000-8000-000000000000"}, &out, &errOut, sdkOnly(connectHatchet)); code != exitFailed ||
 		!strings.Contains(errOut.String(), "HATCHET_CLIENT_TOKEN") {
 		t.Fatalf("cancel without a token: exit %d, %s", code, errOut.String())
 	}
@@ -111,7 +111,7 @@ func TestHatchetFlagsOverrideTheEnvironment(t *testing.T) {
 		return nil, errors.New("probe: no engine")
 	}
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"--hatchet-token", "tok-123", "cancel", "0193f1d0-0000-7000-8000-000000000000"}, &out, &errOut, probe)
+	code := run(context.Background(), []string{"--hatchet-token", "tok-123", "cancel", "0193f1d0-0000-7000-8000-000000000000"}, &out, &errOut, sdkOnly(probe))
 	if code != exitFailed || seen != "tok-123" {
 		t.Fatalf("exit %d, the SDK saw token %q, want tok-123", code, seen)
 	}

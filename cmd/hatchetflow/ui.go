@@ -27,13 +27,13 @@ import (
 //	hatchetflow [--redis URL] [--prefix P] ui [--listen 127.0.0.1:8080] [--allow-actions] [--allow-host HOST]... [--poll 500ms]
 //
 // It reads Redis only, unless --allow-actions, which also connects to Hatchet (cancel
-// needs the engine) and enables the page's cancel, suspend and resume buttons.
-func runUI(ctx context.Context, args []string, redisURL, prefix string, stdout, stderr io.Writer,
-	newHatchet func() (*hatchet.Client, error)) int {
+// and retry need the engine) and enables the page's cancel, suspend, resume and retry
+// buttons.
+func runUI(ctx context.Context, args []string, redisURL, prefix string, stdout, stderr io.Writer, connect connector) int {
 	fs := flag.NewFlagSet("hatchetflow ui", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to serve on")
-	allowActions := fs.Bool("allow-actions", false, "enable cancel, suspend and resume (connects to Hatchet)")
+	allowActions := fs.Bool("allow-actions", false, "enable cancel, suspend, resume and retry (connects to Hatchet)")
 	poll := fs.Duration("poll", inspectui.DefaultPollInterval, "how often live views re-read Redis")
 	var extraHosts []string
 	fs.Func("allow-host", "also accept this Host header name (repeatable; default: loopback names and the --listen host)",
@@ -65,10 +65,12 @@ func runUI(ctx context.Context, args []string, redisURL, prefix string, stdout, 
 	opts := []hatchetflow.Option{hatchetflow.WithKeyPrefix(prefix)}
 	var hc *hatchet.Client
 	if *allowActions {
-		if hc, err = newHatchet(); err != nil {
+		var more []hatchetflow.Option
+		if hc, more, err = connect(); err != nil {
 			fmt.Fprintln(stderr, "hatchetflow: connect to Hatchet (HATCHET_CLIENT_*):", err)
 			return exitFailed
 		}
+		opts = append(opts, more...)
 	} else {
 		opts = append(opts, engine.WithDispatcher(readOnly{}))
 	}
@@ -87,11 +89,11 @@ func runUI(ctx context.Context, args []string, redisURL, prefix string, stdout, 
 	if !isLoopback(addr) {
 		fmt.Fprintf(stderr, "hatchetflow: warning: %s is not a loopback address: whoever reaches it can read every signature", addr)
 		if *allowActions {
-			fmt.Fprint(stderr, " and cancel, suspend or resume them")
+			fmt.Fprint(stderr, " and cancel, suspend, resume or retry them")
 		}
 		fmt.Fprintln(stderr)
 	}
-	ui := inspectui.New(flow, inspectui.Options{AllowActions: *allowActions, PollInterval: *poll,
+	ui := inspectui.New(inspectui.ClientBackend{Client: flow}, inspectui.Options{AllowActions: *allowActions, PollInterval: *poll,
 		AllowedHosts: append(inspectui.AllowedHostsFor(addr), extraHosts...)})
 	srv := &http.Server{Handler: ui, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		BaseContext: func(net.Listener) context.Context { return ctx }} // ends the event streams on shutdown

@@ -34,7 +34,7 @@ func TestUIServesUntilCancelled(t *testing.T) {
 	var errOut bytes.Buffer
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, []string{"--redis", "redis://" + h.Redis.Addr(), "ui", "--listen", "127.0.0.1:0"}, pw, &errOut, noHatchet)
+		code <- run(ctx, []string{"--redis", "redis://" + h.Redis.Addr(), "ui", "--listen", "127.0.0.1:0"}, pw, &errOut, sdkOnly(noHatchet))
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')

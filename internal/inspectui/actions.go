@@ -9,19 +9,26 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
 )
 
-// actionTimeout bounds one cancel, suspend or resume (cancel may call the engine).
+// actionTimeout bounds one cancel, suspend, resume or retry (cancel and retry call the
+// engine).
 const actionTimeout = 30 * time.Second
 
 // actionBody is the optional JSON body of the action endpoints.
 type actionBody struct {
-	// Silent and Reason are cancel's options; CancelRunning suspend's.
-	Silent        bool   `json:"silent"`
-	Reason        string `json:"reason"`
-	CancelRunning bool   `json:"cancelRunning"`
+	// Silent and Reason are cancel's options; CancelRunning suspend's; Kwargs retry's
+	// (merged over the retried signature's bound kwargs).
+	Silent        bool           `json:"silent"`
+	Reason        string         `json:"reason"`
+	CancelRunning bool           `json:"cancelRunning"`
+	Kwargs        map[string]any `json:"kwargs"`
 }
+
+// Actions are the action endpoints, POST /api/tree/{id}/<action>.
+var Actions = []string{"cancel", "suspend", "resume", "retry"}
 
 // handleAction serves POST /api/tree/{id}/<action>.
 func (s *Server) handleAction(action string) http.HandlerFunc {
@@ -47,6 +54,7 @@ func (s *Server) handleAction(action string) http.HandlerFunc {
 		ctx, cancel := context.WithTimeout(r.Context(), actionTimeout)
 		defer cancel()
 		var err error
+		res := map[string]any{"ok": true, "action": action, "id": id}
 		switch action {
 		case "cancel":
 			err = s.backend.Cancel(ctx, id, &hatchetflow.CancelOptions{Silent: body.Silent, Reason: body.Reason})
@@ -54,12 +62,19 @@ func (s *Server) handleAction(action string) http.HandlerFunc {
 			err = s.backend.Suspend(ctx, id, &hatchetflow.SuspendOptions{CancelRunning: body.CancelRunning})
 		case "resume":
 			err = s.backend.Resume(ctx, id)
+		case "retry":
+			var h dsl.Handle
+			if h, err = s.backend.Retry(ctx, id, &hatchetflow.RetryOptions{Kwargs: body.Kwargs}); err == nil && h != nil {
+				res["runId"] = h.RunID()
+			}
+		default:
+			err = fmt.Errorf("%w: unknown action %q", errBadQuery, action)
 		}
 		s.log.Info("hatchetflow ui: "+action, "id", id, "err", err)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "action": action, "id": id})
+		writeJSON(w, http.StatusOK, res)
 	}
 }

@@ -1,9 +1,13 @@
 package inspectui
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/inject"
 )
 
 func post(t *testing.T, url, body string, header map[string]string) (int, string) {
@@ -19,7 +23,10 @@ func post(t *testing.T, url, body string, header map[string]string) (int, string
 func TestActionsForbiddenWithoutAllowActions(t *testing.T) {
 	f := newFake()
 	s, ts := newServer(t, f, false)
-	for _, a := range []string{"cancel", "suspend", "resume"} {
+	if len(Actions) != 4 || Actions[3] != "retry" {
+		t.Fatalf("Actions = %v", Actions)
+	}
+	for _, a := range Actions {
 		code, body := post(t, ts.URL+"/api/tree/"+rootID+"/"+a, "{}", map[string]string{CSRFHeader: s.CSRFToken()})
 		if code != http.StatusForbidden || !strings.Contains(errorOf(t, body), "disabled") {
 			t.Errorf("%s without AllowActions: %d %s, want 403", a, code, body)
@@ -33,33 +40,35 @@ func TestActionsForbiddenWithoutAllowActions(t *testing.T) {
 func TestActionGuards(t *testing.T) {
 	f := newFake()
 	s, ts := newServer(t, f, true)
-	url := ts.URL + "/api/tree/" + rootID + "/cancel"
 	host := strings.TrimPrefix(ts.URL, "http://")
 	tok := s.CSRFToken()
-	for name, h := range map[string]map[string]string{
-		"no token":              {},
-		"wrong token":           {CSRFHeader: tok + "x"},
-		"empty token":           {CSRFHeader: ""},
-		"cross-origin":          {CSRFHeader: tok, "Origin": "http://evil.example"},
-		"other port":            {CSRFHeader: tok, "Origin": "http://127.0.0.1:1"},
-		"null origin":           {CSRFHeader: tok, "Origin": "null"},
-		"cross-site fetch":      {CSRFHeader: tok, "Sec-Fetch-Site": "cross-site"},
-		"same-site fetch":       {CSRFHeader: tok, "Sec-Fetch-Site": "same-site"},
-		"good token, bad fetch": {CSRFHeader: tok, "Origin": "http://" + host, "Sec-Fetch-Site": "cross-site"},
-	} {
-		code, body := post(t, url, "{}", h)
-		if code != http.StatusForbidden {
-			t.Errorf("%s: %d %s, want 403", name, code, body)
-			continue
+	for _, action := range Actions {
+		url := ts.URL + "/api/tree/" + rootID + "/" + action
+		for name, h := range map[string]map[string]string{
+			"no token":              {},
+			"wrong token":           {CSRFHeader: tok + "x"},
+			"empty token":           {CSRFHeader: ""},
+			"cross-origin":          {CSRFHeader: tok, "Origin": "http://evil.example"},
+			"other port":            {CSRFHeader: tok, "Origin": "http://127.0.0.1:1"},
+			"null origin":           {CSRFHeader: tok, "Origin": "null"},
+			"cross-site fetch":      {CSRFHeader: tok, "Sec-Fetch-Site": "cross-site"},
+			"same-site fetch":       {CSRFHeader: tok, "Sec-Fetch-Site": "same-site"},
+			"good token, bad fetch": {CSRFHeader: tok, "Origin": "http://" + host, "Sec-Fetch-Site": "cross-site"},
+		} {
+			code, body := post(t, url, `{"kwargs":{"n":1}}`, h)
+			if code != http.StatusForbidden {
+				t.Errorf("%s %s: %d %s, want 403", action, name, code, body)
+				continue
+			}
+			errorOf(t, body)
 		}
-		errorOf(t, body)
+		code, body := do(t, mustReq(t, http.MethodGet, url))
+		if code != http.StatusMethodNotAllowed {
+			t.Errorf("GET %s: %d %s, want 405", action, code, body)
+		}
 	}
 	if calls := f.callLog(); len(calls) != 0 {
 		t.Fatalf("backend called by refused requests: %v", calls)
-	}
-	code, body := do(t, mustReq(t, http.MethodGet, url))
-	if code != http.StatusMethodNotAllowed {
-		t.Errorf("GET cancel: %d %s, want 405", code, body)
 	}
 }
 
@@ -80,13 +89,15 @@ func TestActionsCallBackend(t *testing.T) {
 	base := ts.URL + "/api/tree/" + rootID + "/"
 	for _, c := range []struct{ action, body string }{
 		{"cancel", ""}, {"cancel", `{"silent":true}`}, {"suspend", "{}"}, {"resume", ""},
+		{"retry", ""}, {"retry", `{"kwargs":{"mode":"safe"}}`},
 	} {
 		code, body := post(t, base+c.action, c.body, good)
 		if code != http.StatusOK || !strings.Contains(body, `"ok":true`) {
 			t.Errorf("%s %s: %d %s", c.action, c.body, code, body)
 		}
 	}
-	want := []string{"cancel " + rootID, "cancel-silent " + rootID, "suspend " + rootID, "resume " + rootID}
+	want := []string{"cancel " + rootID, "cancel-silent " + rootID, "suspend " + rootID, "resume " + rootID,
+		"retry " + rootID, "retry " + rootID + ` {"mode":"safe"}`}
 	if got := f.callLog(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("backend calls %v, want %v", got, want)
 	}
@@ -99,5 +110,46 @@ func TestActionsCallBackend(t *testing.T) {
 	}
 	if code, body := post(t, base+"cancel", `{"bogus":1}`, good); code != http.StatusBadRequest {
 		t.Errorf("unknown body field: %d %s, want 400", code, body)
+	}
+}
+
+func TestRetryAction(t *testing.T) {
+	f := newFake()
+	s, ts := newServer(t, f, true)
+	good := map[string]string{CSRFHeader: s.CSRFToken()}
+	code, body := post(t, ts.URL+"/api/tree/"+childID+"/retry", `{"kwargs":{"n":3}}`, good)
+	var res struct {
+		OK         bool
+		Action, ID string
+		RunID      string `json:"runId"`
+	}
+	if err := json.Unmarshal([]byte(body), &res); err != nil || code != http.StatusOK || !res.OK || res.Action != "retry" ||
+		res.ID != childID || res.RunID != "run-of-"+childID {
+		t.Fatalf("retry: %d %s (%v)", code, body, err)
+	}
+	if got := f.callLog(); len(got) != 1 || got[0] != "retry "+childID+` {"n":3}` {
+		t.Errorf("backend calls %v", got)
+	}
+	// A refusal is a 409 naming why; kwargs that are not an object a 400.
+	code, body = post(t, ts.URL+"/api/tree/"+otherID+"/retry", "", good)
+	if code != http.StatusConflict || !strings.Contains(errorOf(t, body), "cannot retry") {
+		t.Errorf("retry of what is done: %d %s, want 409", code, body)
+	}
+	for _, bad := range []string{`{"kwargs":[1]}`, `{"kwargs":"x"}`, `{"kwargs":`} {
+		if code, body := post(t, ts.URL+"/api/tree/"+childID+"/retry", bad, good); code != http.StatusBadRequest {
+			t.Errorf("retry with body %s: %d %s, want 400", bad, code, body)
+		}
+	}
+	if got := f.callLog(); len(got) != 1 {
+		t.Errorf("refused retries reached the backend: %v", got)
+	}
+	for err, want := range map[error]int{
+		&hatchetflow.NotRetryableError{ID: rootID, Status: hatchetflow.StatusActive}: http.StatusConflict,
+		&inject.ValidationError{Task: "double"}:                                      http.StatusBadRequest,
+		&hatchetflow.KwargsTooLargeError{Task: "double", Size: 10, Limit: 1}:         http.StatusBadRequest,
+	} {
+		if got := statusOf(err); got != want {
+			t.Errorf("statusOf(%T) = %d, want %d", err, got, want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hatchetflow/go/hatchetflow"
+	"github.com/hatchetflow/go/inject"
 )
 
 // readTimeout bounds one backend read.
@@ -52,11 +53,12 @@ func statusOf(err error) int {
 	case errors.As(err, &nf), errors.Is(err, hatchetflow.ErrSignatureNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, errBadQuery), errors.Is(err, hatchetflow.ErrInvalidListOptions),
-		errors.Is(err, hatchetflow.ErrInvalidSignatureID), errors.Is(err, hatchetflow.ErrUnsupportedOption):
+		errors.Is(err, hatchetflow.ErrInvalidSignatureID), errors.Is(err, hatchetflow.ErrUnsupportedOption),
+		errors.Is(err, inject.ErrValidation), errors.Is(err, hatchetflow.ErrKwargsTooLarge):
 		return http.StatusBadRequest
 	case errors.As(err, &ec):
 		return http.StatusBadGateway
-	case errors.Is(err, hatchetflow.ErrNotPending):
+	case errors.Is(err, hatchetflow.ErrNotPending), errors.Is(err, hatchetflow.ErrNotRetryable):
 		return http.StatusConflict
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
@@ -113,12 +115,33 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
 	defer cancel()
-	page, err := s.backend.List(ctx, o)
+	page, err := s.listPage(ctx, o)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, page)
+}
+
+// listPage reads one page and the rolled-up status of its roots' flows.
+func (s *Server) listPage(ctx context.Context, o *hatchetflow.ListOptions) (*Page, error) {
+	page, err := s.backend.List(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return WithFlows(ctx, page, s.backend.FlowStatus)
+}
+
+// handleFlow serves GET /api/flow/{id}: the rolled-up status of the flow rooted at id.
+func (s *Server) handleFlow(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
+	defer cancel()
+	st, err := s.backend.FlowStatus(ctx, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, NewFlowSummary(st))
 }
 
 func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {

@@ -3,13 +3,17 @@ package inspectui
 import (
 	"context"
 
+	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
 )
 
-// Backend is what the inspector reads and controls. *hatchetflow.Client implements it.
+// Backend is what the inspector reads and controls. [ClientBackend] makes one of a
+// *hatchetflow.Client.
 type Backend interface {
 	// Tree reads the whole tree under id.
 	Tree(ctx context.Context, id string) (*hatchetflow.Node, error)
+	// FlowStatus reads the rolled-up status of the flow rooted at id.
+	FlowStatus(ctx context.Context, id string) (*hatchetflow.FlowStatus, error)
 	// List reads one page of records.
 	List(ctx context.Context, opts *hatchetflow.ListOptions) (*hatchetflow.ListPage, error)
 	// Tasks reads the task registry.
@@ -18,6 +22,6 @@ type Backend interface {
 	Cancel(ctx context.Context, id string, opts *hatchetflow.CancelOptions) error
 	Suspend(ctx context.Context, id string, opts *hatchetflow.SuspendOptions) error
 	Resume(ctx context.Context, id string) error
+	// Retry runs a failed or cancelled signature or chain again from the failed step.
+	Retry(ctx context.Context, id string, opts *hatchetflow.RetryOptions) (dsl.Handle, error)
 }
-
-var _ Backend = (*hatchetflow.Client)(nil)

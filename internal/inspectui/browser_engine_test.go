@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,8 +51,10 @@ func chromium(t *testing.T) string {
 }
 
 // TestPageInARealBrowser runs a flow on the local engine, opens the inspector page in
-// headless Chromium, checks the list and the graph's final statuses, cancels a running
-// signature with the page's button, and fails on any browser console error.
+// headless Chromium, checks the list and the graph's final statuses, checks that the
+// read-only page shows no action controls, cancels a running signature with the page's
+// button, retries a failed callback from the page (its root is done, its flow failed:
+// the list shows the flow failed, then done), and fails on any browser console error.
 func TestPageInARealBrowser(t *testing.T) {
 	hc := enginetest.Client(t)
 	bin := chromium(t)
@@ -70,6 +73,15 @@ func TestPageInARealBrowser(t *testing.T) {
 		slowStopped <- ctx.Err()
 		return 0, ctx.Err()
 	}, hatchetflow.WithExecutionTimeout(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var failOnceCalls atomic.Int32
+	if _, err := hatchetflow.NewTask(flow, "fail-once", func(_ hatchet.Context, in num) (int, error) {
+		if failOnceCalls.Add(1) == 1 {
+			return 0, hatchetflow.NonRetryable(errors.New("the first call fails"))
+		}
+		return in.N + in.R + 1, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := enginetest.Context(t, 4*time.Minute)
@@ -125,8 +137,10 @@ func TestPageInARealBrowser(t *testing.T) {
 		t.Fatalf("tree has %d nodes, want 8: %v", len(want), want)
 	}
 
-	srv := httptest.NewServer(inspectui.New(flow, inspectui.Options{AllowActions: true, PollInterval: 200 * time.Millisecond}))
+	srv := httptest.NewServer(inspectui.New(inspectui.ClientBackend{Client: flow}, inspectui.Options{AllowActions: true, PollInterval: 200 * time.Millisecond}))
 	t.Cleanup(srv.Close)
+	readOnly := httptest.NewServer(inspectui.New(inspectui.ClientBackend{Client: flow}, inspectui.Options{PollInterval: 200 * time.Millisecond}))
+	t.Cleanup(readOnly.Close)
 
 	bctx, cancel := browser(t, ctx, bin)
 	defer cancel()
@@ -198,6 +212,22 @@ func TestPageInARealBrowser(t *testing.T) {
 		}
 	}
 
+	// Read-only: the detail panel shows no action controls (not even disabled ones).
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(readOnly.URL+"/#/tree/"+root),
+		chromedp.WaitVisible(rootNode),
+		chromedp.Click(rootNode),
+		chromedp.WaitVisible(chromedp.CSS(`#detail`)),
+	)
+	if err != nil {
+		t.Fatalf("read-only page: %v", err)
+	}
+	shown, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll('#detail button, #detail input')].filter(e => e.getClientRects().length > 0).map(e => e.id)`))
+	if err != nil || len(shown) != 0 {
+		t.Fatalf("read-only page shows action controls %v (%v)", shown, err)
+	}
+
 	// Cancel a running signature from the page.
 	slow, err := dsl.Sign("wait-forever").Run(ctx, flow, num{})
 	if err != nil {
@@ -235,6 +265,42 @@ func TestPageInARealBrowser(t *testing.T) {
 	if s, err := flow.Signature(ctx, slow.SignatureID()); err != nil || s.Status != hatchetflow.StatusCancelled {
 		t.Fatalf("after the page's cancel: %v %+v", err, s)
 	}
+	// A done root whose callback failed: the list shows the flow failed; the row opens
+	// on the failed callback, whose Retry runs it again, and the flow ends done.
+	failing, err := dsl.Sign("add-one").With(dsl.KW{"n": 5}).OnSuccess(dsl.Sign("fail-once")).Run(ctx, flow, num{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ff, err := flow.Flow(ctx, failing.SignatureID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ff.Wait(ctx)
+	if !errors.Is(err, hatchetflow.ErrFlowFailed) || st == nil || st.Failed == nil || st.Tree.Status != hatchetflow.StatusDone {
+		t.Fatalf("the flow with a failing callback: %v %+v", err, st)
+	}
+	cb := st.Failed.ID
+	failRow := fmt.Sprintf(`#list-body tr[data-id="%s"]`, failing.SignatureID())
+	cbNode := fmt.Sprintf(`#graph g.node[data-id="%s"]`, cb)
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(failRow+`[data-flow="failed"]`)),
+		chromedp.Click(chromedp.CSS(failRow)),
+		chromedp.WaitVisible(chromedp.CSS(cbNode+`[data-status="failed"]`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#detail[data-id="%s"]`, cb))),
+		chromedp.WaitVisible(chromedp.CSS(`#tree-flow[data-flow="failed"]`)),
+		chromedp.WaitEnabled(chromedp.CSS(`#action-retry`)),
+		chromedp.Click(chromedp.CSS(`#action-retry`)),
+		chromedp.WaitVisible(chromedp.CSS(cbNode+`[data-status="done"]`)),
+		chromedp.WaitVisible(chromedp.CSS(failRow+`[data-flow="done"]`)),
+	)
+	if err != nil {
+		t.Fatalf("retry from the page: %v", err)
+	}
+	if n := failOnceCalls.Load(); n != 2 {
+		t.Fatalf("fail-once ran %d times, want 2", n)
+	}
+
 	mu.Lock()
 	defer mu.Unlock()
 	if len(consoleErrs) > 0 {

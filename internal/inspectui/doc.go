@@ -1,29 +1,35 @@
 // Package inspectui is the web inspector that `hatchetflow ui` serves: a page that
 // lists stored signatures, chains and swarms and draws the live tree of the selected
-// one (callbacks, chain steps, swarm items with their progress), with cancel, suspend
-// and resume buttons when actions are allowed.
+// one (callbacks, chain steps, swarm items with their progress), each root with the
+// rolled-up status of its whole flow, and cancel, suspend, resume and retry buttons
+// when actions are allowed.
 //
-// [New] builds a [Server], an http.Handler over a [Backend] (a *hatchetflow.Client in
-// the command, a fake in tests). Its endpoints:
+// [New] builds a [Server], an http.Handler over a [Backend] (a *hatchetflow.Client
+// wrapped in [ClientBackend] in the command, a fake in tests). Its endpoints:
 //
 //	GET  /                          the page (static/index.html)
 //	GET  /static/...                the page's scripts and styles (embedded)
 //	GET  /api/config                {"actions": bool, "csrf": token, "pollMillis": n}
 //	GET  /api/list?status=&task=&roots=1&since=&until=&cursor=&limit=
-//	                                one hatchetflow.ListPage
+//	                                one [Page]: a hatchetflow.ListPage whose roots carry
+//	                                their flow's rolled-up status (Flow, a [FlowSummary])
 //	GET  /api/list/events?...       server-sent events: "list" with the first page, again on change
 //	GET  /api/tasks                 []hatchetflow.TaskInfo
 //	GET  /api/tree/{id}             hatchetflow.Node
 //	GET  /api/tree/{id}/events      server-sent events: "tree" with the tree, again on change
+//	GET  /api/flow/{id}             [FlowSummary] of the flow rooted at id
 //	POST /api/tree/{id}/cancel      body {"silent": bool, "reason": string}, both optional
 //	POST /api/tree/{id}/suspend     body {"cancelRunning": bool}, optional
 //	POST /api/tree/{id}/resume
+//	POST /api/tree/{id}/retry       body {"kwargs": {...}}, optional; answers {"runId"}
 //
-// Errors are JSON {"error": "..."} with a status code: 400 for malformed queries and
-// ids, 403 for refused requests, 404 for unknown ids, 409 for a refused transition,
-// 500 otherwise. The event streams poll the backend every Options.PollInterval and
-// send an event only when the JSON changed; a backend error while streaming is sent
-// as a "problem" event ({"error","status"}) and polling goes on.
+// Errors are JSON {"error": "..."} with a status code: 400 for malformed queries, ids
+// and bodies and for kwargs that do not fit the task, 403 for refused requests, 404 for
+// unknown ids, 409 for a refused transition or retry, 500 otherwise. The event streams
+// poll the backend every Options.PollInterval and send an event only when the JSON
+// changed (the list's flows are read again on every poll: one tree read per listed
+// root); a backend error while streaming is sent as a "problem" event
+// ({"error","status"}) and polling goes on.
 //
 // Every request must name an allowed host (Options.AllowedHosts; by default the
 // loopback names), which defeats DNS rebinding. POSTs are refused unless

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hatchetflow/go/dsl"
 	"github.com/hatchetflow/go/hatchetflow"
 )
 
@@ -31,6 +32,10 @@ type fake struct {
 	calls     []string
 	treeReads int
 	treeErr   error
+	// flows are the rolled-up statuses FlowStatus returns; a tree without one rolls
+	// up to its root's status.
+	flows     map[string]*hatchetflow.FlowStatus
+	flowReads int
 }
 
 func newFake() *fake {
@@ -60,6 +65,19 @@ func (f *fake) Tree(_ context.Context, id string) (*hatchetflow.Node, error) {
 	var c hatchetflow.Node
 	_ = json.Unmarshal(b, &c)
 	return &c, nil
+}
+
+func (f *fake) FlowStatus(_ context.Context, id string) (*hatchetflow.FlowStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.flowReads++
+	if st := f.flows[id]; st != nil {
+		return st, nil
+	}
+	if n := f.trees[id]; n != nil {
+		return &hatchetflow.FlowStatus{Root: id, Status: n.Status}, nil
+	}
+	return nil, &hatchetflow.SignatureNotFoundError{ID: id}
 }
 
 func (f *fake) List(_ context.Context, o *hatchetflow.ListOptions) (*hatchetflow.ListPage, error) {
@@ -96,6 +114,25 @@ func (f *fake) Suspend(_ context.Context, id string, o *hatchetflow.SuspendOptio
 }
 
 func (f *fake) Resume(_ context.Context, id string) error { return f.record("resume " + id) }
+
+// fakeHandle is the handle the fake's Retry returns.
+type fakeHandle struct{ id string }
+
+func (h fakeHandle) SignatureID() string                           { return h.id }
+func (h fakeHandle) RunID() string                                 { return "run-of-" + h.id }
+func (h fakeHandle) Wait(context.Context) (json.RawMessage, error) { return nil, nil }
+
+func (f *fake) Retry(_ context.Context, id string, o *hatchetflow.RetryOptions) (dsl.Handle, error) {
+	if id == otherID {
+		return nil, &hatchetflow.NotRetryableError{ID: id, Status: hatchetflow.StatusDone, Reason: "only a failed or cancelled signature runs again"}
+	}
+	call := "retry " + id
+	if len(o.Kwargs) > 0 {
+		b, _ := json.Marshal(o.Kwargs)
+		call += " " + string(b)
+	}
+	return fakeHandle{id}, f.record(call)
+}
 
 func (f *fake) setStatus(id string, st hatchetflow.Status) {
 	f.mu.Lock()

@@ -27,13 +27,15 @@ func TestHostGuard(t *testing.T) {
 		}
 	}
 	// A refused host never reaches the backend, even with the right token.
-	req := httptest.NewRequest(http.MethodPost, "/api/tree/"+rootID+"/cancel", nil)
-	req.Host = "evil.example:8080"
-	req.Header.Set(CSRFHeader, s.CSRFToken())
-	rec := httptest.NewRecorder()
-	s.ServeHTTP(rec, req)
-	if rec.Code != http.StatusForbidden || len(f.callLog()) != 0 {
-		t.Errorf("POST with a bad host: %d, calls %v", rec.Code, f.callLog())
+	for _, action := range Actions {
+		req := httptest.NewRequest(http.MethodPost, "/api/tree/"+rootID+"/"+action, nil)
+		req.Host = "evil.example:8080"
+		req.Header.Set(CSRFHeader, s.CSRFToken())
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden || len(f.callLog()) != 0 {
+			t.Errorf("POST %s with a bad host: %d, calls %v", action, rec.Code, f.callLog())
+		}
 	}
 }
 

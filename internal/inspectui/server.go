@@ -19,7 +19,7 @@ const CSRFHeader = "X-Hatchetflow-CSRF"
 
 // Options configure a [Server].
 type Options struct {
-	// AllowActions enables the cancel, suspend and resume endpoints (and their
+	// AllowActions enables the cancel, suspend, resume and retry endpoints (and their
 	// buttons). Default false: the inspector is read-only and refuses them with 403.
 	AllowActions bool
 	// PollInterval is how often event streams poll the backend; 0 means
@@ -93,7 +93,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/tasks", s.handleTasks)
 	m.HandleFunc("GET /api/tree/{id}", s.handleTree)
 	m.HandleFunc("GET /api/tree/{id}/events", s.handleTreeEvents)
-	for _, a := range []string{"cancel", "suspend", "resume"} {
+	m.HandleFunc("GET /api/flow/{id}", s.handleFlow)
+	for _, a := range Actions {
 		m.HandleFunc("/api/tree/{id}/"+a, s.handleAction(a)) // any method: handleAction answers 405 in JSON
 	}
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +255,130 @@ func TestListEvents(t *testing.T) {
 	}
 	if code, _ := get(t, ts.URL+"/api/list/events?limit=x"); code != http.StatusBadRequest {
 		t.Errorf("list events with a bad query: %d, want 400", code)
+	}
+}
+
+// failedFlow makes rootID's flow failed at its callback while the root is done, and
+// lists a second root (otherID) that is gone and a record that is not a root.
+func failedFlow(f *fake) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.trees[rootID].Status = hatchetflow.StatusDone
+	f.flows = map[string]*hatchetflow.FlowStatus{rootID: {Root: rootID, Status: hatchetflow.StatusFailed,
+		Failed: &hatchetflow.Node{ID: childID, Kind: "signature", Task: "report", Status: hatchetflow.StatusFailed, Error: "boom"}}}
+	f.page = &hatchetflow.ListPage{Entries: []hatchetflow.Summary{
+		{ID: rootID, Kind: "signature", Task: "double", Status: hatchetflow.StatusDone, Root: true},
+		{ID: childID, Kind: "signature", Task: "report", Status: hatchetflow.StatusFailed},
+		{ID: otherID, Kind: "signature", Task: "double", Status: hatchetflow.StatusDone, Root: true},
+	}}
+}
+
+func TestListCarriesTheFlowStatusOfRoots(t *testing.T) {
+	f := newFake()
+	failedFlow(f)
+	_, ts := newServer(t, f, false)
+	code, body := get(t, ts.URL+"/api/list?roots=0")
+	var page Page
+	if err := json.Unmarshal([]byte(body), &page); err != nil || code != http.StatusOK || len(page.Entries) != 3 {
+		t.Fatalf("list: %d %s (%v)", code, body, err)
+	}
+	want := []*FlowSummary{
+		{Status: hatchetflow.StatusFailed, Failed: &FailedNode{ID: childID, Kind: "signature", Task: "report", Status: hatchetflow.StatusFailed, Error: "boom"}},
+		nil, // not a root
+		{Missing: true},
+	}
+	for i, e := range page.Entries {
+		if diff := cmp.Diff(want[i], e.Flow); diff != "" {
+			t.Errorf("entry %d (%s) flow (-want +got):\n%s", i, e.ID, diff)
+		}
+	}
+	if page.Entries[0].Status != hatchetflow.StatusDone {
+		t.Errorf("the root's own status changed: %+v", page.Entries[0])
+	}
+	f.mu.Lock()
+	reads := f.flowReads
+	f.mu.Unlock()
+	if reads != 2 {
+		t.Errorf("%d flow reads for a page of two roots, want 2", reads)
+	}
+}
+
+func TestListEventsFollowTheFlow(t *testing.T) {
+	f := newFake()
+	failedFlow(f)
+	_, ts := newServer(t, f, false)
+	es := openSSE(t, ts.URL+"/api/list/events")
+	name, data := es.next(t)
+	var page Page
+	if err := json.Unmarshal([]byte(data), &page); name != "list" || err != nil || page.Entries[0].Flow == nil ||
+		page.Entries[0].Flow.Status != hatchetflow.StatusFailed {
+		t.Fatalf("first list event %q %s (%v)", name, data, err)
+	}
+	// The failed callback is retried: the root's record is unchanged, its flow is not.
+	f.mu.Lock()
+	f.flows[rootID] = &hatchetflow.FlowStatus{Root: rootID, Status: hatchetflow.StatusActive, Open: 1}
+	f.mu.Unlock()
+	name, data = es.next(t)
+	page = Page{}
+	if err := json.Unmarshal([]byte(data), &page); name != "list" || err != nil || page.Entries[0].Flow == nil ||
+		page.Entries[0].Flow.Status != hatchetflow.StatusActive || page.Entries[0].Flow.Open != 1 || page.Entries[0].Flow.Failed != nil {
+		t.Fatalf("list event after the retry %q %s (%v)", name, data, err)
+	}
+}
+
+func TestFlowJSON(t *testing.T) {
+	f := newFake()
+	failedFlow(f)
+	_, ts := newServer(t, f, false)
+	code, body := get(t, ts.URL+"/api/flow/"+rootID)
+	var got FlowSummary
+	if err := json.Unmarshal([]byte(body), &got); err != nil || code != http.StatusOK || got.Status != hatchetflow.StatusFailed ||
+		got.Failed == nil || got.Failed.ID != childID {
+		t.Fatalf("flow: %d %s (%v)", code, body, err)
+	}
+	if code, body := get(t, ts.URL+"/api/flow/"+otherID); code != http.StatusNotFound {
+		t.Errorf("flow of an unknown id: %d %s, want 404", code, body)
+	}
+}
+
+func TestWithFlowsReportsProblemsPerRoot(t *testing.T) {
+	page := &hatchetflow.ListPage{Entries: []hatchetflow.Summary{{ID: rootID, Root: true}, {ID: otherID, Root: true}}, Next: "x"}
+	got, err := WithFlows(context.Background(), page, func(_ context.Context, id string) (*hatchetflow.FlowStatus, error) {
+		if id == otherID {
+			return nil, errors.New("corrupt record")
+		}
+		return &hatchetflow.FlowStatus{Root: id, Status: hatchetflow.StatusDone}, nil
+	})
+	if err != nil || got.Next != "x" || got.Entries[0].Flow.Status != hatchetflow.StatusDone || got.Entries[1].Flow.Problem != "corrupt record" {
+		t.Fatalf("WithFlows: %v %+v", err, got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := WithFlows(ctx, page, func(ctx context.Context, _ string) (*hatchetflow.FlowStatus, error) { return nil, ctx.Err() }); !errors.Is(err, context.Canceled) {
+		t.Errorf("WithFlows after ctx ended: %v, want context.Canceled", err)
+	}
+}
+
+// The page's controls: a Retry button among the actions, and the hidden attribute
+// winning over the #actions display rule (read-only mode showed disabled buttons).
+func TestPageActionControls(t *testing.T) {
+	_, ts := newServer(t, newFake(), false)
+	_, html := get(t, ts.URL+"/")
+	actions := html[strings.Index(html, `<div id="actions" hidden>`):]
+	actions = actions[:strings.Index(actions, "</div>")]
+	for _, a := range Actions {
+		if !strings.Contains(actions, `id="action-`+a+`"`) {
+			t.Errorf("no #action-%s button in #actions:\n%s", a, actions)
+		}
+	}
+	_, css := get(t, ts.URL+"/static/app.css")
+	if !regexp.MustCompile(`(?m)^\[hidden\]\s*\{\s*display:\s*none\s*!important;?\s*\}`).MatchString(css) {
+		t.Error("app.css lacks `[hidden] { display: none !important; }`: #actions { display: flex } shows hidden controls")
+	}
+	_, js := get(t, ts.URL+"/static/app.js")
+	for _, want := range []string{`act("retry")`, "/api/flow/"} {
+		if !strings.Contains(js, want) {
+			t.Errorf("app.js lacks %q", want)
+		}
 	}
 }

@@ -107,5 +107,5 @@ func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.stream(w, r, "list", func(ctx context.Context) (any, error) { return s.backend.List(ctx, o) })
+	s.stream(w, r, "list", func(ctx context.Context) (any, error) { return s.listPage(ctx, o) })
 }

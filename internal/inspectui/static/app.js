@@ -1,7 +1,8 @@
 // The hatchetflow inspector page: a live list of signatures on the left, the live
 // graph of the selected tree on the right (laid out by the vendored dagre, drawn as
-// SVG here), and a detail panel with the lifecycle actions when the server allows
-// them. No build step; everything the page needs is served by the Go server.
+// SVG here), and a detail panel with the lifecycle actions (cancel, suspend, resume,
+// retry) when the server allows them. Roots show their whole flow's rolled-up status.
+// No build step; everything the page needs is served by the Go server.
 (function () {
   "use strict";
 
@@ -15,7 +16,7 @@
     config: { actions: false, csrf: "" },
     listES: null, listRetry: 0, live: [], extra: [], next: "",
     treeES: null, treeRetry: 0, treeId: "", tree: null, nodes: new Map(), selected: "",
-    treeVersion: 0, drawnId: "",
+    treeVersion: 0, drawnId: "", items: new Set(), wantSelect: "", flowSeq: 0,
   };
   const $ = (id) => document.getElementById(id);
 
@@ -151,16 +152,51 @@
       if (s.ID === state.treeId) tr.className = "selected";
       const st = el("td");
       st.appendChild(el("span", { class: "badge s-" + (s.Status || "pending") }, s.Status || "?"));
-      tr.append(st, el("td", {}, clip(s.Task, 40)), el("td", {}, s.Kind || ""),
+      const flow = flowCell(s.Flow, s.ID);
+      tr.dataset.flow = flow.dataset.flow;
+      tr.append(st, flow, el("td", {}, clip(s.Task, 40)), el("td", {}, s.Kind || ""),
         el("td", {}, fmtTime(s.CreatedAt)), el("td", { class: "id", title: s.ID }, s.ID));
       if (s.Error) tr.title = s.Error;
-      tr.addEventListener("click", () => openTreeLink(s.ID));
+      tr.addEventListener("click", () => {
+        // A failed flow opens on the node that failed, where Retry is.
+        state.wantSelect = s.Flow && s.Flow.Failed ? s.Flow.Failed.ID : "";
+        openTreeLink(s.ID);
+      });
       return tr;
     });
     body.replaceChildren(...trs);
     $("list-empty").hidden = rows.length > 0;
     $("list-more").hidden = !state.next;
     applySearch();
+  }
+
+  // flowText is a flow's rolled-up status in a word or two: "failed", "active (3 open)".
+  function flowText(f) {
+    if (!f) return "";
+    if (f.Missing) return "missing";
+    if (f.Problem) return "?";
+    let t = f.Status || "?";
+    if (f.Open && f.Status !== "pending") t += " (" + f.Open + " open)";
+    return t;
+  }
+  function failedText(f) {
+    const n = f && f.Failed;
+    if (!n) return "";
+    return "first " + n.Status + ": " + (n.Task || n.Kind) + " " + short(n.ID) + (n.Error ? ": " + clip(n.Error, 200) : "");
+  }
+
+  // flowCell is the list's flow column: a root's rolled-up status (and the task that
+  // failed, when not the root's), empty for the rest.
+  function flowCell(f, id) {
+    const td = el("td", { class: "flow" });
+    td.dataset.flow = !f ? "" : f.Missing ? "missing" : f.Problem ? "unknown" : (f.Status || "");
+    if (!f) return td;
+    const status = f.Missing ? "missing" : f.Problem ? "pending" : (f.Status || "pending");
+    const b = el("span", { class: "badge s-" + status }, flowText(f));
+    b.title = f.Problem ? "flow not readable: " + f.Problem : (failedText(f) || "whole flow " + (f.Status || ""));
+    td.appendChild(b);
+    if (f.Failed && f.Failed.ID !== id) td.appendChild(el("span", { class: "muted" }, " at " + clip(f.Failed.Task || f.Failed.Kind, 24)));
+    return td;
   }
 
   function applySearch() {
@@ -216,7 +252,10 @@
   function openTree(id) {
     if (state.treeES) state.treeES.close();
     clearTimeout(state.treeRetry);
-    if (id !== state.treeId) { state.selected = ""; state.tree = null; state.drawnId = ""; $("graph").replaceChildren(); $("detail").hidden = true; }
+    if (id !== state.treeId) {
+      state.selected = ""; state.tree = null; state.drawnId = ""; $("graph").replaceChildren(); $("detail").hidden = true;
+      $("tree-flow").hidden = true; state.flowSeq++;
+    }
     state.treeId = id;
     for (const tr of $("list-body").children) tr.classList.toggle("selected", tr.dataset.id === id);
     if (!id) return;
@@ -227,6 +266,7 @@
       state.tree = JSON.parse(e.data);
       setProblem("tree", "");
       renderTree();
+      loadFlow(id);
     });
     es.addEventListener("problem", (e) => setProblem("tree", JSON.parse(e.data).error));
     es.onerror = () => {
@@ -241,6 +281,36 @@
         if (!/not found|invalid/i.test(err.message)) state.treeRetry = setTimeout(() => openTree(id), 5000);
       });
     };
+  }
+
+  // loadFlow reads the rolled-up status of the flow rooted at id (after each change of
+  // its tree) into the tree's title line.
+  async function loadFlow(id) {
+    const seq = ++state.flowSeq;
+    let f;
+    try {
+      f = await getJSON("/api/flow/" + encodeURIComponent(id));
+      setProblem("flow", "");
+    } catch (err) {
+      if (seq === state.flowSeq) setProblem("flow", err.message);
+      return;
+    }
+    if (seq !== state.flowSeq || id !== state.treeId) return; // a newer read or another tree
+    renderFlow(f);
+  }
+
+  function renderFlow(f) {
+    const box = $("tree-flow");
+    box.dataset.flow = f.Status || "";
+    const parts = [el("span", {}, "flow"), el("span", { class: "badge s-" + (f.Status || "pending") }, flowText(f))];
+    const n = f.Failed;
+    if (n) {
+      const go = el("button", { type: "button", class: "link", "data-id": n.ID, title: n.Error || "" }, failedText(f));
+      go.addEventListener("click", () => { if (state.nodes.has(n.ID)) selectNode(n.ID); });
+      parts.push(go);
+    }
+    box.replaceChildren(...parts);
+    box.hidden = false;
   }
 
   function swarmProgress(n) {
@@ -273,29 +343,31 @@
     const g = new dagre.graphlib.Graph({ multigraph: true });
     g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 70, edgesep: 8, marginx: 12, marginy: 12 });
     const nodes = new Map();
+    const items = new Set(); // swarm items and their chains' steps: Retry refuses them
     let edgeN = 0;
     const edge = (from, to, cls, label) => {
       g.setEdge(from, to, { cls: cls, label: label, width: label ? label.length * 5.5 : 0, height: label ? 12 : 0, labelpos: "c" }, "e" + (edgeN++));
     };
-    const visit = (n) => {
+    const visit = (n, inItem) => {
       if (!n || nodes.has(n.ID)) return;
       nodes.set(n.ID, n);
+      if (inItem) items.add(n.ID);
       g.setNode(n.ID, { width: NODE_W, height: n.Kind === "swarm" ? 60 : 44, data: n });
       (n.Steps || []).forEach((s, i) => {
         if (!s) return;
-        visit(s);
+        visit(s, inItem);
         edge(i === 0 ? n.ID : n.Steps[i - 1].ID, s.ID, "step", i === 0 ? "step 1" : "then");
       });
-      const items = n.Items || [];
+      const kids = n.Items || [];
       // Siblings are added last first: dagre then draws them first to last, top down.
-      items.slice(0, MAX_ITEMS).map((s, i) => [s, i]).reverse().forEach(([s, i]) => {
+      kids.slice(0, MAX_ITEMS).map((s, i) => [s, i]).reverse().forEach(([s, i]) => {
         if (!s) return;
-        visit(s);
-        edge(n.ID, s.ID, "item", items.length <= 12 ? "item " + (i + 1) : "");
+        visit(s, true);
+        edge(n.ID, s.ID, "item", kids.length <= 12 ? "item " + (i + 1) : "");
       });
-      if (items.length > MAX_ITEMS) {
+      if (kids.length > MAX_ITEMS) {
         const id = "more:" + n.ID;
-        const more = { ID: id, more: items.length - MAX_ITEMS, Status: "pending" };
+        const more = { ID: id, more: kids.length - MAX_ITEMS, Status: "pending" };
         nodes.set(id, more);
         g.setNode(id, { width: NODE_W, height: 44, data: more });
         edge(n.ID, id, "item", "");
@@ -304,9 +376,9 @@
       for (const cb of (n.OnError || []).slice().reverse()) { if (cb) { visit(cb); edge(n.ID, cb.ID, "on-error", "on error"); } }
       for (const cb of (n.OnSuccess || []).slice().reverse()) { if (cb) { visit(cb); edge(n.ID, cb.ID, "on-success", "on success"); } }
     };
-    visit(root);
+    visit(root, false);
     dagre.layout(g);
-    return { g: g, nodes: nodes };
+    return { g: g, nodes: nodes, items: items };
   }
 
   function drawNode(n, pos) {
@@ -340,6 +412,7 @@
     if (typeof dagre === "undefined") { setProblem("page", "graph layout library did not load"); return; }
     const built = buildGraph(root);
     state.nodes = built.nodes;
+    state.items = built.items;
     const g = built.g, size = g.graph();
     const W = Math.max(size.width || 0, 50), H = Math.max(size.height || 0, 50);
     // viewBox + CSS max-width: a wide tree shrinks to fit the pane (down to 80%).
@@ -376,6 +449,11 @@
     }
     $("tree-title").textContent = (root.Kind || "") + " " + root.ID + " · " + statusOf(root) +
       (root.Task && root.Kind === "signature" ? " · " + root.Task : "") + " · " + state.nodes.size + " nodes";
+    if (state.wantSelect && state.nodes.has(state.wantSelect)) {
+      state.selected = state.wantSelect;
+      for (const g of $("graph").querySelectorAll("g.node")) g.classList.toggle("selected", g.dataset.id === state.selected);
+    }
+    state.wantSelect = "";
     if (!state.selected || !state.nodes.has(state.selected) || state.nodes.get(state.selected).more) state.selected = root.ID;
     renderDetail();
     state.treeVersion++;
@@ -417,6 +495,10 @@
     $("action-cancel").disabled = !["pending", "active", "suspended"].includes(st);
     $("action-suspend").disabled = !["pending", "active"].includes(st);
     $("action-resume").disabled = st !== "suspended";
+    // Retry: a failed or cancelled signature or chain, not a swarm or a swarm's item.
+    const retryable = ["failed", "cancelled"].includes(st) && n.Kind !== "swarm" && !state.items.has(n.ID);
+    $("action-retry").disabled = !retryable;
+    $("action-retry-kwargs").disabled = !retryable;
   }
 
   async function act(action) {
@@ -425,6 +507,15 @@
     const body = {};
     if (action === "cancel" && $("action-silent").checked) body.silent = true;
     if (action === "suspend" && $("action-cancel-running").checked) body.cancelRunning = true;
+    if (action === "retry" && $("action-retry-kwargs").value.trim()) {
+      let kw = null;
+      try { kw = JSON.parse($("action-retry-kwargs").value); } catch (_) { /* reported below */ }
+      if (!kw || typeof kw !== "object" || Array.isArray(kw)) {
+        setProblem("action", "retry " + short(id) + ': kwargs must be a JSON object, like {"n": 3}');
+        return;
+      }
+      body.kwargs = kw;
+    }
     const buttons = $("actions").querySelectorAll("button");
     buttons.forEach((b) => { b.dataset.wasDisabled = b.disabled ? "1" : ""; b.disabled = true; });
     note(action + " " + short(id) + "…");
@@ -439,6 +530,7 @@
       if (!r.ok) throw new Error((res && res.error) || r.status + " " + r.statusText);
       setProblem("action", "");
       note(action + " " + short(id) + ": done");
+      if (action === "retry") $("action-retry-kwargs").value = "";
     } catch (err) {
       note("");
       setProblem("action", action + " " + short(id) + ": " + err.message);
@@ -469,6 +561,7 @@
     $("action-cancel").addEventListener("click", () => act("cancel"));
     $("action-suspend").addEventListener("click", () => act("suspend"));
     $("action-resume").addEventListener("click", () => act("resume"));
+    $("action-retry").addEventListener("click", () => act("retry"));
     window.addEventListener("hashchange", () => openTree(treeFromHash()));
     await loadTasks();
     subscribeList();
