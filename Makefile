@@ -4,6 +4,13 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := test
 STACK := scripts/stack
+# Go: the release that go.mod's `toolchain` line names, for every recipe and the scripts they run.
+# The machines set GOTOOLCHAIN=local, which ignores that line; the exported variable overrides it
+# (scripts/toolchain.bash does the same for scripts run by hand; docs/dependencies.md says why).
+export GOTOOLCHAIN := $(shell awk '$$1 == "toolchain" {print $$2; exit}' $(dir $(abspath $(lastword $(MAKEFILE_LIST))))go.mod)
+ifeq ($(GOTOOLCHAIN),)
+$(error go.mod has no toolchain line)
+endif
 
 .PHONY: up down status env test test-unit lint vulncheck demo engine reliability bench diagrams screenshot
 

@@ -2,6 +2,8 @@ module github.com/hatchetflow/go/tools/hatchet
 
 go 1.26
 
+toolchain go1.26.10
+
 tool (
 	github.com/hatchet-dev/hatchet/cmd/hatchet-admin
 	github.com/hatchet-dev/hatchet/cmd/hatchet-api

@@ -2,6 +2,8 @@ module github.com/hatchetflow/go/tools/lint
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require honnef.co/go/tools v0.8.2
 
 require (

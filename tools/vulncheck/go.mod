@@ -2,6 +2,8 @@ module github.com/hatchetflow/go/tools/vulncheck
 
 go 1.26.0
 
+toolchain go1.26.10
+
 tool golang.org/x/vuln/cmd/govulncheck
 
 require (
