@@ -31,6 +31,7 @@ type Client struct {
 	workerBuilt bool
 
 	reconciler reconciler
+	running    running // steps running in this process (Drain)
 
 	registry sync.Map // task name -> cachedDef
 	schemas  sync.Map // schema document -> *inject.Schema

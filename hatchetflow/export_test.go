@@ -1,9 +1,11 @@
 package hatchetflow
 
 import (
+	"context"
+	"encoding/json"
 	"time"
 
-	"context"
+	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 
 	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/redisstore"
@@ -40,4 +42,9 @@ func (c *Client) ReconcileNow(ctx context.Context) error { return c.reconcileRun
 // ReconcilePass is one turn of the reconciler loop for token (see reconcilePass).
 func (c *Client) ReconcilePass(ctx context.Context, token string, swarms bool) (bool, error) {
 	return c.reconcilePass(ctx, token, time.Minute, swarms)
+}
+
+// ForHatchet is the adapter every step runs through on a worker (forHatchet), unguarded.
+func (c *Client) ForHatchet(fn engine.StepFunc) func(hatchet.Context, map[string]any) (json.RawMessage, error) {
+	return c.forHatchet(fn, false)
 }

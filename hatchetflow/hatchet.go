@@ -142,6 +142,8 @@ func (c *Client) workflow(def *taskDef) (*hatchet.Workflow, error) {
 func (c *Client) forHatchet(fn engine.StepFunc, guarded bool) func(hatchet.Context, map[string]any) (json.RawMessage, error) {
 	rc, _ := c.dispatcher.(engine.RunChecker)
 	return func(hctx hatchet.Context, in map[string]any) (json.RawMessage, error) {
+		c.running.start()
+		defer c.running.done()
 		if guarded {
 			gctx, g := guardAttempt(hctx.GetContext(), rc, c.log, hctx.WorkflowRunId())
 			hctx.SetContext(gctx)

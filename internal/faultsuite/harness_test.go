@@ -178,11 +178,18 @@ func (l *lockedBuffer) String() string {
 // startWorker starts a child worker in mode with extra flags and waits until it is
 // registered with the engine.
 func (s *suite) startWorker(name, mode string, flags ...string) *worker {
+	s.t.Helper()
+	return s.startWorkerBinary(workerBinary(s.t), name, mode, flags...)
+}
+
+// startWorkerBinary starts the worker built as bin (this tree's, or an earlier
+// commit's: see oldWorkerBinary).
+func (s *suite) startWorkerBinary(bin, name, mode string, flags ...string) *worker {
 	t := s.t
 	t.Helper()
 	args := append([]string{"-redis", s.redisURL, "-count-redis", s.countURL, "-prefix", s.prefix,
 		"-name", name, "-mode", mode}, flags...)
-	cmd := exec.Command(workerBinary(t), args...)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = os.Environ() // includes this test's HATCHET_CLIENT_NAMESPACE
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	w := &worker{name: name, cmd: cmd, exited: make(chan struct{}), stderr: &lockedBuffer{}}

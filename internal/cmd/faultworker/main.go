@@ -246,7 +246,15 @@ func run() error {
 	log.Info("worker ready", "mode", *mode, "pid", os.Getpid())
 	<-ctx.Done()
 	log.Info("worker stopping")
-	return cleanup()
+	err = cleanup() // no new runs
+	dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	drainStart := time.Now()
+	if derr := c.Drain(dctx); derr != nil {
+		log.Warn("drain incomplete", "error", derr)
+	}
+	log.Info("worker drained", "in", time.Since(drainStart).Round(time.Millisecond))
+	return err
 }
 
 // TaskSwarmDone is the swarm success callback the worker registers (the fault suite's
