@@ -140,11 +140,10 @@ func newSuite(t *testing.T, scenario string, o suiteOpt) *suite {
 
 func mustRedis(t *testing.T, url string) *redis.Client {
 	t.Helper()
-	opt, err := redis.ParseURL(url)
+	rdb, err := fs.NewRedis(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
 }

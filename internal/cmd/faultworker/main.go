@@ -267,13 +267,7 @@ type SwarmDoneIn struct {
 	Tag     string                                    `json:"tag"`
 }
 
-func newRedis(url string) (*redis.Client, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, err
-	}
-	return redis.NewClient(opt), nil
-}
+func newRedis(url string) (*redis.Client, error) { return faultsuite.NewRedis(url) }
 
 // faultDispatcher wraps the production dispatcher and injects faults into callback
 // dispatches (those whose metadata names a parent signature).
