@@ -261,6 +261,9 @@ func (c *Client) settleExternalCancel(ctx context.Context, sigID, runID string) 
 	pause := poll.New(250*time.Millisecond, 250*time.Millisecond)
 	for i := 0; i < 20; i++ {
 		st, err := rc.RunStatus(ctx, runID)
+		if err == nil && st.Evicted && !st.Ended {
+			return // a durable task evicted from its worker: it goes on, restored later
+		}
 		if err == nil && st.Ended {
 			// Only a signature this run still owns: a Suspend with CancelRunning (or a
 			// Client.Cancel) has moved it on already.

@@ -361,6 +361,9 @@ func (d *hatchetDispatcher) RunStatus(ctx context.Context, runID string) (engine
 		if tr != nil && tr.Error != nil && *tr.Error != "" {
 			st.Message = *tr.Error
 		}
+		if tr != nil && tr.IsEvicted {
+			st.Evicted = true
+		}
 	}
 	if st.Message == "" {
 		st.Message = string(det.Status)

@@ -113,6 +113,10 @@ type RunStatus struct {
 	// Ended is true once the run completed, failed or was cancelled; Succeeded when it
 	// completed; Cancelled when it was cancelled.
 	Ended, Succeeded, Cancelled bool
+	// Evicted is true while a durable task of the run is evicted from its worker: the
+	// run goes on (it has not ended), and the engine restores the task, replaying it,
+	// once what it waits for came. The attempt the SDK cancelled to evict it must stop.
+	Evicted bool
 	// Message is a failed run's error.
 	Message string
 }
