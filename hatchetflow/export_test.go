@@ -41,3 +41,11 @@ func (c *Client) ReconcileNow(ctx context.Context) error { return c.reconcileRun
 func (c *Client) ReconcilePass(ctx context.Context, token string, swarms bool) (bool, error) {
 	return c.reconcilePass(ctx, token, time.Minute, swarms)
 }
+
+// SetWaitEviction sets the eviction policy of the wait task of the clients made until
+// restore is called.
+func SetWaitEviction(ttl time.Duration) (restore func()) {
+	old := waitEviction
+	waitEviction.TTL = ttl
+	return func() { waitEviction = old }
+}

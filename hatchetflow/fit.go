@@ -25,7 +25,8 @@ func shapeOf(rec *redisstore.Record, def redisstore.TaskDef) shape {
 }
 
 func (s shape) ref() redisstore.CallbackRef {
-	return redisstore.CallbackRef{ID: s.rec.ID, Task: s.rec.Task, ReturnField: s.rec.ReturnField, ErrorField: s.rec.ErrorField}
+	return redisstore.CallbackRef{ID: s.rec.ID, Task: s.rec.Task, ReturnField: s.rec.ReturnField, ErrorField: s.rec.ErrorField,
+		Wait: s.rec.Wait != nil}
 }
 
 // checkFit refuses a callback that cannot fit what it will receive from parent:

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	//lint:ignore SA1019 the SDK's event client takes these push options
+	v0client "github.com/hatchet-dev/hatchet/pkg/client"
 	"github.com/hatchet-dev/hatchet/pkg/client/rest"
 	"github.com/hatchet-dev/hatchet/pkg/worker"
 
@@ -167,6 +169,7 @@ var (
 	_ engine.Canceller        = (*hatchetDispatcher)(nil)
 	_ engine.RunInputReader   = (*hatchetDispatcher)(nil)
 	_ engine.RunLister        = (*hatchetDispatcher)(nil)
+	_ engine.Signaller        = (*hatchetDispatcher)(nil)
 )
 
 type hatchetDispatcher struct {
@@ -384,6 +387,12 @@ func (d *hatchetDispatcher) CancelRuns(ctx context.Context, runIDs []string) err
 	}
 	_, err := d.h.Runs().Cancel(ctx, rest.V1CancelTaskRequest{ExternalIds: &ids})
 	return err
+}
+
+// Signal implements [engine.Signaller] with a Hatchet event push: the event's key is
+// event (the SDK adds the client's namespace), its scope key and its data payload.
+func (d *hatchetDispatcher) Signal(ctx context.Context, event, key string, payload map[string]any) error {
+	return d.h.Events().Push(ctx, event, payload, v0client.WithFilterScope(&key))
 }
 
 // RunInput implements [engine.RunInputReader] with the run's details.

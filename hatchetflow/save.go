@@ -59,7 +59,7 @@ func (c *Client) definition(b dsl.Builder, defs map[string]redisstore.TaskDef) (
 			return redisstore.TaskDef{}, false, wrap(err, "validator for %q", b.Task())
 		}
 		f := inject.FieldsOf(t)
-		return redisstore.TaskDef{Name: b.Task(), Schema: schema, ReturnField: f.Return, ErrorField: f.Error}, true, nil
+		return redisstore.TaskDef{Name: b.Task(), Schema: schema, ReturnField: f.Return, ErrorField: f.Error, SignalField: f.Signal}, true, nil
 	}
 	d, ok := defs[b.Task()]
 	if !ok {

@@ -18,6 +18,10 @@ type Fields struct {
 	// Error is the JSON name of the TaskError field; "" when the type asks
 	// for none.
 	Error string
+	// Signal is the JSON name of the field that receives a signal's payload (a
+	// [Signal] or a field tagged `hatchetflow:"signal"`); "" when the type marks
+	// none, and the payload goes to [DefaultSignalField].
+	Signal string
 }
 
 // Struct tag values understood under the `hatchetflow` key.
@@ -25,6 +29,7 @@ const (
 	tagKey         = "hatchetflow"
 	tagReturnValue = "return_value"
 	tagTaskError   = "task_error"
+	tagSignal      = "signal"
 )
 
 var (
@@ -39,11 +44,13 @@ var (
 // into embedded structs as encoding/json promotes them, whose type is a
 // [ReturnValue] (or a pointer to one) or that is tagged
 // `hatchetflow:"return_value"`. The error field is found the same way, for
-// the type [TaskError] (or *TaskError) or the tag `hatchetflow:"task_error"`.
+// the type [TaskError] (or *TaskError) or the tag `hatchetflow:"task_error"`,
+// and the signal field for the type [Signal] (or a pointer to one) or the tag
+// `hatchetflow:"signal"`.
 // Names follow encoding/json: the json tag's name, else the Go field name.
 // Fields hidden by encoding/json's embedding rules are not considered.
 // Non-struct types (maps, nil, ...) get the defaults: Return is
-// [DefaultReturnField] and Error is "".
+// [DefaultReturnField], and Error and Signal are "".
 func FieldsOf(t reflect.Type) Fields {
 	if t == nil {
 		return Fields{Return: DefaultReturnField}
@@ -71,6 +78,9 @@ func computeFields(t reflect.Type) Fields {
 		if out.Error == "" && isErrorField(f) {
 			out.Error = f.name
 		}
+		if out.Signal == "" && isSignalField(f) {
+			out.Signal = f.name
+		}
 	}
 	return out
 }
@@ -80,6 +90,14 @@ func isReturnField(f jsonField) bool {
 		return true
 	}
 	_, ok := returnValueElem(f.sf.Type)
+	return ok
+}
+
+func isSignalField(f jsonField) bool {
+	if hasTag(f.sf, tagSignal) {
+		return true
+	}
+	_, ok := signalElem(f.sf.Type)
 	return ok
 }
 

@@ -23,6 +23,21 @@ type CallbackRef struct {
 	ReturnField string `json:"rf,omitempty"`
 	// ErrorField is the input field that receives error details, "" for none.
 	ErrorField string `json:"ef,omitempty"`
+	// Wait is true when the callback's signature waits for an event (Record.Wait):
+	// it is dispatched as a run of the wait task, not of Task.
+	Wait bool `json:"w,omitempty"`
+}
+
+// WaitSpec is the outside event a signature waits for before its task runs
+// (dsl.Builder.After), kept on its record.
+type WaitSpec struct {
+	// Event is the event's name and Key the key it is signalled for.
+	Event string `json:"e"`
+	Key   string `json:"k"`
+	// Timeout is how long the wait lasts, from when it starts.
+	Timeout time.Duration `json:"t"`
+	// Field is the input field of the task that receives the signal's payload.
+	Field string `json:"f"`
 }
 
 // Kinds of record: a signature runs a task; a chain is a container of steps (a swarm,
@@ -112,6 +127,12 @@ type Record struct {
 	// started with a delay), written by [Store.KeepSchedule]; "" for a run dispatched
 	// at once. A cancel before the schedule fired deletes the schedule.
 	ScheduleID string
+	// Wait is the event the signature waits for before its task runs, or nil.
+	Wait *WaitSpec
+	// WaitRunID is the engine run that waits for the event (a run of the wait task),
+	// written by [Store.MarkWaiting] when that run starts; a cancel while the
+	// signature waits cancels it.
+	WaitRunID string
 	// Root marks, for a save, the top of a tree: the record enters the root index. It
 	// is not a record field (a listing reports it from the index).
 	Root bool
@@ -134,6 +155,8 @@ const (
 	fRunID       = "rid"
 	fHeldRunID   = "hr"
 	fSchedule    = "sch"  // the engine schedule of a delayed run
+	fWait        = "w"    // the event a signature waits for (JSON WaitSpec)
+	fWaitRun     = "wr"   // the run that waits for it
 	fHeldInput   = "hin"  // a suspended signature's held run input
 	fHold        = "hold" // "1" while an active signature is suspended
 	fCalls       = "nc"   // user-function calls admitted for the owner run
@@ -155,10 +178,10 @@ const (
 // fields encodes r for HSET. Kwargs are encoded separately by kwargsFields.
 func (r *Record) fields() ([]any, error) { return r.appendFields(nil), nil }
 
-// fieldsCap is how many elements r's fields take at most, for appendFields: 16 pairs
+// fieldsCap is how many elements r's fields take at most, for appendFields: 18 pairs
 // of plain fields, a swarm's configuration and counts, one pair per callback.
 func (r *Record) fieldsCap() int {
-	n := 16 + len(r.ChainErrors) + len(r.OnSuccess) + len(r.OnError)
+	n := 18 + len(r.ChainErrors) + len(r.OnSuccess) + len(r.OnError)
 	if r.Swarm != nil {
 		n += 9
 	}
@@ -190,6 +213,12 @@ func (r *Record) appendFields(out []any) []any {
 	}
 	if r.ScheduleID != "" {
 		out = append(out, fSchedule, r.ScheduleID)
+	}
+	if r.Wait != nil {
+		out = append(out, fWait, encodeWait(r.Wait))
+	}
+	if r.WaitRunID != "" {
+		out = append(out, fWaitRun, r.WaitRunID)
 	}
 	if r.Kind != "" {
 		out = append(out, fKind, r.Kind)
@@ -411,6 +440,18 @@ func (d *recordDecoder) field(k, v string) {
 		r.HeldRunID = v
 	case fSchedule:
 		r.ScheduleID = v
+	case fWait:
+		r.Wait = nil
+		if v != "" {
+			var w WaitSpec
+			if err := json.Unmarshal([]byte(v), &w); err != nil {
+				d.fail(k, err)
+				return
+			}
+			r.Wait = &w
+		}
+	case fWaitRun:
+		r.WaitRunID = v
 	case fSwarmItem:
 		r.Item = nil
 		if v != "" {
@@ -552,13 +593,27 @@ func orDefault(s, d flowtype.Status) flowtype.Status {
 }
 
 // A callback is stored as one record field, "o:<id>" or "e:<id>", whose value is
-// "<position>\x1f<task>\x1f<return field>\x1f<error field>". Short values keep a
+// "<position>\x1f<task>\x1f<return field>\x1f<error field>", followed by "\x1fw"
+// when the callback waits for an event (CallbackRef.Wait). Short values keep a
 // typical record in Redis's compact listpack encoding (values up to 64 bytes), about
 // half the memory of one JSON list per branch.
 const sep = "\x1f"
 
 func encodeCallback(pos int, cb CallbackRef) string {
-	return strconv.Itoa(pos) + sep + cb.Task + sep + cb.ReturnField + sep + cb.ErrorField
+	e := strconv.Itoa(pos) + sep + cb.Task + sep + cb.ReturnField + sep + cb.ErrorField
+	if cb.Wait {
+		e += sep + waitFlag
+	}
+	return e
+}
+
+// waitFlag is the fifth part of the encoding of a callback that waits for an event.
+const waitFlag = "w"
+
+// encodeWait encodes a wait as its record field holds it.
+func encodeWait(w *WaitSpec) string {
+	b, _ := json.Marshal(w) // strings and an integer: cannot fail
+	return string(b)
 }
 
 // positioned is a callback with its position in its branch.
@@ -569,14 +624,15 @@ type positioned struct {
 
 func decodeCallback(id, v string) (positioned, error) {
 	parts := strings.Split(v, sep)
-	if len(parts) != 4 {
+	if len(parts) != 4 && (len(parts) != 5 || parts[4] != waitFlag) {
 		return positioned{}, fmt.Errorf("malformed callback %q", v)
 	}
 	pos, err := strconv.Atoi(parts[0])
 	if err != nil {
 		return positioned{}, fmt.Errorf("malformed callback position %q", parts[0])
 	}
-	return positioned{pos, CallbackRef{ID: id, Task: parts[1], ReturnField: parts[2], ErrorField: parts[3]}}, nil
+	return positioned{pos, CallbackRef{ID: id, Task: parts[1], ReturnField: parts[2], ErrorField: parts[3],
+		Wait: len(parts) == 5}}, nil
 }
 
 // inOrder returns the callbacks sorted by their stored positions, or nil for none.
@@ -610,18 +666,19 @@ func encodeContainerCallback(pos int, cb ContainerCallbackRef) string {
 	return encodeCallback(pos, cb.CallbackRef) + sep + cb.ContainerID + sep + cb.FirstLeafID
 }
 
-// decodeContainerCallback decodes an E: field: a callback's four parts, then the
-// container id and its first leaf id.
+// decodeContainerCallback decodes an E: field: a callback's four parts (five for one
+// that waits), then the container id and its first leaf id.
 func decodeContainerCallback(id, v string) (positionedContainer, error) {
 	parts := strings.Split(v, sep)
-	if len(parts) != 6 {
+	if len(parts) != 6 && len(parts) != 7 {
 		return positionedContainer{}, fmt.Errorf("malformed container callback %q", v)
 	}
-	p, err := decodeCallback(id, strings.Join(parts[:4], sep))
+	n := len(parts) - 2
+	p, err := decodeCallback(id, strings.Join(parts[:n], sep))
 	if err != nil {
 		return positionedContainer{}, err
 	}
-	return positionedContainer{p.pos, ContainerCallbackRef{CallbackRef: p.cb, ContainerID: parts[4], FirstLeafID: parts[5]}}, nil
+	return positionedContainer{p.pos, ContainerCallbackRef{CallbackRef: p.cb, ContainerID: parts[n], FirstLeafID: parts[n+1]}}, nil
 }
 
 // linkFields encodes the container fields of r that LinkStep adds to a saved

@@ -17,6 +17,9 @@ type TaskDef struct {
 	ReturnField string `json:"return_field"`
 	// ErrorField is the input field that receives error details, "" for none.
 	ErrorField string `json:"error_field,omitempty"`
+	// SignalField is the input field that receives the payload of the signal that
+	// released a waiting signature, "" when the task marks none.
+	SignalField string `json:"signal_field,omitempty"`
 	// Retries is how many times the engine retries a failed attempt.
 	Retries int `json:"retries"`
 	// Output is the JSON Schema of the task's return value, nil when unknown.
