@@ -465,3 +465,30 @@ func TestWaitDeleted(t *testing.T) {
 		t.Fatalf("wait runs: %+v", runs)
 	}
 }
+
+// A wait run with StartAfter begins when its schedule fires: a signal pushed before
+// counts for nothing, one pushed after releases it, and its timeout runs from then.
+func TestWaitScheduled(t *testing.T) {
+	h, f := newWaitHarness(t)
+	ctx := context.Background()
+	handle, err := h.Client.RunWithOptions(ctx, shipSig("ord-12"), ShipIn{OrderID: "ord-12"},
+		&hatchetflow.RunOptions{StartAfter: time.Hour, Metadata: map[string]string{"tenant": "acme"}})
+	must(t, err)
+	if handle.(*hatchetflow.Handle).ScheduleID() == "" || handle.RunID() != "" {
+		t.Fatalf("schedule %q, run %q", handle.(*hatchetflow.Handle).ScheduleID(), handle.RunID())
+	}
+	must(t, h.Client.Signal(ctx, dsl.Event("order-approved", "ord-12"), Approval{By: "too-early"}))
+	h.FastForward(time.Hour)
+	h.Drain(ctx)
+	if runs := h.Runs(hatchetflow.WaitTask); len(runs) != 1 || runs[0].Status != flowtest.StatusWaiting {
+		t.Fatalf("wait runs after the schedule fired: %+v", runs)
+	}
+	must(t, h.Client.Signal(ctx, dsl.Event("order-approved", "ord-12"), Approval{By: "ann"}))
+	if _, err := handle.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	run := h.RequireReceived(t, "ship", nil)
+	if shipped, _, _ := f.counts(); shipped != 1 || f.shipped[0].Approval.Value.By != "ann" || run.Meta["tenant"] != "acme" {
+		t.Fatalf("task %d (%+v), metadata %v", shipped, f.shipped, run.Meta)
+	}
+}

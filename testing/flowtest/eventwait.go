@@ -73,14 +73,19 @@ func (h *Harness) waitEvent(r *Run, w engine.EventWait) (map[string]any, bool, e
 }
 
 // park takes r, whose wait task's step parked it, off the harness's hands until a
-// signal or its timeout queues it again.
-func (h *Harness) park(r *Run) {
+// signal or its timeout queues it again. It reports false, parking nothing, when r's
+// step said it parked but the harness never parked it (no waitEvent answered so).
+func (h *Harness) park(r *Run) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if r.parked == nil {
+		return false
+	}
 	r.Status = StatusWaiting
 	h.waiting = append(h.waiting, r)
 	h.logf("%s run %s waits for event %q key %q until %s", r.Task, r.ID, r.parked.event, r.parked.key,
 		r.parked.deadline.Format(time.RFC3339))
+	return true
 }
 
 // wakeLocked queues again, in the order they were parked, the parked runs whose

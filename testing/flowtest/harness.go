@@ -438,8 +438,7 @@ func (h *Harness) execute(ctx context.Context, r *Run) {
 		if h.endIfCancelled(ctx, r, attempt) {
 			return
 		}
-		if errors.Is(err, engine.ErrWaitParked) { // the wait task: until a signal or its timeout
-			h.park(r)
+		if errors.Is(err, engine.ErrWaitParked) && h.park(r) { // the wait task: until a signal or its timeout
 			return
 		}
 		if err == nil {
