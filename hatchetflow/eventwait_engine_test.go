@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/hatchet-dev/hatchet/pkg/client/rest"
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 
 	"github.com/hatchetflow/go/dsl"
@@ -235,5 +237,36 @@ func TestEngineEventWaitEvicted(t *testing.T) {
 	}
 	if len(f.shipped["e-2"]) != 0 || len(f.failed["e-2"]) != 1 {
 		t.Errorf("e-2: the task ran %d times, error callback %d; want 0, 1", len(f.shipped["e-2"]), len(f.failed["e-2"]))
+	}
+}
+
+// Cancel while a signature waits cancels the run that waits on the engine, and the
+// signature: its error callback runs once (cancelled), and a later signal runs nothing.
+func TestEngineEventWaitCancelled(t *testing.T) {
+	c, f, ctx := newEngineWaits(t)
+	h, err := engineShipSig("c-1", time.Minute).Run(ctx, c, ShipIn{OrderID: "c-1"})
+	must(t, err)
+	waitRun := h.(*hatchetflow.Handle).WaitRunID()
+	waitFor(ctx, t, "the wait run to record itself", func() bool {
+		sig, err := c.Signature(ctx, h.SignatureID())
+		return err == nil && sig.Wait != nil && sig.Wait.RunID == waitRun
+	})
+	must(t, c.Cancel(ctx, h.SignatureID(), &hatchetflow.CancelOptions{Reason: "withdrawn"}))
+	waitFor(ctx, t, "the wait run to be cancelled", func() bool {
+		det, err := c.Hatchet().Runs().GetDetails(ctx, uuid.MustParse(waitRun))
+		return err == nil && det.Status == rest.V1TaskStatusCANCELLED
+	})
+	must(t, c.Signal(ctx, dsl.Event("hf-order-approved", "c-1"), Approval{By: "late"}))
+	waitFor(ctx, t, "the error callback", func() bool { f.mu.Lock(); defer f.mu.Unlock(); return len(f.failed["c-1"]) > 0 })
+	time.Sleep(2 * time.Second) // a duplicate, or a release, would have run by now
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	got := f.failed["c-1"]
+	if len(got) != 1 || got[0].Failure == nil || !got[0].Failure.Cancelled || got[0].Failure.Message != "withdrawn" ||
+		len(f.shipped["c-1"]) != 0 {
+		t.Fatalf("error callback ran %d times (%+v), the task %d times", len(got), got, len(f.shipped["c-1"]))
+	}
+	if _, err := h.Wait(ctx); !errors.Is(err, hatchetflow.ErrCancelled) {
+		t.Fatalf("Wait: %v", err)
 	}
 }
