@@ -22,6 +22,7 @@ type Builder struct {
 	failure   []Spec
 	finally   []Spec
 	validator reflect.Type
+	wait      *EventWait
 }
 
 // Sign starts a signature for target, which is a task name (string) or a typed task
@@ -85,6 +86,26 @@ func (b Builder) Validate(v any) Builder {
 	return b
 }
 
+// After makes the signature wait for event ev before it runs: when it is run (or, as a
+// callback or a later chain step, dispatched), its task does not start until ev is
+// signalled (hatchetflow.Client.Signal); the signal's payload then reaches the task in
+// its signal field (inject.Signal). If no signal comes within ev's timeout, the
+// signature fails through its error path and its task never runs. A later After
+// replaces an earlier one. A signature that is a swarm item cannot wait (Save refuses
+// it).
+func (b Builder) After(ev EventWait) Builder {
+	b.wait = &ev
+	return b
+}
+
+// Wait returns the event given to [Builder.After], and whether there is one.
+func (b Builder) Wait() (EventWait, bool) {
+	if b.wait == nil {
+		return EventWait{}, false
+	}
+	return *b.wait, true
+}
+
 // Save persists the whole tree (this signature and its nested callbacks) through
 // backend and returns the saved signature.
 func (b Builder) Save(ctx context.Context, backend Backend) (Saved, error) {
@@ -122,10 +143,16 @@ func (b Builder) FinallyCallbacks() []Spec { return slices.Clone(b.finally) }
 func (b Builder) ValidatorType() reflect.Type { return b.validator }
 
 // Err reports the first problem in the tree: an invalid target here or in any nested
-// callback builder, or a nil callback.
+// callback builder, a nil callback, or an event given to After that cannot be waited
+// for (an [*EventError]).
 func (b Builder) Err() error {
 	if b.err != nil {
 		return b.err
+	}
+	if b.wait != nil {
+		if err := b.wait.Err(); err != nil {
+			return err
+		}
 	}
 	for _, s := range slices.Concat(b.success, b.failure, b.finally) {
 		if err := specErr(s); err != nil {

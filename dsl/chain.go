@@ -16,6 +16,7 @@ type ChainBuilder struct {
 	success []Spec
 	failure []Spec
 	finally []Spec
+	wait    *EventWait
 }
 
 // Chain starts a chain of two or more steps: builders, [Ref]s, [Saved] signatures or
@@ -58,6 +59,25 @@ func (c ChainBuilder) Finally(callbacks ...Spec) ChainBuilder {
 	return c
 }
 
+// After makes the chain's first step wait for event ev before it runs (see
+// [Builder.After]): the chain starts once ev is signalled, its first step receiving the
+// signal's payload, or fails through its error path (its own error callbacks and the
+// step's) at ev's timeout. The first step must be a builder or a chain whose own first
+// step is one, and must not wait already; Save refuses anything else. A later After
+// replaces an earlier one.
+func (c ChainBuilder) After(ev EventWait) ChainBuilder {
+	c.wait = &ev
+	return c
+}
+
+// Wait returns the event given to [ChainBuilder.After], and whether there is one.
+func (c ChainBuilder) Wait() (EventWait, bool) {
+	if c.wait == nil {
+		return EventWait{}, false
+	}
+	return *c.wait, true
+}
+
 // Steps returns a copy of the steps.
 func (c ChainBuilder) Steps() []Spec { return slices.Clone(c.steps) }
 
@@ -73,11 +93,17 @@ func (c ChainBuilder) ErrorCallbacks() []Spec { return slices.Clone(c.failure) }
 // FinallyCallbacks returns a copy of the chain's finally callbacks.
 func (c ChainBuilder) FinallyCallbacks() []Spec { return slices.Clone(c.finally) }
 
-// Err reports the first problem in the chain: fewer than two steps, or a problem in
-// a step or callback (see [Builder.Err]).
+// Err reports the first problem in the chain: fewer than two steps, an event given
+// to After that cannot be waited for, or a problem in a step or callback (see
+// [Builder.Err]).
 func (c ChainBuilder) Err() error {
 	if len(c.steps) < 2 {
 		return &ChainTooShortError{Steps: len(c.steps)}
+	}
+	if c.wait != nil {
+		if err := c.wait.Err(); err != nil {
+			return err
+		}
 	}
 	for _, s := range slices.Concat(c.steps, c.success, c.failure, c.finally) {
 		if err := specErr(s); err != nil {

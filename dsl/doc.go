@@ -32,6 +32,18 @@
 // (cleanup, compensation), with the outcome injected (inject.Outcome). Chains and
 // swarms take the same three kinds.
 //
+// # Waiting for an event
+//
+// [Builder.After] makes a signature wait for an outside event before its task runs:
+//
+//	sig := dsl.Sign("ship").After(dsl.Event("order-approved", orderID).Timeout(6 * time.Hour))
+//
+// The event, named by [Event] (a name and a key), is signalled with the hatchetflow
+// client's Signal; its payload reaches the task. With no signal within the timeout
+// ([DefaultEventTimeout] by default), the signature fails through its error path.
+// [ChainBuilder.After] makes a chain's first step wait. [EventWait] is a value like
+// the builders.
+//
 // # Containers
 //
 // [Chain] runs steps one after the other, each receiving the previous step's return

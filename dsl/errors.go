@@ -64,3 +64,21 @@ func (e *SwarmOptionError) Error() string {
 
 // Is reports whether target is [ErrSwarmOption].
 func (e *SwarmOptionError) Is(target error) bool { return target == ErrSwarmOption }
+
+// ErrInvalidEvent is matched by [*EventError].
+var ErrInvalidEvent = errors.New("dsl: invalid event")
+
+// EventError reports an [EventWait] that cannot be waited for or signalled.
+type EventError struct {
+	// Name and Key are the event's; Field names the part that is wrong ("name",
+	// "key" or "timeout") and Reason what is wrong with it.
+	Name, Key, Field, Reason string
+}
+
+// Error implements error.
+func (e *EventError) Error() string {
+	return fmt.Sprintf("dsl: event %q key %q: %s %s", e.Name, e.Key, e.Field, e.Reason)
+}
+
+// Is reports whether target is [ErrInvalidEvent].
+func (e *EventError) Is(target error) bool { return target == ErrInvalidEvent }

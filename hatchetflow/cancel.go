@@ -129,8 +129,11 @@ func (c *Client) cancelSignature(ctx context.Context, id string, opts *CancelOpt
 	rec, prev := cn.Record, cn.Previous
 	c.unschedule(ctx, rec) // a scheduled run that has not fired is never created
 	var runs []string
-	if prev == StatusActive && rec.RunID != "" {
+	switch {
+	case prev == StatusActive && rec.RunID != "":
 		runs = append(runs, rec.RunID)
+	case rec.WaitRunID != "" && rec.RunID == "":
+		runs = append(runs, rec.WaitRunID) // it waits for an event: its task never runs
 	}
 	detail := errorDetail(rec, rec.RunID, opts.reason())
 	detail.Cancelled = true
@@ -265,7 +268,8 @@ func inputOf(rec *redisstore.Record) map[string]any {
 // settleExternalCancel runs after a main attempt whose ctx ended: when the engine says
 // the run was cancelled (from the dashboard, the SDK, or Client.Cancel), the
 // signature is cancelled with its error path, as Client.Cancel does. The engine runs
-// no on-failure step for a cancelled run, so nothing else would.
+// no on-failure step for a cancelled run, so nothing else would. The wait task's step
+// runs it for a run cancelled while it waited for its signature's event.
 // It is also what flowtest's harness calls when a run is cancelled on its engine's
 // side (engine.Machinery.SettleCancel). It gives up after 10 s.
 func (c *Client) settleExternalCancel(ctx context.Context, sigID, runID string) {
@@ -279,10 +283,17 @@ func (c *Client) settleExternalCancel(ctx context.Context, sigID, runID string) 
 	pause := poll.New(250*time.Millisecond, 250*time.Millisecond)
 	for i := 0; i < 20; i++ {
 		st, err := rc.RunStatus(ctx, runID)
+		if err == nil && st.Evicted && !st.Ended {
+			return // a durable task evicted from its worker: it goes on, restored later
+		}
 		if err == nil && st.Ended {
-			// Only a signature this run still owns: a Suspend with CancelRunning (or a
-			// Client.Cancel) has moved it on already.
-			if rec, gerr := c.store.Get(ctx, sigID); gerr != nil || rec.Status != StatusActive || rec.RunID != runID {
+			// Only a signature this run still owns (or waits for, as the run of the wait
+			// task): a Suspend with CancelRunning (or a Client.Cancel) has moved it on
+			// already.
+			rec, gerr := c.store.Get(ctx, sigID)
+			owned := gerr == nil && rec.Status == StatusActive && rec.RunID == runID
+			waiting := gerr == nil && (rec.Status == StatusPending || rec.Status == StatusSuspended) && rec.WaitRunID == runID
+			if !owned && !waiting {
 				return
 			}
 			if st.Cancelled {

@@ -214,6 +214,11 @@ func (c *Client) ownerRun(ctx context.Context, id, not string) (string, error) {
 		if stepper != nil && stepper.Step(ctx) {
 			continue
 		}
+		if st, ok := stepper.(engine.Staller); ok {
+			if err := st.Stalled(id); err != nil {
+				return "", err // in memory, nothing will start it unless the caller acts
+			}
+		}
 		if err := pause.Wait(ctx); err != nil {
 			return "", err
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/poll"
 	"maps"
+	"strconv"
 	"sync"
 	"time"
 
@@ -131,7 +132,8 @@ func (c *Client) dispatchedEarlier(ctx context.Context, rec *redisstore.Record, 
 
 // dispatchEach is the one dispatch loop, for callbacks and swarm items alike: it
 // triggers a run of each ref, with the message input builds for it and the metadata
-// naming the signature and parent, the signature whose callbacks or items they are.
+// naming the signature and parent, the signature whose callbacks or items they are (a
+// ref that waits for an event, a run of the wait task: see startRun).
 // A ref that known names a run for (signature → run) is recorded with that run and
 // not triggered.
 // With an engine that takes batches (engine.BatchDispatcher), two refs or more go in
@@ -141,23 +143,36 @@ func (c *Client) dispatchedEarlier(ctx context.Context, rec *redisstore.Record, 
 func (c *Client) dispatchEach(ctx context.Context, parent string, outcome Outcome, refs []redisstore.CallbackRef, input func(redisstore.CallbackRef) map[string]any, known map[string]string) dispatched {
 	d := dispatched{runs: map[string]string{}, inputs: map[string]json.RawMessage{}}
 	modes := c.runModes(ctx, refs)
-	kwargs, err := c.boundKwargs(ctx, refs, modes)
+	// A ref that waits for an event runs the wait task now, which dispatches its task
+	// with that task's run mode once the event came (startRun).
+	mode := func(ref redisstore.CallbackRef) runMode {
+		if ref.Wait {
+			return runMode{}
+		}
+		return modes[ref.Task]
+	}
+	kwargs, err := c.boundKwargs(ctx, refs, mode)
 	if err != nil {
 		d.err = err
 		return d
 	}
+	since := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	jobs := make([]*dispatchJob, len(refs))
 	for i, ref := range refs {
 		meta := map[string]string{engine.MetaSignature: ref.ID, engine.MetaParent: parent}
-		if modes[ref.Task].byEngine {
+		if mode(ref).byEngine {
 			meta[engine.MetaSettle] = engine.SettleByEngine
+		}
+		task := ref.Task
+		if ref.Wait {
+			task, meta[engine.MetaWaitSince] = WaitTask, since
 		}
 		dctx, done := c.tel.startDispatch(ctx, parent, ref, outcome, meta)
 		msg := input(ref)
 		if kw := kwargs[ref.ID]; len(kw) > 0 {
 			msg = inject.Merge(msg, kw) // no hatchetflow step will merge them
 		}
-		jobs[i] = &dispatchJob{ref: ref, ctx: dctx, done: done, run: engine.Run{Task: ref.Task, Input: msg, Meta: meta},
+		jobs[i] = &dispatchJob{ref: ref, ctx: dctx, done: done, run: engine.Run{Task: task, Input: msg, Meta: meta},
 			runID: known[ref.ID]}
 	}
 	var single []*dispatchJob
@@ -198,7 +213,7 @@ func (c *Client) dispatchEach(ctx context.Context, parent string, outcome Outcom
 		}
 		d.runs[j.ref.ID] = j.runID
 		d.inputs[j.ref.ID], _ = json.Marshal(j.run.Input)
-		if modes[j.ref.Task].byEngine {
+		if mode(j.ref).byEngine {
 			watch = append(watch, j.ref.ID)
 		}
 	}
@@ -259,10 +274,10 @@ func (c *Client) runModes(ctx context.Context, refs []redisstore.CallbackRef) ma
 
 // boundKwargs reads the bound kwargs of the refs whose run mode merges them at
 // dispatch, in one round trip when there are any.
-func (c *Client) boundKwargs(ctx context.Context, refs []redisstore.CallbackRef, modes map[string]runMode) (map[string]map[string]any, error) {
+func (c *Client) boundKwargs(ctx context.Context, refs []redisstore.CallbackRef, mode func(redisstore.CallbackRef) runMode) (map[string]map[string]any, error) {
 	var ids []string
 	for _, ref := range refs {
-		if modes[ref.Task].mergeKwargs {
+		if mode(ref).mergeKwargs {
 			ids = append(ids, ref.ID)
 		}
 	}

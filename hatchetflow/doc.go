@@ -47,6 +47,13 @@
 // once, the run starts it once the delay has passed, and [Handle.Wait] waits for both;
 // [Client.Cancel] before it fires deletes the schedule.
 //
+// A signature given dsl.Builder.After waits for an outside event before its task runs:
+// it is dispatched as a run of the internal durable task [WaitTask], which waits
+// durably for the event (a Hatchet event, pushed with [Client.Signal]) or its timeout,
+// then runs the task with the signal's payload (inject.Signal), or fails the signature
+// through its error path. [Client.Cancel] cancels the wait. See docs/workflows.md,
+// "Waiting for an event".
+//
 // # Workflows of several tasks and durable tasks
 //
 // [RegisterWorkflow] signs a workflow the application built with the Hatchet SDK (a

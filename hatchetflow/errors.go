@@ -78,6 +78,8 @@ var (
 	ErrConflictingOptions = errors.New("hatchetflow: conflicting options")
 	// ErrUnsettled is matched by [*UnsettledError].
 	ErrUnsettled = errors.New("hatchetflow: run ended without hatchetflow settling its signature")
+	// ErrWaitPosition is matched by [*WaitPositionError].
+	ErrWaitPosition = errors.New("hatchetflow: a signature cannot wait for an event there")
 	// ErrRetriesExhausted is matched by [*RetriesExhaustedError].
 	ErrRetriesExhausted = errors.New("hatchetflow: attempt beyond the task's retries")
 	// ErrStandingSignature is matched by [*StandingSignatureError].
@@ -247,8 +249,10 @@ func (e *KwargsTooLargeError) Is(target error) bool { return target == ErrKwargs
 // errors.As(err, &notPending) work on it.
 type RunError struct {
 	// RunID is the engine run; Task the task that failed; Message its error text.
-	// RunID is "" when the signature of a scheduled run ended before the schedule
-	// fired (see [RunOptions.StartAfter]).
+	// RunID is "" when the signature ended before any run of its task started it: a
+	// scheduled run cancelled before the schedule fired (see [RunOptions.StartAfter]),
+	// a signature whose wait for an event timed out or was cancelled
+	// (dsl.Builder.After).
 	RunID, Task, Message string
 	// Cancelled is true when the run was cancelled rather than failed.
 	Cancelled bool
@@ -266,11 +270,11 @@ func newRunError(runID, task, message string, cancelled bool) *RunError {
 
 // Error implements error.
 func (e *RunError) Error() string {
-	if e.RunID == "" { // a scheduled run's signature ended before its run started it
+	if e.RunID == "" { // the signature ended before a run of its task started it
 		if e.Cancelled {
-			return fmt.Sprintf("hatchetflow: the scheduled run of task %q was cancelled before it started", e.Task)
+			return fmt.Sprintf("hatchetflow: the run of task %q was cancelled before it started", e.Task)
 		}
-		return fmt.Sprintf("hatchetflow: the scheduled run of task %q ended before it started: %s", e.Task, e.Message)
+		return fmt.Sprintf("hatchetflow: the run of task %q ended before it started: %s", e.Task, e.Message)
 	}
 	if e.Cancelled {
 		return fmt.Sprintf("hatchetflow: run %s of task %q was cancelled", e.RunID, e.Task)
@@ -391,3 +395,21 @@ func (e *SuspendedError) Error() string {
 
 // Is reports whether target is [ErrSuspended].
 func (e *SuspendedError) Is(target error) bool { return target == ErrSuspended }
+
+// WaitPositionError reports an event wait (dsl.Builder.After, dsl.ChainBuilder.After)
+// where Save cannot honour it: on a swarm item (a claimed item must start its run
+// promptly, docs/swarms.md) or a swarm, on a chain whose first step cannot take it, on
+// a step that waits already, or in a standing signature. Nothing is written.
+type WaitPositionError struct {
+	// Task is the task of the signature given the wait ("" for a container); Reason
+	// says why it cannot wait there.
+	Task, Reason string
+}
+
+// Error implements error.
+func (e *WaitPositionError) Error() string {
+	return fmt.Sprintf("hatchetflow: signature of task %q cannot wait for an event: %s", e.Task, e.Reason)
+}
+
+// Is reports whether target is [ErrWaitPosition].
+func (e *WaitPositionError) Is(target error) bool { return target == ErrWaitPosition }

@@ -48,3 +48,11 @@ func (c *Client) ReconcilePass(ctx context.Context, token string, swarms bool) (
 func (c *Client) ForHatchet(fn engine.StepFunc) func(hatchet.Context, map[string]any) (json.RawMessage, error) {
 	return c.forHatchet(fn, false)
 }
+
+// SetWaitEviction sets the eviction policy of the wait task of the clients made until
+// restore is called.
+func SetWaitEviction(ttl time.Duration) (restore func()) {
+	old := waitEviction
+	waitEviction.TTL = ttl
+	return func() { waitEviction = old }
+}

@@ -27,7 +27,7 @@ func shapeOf(rec *redisstore.Record, def redisstore.TaskDef) shape {
 
 func (s shape) ref() redisstore.CallbackRef {
 	return redisstore.CallbackRef{ID: s.rec.ID, Task: s.rec.Task, ReturnField: s.rec.ReturnField,
-		ErrorField: s.rec.ErrorField, OutcomeField: s.rec.OutcomeField}
+		ErrorField: s.rec.ErrorField, OutcomeField: s.rec.OutcomeField, Wait: s.rec.Wait != nil}
 }
 
 // checkFit refuses a callback that cannot fit what it will receive from parent:

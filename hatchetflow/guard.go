@@ -21,7 +21,9 @@ import (
 //
 // So the SDK's cancel is checked with the engine, whose run status is the authority:
 //   - the run ended (cancelled from anywhere, or failed: its timeout with no retry
-//     left): the cancel is meant for this attempt and its context ends;
+//     left), or its durable task was evicted (the SDK cancels an attempt it evicts; the
+//     engine restores the task later, replaying it): the cancel is meant for this
+//     attempt and its context ends;
 //   - the run is still queued or running: the cancel belonged to an earlier attempt.
 //     This attempt runs on (bounded, as always, by its own execution timeout, which the
 //     main step enforces whatever the SDK does), the engine is asked again every
@@ -128,12 +130,13 @@ func (g *attemptGuard) watch() {
 	}
 }
 
-// ask reports whether the engine says the run ended, or cannot say.
+// ask reports whether the engine says the run ended or its durable task was evicted,
+// or cannot say.
 func (g *attemptGuard) ask() (meant bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(g.sdk), guardAsk)
 	defer cancel()
 	st, err := g.rc.RunStatus(ctx, g.runID)
-	return err != nil || st.Ended
+	return err != nil || st.Ended || st.Evicted
 }
 
 func (g *attemptGuard) confirm() {

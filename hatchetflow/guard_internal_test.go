@@ -66,6 +66,7 @@ func TestGuardObeysACancelTheEngineConfirms(t *testing.T) {
 		"cancelled":   {st: engine.RunStatus{Ended: true, Cancelled: true}},
 		"failed":      {st: engine.RunStatus{Ended: true}},
 		"unreachable": {err: errors.New("engine down")},
+		"evicted":     {st: engine.RunStatus{Evicted: true}}, // a durable task the SDK evicted: restored later
 	} {
 		t.Run(name, func(t *testing.T) {
 			rc := &statusScript{st: answer.st, err: answer.err}

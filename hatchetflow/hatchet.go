@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	//lint:ignore SA1019 the SDK's event client takes these push options
+	v0client "github.com/hatchet-dev/hatchet/pkg/client"
 	"github.com/hatchet-dev/hatchet/pkg/client/rest"
 	"github.com/hatchet-dev/hatchet/pkg/worker"
 
@@ -169,6 +171,7 @@ var (
 	_ engine.Canceller        = (*hatchetDispatcher)(nil)
 	_ engine.RunInputReader   = (*hatchetDispatcher)(nil)
 	_ engine.RunLister        = (*hatchetDispatcher)(nil)
+	_ engine.Signaller        = (*hatchetDispatcher)(nil)
 )
 
 type hatchetDispatcher struct {
@@ -363,6 +366,9 @@ func (d *hatchetDispatcher) RunStatus(ctx context.Context, runID string) (engine
 		if tr != nil && tr.Error != nil && *tr.Error != "" {
 			st.Message = *tr.Error
 		}
+		if tr != nil && tr.IsEvicted {
+			st.Evicted = true
+		}
 	}
 	if st.Message == "" {
 		st.Message = string(det.Status)
@@ -383,6 +389,12 @@ func (d *hatchetDispatcher) CancelRuns(ctx context.Context, runIDs []string) err
 	}
 	_, err := d.h.Runs().Cancel(ctx, rest.V1CancelTaskRequest{ExternalIds: &ids})
 	return err
+}
+
+// Signal implements [engine.Signaller] with a Hatchet event push: the event's key is
+// event (the SDK adds the client's namespace), its scope key and its data payload.
+func (d *hatchetDispatcher) Signal(ctx context.Context, event, key string, payload map[string]any) error {
+	return d.h.Events().Push(ctx, event, payload, v0client.WithFilterScope(&key))
 }
 
 // RunInput implements [engine.RunInputReader] with the run's details.

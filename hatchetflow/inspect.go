@@ -25,6 +25,9 @@ type Node struct {
 	RunID  string          `json:",omitempty"`
 	// Attempt is the owner run's latest attempt.
 	Attempt int `json:",omitempty"`
+	// Wait is the event a signature waits for before its task runs
+	// (dsl.Builder.After); it stays pending until then.
+	Wait *WaitState `json:",omitempty"`
 	// CreatedAt is when it was saved; StartedAt and EndedAt when its run first
 	// started and when it ended (nil until then; a chain's are its steps').
 	CreatedAt          time.Time
@@ -82,7 +85,7 @@ func (c *Client) Tree(ctx context.Context, id string) (*Node, error) {
 				want(r.Containers[len(r.Containers)-1]) // a chain item's chain (items name its first step)
 			}
 			n := &Node{ID: lid, Kind: kindName(r.Kind), Task: r.Task, Status: r.Status, Kwargs: r.Kwargs,
-				Result: r.Result, Error: r.Error, RunID: r.RunID, Attempt: r.Attempt, CreatedAt: r.CreatedAt,
+				Result: r.Result, Error: r.Error, RunID: r.RunID, Attempt: r.Attempt, Wait: waitStateOf(r), CreatedAt: r.CreatedAt,
 				StartedAt: timePtr(r.StartedAt), EndedAt: timePtr(r.EndedAt)}
 			nodes[lid] = n
 			want(callbackIDs(r.OnSuccess)...)

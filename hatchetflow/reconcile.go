@@ -26,6 +26,11 @@ const DefaultReconcileInterval = time.Second
 func (c *Client) reconcileWindow() time.Duration {
 	w := 10 * time.Minute
 	for _, def := range c.registeredTasks() {
+		if def.name == WaitTask {
+			// Its attempts may last hours, like the waits: it ends its signature itself
+			// (waitStep), and the window stays that of the tasks that run work.
+			continue
+		}
 		sched, exec := def.cfg.scheduleTimeout, def.cfg.executionTimeout
 		if sched <= 0 {
 			sched = 5 * time.Minute

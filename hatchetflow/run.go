@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hatchetflow/go/internal/engine"
@@ -42,6 +43,9 @@ type runCall struct {
 	hctx hatchet.Context
 	// seed makes the ids of a compiled tree deterministic (see TaskBackend.seed).
 	seed string
+	// release is set by the wait task's step when the event a signature waited for
+	// came: the signature's own task runs now, as a child of the wait run (hctx).
+	release bool
 }
 
 // run is the one run path: it resolves spec (compiling a builder, or reading a stored
@@ -52,10 +56,8 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, call runCall
 	if err := c.checkOptions(call.opts); err != nil {
 		return nil, err // before anything is written
 	}
-	var child engine.ChildDispatcher
 	if call.hctx != nil {
-		var ok bool
-		if child, ok = c.dispatcher.(engine.ChildDispatcher); !ok {
+		if _, ok := c.dispatcher.(engine.ChildDispatcher); !ok {
 			return nil, fmt.Errorf("%w: the dispatcher cannot trigger child runs", ErrUnsupportedOption)
 		}
 	}
@@ -71,6 +73,10 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, call runCall
 		return nil, err
 	}
 	entry := root.entry.rec
+	if entry.Wait != nil && call.opts.routed() {
+		return nil, fmt.Errorf("%w: Priority, Sticky or DesiredWorkerLabels on a signature that waits for an event (they would apply to the wait, not to the task's run)",
+			ErrUnsupportedOption)
+	}
 	// The message stays with the signature (Record.Input): a cancel before or while it
 	// runs hands it to the error callbacks.
 	in, err := json.Marshal(msg)
@@ -90,39 +96,66 @@ func (c *Client) run(ctx context.Context, spec dsl.Spec, input any, call runCall
 		}
 	}
 	meta := map[string]string{engine.MetaSignature: entry.ID}
+	if call.hctx != nil {
+		meta[engine.MetaParent] = call.hctx.AdditionalMetadata()[engine.MetaSignature]
+	}
+	runID, scheduleID, err := c.startRun(ctx, entry, msg, meta, call)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handle{c: c, sigID: root.id, runID: runID, task: entry.Task, swarm: root.swarm,
+		scheduleID: scheduleID, entry: entry.ID}
+	if entry.Wait != nil { // the task's run exists once the event came
+		h.runID, h.waitRunID = "", runID
+	}
+	if root.chain {
+		h.leaves = root.leaves
+	}
+	return h, nil
+}
+
+// startRun triggers the run that starts entry (a signature, a chain's first step, a
+// swarm) with msg and meta (its metadata so far): a run of its task, with the task's
+// run mode (runModes: kwargs merged and the engine's verdict watched for a task no
+// hatchetflow step runs), at once or as a schedule ([RunOptions.StartAfter]) for a run
+// from outside a task, or as a child of the running task call.hctx, de-duplicated by
+// the engine across that task's retries and replays. When entry waits for an event
+// (Record.Wait) and call is not its release, the run is one of [WaitTask] instead,
+// which runs entry's task through startRun once the event came (eventwait.go).
+func (c *Client) startRun(ctx context.Context, entry *redisstore.Record, msg map[string]any, meta map[string]string, call runCall) (runID, scheduleID string, err error) {
+	task := entry.Task
 	var mode runMode
-	if entry.Kind == redisstore.KindSignature {
+	switch {
+	case entry.Wait != nil && !call.release:
+		task = WaitTask
+		// The wait begins when its run starts: at once, or when its schedule fires.
+		meta[engine.MetaWaitSince] = strconv.FormatInt(time.Now().Add(call.opts.startAfter()).UnixMilli(), 10)
+	case entry.Kind == redisstore.KindSignature:
 		mode = c.runModes(ctx, []redisstore.CallbackRef{{Task: entry.Task}})[entry.Task]
 	}
-	byEngine := mode.byEngine
-	if byEngine {
+	if mode.byEngine {
 		meta[engine.MetaSettle] = engine.SettleByEngine
 	}
 	if mode.mergeKwargs && len(entry.Kwargs) > 0 {
 		msg = inject.Merge(msg, entry.Kwargs) // no hatchetflow step will merge them
 	}
-	var runID, scheduleID string
 	if call.hctx == nil {
-		runID, scheduleID, err = c.dispatchRoot(ctx, entry.ID, entry.Task, msg, meta, call.opts)
+		runID, scheduleID, err = c.dispatchRoot(ctx, entry.ID, task, msg, meta, call.opts)
+	} else if child, ok := c.dispatcher.(engine.ChildDispatcher); !ok {
+		err = fmt.Errorf("%w: the dispatcher cannot trigger child runs", ErrUnsupportedOption)
 	} else {
-		meta[engine.MetaParent] = call.hctx.AdditionalMetadata()[engine.MetaSignature]
 		// The key names its target: the engine's child key ignores which workflow runs.
-		runID, err = child.DispatchChild(call.hctx, entry.Task, msg, meta, entry.Task+":"+entry.ID)
+		runID, err = child.DispatchChild(call.hctx, task, msg, meta, task+":"+entry.ID)
 	}
 	if err != nil {
-		return nil, &DispatchError{Task: entry.Task, Err: err}
+		return "", "", &DispatchError{Task: entry.Task, Err: err}
 	}
-	if byEngine {
+	if mode.byEngine {
 		if err := c.watchEngineSettled(ctx, entry.ID); err != nil {
-			return nil, err
+			return "", "", err
 		}
 	}
-	h := &Handle{c: c, sigID: root.id, runID: runID, task: entry.Task, swarm: root.swarm,
-		scheduleID: scheduleID, entry: entry.ID}
-	if root.chain {
-		h.leaves = root.leaves
-	}
-	return h, nil
+	return runID, scheduleID, nil
 }
 
 // resolve is the one spec resolver of a run: a builder is compiled (the plan to write
@@ -193,6 +226,9 @@ type Handle struct {
 	// scheduleID is the engine schedule of a run started with StartAfter (runID is ""
 	// until it fires); entry the signature its run starts (a chain's first step).
 	scheduleID, entry string
+	// waitRunID is the run of the wait task when entry waits for an event (runID is ""
+	// until the event came).
+	waitRunID string
 }
 
 // SignatureID returns the id of the signature that runs.
@@ -201,7 +237,9 @@ func (h *Handle) SignatureID() string { return h.sigID }
 // RunID returns the engine's run id (for a chain, its first step's run). For a run
 // started with [RunOptions.StartAfter] it is "": the engine creates the run only when
 // its schedule fires ([Handle.ScheduleID] names the schedule; once the run started the
-// signature, [Client.Signature] reports it). Wait does not need it.
+// signature, [Client.Signature] reports it). So it is for a signature that waits for
+// an event (dsl.Builder.After): its task's run exists once the event came
+// ([Handle.WaitRunID] names the run that waits). Wait does not need it.
 func (h *Handle) RunID() string { return h.runID }
 
 // Wait blocks until the task's main step ends or ctx is done. It returns the task's
@@ -214,9 +252,10 @@ func (h *Handle) RunID() string { return h.runID }
 // swarm ended and returns its results (a list in item order), or a
 // [*SwarmFailedError].
 //
-// For a run started with [RunOptions.StartAfter], Wait first waits for the schedule
-// to fire and its run to start the signature (a chain's first step), then for that
-// run, as above. If the signature ends before any run started it (a cancel before the
+// For a run started with [RunOptions.StartAfter], or of a signature that waits for an
+// event, Wait first waits for the schedule to fire (the event to come) and its run to
+// start the signature (a chain's first step), then for that run, as above. A wait
+// that timed out gives a [*RunError] with no RunID that matches [ErrRunFailed]. If the signature ends before any run started it (a cancel before the
 // schedule fired), Wait returns a [*RunError] with no RunID that matches
 // [ErrCancelled] (or [ErrRunFailed]).
 func (h *Handle) Wait(ctx context.Context) (json.RawMessage, error) {
@@ -224,7 +263,7 @@ func (h *Handle) Wait(ctx context.Context) (json.RawMessage, error) {
 		return h.c.waitSwarm(ctx, h.sigID)
 	}
 	run := h.runID
-	if run == "" && h.scheduleID != "" {
+	if run == "" && (h.scheduleID != "" || h.waitRunID != "") {
 		var err error
 		if run, err = h.c.ownerRun(ctx, h.entry, ""); err != nil {
 			return nil, err

@@ -83,6 +83,20 @@ func (o *RunOptions) isZero() bool {
 	return o == nil || (o.Priority == 0 && !o.Sticky && len(o.DesiredWorkerLabels) == 0 && o.StartAfter == 0)
 }
 
+// routed reports whether opts steer the run on the engine (priority, stickiness,
+// worker labels).
+func (o *RunOptions) routed() bool {
+	return o != nil && (o.Priority > 0 || o.Sticky || len(o.DesiredWorkerLabels) > 0)
+}
+
+// startAfter is the delay opts schedule the run with (0: none).
+func (o *RunOptions) startAfter() time.Duration {
+	if o == nil {
+		return 0
+	}
+	return o.StartAfter
+}
+
 // delayed reports whether opts schedule the run (StartAfter) rather than dispatch it.
 func (o *RunOptions) delayed() bool { return o != nil && o.StartAfter > 0 }
 

@@ -60,7 +60,7 @@ func (c *Client) definition(b dsl.Builder, defs map[string]redisstore.TaskDef) (
 		}
 		f := inject.FieldsOf(t)
 		return redisstore.TaskDef{Name: b.Task(), Schema: schema, ReturnField: f.Return, ErrorField: f.Error,
-			OutcomeField: f.Outcome}, true, nil
+			OutcomeField: f.Outcome, SignalField: f.Signal}, true, nil
 	}
 	d, ok := defs[b.Task()]
 	if !ok {

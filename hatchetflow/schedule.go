@@ -53,6 +53,13 @@ func (c *Client) unschedule(ctx context.Context, rec *redisstore.Record) {
 	}
 }
 
+// WaitRunID returns the run of the wait task when the signature run (a chain's first
+// step) waits for an event (dsl.Builder.After), or "": the run Hatchet's dashboard
+// shows until the event comes, and the one [Client.Cancel] cancels while it waits.
+// It is "" too for a wait scheduled with [RunOptions.StartAfter], whose run the
+// engine creates when the schedule fires.
+func (h *Handle) WaitRunID() string { return h.waitRunID }
+
 // ScheduleID returns the engine schedule of a run started with
 // [RunOptions.StartAfter] ("" for a run dispatched at once): the id Hatchet's
 // schedules API and dashboard show until the run is created.

@@ -38,6 +38,9 @@ type Signature struct {
 	// ScheduleID is the engine schedule that creates its run, when it was run with
 	// [RunOptions.StartAfter] ("" otherwise).
 	ScheduleID string
+	// Wait is the event it waits for before its task runs (dsl.Builder.After), nil
+	// when it waits for none. A waiting signature is pending until the event comes.
+	Wait *WaitState
 	// Result is the return value once done; Error the failure message once failed.
 	Result json.RawMessage
 	Error  string
@@ -55,7 +58,7 @@ type Callback struct {
 func signatureOf(r *redisstore.Record) *Signature {
 	s := &Signature{ID: r.ID, Task: r.Task, Status: r.Status, Kwargs: r.Kwargs, Chains: r.Containers,
 		ReturnField: r.ReturnField, ErrorField: r.ErrorField, OutcomeField: r.OutcomeField, Schema: r.Schema, CreatedAt: r.CreatedAt,
-		RunID: r.RunID, Attempt: r.Attempt, ScheduleID: r.ScheduleID, Result: r.Result, Error: r.Error, Dispatched: maps.Clone(r.Dispatched),
+		RunID: r.RunID, Attempt: r.Attempt, ScheduleID: r.ScheduleID, Wait: waitStateOf(r), Result: r.Result, Error: r.Error, Dispatched: maps.Clone(r.Dispatched),
 		OnSuccess: callbacksOf(r.OnSuccess), OnError: callbacksOf(r.OnError), Finally: callbacksOf(r.Finally)}
 	for _, cb := range r.ChainErrors {
 		s.ChainErrors = append(s.ChainErrors, Callback{ID: cb.ID, Task: cb.Task})

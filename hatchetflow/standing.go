@@ -33,7 +33,7 @@ func StandingSignatureID(runID string) string { return seededID(standingSeed(run
 
 // checkStanding checks the standing signature of task name, whose input schema is
 // schema, as far as NewTask can: once given, of this task, without Validate, with no
-// saved signatures in it, its kwargs fitting the schema. Its callbacks are checked by
+// saved signatures in it, not waiting for an event, its kwargs fitting the schema. Its callbacks are checked by
 // RegisterTasks (checkStandingTrees), when the tasks they name are known.
 func (c *Client) checkStanding(cfg *taskConfig, name string, schema json.RawMessage) error {
 	if len(cfg.standing) == 0 {
@@ -52,6 +52,9 @@ func (c *Client) checkStanding(cfg *taskConfig, name string, schema json.RawMess
 	}
 	if b.ValidatorType() != nil {
 		return fail(errors.New("made with Validate: the task's own input schema applies"))
+	}
+	if _, waits := b.Wait(); waits {
+		return fail(&WaitPositionError{Task: name, Reason: "a standing signature belongs to a run that is already running"})
 	}
 	if id := firstStored(b); id != "" {
 		return fail(fmt.Errorf("refers to saved signature %q: a standing signature is saved anew for every run, a saved one runs once", id))

@@ -31,7 +31,8 @@ const staleClaim = 10 * time.Second
 // objectSchema accepts any JSON object.
 var objectSchema = json.RawMessage(`{"type":"object"}`)
 
-// registerInternal adds the internal swarm tasks to c.
+// registerInternal adds the internal tasks to c: the swarm task, and the wait task
+// of signatures that wait for an event (eventwait.go).
 func (c *Client) registerInternal() {
 	for _, def := range []*taskDef{
 		{name: SwarmTask, cfg: taskConfig{retries: 3, retriesSet: true, onFailureStep: true}, schema: objectSchema, output: swarmOutput,
@@ -39,6 +40,7 @@ func (c *Client) registerInternal() {
 			steps: func(def *taskDef) (engine.StepFunc, engine.StepFunc) {
 				return c.swarmStartStep(def), c.onFailureStep(def)
 			}},
+		c.waitDef(c.store.ActiveTTL()),
 	} {
 		c.tasks[def.name] = def
 		c.order = append(c.order, def.name)

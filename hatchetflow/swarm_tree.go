@@ -22,6 +22,9 @@ var swarmDef = redisstore.TaskDef{Name: SwarmTask, ReturnField: inject.DefaultRe
 // record is the step (a leaf of the chain): its successor is one of its success
 // callbacks, and it carries the chain's error callbacks.
 func (t *tree) swarm(sb dsl.SwarmBuilder, f frame) (node, error) {
+	if f.wait != nil {
+		return node{}, &WaitPositionError{Task: SwarmTask, Reason: "a swarm cannot wait; give its items' work a chain that waits instead"}
+	}
 	id, err := t.newID()
 	if err != nil {
 		return node{}, err
@@ -56,7 +59,8 @@ func (t *tree) swarm(sb dsl.SwarmBuilder, f frame) (node, error) {
 func (t *tree) items(id string, first int, specs []dsl.Spec, defaults map[string]any) ([]node, error) {
 	out := make([]node, 0, len(specs))
 	for i, s := range specs {
-		n, err := t.compile(s, frame{defaults: defaults, item: &redisstore.SwarmItemRef{SwarmID: id, Index: first + i}})
+		n, err := t.compile(s, frame{defaults: defaults, item: &redisstore.SwarmItemRef{SwarmID: id, Index: first + i},
+			noWait: "it is a swarm item"})
 		if err != nil {
 			return nil, fmt.Errorf("swarm item %d: %w", first+i, err)
 		}

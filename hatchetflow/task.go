@@ -66,8 +66,9 @@ type taskConfig struct {
 // task signed with dsl.Sign, run as a callback or a chain step) use that one.
 //
 // [NewTask] refuses, with a [*StandingSignatureError], a b of another task (it also
-// matches [ErrWrongTask]), made with Validate, referring to saved signatures, with
-// kwargs the task's input schema rejects, or a second WithStandingSignature;
+// matches [ErrWrongTask]), made with Validate, waiting for an event (After),
+// referring to saved signatures, with kwargs the task's input schema rejects, or a
+// second WithStandingSignature;
 // [Client.NewWorker] refuses a b whose callbacks would not save (an unknown task, a
 // callback that does not fit). Default: none, and a run without a signature is a plain
 // Hatchet run that touches no Redis.
@@ -153,7 +154,7 @@ type taskDef struct {
 
 func (d *taskDef) registryEntry() redisstore.TaskDef {
 	return redisstore.TaskDef{Name: d.name, Schema: d.schema, ReturnField: d.fields.Return,
-		ErrorField: d.fields.Error, OutcomeField: d.fields.Outcome, Retries: d.cfg.retries, Output: d.output,
+		ErrorField: d.fields.Error, OutcomeField: d.fields.Outcome, SignalField: d.fields.Signal, Retries: d.cfg.retries, Output: d.output,
 		InputType: d.inType, OutputType: d.outType, Kind: d.kind}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hatchetflow/go/dsl"
+	"github.com/hatchetflow/go/inject"
 	"github.com/hatchetflow/go/redisstore"
 )
 
@@ -55,6 +56,10 @@ type frame struct {
 	containers []string                          // enclosing chains, innermost first
 	first      bool                              // the entry leaf starts a chain
 	item       *redisstore.SwarmItemRef          // the spec is this swarm item
+	// wait is the event an enclosing chain's After gives the entry leaf; noWait, when
+	// set, is why the entry leaf cannot wait (a swarm item's).
+	wait   *dsl.EventWait
+	noWait string
 }
 
 func (f frame) inChain() bool { return len(f.containers) > 0 }
@@ -262,6 +267,9 @@ func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
 	if override {
 		rec.Schema = def.Schema
 	}
+	if rec.Wait, err = t.waitOf(b, def, f); err != nil {
+		return node{}, err
+	}
 	self := shapeOf(rec, def)
 	saved := dsl.Saved{ID: id, Task: rec.Task}
 	if err := t.callbacks(rec, self, &saved, b.SuccessCallbacks(), b.ErrorCallbacks(), b.FinallyCallbacks(), f.next); err != nil {
@@ -269,6 +277,35 @@ func (t *tree) signature(b dsl.Builder, f frame) (node, error) {
 	}
 	t.plan.recs = append(t.plan.recs, rec) // after its callbacks
 	return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: saved}, nil
+}
+
+// waitOf returns the wait of the signature b compiles to in frame f (task def): its
+// own After, or its chain's (f.wait), checked; nil when it does not wait.
+func (t *tree) waitOf(b dsl.Builder, def redisstore.TaskDef, f frame) (*redisstore.WaitSpec, error) {
+	ev, own := b.Wait()
+	switch {
+	case own && f.wait != nil:
+		return nil, &WaitPositionError{Task: b.Task(), Reason: "the chain's first step waits for an event of its own"}
+	case f.wait != nil:
+		ev = *f.wait
+	case !own:
+		return nil, nil
+	}
+	if f.noWait != "" {
+		return nil, &WaitPositionError{Task: b.Task(), Reason: f.noWait}
+	}
+	if err := ev.Err(); err != nil {
+		return nil, err
+	}
+	if ttl := t.c.store.ActiveTTL(); ev.TimeoutDuration() >= ttl/2 {
+		return nil, fmt.Errorf("%w: timeout %v of the wait for event %q is not under half the signatures' active TTL (%v): raise WithActiveTTL",
+			ErrUnsupportedOption, ev.TimeoutDuration(), ev.Name(), ttl)
+	}
+	field := def.SignalField
+	if field == "" {
+		field = inject.DefaultSignalField
+	}
+	return &redisstore.WaitSpec{Event: ev.Name(), Key: ev.Key(), Timeout: ev.TimeoutDuration(), Field: field}, nil
 }
 
 // callbacks compiles the success, error and finally callbacks of rec (whose shape is
@@ -353,11 +390,21 @@ func (t *tree) chain(ch dsl.ChainBuilder, f frame) (node, error) {
 	}
 	steps := ch.Steps()
 	nodes := make([]node, len(steps))
+	wait := f.wait
+	if ev, ok := ch.Wait(); ok {
+		if wait != nil {
+			return node{}, &WaitPositionError{Reason: "a chain whose enclosing chain waits for an event waits for one of its own"}
+		}
+		wait = &ev
+	}
 	for i := len(steps) - 1; i >= 0; i-- {
 		sf := frame{next: next, chainErrs: chainErrs, chainFins: chainFins, defaults: defaults,
 			containers: append([]string{id}, f.containers...), first: i == 0}
 		if i < len(steps)-1 {
 			sf.next = []shape{nodes[i+1].entry}
+		}
+		if i == 0 { // the chain's wait, and where it cannot wait, are its first step's
+			sf.wait, sf.noWait = wait, f.noWait
 		}
 		n, err := t.compile(steps[i], sf)
 		if err != nil {
@@ -409,6 +456,9 @@ func (t *tree) saved(id string, f frame) (node, error) {
 	r := t.refs[id]
 	if r == nil {
 		return node{}, &SignatureNotFoundError{ID: id, Callback: true}
+	}
+	if err := t.savedWait(r, f); err != nil {
+		return node{}, err
 	}
 	if r.Kind == redisstore.KindSwarm {
 		if f.linked() {
@@ -473,6 +523,23 @@ func (t *tree) saved(id string, f frame) (node, error) {
 	}
 	t.plan.links = append(t.plan.links, link{id: id, fields: fields, kwargs: defaults})
 	return node{id: id, entry: self, exit: self, leaves: []string{id}, saved: dsl.Saved{ID: id, Task: r.Task}}, nil
+}
+
+// savedWait refuses a wait in frame f that the stored record r cannot take: a chain's
+// After given to a saved signature (its record is written already), or a saved
+// signature (or chain whose first step) waits where nothing may wait.
+func (t *tree) savedWait(r *redisstore.Record, f frame) error {
+	if f.wait != nil {
+		return &WaitPositionError{Task: r.Task, Reason: "a saved signature (a Ref or Saved) cannot take its chain's After; give the step After before saving it"}
+	}
+	entry := r
+	if r.Kind == redisstore.KindChain && len(r.Leaves) > 0 {
+		entry = t.refs[r.Leaves[0]]
+	}
+	if f.noWait != "" && entry != nil && entry.Wait != nil {
+		return &WaitPositionError{Task: entry.Task, Reason: f.noWait}
+	}
+	return nil
 }
 
 // shape returns the shape of a stored signature.

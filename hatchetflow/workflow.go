@@ -89,12 +89,17 @@ func RegisterWorkflow[I, O any](c *Client, wf *hatchet.Workflow) (*Task[I, O], e
 // GetName includes: tasks are signed and dispatched by the name they were given (the
 // SDK adds the namespace when it triggers a run).
 func (c *Client) unqualified(name string) string {
+	return strings.TrimPrefix(name, c.namespace())
+}
+
+// namespace returns the Hatchet client's namespace, the prefix the SDK puts on
+// workflow names and event keys ("" without a Hatchet client).
+func (c *Client) namespace() string {
 	if c.hatchet == nil {
-		return name
+		return ""
 	}
 	const probe = "x"
-	ns := strings.TrimSuffix(c.hatchet.NewWorkflow(probe).GetName(), probe)
-	return strings.TrimPrefix(name, ns)
+	return strings.TrimSuffix(c.hatchet.NewWorkflow(probe).GetName(), probe)
 }
 
 // workflowSteps returns the steps of a registered workflow for harnesses that run it

@@ -22,6 +22,10 @@ type Fields struct {
 	// callback's [Outcome]; "" when the type marks none (the outcome then goes
 	// to [DefaultOutcomeField]).
 	Outcome string
+	// Signal is the JSON name of the field that receives a signal's payload (a
+	// [Signal] or a field tagged `hatchetflow:"signal"`); "" when the type marks
+	// none, and the payload goes to [DefaultSignalField].
+	Signal string
 }
 
 // Struct tag values understood under the `hatchetflow` key.
@@ -30,6 +34,7 @@ const (
 	tagReturnValue = "return_value"
 	tagTaskError   = "task_error"
 	tagOutcome     = "outcome"
+	tagSignal      = "signal"
 )
 
 var (
@@ -45,12 +50,13 @@ var (
 // [ReturnValue] (or a pointer to one) or that is tagged
 // `hatchetflow:"return_value"`. The error field is found the same way, for
 // the type [TaskError] (or *TaskError) or the tag `hatchetflow:"task_error"`,
-// and the outcome field for the type [Outcome] (or *Outcome) or the tag
-// `hatchetflow:"outcome"`.
+// the outcome field for the type [Outcome] (or *Outcome) or the tag
+// `hatchetflow:"outcome"`, and the signal field for the type [Signal] (or a pointer
+// to one) or the tag `hatchetflow:"signal"`.
 // Names follow encoding/json: the json tag's name, else the Go field name.
 // Fields hidden by encoding/json's embedding rules are not considered.
 // Non-struct types (maps, nil, ...) get the defaults: Return is
-// [DefaultReturnField], Error and Outcome are "".
+// [DefaultReturnField], and Error, Outcome and Signal are "".
 func FieldsOf(t reflect.Type) Fields {
 	if t == nil {
 		return Fields{Return: DefaultReturnField}
@@ -81,6 +87,9 @@ func computeFields(t reflect.Type) Fields {
 		if out.Outcome == "" && isOutcomeField(f) {
 			out.Outcome = f.name
 		}
+		if out.Signal == "" && isSignalField(f) {
+			out.Signal = f.name
+		}
 	}
 	return out
 }
@@ -90,6 +99,14 @@ func isReturnField(f jsonField) bool {
 		return true
 	}
 	_, ok := returnValueElem(f.sf.Type)
+	return ok
+}
+
+func isSignalField(f jsonField) bool {
+	if hasTag(f.sf, tagSignal) {
+		return true
+	}
+	_, ok := signalElem(f.sf.Type)
 	return ok
 }
 

@@ -84,7 +84,7 @@ func (w *nullWalker) walk(s *jsonschema.Schema, t reflect.Type) {
 }
 
 // goNullable reports whether encoding/json may write a value of type t as
-// null: nil pointers, slices and maps (also inside a ReturnValue).
+// null: nil pointers, slices and maps (also inside a ReturnValue or a Signal).
 func goNullable(t reflect.Type) bool {
 	for range 64 {
 		switch t.Kind() {
@@ -92,6 +92,9 @@ func goNullable(t reflect.Type) bool {
 			return true
 		}
 		inner, ok := returnValueElem(t)
+		if !ok {
+			inner, ok = signalElem(t)
+		}
 		if !ok {
 			return false
 		}

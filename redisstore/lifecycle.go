@@ -256,7 +256,7 @@ if not st and redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local code = 'refused'
 if (st == 'failed' or st == 'cancelled') and h[4] ~= 'chain' and h[4] ~= 'swarm' then
   local now = ixnow()
-  redis.call('HDEL', KEYS[1], 'rid', 'at', 'nc', 'err', 'res', 'te', 'hr', 'hin', 'hold', 'sch')
+  redis.call('HDEL', KEYS[1], 'rid', 'at', 'nc', 'err', 'res', 'te', 'hr', 'hin', 'hold', 'sch', 'wr')
   redis.call('HSET', KEYS[1], 's', 'pending', 'ls', st, 'rta', now)
   redis.call('HINCRBY', KEYS[1], 'rc', 1)
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -748,4 +748,46 @@ func (s *Store) SuspendRunning(ctx context.Context, id, runID string, input json
 	default:
 		return &NotPendingError{ID: id, Status: flowtype.Status(r.str(1)), RunID: r.str(2)}
 	}
+}
+
+// waitingCmd records the run that waits for a signature's event (see
+// Record.WaitRunID), while the signature has not started: pending, or suspended (a
+// suspended signature's wait goes on; the run it releases is held for Resume).
+//
+// KEYS[1] record hash.
+// ARGV[1] the waiting run's id.
+// Returns {code, record field/value list}, code one of "ok" (recorded), "refused"
+// (the signature started or ended: nothing to wait for), "missing" (no lists).
+var waitingCmd = redis.NewScript(`
+local st = redis.call('HGET', KEYS[1], 's')
+if not st then return {'missing'} end
+local code = 'refused'
+if st == 'pending' or st == 'suspended' then
+  redis.call('HSET', KEYS[1], 'wr', ARGV[1])
+  code = 'ok'
+end
+return {code, redis.call('HGETALL', KEYS[1])}
+`)
+
+// MarkWaiting records runID as the run that waits for the event of signature id
+// (Record.WaitRunID) and returns the record, in one round trip. A signature that
+// started or ended has nothing to wait for: a [*TransitionError] (matching
+// [ErrTransition]) whose From is its status. A missing one gives a [*NotFoundError].
+func (s *Store) MarkWaiting(ctx context.Context, id, runID string) (*Record, error) {
+	res, err := waitingCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id)}, runID).Slice()
+	if err != nil {
+		return nil, opError(fmt.Sprintf("mark %q waiting", id), err)
+	}
+	r := reply(res)
+	if r.code() == "missing" {
+		return nil, &NotFoundError{ID: id}
+	}
+	rec, err := parseRecordReply(id, r.list(1), nil)
+	if err != nil {
+		return nil, err
+	}
+	if r.code() != "ok" {
+		return nil, &TransitionError{ID: id, From: rec.Status, To: flowtype.StatusPending, RunID: runID, OwnerRunID: rec.RunID}
+	}
+	return rec, nil
 }

@@ -59,7 +59,7 @@ func noScript(cmds []redis.Cmder) bool {
 
 // scripts are every Lua script of the store.
 var scripts = []*redis.Script{saveCmd, startCmd, finishCmd, failCmd, markCmd, updateKwargsCmd, linkCmd, cancelCmd, suspendCmd, resumeCmd, suspendRunningCmd,
-	saveSwarmItemsCmd, swarmClaimCmd, deleteCmd, ttlCmd, listCmd, containerCmd, swarmItemEndCmd, swarmAddCmd, swarmCloseCmd}
+	saveSwarmItemsCmd, swarmClaimCmd, deleteCmd, ttlCmd, listCmd, containerCmd, swarmItemEndCmd, swarmAddCmd, swarmCloseCmd, waitingCmd}
 
 // LoadScripts loads every Lua script into Redis (on every node of a Cluster), so that
 // the first operations after a start or a Redis restart take their usual single round

@@ -26,6 +26,21 @@ type CallbackRef struct {
 	// OutcomeField is the input field that receives a finally callback's outcome, ""
 	// for the default (inject.DefaultOutcomeField).
 	OutcomeField string `json:"of,omitempty"`
+	// Wait is true when the callback's signature waits for an event (Record.Wait):
+	// it is dispatched as a run of the wait task, not of Task.
+	Wait bool `json:"w,omitempty"`
+}
+
+// WaitSpec is the outside event a signature waits for before its task runs
+// (dsl.Builder.After), kept on its record.
+type WaitSpec struct {
+	// Event is the event's name and Key the key it is signalled for.
+	Event string `json:"e"`
+	Key   string `json:"k"`
+	// Timeout is how long the wait lasts, from when it starts.
+	Timeout time.Duration `json:"t"`
+	// Field is the input field of the task that receives the signal's payload.
+	Field string `json:"f"`
 }
 
 // Kinds of record: a signature runs a task; a chain is a container of steps (a swarm,
@@ -125,6 +140,12 @@ type Record struct {
 	// RetriedAt is the latest (zero: never retried).
 	Retries   int
 	RetriedAt time.Time
+	// Wait is the event the signature waits for before its task runs, or nil.
+	Wait *WaitSpec
+	// WaitRunID is the engine run that waits for the event (a run of the wait task),
+	// written by [Store.MarkWaiting] when that run starts; a cancel while the
+	// signature waits cancels it.
+	WaitRunID string
 	// Root marks, for a save, the top of a tree: the record enters the root index. It
 	// is not a record field (a listing reports it from the index).
 	Root bool
@@ -150,6 +171,8 @@ const (
 	fSchedule    = "sch"  // the engine schedule of a delayed run
 	fRetries     = "rc"   // times Store.Retry moved the record back to pending
 	fRetriedAt   = "rta"  // unix ms of the latest retry
+	fWait        = "w"    // the event a signature waits for (JSON WaitSpec)
+	fWaitRun     = "wr"   // the run that waits for it
 	fHeldInput   = "hin"  // a suspended signature's held run input
 	fHold        = "hold" // "1" while an active signature is suspended
 	fCalls       = "nc"   // user-function calls admitted for the owner run
@@ -173,10 +196,10 @@ const (
 // fields encodes r for HSET. Kwargs are encoded separately by kwargsFields.
 func (r *Record) fields() ([]any, error) { return r.appendFields(nil), nil }
 
-// fieldsCap is how many elements r's fields take at most, for appendFields: 17 pairs
+// fieldsCap is how many elements r's fields take at most, for appendFields: 18 pairs
 // of plain fields, a swarm's configuration and counts, one pair per callback.
 func (r *Record) fieldsCap() int {
-	n := 17 + len(r.ChainErrors) + len(r.ChainFinally) + len(r.OnSuccess) + len(r.OnError) + len(r.Finally)
+	n := 18 + len(r.ChainErrors) + len(r.ChainFinally) + len(r.OnSuccess) + len(r.OnError) + len(r.Finally)
 	if r.Swarm != nil {
 		n += 9
 	}
@@ -211,6 +234,12 @@ func (r *Record) appendFields(out []any) []any {
 	}
 	if r.ScheduleID != "" {
 		out = append(out, fSchedule, r.ScheduleID)
+	}
+	if r.Wait != nil {
+		out = append(out, fWait, encodeWait(r.Wait))
+	}
+	if r.WaitRunID != "" {
+		out = append(out, fWaitRun, r.WaitRunID)
 	}
 	if r.Kind != "" {
 		out = append(out, fKind, r.Kind)
@@ -444,6 +473,18 @@ func (d *recordDecoder) field(k, v string) {
 		r.Retries, _ = strconv.Atoi(v)
 	case fRetriedAt:
 		r.RetriedAt = unixMilli(v)
+	case fWait:
+		r.Wait = nil
+		if v != "" {
+			var w WaitSpec
+			if err := json.Unmarshal([]byte(v), &w); err != nil {
+				d.fail(k, err)
+				return
+			}
+			r.Wait = &w
+		}
+	case fWaitRun:
+		r.WaitRunID = v
 	case fSwarmItem:
 		r.Item = nil
 		if v != "" {
@@ -600,14 +641,15 @@ func orDefault(s, d flowtype.Status) flowtype.Status {
 }
 
 // A callback is stored as one record field, "o:<id>", "e:<id>" or "f:<id>", whose
-// value is "<position>\x1f<task>\x1f<return field>\x1f<error field>", followed by
-// "\x1f<outcome field>" only when the callback's type marks one. Short values keep a
-// typical record in Redis's compact listpack encoding (values up to 64 bytes), about
-// half the memory of one JSON list per branch.
+// value is "<position>\x1f<task>\x1f<return field>\x1f<error field>", followed, only
+// when needed, by "\x1f<outcome field>" (the callback's type marks one; "" when it
+// does not but the next part follows) and "\x1fw" (the callback waits for an event,
+// CallbackRef.Wait). Short values keep a typical record in Redis's compact listpack
+// encoding (values up to 64 bytes), about half the memory of one JSON list per branch.
 const sep = "\x1f"
 
 func encodeCallback(pos int, cb CallbackRef) string {
-	return encodeCallback4(pos, cb) + outcomeSuffix(cb)
+	return encodeCallback4(pos, cb) + callbackSuffix(cb)
 }
 
 // encodeCallback4 encodes the four parts every callback has.
@@ -615,12 +657,25 @@ func encodeCallback4(pos int, cb CallbackRef) string {
 	return strconv.Itoa(pos) + sep + cb.Task + sep + cb.ReturnField + sep + cb.ErrorField
 }
 
-// outcomeSuffix is the optional last part of an encoded callback: its outcome field.
-func outcomeSuffix(cb CallbackRef) string {
-	if cb.OutcomeField == "" {
-		return ""
+// waitFlag is the last part of the encoding of a callback that waits for an event.
+const waitFlag = "w"
+
+// encodeWait encodes a wait as its record field holds it.
+func encodeWait(w *WaitSpec) string {
+	b, _ := json.Marshal(w) // strings and an integer: cannot fail
+	return string(b)
+}
+
+// callbackSuffix is the optional end of an encoded callback: its outcome field, then
+// the wait flag.
+func callbackSuffix(cb CallbackRef) string {
+	switch {
+	case cb.Wait:
+		return sep + cb.OutcomeField + sep + waitFlag
+	case cb.OutcomeField != "":
+		return sep + cb.OutcomeField
 	}
-	return sep + cb.OutcomeField
+	return ""
 }
 
 // positioned is a callback with its position in its branch.
@@ -631,7 +686,7 @@ type positioned struct {
 
 func decodeCallback(id, v string) (positioned, error) {
 	parts := strings.Split(v, sep)
-	if len(parts) != 4 && len(parts) != 5 {
+	if len(parts) < 4 || len(parts) > 6 || (len(parts) == 6 && parts[5] != waitFlag) {
 		return positioned{}, fmt.Errorf("malformed callback %q", v)
 	}
 	pos, err := strconv.Atoi(parts[0])
@@ -639,9 +694,10 @@ func decodeCallback(id, v string) (positioned, error) {
 		return positioned{}, fmt.Errorf("malformed callback position %q", parts[0])
 	}
 	cb := CallbackRef{ID: id, Task: parts[1], ReturnField: parts[2], ErrorField: parts[3]}
-	if len(parts) == 5 {
+	if len(parts) >= 5 {
 		cb.OutcomeField = parts[4]
 	}
+	cb.Wait = len(parts) == 6
 	return positioned{pos, cb}, nil
 }
 
@@ -671,16 +727,16 @@ type positionedContainer struct {
 }
 
 // encodeContainerCallback encodes an E: or F: field: a callback's four parts, the
-// container id and its first leaf id, then the callback's outcome field if it marks
-// one.
+// container id and its first leaf id, then the callback's optional end (see
+// callbackSuffix).
 func encodeContainerCallback(pos int, cb ContainerCallbackRef) string {
-	return encodeCallback4(pos, cb.CallbackRef) + sep + cb.ContainerID + sep + cb.FirstLeafID + outcomeSuffix(cb.CallbackRef)
+	return encodeCallback4(pos, cb.CallbackRef) + sep + cb.ContainerID + sep + cb.FirstLeafID + callbackSuffix(cb.CallbackRef)
 }
 
 // decodeContainerCallback decodes an E: or F: field (see encodeContainerCallback).
 func decodeContainerCallback(id, v string) (positionedContainer, error) {
 	parts := strings.Split(v, sep)
-	if len(parts) != 6 && len(parts) != 7 {
+	if len(parts) < 6 || len(parts) > 8 {
 		return positionedContainer{}, fmt.Errorf("malformed container callback %q", v)
 	}
 	p, err := decodeCallback(id, strings.Join(append(parts[:4:4], parts[6:]...), sep))

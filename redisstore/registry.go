@@ -20,6 +20,9 @@ type TaskDef struct {
 	// OutcomeField is the input field that receives a finally callback's outcome, ""
 	// when the input type marks none (inject.DefaultOutcomeField is used).
 	OutcomeField string `json:"outcome_field,omitempty"`
+	// SignalField is the input field that receives the payload of the signal that
+	// released a waiting signature, "" when the task marks none.
+	SignalField string `json:"signal_field,omitempty"`
 	// Retries is how many times the engine retries a failed attempt.
 	Retries int `json:"retries"`
 	// Output is the JSON Schema of the task's return value, nil when unknown.

@@ -322,6 +322,12 @@ func printTree(out io.Writer, n *hatchetflow.Node, indent, label string) {
 		if n.RunID != "" {
 			line += fmt.Sprintf(" run=%s attempt=%d", n.RunID, n.Attempt)
 		}
+		if w := n.Wait; w != nil && !n.Status.Ended() && n.RunID == "" {
+			line += fmt.Sprintf(" waiting-for=%q key=%q timeout=%v", w.Event, w.Key, w.Timeout)
+			if w.RunID != "" {
+				line += " wait-run=" + w.RunID
+			}
+		}
 		line += " created=" + n.CreatedAt.Local().Format("15:04:05.000")
 		if n.StartedAt != nil {
 			line += " started=" + n.StartedAt.Local().Format("15:04:05.000")

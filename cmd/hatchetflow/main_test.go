@@ -116,3 +116,26 @@ func TestHatchetFlagsOverrideTheEnvironment(t *testing.T) {
 		t.Fatalf("exit %d, the SDK saw token %q, want tok-123", code, seen)
 	}
 }
+
+// inspect shows what a waiting signature waits for, and the run that waits.
+func TestInspectWaiting(t *testing.T) {
+	h := flowtest.New(t, hatchetflow.WithKeyPrefix("hf"))
+	h.Quiet()
+	ctx := context.Background()
+	if _, err := hatchetflow.NewTask(h.Client, "double", func(_ hatchet.Context, in In) (int, error) { return 2 * in.N, nil }); err != nil {
+		t.Fatal(err)
+	}
+	run, err := dsl.Sign("double").After(dsl.Event("go", "k-1")).Run(ctx, h.Client, In{N: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Drain(ctx)
+	var out, errOut bytes.Buffer
+	if code := run1(ctx, []string{"--redis", "redis://" + h.Redis.Addr(), "inspect", run.SignatureID()}, &out, &errOut); code != exitOK {
+		t.Fatalf("inspect exit %d: %s", code, errOut.String())
+	}
+	want := `[pending] double waiting-for="go" key="k-1" timeout=1h0m0s wait-run=` + run.(*hatchetflow.Handle).WaitRunID()
+	if !strings.Contains(out.String(), want) {
+		t.Fatalf("inspect output lacks %q:\n%s", want, out.String())
+	}
+}

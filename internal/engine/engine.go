@@ -113,6 +113,10 @@ type RunStatus struct {
 	// Ended is true once the run completed, failed or was cancelled; Succeeded when it
 	// completed; Cancelled when it was cancelled.
 	Ended, Succeeded, Cancelled bool
+	// Evicted is true while a durable task of the run is evicted from its worker: the
+	// run goes on (it has not ended), and the engine restores the task, replaying it,
+	// once what it waits for came. The attempt the SDK cancelled to evict it must stop.
+	Evicted bool
 	// Message is a failed run's error.
 	Message string
 }
@@ -233,7 +237,49 @@ const (
 	MetaSettle = "hatchetflow_settle"
 	// SettleByEngine is the value of [MetaSettle].
 	SettleByEngine = "engine"
+	// MetaWaitSince, on a run of hatchetflow's wait task, is when the wait began (unix
+	// milliseconds): signals pushed since count, and the timeout runs from it.
+	MetaWaitSince = "hatchetflow_wait_since"
 )
+
+// EventWait is one wait of hatchetflow's wait task for an outside event.
+type EventWait struct {
+	// Event is the event's name and Key the key (Hatchet's event scope) it is
+	// signalled for.
+	Event, Key string
+	// Since is when the wait began: a signal pushed since then releases it.
+	Since time.Time
+	// Timeout is how long after Since the wait ends without a signal.
+	Timeout time.Duration
+}
+
+// EventWaiter may be implemented by the hatchet.Context an engine passes to the wait
+// task's step (the flowtest harness does; on Hatchet the step waits through the
+// durable context). WaitEvent returns the payload of the signal that released w, or
+// released false when w timed out. A harness that cannot answer yet returns
+// [ErrWaitParked].
+type EventWaiter interface {
+	WaitEvent(w EventWait) (payload map[string]any, released bool, err error)
+}
+
+// ErrWaitParked is returned by an [EventWaiter] that parks the run instead of
+// blocking: the wait task's step returns it as it is, and the harness runs the run
+// again once a signal or its timeout came, when WaitEvent answers.
+var ErrWaitParked = errors.New("hatchetflow: the run waits for an event")
+
+// Signaller is implemented by engines that can push an outside event: the Hatchet
+// dispatcher pushes a Hatchet event named event with scope key and payload as its
+// data; the flowtest harness releases the waits that match.
+type Signaller interface {
+	Signal(ctx context.Context, event, key string, payload map[string]any) error
+}
+
+// Staller is implemented by in-memory engines ([Stepper]) that can tell when
+// waiting for signature id cannot end without the caller acting (its run waits for an
+// event and nothing is queued): Stalled then returns an error saying so, else nil.
+type Staller interface {
+	Stalled(id string) error
+}
 
 // Machinery is what a client shows the harnesses and tools of this module: its store,
 // its dispatcher and the steps of its registered tasks.

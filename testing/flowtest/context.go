@@ -8,6 +8,8 @@ import (
 	"time"
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
+
+	"github.com/hatchetflow/go/internal/engine"
 )
 
 // ContextOptions configures a [Context] made by [NewContext]. A nil *ContextOptions
@@ -43,8 +45,10 @@ type Context struct {
 	errs    map[string]string
 	outputs map[string]json.RawMessage
 	logf    func(format string, args ...any)
-	// before is the harness's hook for a main step's call of the user function.
+	// before is the harness's hook for a main step's call of the user function; wait
+	// its answer to the wait task's event waits (eventwait.go).
 	before func(msg map[string]any) error
+	wait   func(w engine.EventWait) (map[string]any, bool, error)
 }
 
 var _ hatchet.Context = (*Context)(nil)

@@ -29,6 +29,18 @@
 // [Harness.Step], and so Drain and waiting on a handle, skips the clock to the next
 // schedule.
 //
+// # Signatures that wait for an event
+//
+// A signature given dsl.Builder.After runs as a run of hatchetflow's wait task, which
+// the harness runs in memory too. With no signal yet it parks: its status is
+// [StatusWaiting] and it leaves the queue, so Drain returns while it waits.
+// hatchetflow.Client.Signal reaches the harness ([Harness.Signal]) and queues the runs
+// waiting for that event and key; [Harness.FastForward] queues those whose timeout
+// passed on the harness clock; each then runs again from its start (as a durable task
+// replays) and is released or times out. A signal counts for the waits whose runs were
+// dispatched before it. Waiting on the handle of a parked signature returns an error
+// saying what it waits for instead of blocking.
+//
 // # Faults
 //
 // [Harness.Inject] makes a chosen attempt of a task fail ([Fail]), panic ([Panic]) or
@@ -78,14 +90,14 @@
 //
 // A durable task (hatchetflow.NewDurableTask) gets the harness's [Context] as its
 // durable context: SleepFor and SleepUntil return at once, Memo calls its function,
-// Now is the wall clock, and event waits (WaitForEvent, WaitFor) return
-// [ErrEngineOnly].
+// Now is the wall clock, and its own event waits (WaitForEvent, WaitFor) return
+// [ErrEngineOnly]; hatchetflow's waits (above) do run.
 //
 // # What it cannot simulate
 //
 // Process crashes and worker loss (a step either returns or is timed out), the
 // engine's scheduling, concurrency limits, rate limits and priorities, conditions and
-// event waits, durable tasks inside a workflow of several tasks, and hatchet.Context
+// a durable task's own event waits, durable tasks inside a workflow of several tasks, and hatchet.Context
 // methods other than these: the context.Context methods, GetContext, SetContext,
 // AdditionalMetadata, WorkflowRunId, StepRunId, StepName, ActionId, RetryCount,
 // StepRunErrors, TenantId, WorkerId, Log, WorkflowInput, StepOutput, ParentOutput and

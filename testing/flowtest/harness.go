@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,6 +70,11 @@ type Harness struct {
 	now       time.Time
 	schedules []*Scheduled
 	fired     map[string]bool
+	// seq numbers dispatches and signals in the order they happen; signals are the
+	// events pushed with Signal, waiting the runs parked until one comes (eventwait.go).
+	seq     int
+	signals []signal
+	waiting []*Run
 }
 
 var (
@@ -82,6 +88,8 @@ var (
 	_ engine.RunInputReader   = (*Harness)(nil)
 	_ engine.RunLister        = (*Harness)(nil)
 	_ engine.Scheduler        = (*Harness)(nil)
+	_ engine.Signaller        = (*Harness)(nil)
+	_ engine.Staller          = (*Harness)(nil)
 )
 
 // New returns a harness on a fresh miniredis, closed with t.Cleanup. opts configure the
@@ -176,6 +184,8 @@ func (h *Harness) DispatchWith(ctx context.Context, task string, input map[strin
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.seq++
+	r.seq, r.queuedAt = h.seq, h.now
 	h.queue = append(h.queue, r)
 	h.runs = append(h.runs, r)
 	h.byID[r.ID] = r
@@ -212,6 +222,9 @@ func (h *Harness) Wait(ctx context.Context, runID, task string) (json.RawMessage
 			return nil, err
 		}
 		if !h.Step(ctx) {
+			if status == StatusWaiting {
+				return nil, fmt.Errorf("flowtest: run %s waits for an event: signal it, or FastForward past its timeout", runID)
+			}
 			return nil, fmt.Errorf("flowtest: run %s is queued but the queue is empty", runID)
 		}
 	}
@@ -245,6 +258,12 @@ func (h *Harness) CancelRuns(ctx context.Context, runIDs []string) error {
 			}
 			continue
 		}
+		if i := slices.Index(h.waiting, r); i >= 0 { // parked, waiting for an event
+			h.waiting = slices.Delete(h.waiting, i, i+1)
+			r.parked, r.Status = nil, StatusCancelled
+			queued = true // settled by the reconciler, as a queued run is
+			continue
+		}
 		for i, q := range h.queue {
 			if q == r {
 				h.queue = append(h.queue[:i:i], h.queue[i+1:]...)
@@ -274,7 +293,7 @@ func (h *Harness) EndedRuns(ctx context.Context, q engine.RunQuery) ([]engine.En
 		settle := r.Meta[engine.MetaSettle] == engine.SettleByEngine
 		switch {
 		case q.EngineSettled && !settle,
-			r.Status == StatusQueued,
+			r.Status == StatusQueued, r.Status == StatusWaiting,
 			r.Status == StatusCompleted && !q.Completed:
 			continue
 		}
@@ -373,8 +392,10 @@ func (h *Harness) Runs(task string) []*Run {
 }
 
 // FastForward moves the harness clock ([Harness.Now]) by d: every Redis TTL ages by
-// d, and the runs scheduled with hatchetflow.RunOptions.StartAfter that fall due are
-// queued, in the order they fall due.
+// d, the runs waiting for an event ([StatusWaiting]) whose timeout passed are queued
+// (they time out when they run), and the runs scheduled with
+// hatchetflow.RunOptions.StartAfter that fall due are queued, in the order they fall
+// due.
 func (h *Harness) FastForward(d time.Duration) { h.advance(d) }
 
 // Quiet stops the harness from logging each run.
@@ -415,6 +436,9 @@ func (h *Harness) execute(ctx context.Context, r *Run) {
 		h.setAttempts(r, attempt+1)
 		out, err := h.attempt(rctx, steps, r, attempt)
 		if h.endIfCancelled(ctx, r, attempt) {
+			return
+		}
+		if errors.Is(err, engine.ErrWaitParked) && h.park(r) { // the wait task: until a signal or its timeout
 			return
 		}
 		if err == nil {
@@ -572,7 +596,8 @@ func isObjectOrNull(out json.RawMessage) bool {
 func (h *Harness) context(ctx context.Context, r *Run, step string, attempt int, errs map[string]string) *Context {
 	return &Context{ctx: ctx, task: r.Task, runID: r.ID, step: step, attempt: attempt,
 		meta: r.Meta, input: r.Input, errs: errs, logf: h.logf,
-		before: func(msg map[string]any) error { return h.beforeCall(r, attempt, msg) }}
+		before: func(msg map[string]any) error { return h.beforeCall(r, attempt, msg) },
+		wait:   func(w engine.EventWait) (map[string]any, bool, error) { return h.waitEvent(r, w) }}
 }
 
 // beforeCall records what the user function of r receives and applies an injected

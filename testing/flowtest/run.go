@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"time"
 
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/internal/engine"
@@ -22,6 +23,10 @@ const (
 	// a running signature). Cancelled while queued, it never ran; while running, its
 	// attempt's context was cancelled and what the attempt returned was dropped.
 	StatusCancelled Status = "cancelled"
+	// StatusWaiting: a run of hatchetflow's wait task (hatchetflow.WaitTask) that waits
+	// for its event, off the queue until a signal (hatchetflow.Client.Signal) or
+	// [Harness.FastForward] past its timeout queues it again.
+	StatusWaiting Status = "waiting"
 )
 
 // Run is a snapshot of one run the harness was asked to dispatch.
@@ -39,7 +44,7 @@ type Run struct {
 	Received map[string]any
 	// Attempts is how many attempts of the main step were made.
 	Attempts int
-	// Status is queued (also while it runs), completed, failed or cancelled.
+	// Status is queued (also while it runs), waiting, completed, failed or cancelled.
 	Status Status
 	// Result is the task's return value, once completed.
 	Result json.RawMessage
@@ -63,6 +68,11 @@ type Run struct {
 	// cancelRefused: the main step refused the run because its signature was
 	// cancelled, a consequence of the cancel rather than a failure to declare.
 	cancelRefused bool
+	// seq is the run's place among dispatches and signals, queuedAt the harness clock
+	// when it was dispatched; parked what it waits for while it is waiting.
+	seq      int
+	queuedAt time.Time
+	parked   *parking
 }
 
 // SignatureID returns the signature id the run executes, or "" for a plain run.

@@ -93,13 +93,15 @@ func (h *Harness) Scheduled(task string) []Scheduled {
 }
 
 // advance moves the harness clock by d (every Redis TTL ages by d) and queues the
-// runs of the schedules that fall due, in the order they fall due.
+// runs whose event wait timed out, then the runs of the schedules that fall due, in
+// the order they fall due.
 func (h *Harness) advance(d time.Duration) {
 	if d > 0 {
 		h.Redis.FastForward(d)
 	}
 	h.mu.Lock()
 	h.now = h.now.Add(max(d, 0))
+	h.wakeLocked(func(p parking) bool { return !h.now.Before(p.deadline) }) // waits that timed out
 	var due []*Scheduled
 	for len(h.schedules) > 0 && !h.schedules[0].At.After(h.now) {
 		due = append(due, h.schedules[0])
