@@ -13,10 +13,15 @@
 //	                                   the failed step (--kwargs '{"k":1}': merged over its kwargs)
 //	hatchetflow [flags] delete ID      delete the whole tree
 //	hatchetflow [flags] ui             the web page (docs/inspector.md)
+//	hatchetflow [flags] mcp            the MCP server for assistants, over stdio
+//	                                   (--http 127.0.0.1:PORT: streamable HTTP; --allow-actions:
+//	                                   the retry, cancel, suspend and resume tools)
 //
-// Flags go before the command or after it and its id (hatchetflow cancel ID --silent).
+// Flags go before the command or after it and its id (hatchetflow cancel ID --silent);
+// ui and mcp take their own flags after the word.
 // It connects to Redis by --redis or REDIS_URL (default redis://127.0.0.1:6379) and,
-// for cancel, suspend, resume and retry (and ui --allow-actions), to Hatchet by the
+// for cancel, suspend, resume and retry (and ui --allow-actions, mcp --allow-actions
+// and mcp's get_logs), to Hatchet by the
 // HATCHET_CLIENT_* variables (--hatchet-token, --hatchet-host-port and
 // --hatchet-server-url override them). Exit codes: 0 done, 1 failed (Redis or the
 // engine unreachable, a refused transition or retry), 2 usage (a malformed id, filter
@@ -100,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, connect c
 	silent := fs.Bool("silent", false, "cancel: fire no error callbacks")
 	cancelRunning := fs.Bool("cancel-running", false, "suspend: cancel the running attempt and rerun it on resume")
 	kwargs := fs.String("kwargs", "", `retry: a JSON object merged over the retried signature's bound kwargs ('{"n":3}')`)
-	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long (mcp: each tool call)")
 	var lf listFlags
 	lf.register(fs)
 	hatchetFlags := map[string]*string{
@@ -108,9 +113,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, connect c
 		"HATCHET_CLIENT_HOST_PORT":  fs.String("hatchet-host-port", "", "Hatchet gRPC address (overrides HATCHET_CLIENT_HOST_PORT)"),
 		"HATCHET_CLIENT_SERVER_URL": fs.String("hatchet-server-url", "", "Hatchet REST URL, used by cancel (overrides HATCHET_CLIENT_SERVER_URL)"),
 	}
-	// The command and its id, with flags before, between and after them; ui parses the
-	// words after it with its own flags.
-	var words, uiArgs []string
+	// The command and its id, with flags before, between and after them; ui and mcp
+	// parse the words after them with their own flags.
+	var words, subArgs []string
 	for rest := args; ; {
 		if err := fs.Parse(rest); err != nil {
 			return exitUsage
@@ -119,8 +124,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, connect c
 			break
 		}
 		words, rest = append(words, fs.Arg(0)), fs.Args()[1:]
-		if words[0] == "ui" {
-			uiArgs = rest
+		if words[0] == "ui" || words[0] == "mcp" {
+			subArgs = rest
 			break
 		}
 	}
@@ -141,7 +146,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, connect c
 	}
 	switch {
 	case cmd == "ui":
-		return runUI(ctx, uiArgs, *redisURL, *prefix, stdout, stderr, connect)
+		return runUI(ctx, subArgs, *redisURL, *prefix, stdout, stderr, connect)
+	case cmd == "mcp":
+		return runMCP(ctx, subArgs, *redisURL, *prefix, *timeout, stdout, stderr, connect)
 	case (cmd == "ls" || cmd == "tasks") && len(words) == 1:
 	case cmd != "" && cmd != "ls" && cmd != "tasks" && len(words) == 2:
 		if !redisstore.ValidID(id) {
