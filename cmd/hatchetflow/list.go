@@ -13,7 +13,7 @@ import (
 	"github.com/hatchetflow/go/internal/inspectui"
 )
 
-const usage = `usage: hatchetflow [flags] ls | tasks | inspect|cancel|suspend|resume|retry|delete ID [flags] | ui [ui flags] | mcp [mcp flags]
+const usage = `usage: hatchetflow [flags] ls | tasks | inspect|cancel|suspend|resume|retry|delete ID [flags] | ui [ui flags] | mcp [mcp flags] | help | completion bash|zsh | version
 flags go before the command or after its id; see hatchetflow -h`
 
 // listFlags are the filters of ls.

@@ -16,6 +16,9 @@
 //	hatchetflow [flags] mcp            the MCP server for assistants, over stdio
 //	                                   (--http 127.0.0.1:PORT: streamable HTTP; --allow-actions:
 //	                                   the retry, cancel, suspend and resume tools)
+//	hatchetflow help                   every command with examples, and the flags (also -h)
+//	hatchetflow completion bash|zsh    a shell completion script
+//	hatchetflow version                the version
 //
 // Flags go before the command or after it and its id (hatchetflow cancel ID --silent);
 // ui and mcp take their own flags after the word.
@@ -116,8 +119,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, connect c
 	// The command and its id, with flags before, between and after them; ui and mcp
 	// parse the words after them with their own flags.
 	var words, subArgs []string
+	fs.Usage = func() { printHelp(stderr, fs) }
 	for rest := args; ; {
 		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return exitOK // -h, --help: the help is printed
+			}
 			return exitUsage
 		}
 		if fs.NArg() == 0 {
@@ -145,12 +152,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, connect c
 		id = words[1]
 	}
 	switch {
+	case cmd == "help" && len(words) == 1:
+		printHelp(stdout, fs)
+		return exitOK
+	case cmd == "version" && len(words) == 1:
+		fmt.Fprintln(stdout, "hatchetflow", hatchetflow.Version)
+		return exitOK
+	case cmd == "completion" && len(words) == 2:
+		script, err := completionScript(id, fs)
+		if err != nil {
+			fmt.Fprintln(stderr, "hatchetflow:", err)
+			return exitUsage
+		}
+		fmt.Fprint(stdout, script)
+		return exitOK
 	case cmd == "ui":
 		return runUI(ctx, subArgs, *redisURL, *prefix, stdout, stderr, connect)
 	case cmd == "mcp":
 		return runMCP(ctx, subArgs, *redisURL, *prefix, *timeout, stdout, stderr, connect)
 	case (cmd == "ls" || cmd == "tasks") && len(words) == 1:
-	case cmd != "" && cmd != "ls" && cmd != "tasks" && len(words) == 2:
+	case cmd != "" && cmd != "ls" && cmd != "tasks" && cmd != "help" && cmd != "version" && cmd != "completion" && len(words) == 2:
 		if !redisstore.ValidID(id) {
 			return fail(stderr, fmt.Errorf("%w: %q", hatchetflow.ErrInvalidSignatureID, id))
 		}
