@@ -35,7 +35,7 @@ engine: ## only build the Hatchet binaries into .state/bin (cached per machine)
 test:
 	scripts/test-all
 
-screenshot: ## rerun the inspector's browser test on the engine and write docs/inspector.png
+screenshot: ## rerun the inspector's browser test on the engine and write docs/inspector-1280.png and docs/inspector-1920.png
 	@started="$$(mktemp)"; \
 	trap 'rc=$$?; $(STACK) down --only "$$started" || true; rm -f "$$started"; exit $$rc' EXIT; \
 	scripts/chromium; \

@@ -20,15 +20,19 @@ import (
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/inspectui"
+	"github.com/hatchetflow/go/redisstore"
 )
 
 // runUI serves the inspector web page until ctx ends or SIGINT/SIGTERM:
 //
 //	hatchetflow [--redis URL] [--prefix P] ui [--listen 127.0.0.1:8080] [--allow-actions] [--allow-host HOST]... [--poll 500ms]
 //
-// It reads Redis only, unless --allow-actions, which also connects to Hatchet (cancel
-// and retry need the engine) and enables the page's cancel, suspend, resume and retry
-// buttons.
+// It reads Redis, and the runs' logs through Hatchet when the HATCHET_CLIENT_*
+// variables are set; --allow-actions requires Hatchet (cancel and retry need the
+// engine) and enables the page's cancel, suspend, resume and retry buttons.
+// Credentials come from the environment only (inspectui.AuthFromEnv:
+// HATCHETFLOW_UI_TOKEN, or HATCHETFLOW_UI_USER and HATCHETFLOW_UI_PASSWORD); an
+// address that is not loopback is refused without them (exit 2).
 func runUI(ctx context.Context, args []string, redisURL, prefix string, stdout, stderr io.Writer, connect connector) int {
 	fs := flag.NewFlagSet("hatchetflow ui", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -43,6 +47,17 @@ func runUI(ctx context.Context, args []string, redisURL, prefix string, stdout, 
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintln(stderr, "usage: hatchetflow [flags] ui [--listen ADDR] [--allow-actions] [--allow-host HOST] (no id)")
+		return exitUsage
+	}
+	auth, err := inspectui.AuthFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "hatchetflow:", err)
+		return exitUsage
+	}
+	if !isLoopback(*listen) && !auth.Enabled() {
+		fmt.Fprintf(stderr, "hatchetflow: refusing to serve on %s without authentication: it is not a loopback address, so whoever reaches it "+
+			"could read every signature. Set %s (a bearer token, also the password of the browser's login prompt), or %s and %s, in the "+
+			"environment, or listen on 127.0.0.1.\n", *listen, inspectui.EnvToken, inspectui.EnvUser, inspectui.EnvPassword)
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -63,7 +78,7 @@ func runUI(ctx context.Context, args []string, redisURL, prefix string, stdout, 
 		return exitFailed
 	}
 	opts := []hatchetflow.Option{hatchetflow.WithKeyPrefix(prefix)}
-	var hc *hatchet.Client
+	var hc, logs *hatchet.Client // logs: the SDK client the run logs are read through
 	if *allowActions {
 		var more []hatchetflow.Option
 		if hc, more, err = connect(); err != nil {
@@ -71,8 +86,15 @@ func runUI(ctx context.Context, args []string, redisURL, prefix string, stdout, 
 			return exitFailed
 		}
 		opts = append(opts, more...)
+		logs = hc
 	} else {
 		opts = append(opts, engine.WithDispatcher(readOnly{}))
+		if os.Getenv("HATCHET_CLIENT_TOKEN") != "" { // read-only: the logs are optional
+			if logs, _, err = connect(); err != nil {
+				fmt.Fprintln(stderr, "hatchetflow: the page shows no run logs: connect to Hatchet (HATCHET_CLIENT_*):", err)
+				logs = nil
+			}
+		}
 	}
 	flow, err := hatchetflow.New(hc, rdb, opts...)
 	if err != nil {
@@ -87,14 +109,13 @@ func runUI(ctx context.Context, args []string, redisURL, prefix string, stdout, 
 	}
 	addr := ln.Addr().String()
 	if !isLoopback(addr) {
-		fmt.Fprintf(stderr, "hatchetflow: warning: %s is not a loopback address: whoever reaches it can read every signature", addr)
-		if *allowActions {
-			fmt.Fprint(stderr, " and cancel, suspend, resume or retry them")
-		}
-		fmt.Fprintln(stderr)
+		fmt.Fprintf(stderr, "hatchetflow: %s is not a loopback address: every request must authenticate; "+
+			"serve it through TLS (a reverse proxy), as plain HTTP carries the credentials in clear text\n", addr)
 	}
-	ui := inspectui.New(inspectui.ClientBackend{Client: flow}, inspectui.Options{AllowActions: *allowActions, PollInterval: *poll,
-		AllowedHosts: append(inspectui.AllowedHostsFor(addr), extraHosts...)})
+	runURL, _ := inspectui.RunURLFromEnv(os.Getenv) // no dashboard address: no link
+	backend := inspectui.NewClientBackend(flow, redisstore.New(rdb, redisstore.WithPrefix(prefix)), logs)
+	ui := inspectui.New(backend, inspectui.Options{AllowActions: *allowActions, PollInterval: *poll,
+		AllowedHosts: append(inspectui.AllowedHostsFor(addr), extraHosts...), Auth: auth, RunURL: runURL})
 	srv := &http.Server{Handler: ui, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		BaseContext: func(net.Listener) context.Context { return ctx }} // ends the event streams on shutdown
 	fmt.Fprintf(stdout, "serving http://%s\n", browsable(addr))

@@ -49,14 +49,17 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func statusOf(err error) int {
 	var nf *hatchetflow.SignatureNotFoundError
 	var ec *hatchetflow.EngineCancelError
+	var le *LogsError
 	switch {
+	case errors.Is(err, ErrLogsUnavailable):
+		return http.StatusServiceUnavailable
 	case errors.As(err, &nf), errors.Is(err, hatchetflow.ErrSignatureNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, errBadQuery), errors.Is(err, hatchetflow.ErrInvalidListOptions),
 		errors.Is(err, hatchetflow.ErrInvalidSignatureID), errors.Is(err, hatchetflow.ErrUnsupportedOption),
 		errors.Is(err, inject.ErrValidation), errors.Is(err, hatchetflow.ErrKwargsTooLarge):
 		return http.StatusBadRequest
-	case errors.As(err, &ec):
+	case errors.As(err, &ec), errors.As(err, &le):
 		return http.StatusBadGateway
 	case errors.Is(err, hatchetflow.ErrNotPending), errors.Is(err, hatchetflow.ErrNotRetryable):
 		return http.StatusConflict
@@ -123,13 +126,19 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-// listPage reads one page and the rolled-up status of its roots' flows.
+// listPage reads one page, the rolled-up status of its roots' flows and the input and
+// result previews of its records.
 func (s *Server) listPage(ctx context.Context, o *hatchetflow.ListOptions) (*Page, error) {
 	page, err := s.backend.List(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	return WithFlows(ctx, page, s.backend.FlowStatus)
+	out, err := WithFlows(ctx, page, s.backend.FlowStatus)
+	if err != nil {
+		return nil, err
+	}
+	s.withPreviews(ctx, out)
+	return out, nil
 }
 
 // handleFlow serves GET /api/flow/{id}: the rolled-up status of the flow rooted at id.

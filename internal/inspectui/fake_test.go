@@ -2,6 +2,7 @@ package inspectui
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -36,6 +37,14 @@ type fake struct {
 	// up to its root's status.
 	flows     map[string]*hatchetflow.FlowStatus
 	flowReads int
+	// records are what Records returns (nil: built from the trees, without input);
+	// recordsErr fails it.
+	records    map[string]*Record
+	recordsErr error
+	// logs are the lines of each run id; logsErr fails Logs; logReads the run ids read.
+	logs     map[string][]LogLine
+	logsErr  error
+	logReads []string
 }
 
 func newFake() *fake {
@@ -88,6 +97,33 @@ func (f *fake) List(_ context.Context, o *hatchetflow.ListOptions) (*hatchetflow
 		return nil, errors.Join(hatchetflow.ErrInvalidListOptions, errors.New("negative limit"))
 	}
 	return f.page, nil
+}
+
+func (f *fake) Records(_ context.Context, ids []string) (map[string]*Record, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.recordsErr != nil {
+		return nil, f.recordsErr
+	}
+	out := map[string]*Record{}
+	for _, id := range ids {
+		if r := f.records[id]; r != nil {
+			out[id] = r
+		} else if n := f.trees[id]; n != nil && f.records == nil {
+			out[id] = &Record{ID: id, Kind: n.Kind, Kwargs: n.Kwargs, Result: n.Result, Error: n.Error, RunID: n.RunID}
+		}
+	}
+	return out, nil
+}
+
+func (f *fake) Logs(_ context.Context, runID string) (*RunLogs, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logReads = append(f.logReads, runID)
+	if f.logsErr != nil {
+		return nil, f.logsErr
+	}
+	return &RunLogs{RunID: runID, Lines: f.logs[runID]}, nil
 }
 
 func (f *fake) Tasks(context.Context) ([]hatchetflow.TaskInfo, error) { return f.tasks, nil }
@@ -182,3 +218,12 @@ func errorOf(t *testing.T, body string) string {
 	}
 	return e.Error
 }
+
+func newTestServer(t *testing.T, s *Server) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

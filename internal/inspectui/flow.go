@@ -53,6 +53,11 @@ type Entry struct {
 	// Flow is the rolled-up status of the flow rooted here; nil for a record that is
 	// not a root.
 	Flow *FlowSummary `json:",omitempty"`
+	// Input and Result preview what the record ran with and gave
+	// ([Record.InputPreview], [Record.ResultPreview]); the inspector's list sets them,
+	// "" otherwise.
+	Input  string `json:",omitempty"`
+	Result string `json:",omitempty"`
 }
 
 // Page is a [hatchetflow.ListPage] whose roots carry their flow's status. Its JSON is
@@ -108,21 +113,3 @@ func flowSummary(ctx context.Context, status FlowStatusFunc, id string) *FlowSum
 		return &FlowSummary{Problem: err.Error()}
 	}
 }
-
-// ClientBackend is the [Backend] of a *hatchetflow.Client: its own methods, and
-// FlowStatus through Client.Flow.
-type ClientBackend struct {
-	*hatchetflow.Client
-}
-
-// FlowStatus reads the rolled-up status of the flow rooted at id
-// (Client.Flow(ctx, id).Status).
-func (b ClientBackend) FlowStatus(ctx context.Context, id string) (*hatchetflow.FlowStatus, error) {
-	f, err := b.Flow(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return f.Status(ctx)
-}
-
-var _ Backend = ClientBackend{}

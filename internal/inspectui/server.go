@@ -32,6 +32,13 @@ type Options struct {
 	// any other host are refused with 403 (a DNS-rebinding guard). Nil means
 	// [AllowedHostsFor]("") : the loopback names.
 	AllowedHosts []string
+	// Auth, when set, is required on every request (pages, assets, API, actions):
+	// others get 401. `hatchetflow ui` reads it with [AuthFromEnv] and requires it
+	// on an address that is not loopback.
+	Auth Auth
+	// RunURL is the address of a run's page in Hatchet's dashboard without the run
+	// id, which the page appends ([RunURLFromEnv] makes one); "" shows no link.
+	RunURL string
 }
 
 //go:embed static
@@ -45,6 +52,7 @@ type Server struct {
 	log     *slog.Logger
 	csrf    string
 	hosts   map[string]bool
+	auth    authorizer
 	mux     *http.ServeMux
 }
 
@@ -56,7 +64,7 @@ func New(backend Backend, opts Options) *Server {
 	if opts.AllowedHosts == nil {
 		opts.AllowedHosts = AllowedHostsFor("")
 	}
-	s := &Server{backend: backend, opts: opts, log: opts.Logger, csrf: rand.Text(), hosts: map[string]bool{}}
+	s := &Server{backend: backend, opts: opts, log: opts.Logger, csrf: rand.Text(), hosts: map[string]bool{}, auth: newAuthorizer(opts.Auth)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -94,6 +102,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/tree/{id}", s.handleTree)
 	m.HandleFunc("GET /api/tree/{id}/events", s.handleTreeEvents)
 	m.HandleFunc("GET /api/flow/{id}", s.handleFlow)
+	m.HandleFunc("GET /api/record/{id}", s.handleRecord)
+	m.HandleFunc("GET /api/logs/{id}", s.handleLogs)
 	for _, a := range Actions {
 		m.HandleFunc("/api/tree/{id}/"+a, s.handleAction(a)) // any method: handleAction answers 405 in JSON
 	}
@@ -103,11 +113,16 @@ func (s *Server) routes() {
 	s.mux = m
 }
 
-// ServeHTTP implements http.Handler: it refuses hosts that are not allowed, sets
-// the security headers, and routes.
+// ServeHTTP implements http.Handler: it refuses hosts that are not allowed (403) and
+// requests without the credentials of Options.Auth (401), sets the security headers,
+// and routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.hostAllowed(r.Host) {
 		writeError(w, http.StatusForbidden, "host "+quote(r.Host)+" is not allowed (hatchetflow ui --allow-host)")
+		return
+	}
+	if !s.auth.allowed(r) {
+		challenge(w)
 		return
 	}
 	h := w.Header()
@@ -135,5 +150,6 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 		"actions":    s.opts.AllowActions,
 		"csrf":       s.csrf,
 		"pollMillis": s.opts.PollInterval.Milliseconds(),
+		"runURL":     s.opts.RunURL,
 	})
 }

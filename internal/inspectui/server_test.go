@@ -382,3 +382,38 @@ func TestPageActionControls(t *testing.T) {
 		}
 	}
 }
+
+// TestPageKeepsTheCSP: the page runs only scripts served from /static/ (no inline
+// script, handler or style attribute, which the Content-Security-Policy would block).
+func TestPageKeepsTheCSP(t *testing.T) {
+	_, ts := newServer(t, newFake(), false)
+	resp, err := http.Get(ts.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP %q", csp)
+	}
+	_, html := get(t, ts.URL+"/")
+	scripts := regexp.MustCompile(`<script\b[^>]*>`).FindAllString(html, -1)
+	if len(scripts) != 3 {
+		t.Errorf("scripts %v, want dagre, graph.js and app.js", scripts)
+	}
+	for _, s := range scripts {
+		if !regexp.MustCompile(`src="/static/[a-z/.]+\.js"`).MatchString(s) {
+			t.Errorf("script %s is not one of /static/", s)
+		}
+	}
+	if strings.Contains(html, "</script>\n<script>") || regexp.MustCompile(`<script>\s*\S`).MatchString(html) {
+		t.Error("an inline script")
+	}
+	if m := regexp.MustCompile(`\s(on[a-z]+|style)=`).FindString(html); m != "" {
+		t.Errorf("an inline handler or style: %q", m)
+	}
+	for _, path := range []string{"/static/graph.js", "/static/app.js"} {
+		if code, body := get(t, ts.URL+path); code != http.StatusOK || strings.Contains(body, "eval(") || strings.Contains(body, "innerHTML") {
+			t.Errorf("%s: %d, or it uses eval or innerHTML", path, code)
+		}
+	}
+}

@@ -1,22 +1,27 @@
-// The hatchetflow inspector page: a live list of signatures on the left, the live
-// graph of the selected tree on the right (laid out by the vendored dagre, drawn as
-// SVG here), and a detail panel with the lifecycle actions (cancel, suspend, resume,
-// retry) when the server allows them. Roots show their whole flow's rolled-up status.
+// The hatchetflow inspector page: a live list of signatures on the left (task, input
+// and result previews, the full id), the live graph of the selected tree on the right
+// (laid out by graph.js with the vendored dagre, drawn as SVG here, with zoom and pan),
+// and beside it a collapsible detail panel: the node's fields, its run's Hatchet logs
+// and dashboard link, and the lifecycle actions (cancel, suspend, resume, retry) when
+// the server allows them. Roots show their whole flow's rolled-up status.
 // No build step; everything the page needs is served by the Go server.
 (function () {
   "use strict";
 
   const PAGE_SIZE = 50;
-  const MAX_ITEMS = 100; // swarm items drawn; the rest become one "+N more" node
-  const NODE_W = 210;
   const SVG_NS = "http://www.w3.org/2000/svg";
   const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  const MIN_ZOOM = 0.1, MAX_ZOOM = 3;
+  const START_ZOOM_MIN = 0.7; // a new tree opens at least this large (then pan), to stay readable
+  const EDGE_KINDS = ["step", "on-success", "on-error", "finally"];
 
   const state = {
-    config: { actions: false, csrf: "" },
+    config: { actions: false, csrf: "", runURL: "" },
     listES: null, listRetry: 0, live: [], extra: [], next: "",
-    treeES: null, treeRetry: 0, treeId: "", tree: null, nodes: new Map(), selected: "",
+    treeES: null, treeRetry: 0, treeId: "", tree: null, nodes: new Map(), info: new Map(), selected: "",
     treeVersion: 0, drawnId: "", items: new Set(), wantSelect: "", flowSeq: 0,
+    view: { k: 1, x: 0, y: 0 }, size: { w: 0, h: 0 }, suppressClick: false,
+    detailKey: "", recordSeq: 0, logsSeq: 0, logsKey: "", logsTimer: 0,
   };
   const $ = (id) => document.getElementById(id);
 
@@ -41,11 +46,16 @@
     setProblem("page", (e.reason && e.reason.message) || String(e.reason));
   });
 
+  // HTTPError is a failed API call: its status and the server's message.
+  class HTTPError extends Error {
+    constructor(status, msg) { super(msg); this.status = status; }
+  }
+
   async function getJSON(url) {
     const r = await fetch(url, { headers: { Accept: "application/json" } });
     let body = null;
     try { body = await r.json(); } catch (_) { /* not JSON */ }
-    if (!r.ok) throw new Error((body && body.error) || r.status + " " + r.statusText);
+    if (!r.ok) throw new HTTPError(r.status, (body && body.error) || r.status + " " + r.statusText);
     return body;
   }
 
@@ -58,16 +68,23 @@
     return Math.round(ms / 60000) + " min";
   }
 
+  const pad = (n, w) => String(n).padStart(w || 2, "0");
   function fmtTime(s) {
     const d = new Date(s);
     if (!s || isNaN(d.getTime()) || d.getFullYear() < 1971) return "—";
-    const p = (n) => String(n).padStart(2, "0");
-    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " +
-      p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
   }
-  function clip(s, n) { s = String(s || ""); return s.length > n ? s.slice(0, n - 1) + "…" : s; }
-  function short(id) { return String(id || "").slice(0, 8); }
-  function statusOf(n) { return n.Missing ? "missing" : (n.Status || "pending"); }
+  // fmtShortTime is the time of day, with the date only when not today.
+  function fmtShortTime(s) {
+    const d = new Date(s);
+    if (!s || isNaN(d.getTime()) || d.getFullYear() < 1971) return "—";
+    const t = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+    return d.toDateString() === new Date().toDateString() ? t : fmtTime(s).slice(5, 10) + " " + t;
+  }
+  const clip = hfGraph.clip;
+  const tail = hfGraph.idTail;
+  const statusOf = hfGraph.statusOf;
   function pretty(v) {
     if (v === undefined || v === null || (typeof v === "object" && Object.keys(v).length === 0)) return "—";
     return JSON.stringify(v, null, 2);
@@ -83,6 +100,38 @@
     for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
     if (text !== undefined) e.textContent = text;
     return e;
+  }
+
+  // idSpan shows a full id with its distinguishing end in bold.
+  function idSpan(id, cls) {
+    const s = el("span", { class: cls || "id-full", title: id });
+    const t = String(id || "");
+    s.append(t.slice(0, -6), el("b", {}, t.slice(-6)));
+    return s;
+  }
+
+  // copyText copies text to the clipboard (a secure page) or, failing that, selects
+  // the element that shows it so that Ctrl+C does.
+  function copyText(text, shown, button) {
+    const done = () => {
+      if (!button) return;
+      button.classList.add("copied");
+      button.textContent = "copied";
+      setTimeout(() => { button.classList.remove("copied"); button.textContent = "copy"; }, 1200);
+    };
+    const select = () => {
+      if (!shown) return;
+      const r = document.createRange();
+      r.selectNodeContents(shown);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(r);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, select);
+    } else {
+      select();
+    }
   }
 
   // --- list ------------------------------------------------------------------------
@@ -140,31 +189,50 @@
     }
   }
 
+  // listRow is one record: its status and (a root's) flow badges, its task, kind and
+  // creation time; what it ran with and what it gave; its full id with a copy button.
+  function listRow(s) {
+    const tr = el("tr", { "data-id": s.ID, "data-status": s.Status || "", "data-task": s.Task || "",
+      "data-search": [s.ID, s.Task, s.Input, s.Result, s.Error].join(" ").toLowerCase() });
+    if (s.ID === state.treeId) tr.className = "selected";
+    const main = el("td", { class: "c-main" });
+    const r1 = el("div", { class: "row-1" });
+    r1.appendChild(el("span", { class: "badge s-" + (s.Status || "pending"), title: "this record: " + (s.Status || "?") }, s.Status || "?"));
+    flowBadge(r1, s.Flow, s.ID);
+    tr.dataset.flow = r1.dataset.flow || "";
+    r1.appendChild(el("span", { class: "task", title: s.Task || "" }, s.Kind === "signature" || !s.Kind ? s.Task || "?" : s.Kind));
+    r1.appendChild(el("span", { class: "created", title: "created " + fmtTime(s.CreatedAt) }, fmtShortTime(s.CreatedAt)));
+    const r2 = el("div", { class: "row-2" });
+    r2.appendChild(el("span", { class: "input", title: "input: " + (s.Input || "—") }, s.Input || "—"));
+    const failed = s.Error && (s.Status === "failed" || s.Status === "cancelled");
+    const out = failed ? "✗ " + s.Error : s.Result || "";
+    if (out) {
+      r2.appendChild(el("span", { class: "arrow-sep" }, "→"));
+      r2.appendChild(el("span", { class: "result" + (failed ? " error" : ""), title: (failed ? "error: " : "result: ") + out }, out));
+    }
+    const r3 = el("div", { class: "row-3" });
+    const ids = idSpan(s.ID);
+    const copy = el("button", { type: "button", class: "copy", title: "copy the id" }, "copy");
+    copy.addEventListener("click", (e) => { e.stopPropagation(); copyText(s.ID, ids, copy); });
+    ids.addEventListener("click", (e) => e.stopPropagation()); // selecting the id does not open the tree
+    r3.append(ids, copy);
+    main.append(r1, r2, r3);
+    tr.append(main);
+    tr.addEventListener("click", () => {
+      // A failed flow opens on the node that failed, where Retry is.
+      state.wantSelect = s.Flow && s.Flow.Failed ? s.Flow.Failed.ID : "";
+      openTreeLink(s.ID);
+    });
+    return tr;
+  }
+
   function renderList() {
     const seen = new Set();
     const rows = [];
     for (const s of state.live.concat(state.extra)) {
       if (!seen.has(s.ID)) { seen.add(s.ID); rows.push(s); }
     }
-    const body = $("list-body");
-    const trs = rows.map((s) => {
-      const tr = el("tr", { "data-id": s.ID, "data-status": s.Status || "", "data-task": s.Task || "" });
-      if (s.ID === state.treeId) tr.className = "selected";
-      const st = el("td");
-      st.appendChild(el("span", { class: "badge s-" + (s.Status || "pending") }, s.Status || "?"));
-      const flow = flowCell(s.Flow, s.ID);
-      tr.dataset.flow = flow.dataset.flow;
-      tr.append(st, flow, el("td", {}, clip(s.Task, 40)), el("td", {}, s.Kind || ""),
-        el("td", {}, fmtTime(s.CreatedAt)), el("td", { class: "id", title: s.ID }, s.ID));
-      if (s.Error) tr.title = s.Error;
-      tr.addEventListener("click", () => {
-        // A failed flow opens on the node that failed, where Retry is.
-        state.wantSelect = s.Flow && s.Flow.Failed ? s.Flow.Failed.ID : "";
-        openTreeLink(s.ID);
-      });
-      return tr;
-    });
-    body.replaceChildren(...trs);
+    $("list-body").replaceChildren(...rows.map(listRow));
     $("list-empty").hidden = rows.length > 0;
     $("list-more").hidden = !state.next;
     applySearch();
@@ -182,28 +250,25 @@
   function failedText(f) {
     const n = f && f.Failed;
     if (!n) return "";
-    return "first " + n.Status + ": " + (n.Task || n.Kind) + " " + short(n.ID) + (n.Error ? ": " + clip(n.Error, 200) : "");
+    return "first " + n.Status + ": " + (n.Task || n.Kind) + " " + tail(n.ID) + (n.Error ? ": " + clip(n.Error, 200) : "");
   }
 
-  // flowCell is the list's flow column: a root's rolled-up status (and the task that
-  // failed, when not the root's), empty for the rest.
-  function flowCell(f, id) {
-    const td = el("td", { class: "flow" });
-    td.dataset.flow = !f ? "" : f.Missing ? "missing" : f.Problem ? "unknown" : (f.Status || "");
-    if (!f) return td;
+  // flowBadge adds a root's rolled-up flow status (and the task that failed, when not
+  // the root's) to cell, and sets cell.dataset.flow; nothing for the rest.
+  function flowBadge(cell, f, id) {
+    cell.dataset.flow = !f ? "" : f.Missing ? "missing" : f.Problem ? "unknown" : (f.Status || "");
+    if (!f) return;
     const status = f.Missing ? "missing" : f.Problem ? "pending" : (f.Status || "pending");
-    const b = el("span", { class: "badge s-" + status }, flowText(f));
-    b.title = f.Problem ? "flow not readable: " + f.Problem : (failedText(f) || "whole flow " + (f.Status || ""));
-    td.appendChild(b);
-    if (f.Failed && f.Failed.ID !== id) td.appendChild(el("span", { class: "muted" }, " at " + clip(f.Failed.Task || f.Failed.Kind, 24)));
-    return td;
+    const b = el("span", { class: "badge flow s-" + status }, "flow " + flowText(f));
+    b.title = f.Problem ? "flow not readable: " + f.Problem : (failedText(f) || "the whole flow (callbacks, steps, items): " + (f.Status || ""));
+    cell.appendChild(b);
+    if (f.Failed && f.Failed.ID !== id) cell.appendChild(el("span", { class: "at", title: failedText(f) }, "at " + clip(f.Failed.Task || f.Failed.Kind, 24)));
   }
 
   function applySearch() {
     const needle = $("search").value.trim().toLowerCase();
     for (const tr of $("list-body").children) {
-      const hay = (tr.dataset.id + " " + tr.dataset.task).toLowerCase();
-      tr.hidden = needle !== "" && !hay.includes(needle);
+      tr.hidden = needle !== "" && !(tr.dataset.search || "").includes(needle);
     }
   }
 
@@ -253,7 +318,7 @@
     if (state.treeES) state.treeES.close();
     clearTimeout(state.treeRetry);
     if (id !== state.treeId) {
-      state.selected = ""; state.tree = null; state.drawnId = ""; $("graph").replaceChildren(); $("detail").hidden = true;
+      state.selected = ""; state.tree = null; state.drawnId = ""; $("graph").replaceChildren(); showDetail(false);
       $("tree-flow").hidden = true; state.flowSeq++;
     }
     state.treeId = id;
@@ -306,176 +371,321 @@
     const n = f.Failed;
     if (n) {
       const go = el("button", { type: "button", class: "link", "data-id": n.ID, title: n.Error || "" }, failedText(f));
-      go.addEventListener("click", () => { if (state.nodes.has(n.ID)) selectNode(n.ID); });
+      go.addEventListener("click", () => { if (state.nodes.has(n.ID)) selectNode(n.ID, true); });
       parts.push(go);
     }
     box.replaceChildren(...parts);
     box.hidden = false;
   }
 
-  function swarmProgress(n) {
-    const items = n.Items || [];
-    const count = (s) => items.filter((i) => i && statusOf(i) === s).length;
-    return { total: items.length, done: count("done"), failed: count("failed") + count("cancelled"), active: count("active") };
+  // --- graph: drawing ----------------------------------------------------------------
+
+  // fit clips s to what a box of width px shows at about charPx a character.
+  function fit(s, px, charPx) { return clip(s, Math.max(4, Math.floor(px / charPx))); }
+
+  // textWithTail is an SVG text whose id end (tail) stands out.
+  function textWithTail(attrs, s, t) {
+    const text = svg("text", attrs);
+    const at = t ? s.indexOf(t) : -1;
+    if (at < 0) { text.textContent = s; return text; }
+    text.append(s.slice(0, at), svg("tspan", { class: "tail" }, t), s.slice(at + t.length));
+    return text;
   }
 
-  function nodeLines(n) {
-    if (n.more) return ["+" + n.more + " more items", "not drawn"];
-    if (n.Missing) return ["missing", short(n.ID) + " · expired or deleted"];
-    const st = statusOf(n);
-    if (n.Kind === "swarm") {
-      const p = swarmProgress(n);
-      let t = "swarm " + p.done + "/" + p.total + " done";
-      if (p.failed) t += ", " + p.failed + " failed";
-      return [t, st + " · " + short(n.ID)];
-    }
-    if (n.Kind === "chain") {
-      return ["chain (" + (n.Steps || []).length + " steps)", st + " · " + short(n.ID)];
-    }
-    let sub = st + " · " + short(n.ID);
-    if (n.Attempt > 1) sub += " · attempt " + n.Attempt;
-    return [clip(n.Task, 30), sub];
-  }
-
-  // buildGraph lays out root's tree with dagre: nodes keyed by id (a node reached twice
-  // is drawn once), edges for chain steps, swarm items and callbacks.
-  function buildGraph(root) {
-    const g = new dagre.graphlib.Graph({ multigraph: true });
-    g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 70, edgesep: 8, marginx: 12, marginy: 12 });
-    const nodes = new Map();
-    const items = new Set(); // swarm items and their chains' steps: Retry refuses them
-    let edgeN = 0;
-    const edge = (from, to, cls, label) => {
-      g.setEdge(from, to, { cls: cls, label: label, width: label ? label.length * 5.5 : 0, height: label ? 12 : 0, labelpos: "c" }, "e" + (edgeN++));
-    };
-    const visit = (n, inItem) => {
-      if (!n || nodes.has(n.ID)) return;
-      nodes.set(n.ID, n);
-      if (inItem) items.add(n.ID);
-      g.setNode(n.ID, { width: NODE_W, height: n.Kind === "swarm" ? 60 : 44, data: n });
-      (n.Steps || []).forEach((s, i) => {
-        if (!s) return;
-        visit(s, inItem);
-        edge(i === 0 ? n.ID : n.Steps[i - 1].ID, s.ID, "step", i === 0 ? "step 1" : "then");
-      });
-      const kids = n.Items || [];
-      // Siblings are added last first: dagre then draws them first to last, top down.
-      kids.slice(0, MAX_ITEMS).map((s, i) => [s, i]).reverse().forEach(([s, i]) => {
-        if (!s) return;
-        visit(s, true);
-        edge(n.ID, s.ID, "item", kids.length <= 12 ? "item " + (i + 1) : "");
-      });
-      if (kids.length > MAX_ITEMS) {
-        const id = "more:" + n.ID;
-        const more = { ID: id, more: kids.length - MAX_ITEMS, Status: "pending" };
-        nodes.set(id, more);
-        g.setNode(id, { width: NODE_W, height: 44, data: more });
-        edge(n.ID, id, "item", "");
-      }
-      for (const cb of (n.Finally || []).slice().reverse()) { if (cb) { visit(cb); edge(n.ID, cb.ID, "finally", "finally"); } }
-      for (const cb of (n.OnError || []).slice().reverse()) { if (cb) { visit(cb); edge(n.ID, cb.ID, "on-error", "on error"); } }
-      for (const cb of (n.OnSuccess || []).slice().reverse()) { if (cb) { visit(cb); edge(n.ID, cb.ID, "on-success", "on success"); } }
-    };
-    visit(root, false);
-    dagre.layout(g);
-    return { g: g, nodes: nodes, items: items };
-  }
-
-  function drawNode(n, pos) {
+  function drawNode(lab) {
+    const n = lab.data, i = lab.info || {};
     const st = n.more ? "more" : statusOf(n);
+    const x = lab.x - lab.width / 2, y = lab.y - lab.height / 2, w = lab.width, h = lab.height;
     const grp = svg("g", { class: "node" + (n.more ? " more" : "") + (n.ID === state.selected ? " selected" : ""),
-      "data-id": n.ID, "data-status": st, "data-kind": n.Kind || "",
-      transform: "translate(" + (pos.x - pos.width / 2) + "," + (pos.y - pos.height / 2) + ")" });
-    grp.appendChild(svg("title", {}, (n.Kind || "") + " " + n.ID + " [" + st + "]" + (n.Task ? " " + n.Task : "")));
-    grp.appendChild(svg("rect", { class: "box", width: pos.width, height: pos.height, rx: 6, ry: 6 }));
-    const lines = nodeLines(n);
-    grp.appendChild(svg("text", { x: 10, y: 18 }, lines[0]));
-    grp.appendChild(svg("text", { class: "sub", x: 10, y: 34 }, lines[1]));
-    if (n.Kind === "swarm" && !n.Missing) {
-      const p = swarmProgress(n), w = pos.width - 20;
-      const bar = svg("g", { class: "progress", "data-done": p.done, "data-total": p.total, transform: "translate(10,44)" });
-      bar.appendChild(svg("rect", { class: "bar-bg", width: w, height: 6, rx: 3 }));
+      "data-id": n.ID, "data-status": st, "data-kind": n.Kind || "", "data-box": lab.box || "node",
+      transform: "translate(" + x + "," + y + ")" });
+    const lines = hfGraph.lines(n, i);
+    grp.appendChild(svg("title", {}, lines.filter(Boolean).join("\n") + "\n" + (n.Kind || "") + " " + n.ID));
+    grp.appendChild(svg("rect", { class: "box", width: w, height: h, rx: 6, ry: 6 }));
+    grp.appendChild(svg("rect", { class: "ring", x: -4, y: -4, width: w + 8, height: h + 8, rx: 9, ry: 9 }));
+    const inner = w - 20;
+    grp.appendChild(svg("text", { class: "t1", x: 10, y: 18 }, fit(lines[0], inner, 7.2)));
+    if (n.Kind === "swarm" && !n.Missing && !n.more) {
+      const p = hfGraph.swarmProgress(n);
+      const bar = svg("g", { class: "progress", "data-done": p.done, "data-total": p.total, transform: "translate(10,27)" });
+      bar.appendChild(svg("rect", { class: "bar-bg", width: inner, height: 7, rx: 3.5 }));
       if (p.total) {
-        const dw = w * p.done / p.total, fw = w * p.failed / p.total;
-        bar.appendChild(svg("rect", { class: "bar-done", width: dw, height: 6, rx: 3 }));
-        if (fw) bar.appendChild(svg("rect", { class: "bar-failed", x: dw, width: fw, height: 6 }));
+        const dw = inner * p.done / p.total, fw = inner * p.failed / p.total;
+        bar.appendChild(svg("rect", { class: "bar-done", width: dw, height: 7, rx: 3.5 }));
+        if (fw) bar.appendChild(svg("rect", { class: "bar-failed", x: dw, width: fw, height: 7 }));
       }
       grp.appendChild(bar);
+    } else if (lines[1]) {
+      grp.appendChild(svg("text", { class: "t2", x: 10, y: 34 }, fit(lines[1], inner, 6.65)));
     }
-    if (!n.more) grp.addEventListener("click", () => selectNode(n.ID));
+    if (lines[2]) grp.appendChild(textWithTail({ class: "t3", x: 10, y: h - 9 }, fit(lines[2], inner, 6.2), tail(n.ID)));
+    if (!n.more) grp.addEventListener("click", () => { if (!state.suppressClick) selectNode(n.ID, true); });
     return grp;
+  }
+
+  // drawContainer draws a chain's or a swarm's frame; a chain's title line (clickable:
+  // it stands for the chain) runs along its top.
+  function drawContainer(lab, info) {
+    const n = lab.data;
+    const x = lab.x - lab.width / 2, y = lab.y - lab.height / 2;
+    const grp = svg("g", { class: "container", "data-id": n.ID, "data-kind": lab.container, "data-depth": lab.depth || 0 });
+    grp.appendChild(svg("rect", { class: "frame", x: x, y: y, width: lab.width, height: lab.height, rx: 10, ry: 10 }));
+    if (lab.container === "swarm") {
+      grp.appendChild(svg("text", { class: "kind", x: x + 10, y: y + 17 }, "swarm"));
+      return grp;
+    }
+    const st = statusOf(n);
+    const title = svg("g", { class: "node title" + (n.ID === state.selected ? " selected" : ""), "data-id": n.ID,
+      "data-status": st, "data-kind": "chain", "data-box": "title" });
+    title.appendChild(svg("title", {}, "chain " + n.ID + " [" + st + "]"));
+    title.appendChild(svg("rect", { class: "band", x: x + 4, y: y + 3, width: lab.width - 8, height: 22, rx: 6, ry: 6 }));
+    title.appendChild(svg("circle", { class: "dot s-" + st, cx: x + 15, cy: y + 14, r: 5 }));
+    title.appendChild(textWithTail({ x: x + 25, y: y + 18 }, fit(hfGraph.chainTitle(n, info), lab.width - 36, 6.9), tail(n.ID)));
+    title.addEventListener("click", () => { if (!state.suppressClick) selectNode(n.ID, true); });
+    grp.appendChild(title);
+    return grp;
+  }
+
+  // edgePath is an edge as smooth curves through dagre's points, leaving the right side
+  // of its source and entering the left side of its target; edges into and out of a
+  // swarm start and end on the swarm's frame.
+  function edgePath(g, e, lab) {
+    const a = g.node(e.v), b = g.node(e.w);
+    const frame = (n) => (n.box === "swarm" ? g.node("c:" + n.data.ID) : null);
+    const fa = frame(a), fb = frame(b);
+    const clampY = (y, f) => Math.min(Math.max(y, f.y - f.height / 2 + 34), f.y + f.height / 2 - 14);
+    let pts = (lab.points || []).slice(1, -1);
+    if (fa || fb) pts = [];
+    const start = { x: (fa || a).x + (fa || a).width / 2, y: a.y };
+    const end = { x: (fb || b).x - (fb || b).width / 2, y: b.y };
+    if (fa) start.y = clampY(fb ? (fb.y - fb.height / 2 + 40) : b.y, fa);
+    if (fb) end.y = clampY(fa ? start.y : a.y, fb);
+    if (!fa && !fb && pts.length === 1) pts = []; // one rank apart: one curve
+    const all = [start].concat(pts, [end]);
+    let d = "M" + all[0].x.toFixed(1) + "," + all[0].y.toFixed(1);
+    for (let k = 1; k < all.length; k++) {
+      const p = all[k - 1], q = all[k], mx = (p.x + q.x) / 2;
+      d += " C" + mx.toFixed(1) + "," + p.y.toFixed(1) + " " + mx.toFixed(1) + "," + q.y.toFixed(1) + " " + q.x.toFixed(1) + "," + q.y.toFixed(1);
+    }
+    return d;
+  }
+
+  function arrowMarkers() {
+    const defs = svg("defs");
+    const colors = { "step": "#5b6f8c", "on-success": "#27ae60", "on-error": "#eb5757", "finally": "#555" };
+    for (const k of EDGE_KINDS) {
+      const m = svg("marker", { id: "arrow-" + k, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
+      m.appendChild(svg("path", { d: "M0,0 L10,5 L0,10 z", fill: colors[k] }));
+      defs.appendChild(m);
+    }
+    return defs;
   }
 
   function renderTree() {
     const root = state.tree;
     if (!root) return;
     if (typeof dagre === "undefined") { setProblem("page", "graph layout library did not load"); return; }
-    const built = buildGraph(root);
-    state.nodes = built.nodes;
+    const built = hfGraph.build(root);
+    const g = built.g;
+    state.info = built.info;
+    state.nodes = new Map();
+    for (const [id, i] of built.info) if (!i.n.more) state.nodes.set(id, i.n);
     state.items = built.items;
-    const g = built.g, size = g.graph();
-    const W = Math.max(size.width || 0, 50), H = Math.max(size.height || 0, 50);
-    // viewBox + CSS max-width: a wide tree shrinks to fit the pane (down to 80%).
-    const out = svg("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img" });
-    out.style.minWidth = Math.round(W * 0.8) + "px"; // shrink at most to 80%, then scroll
-    const defs = svg("defs");
-    const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
-    marker.appendChild(svg("path", { class: "arrow", d: "M0,0 L10,5 L0,10 z" }));
-    defs.appendChild(marker);
-    out.appendChild(defs);
+    const size = g.graph();
+    state.size = { w: Math.max(size.width || 0, 50), h: Math.max(size.height || 0, 50) };
+    const out = svg("svg", { role: "img", "aria-label": "tree of " + root.ID });
+    out.appendChild(arrowMarkers());
+    const view = svg("g", { class: "viewport" });
+    const frames = svg("g", { class: "containers" });
+    for (const key of built.clusters) frames.appendChild(drawContainer(g.node(key), built.info.get(g.node(key).data.ID)));
     const edges = svg("g", { class: "edges" });
     for (const e of g.edges()) {
       const lab = g.edge(e);
+      if (lab.cls === "anchor") continue; // layout only
       const grp = svg("g", { class: "edge " + lab.cls, "data-from": e.v, "data-to": e.w });
-      const d = (lab.points || []).map((p, i) => (i ? "L" : "M") + p.x.toFixed(1) + "," + p.y.toFixed(1)).join(" ");
-      grp.appendChild(svg("path", { d: d, "marker-end": "url(#arrow)" }));
-      if (lab.label && lab.x !== undefined) grp.appendChild(svg("text", { x: lab.x, y: lab.y + 4, "text-anchor": "middle" }, lab.label));
+      grp.appendChild(svg("title", {}, (lab.cls === "step" ? "next step" : lab.cls.replace("-", " ")) + ": " + tail(e.v) + " → " + tail(e.w)));
+      grp.appendChild(svg("path", { d: edgePath(g, e, lab), "marker-end": "url(#arrow-" + lab.cls + ")" }));
       edges.appendChild(grp);
     }
-    out.appendChild(edges);
     const nodes = svg("g", { class: "nodes" });
-    for (const id of g.nodes()) {
-      const pos = g.node(id);
-      if (pos && pos.data) nodes.appendChild(drawNode(pos.data, pos));
+    for (const key of g.nodes()) {
+      const lab = g.node(key);
+      if (lab && lab.data && !lab.container) nodes.appendChild(drawNode(lab));
     }
-    out.appendChild(nodes);
+    view.append(frames, edges, nodes);
+    out.appendChild(view);
     const box = $("graph"), fresh = state.drawnId !== root.ID;
     box.replaceChildren(out);
     state.drawnId = root.ID;
-    if (fresh) { // a new tree: bring its root into view
-      const r = g.node(root.ID);
-      box.scrollLeft = 0;
-      box.scrollTop = r ? Math.max(0, r.y - box.clientHeight / 2) : 0;
-    }
-    $("tree-title").textContent = (root.Kind || "") + " " + root.ID + " · " + statusOf(root) +
-      (root.Task && root.Kind === "signature" ? " · " + root.Task : "") + " · " + state.nodes.size + " nodes";
-    if (state.wantSelect && state.nodes.has(state.wantSelect)) {
-      state.selected = state.wantSelect;
-      for (const g of $("graph").querySelectorAll("g.node")) g.classList.toggle("selected", g.dataset.id === state.selected);
-    }
+    if (fresh) startView(g, root); else applyView();
+    const title = $("tree-title");
+    title.replaceChildren((root.Kind === "signature" ? root.Task || "signature" : root.Kind || "?") + " ", idSpan(root.ID, "id-full"),
+      " · " + statusOf(root) + " · " + state.nodes.size + " nodes");
+    title.title = (root.Kind || "") + " " + root.ID;
+    if (state.wantSelect && state.nodes.has(state.wantSelect)) state.selected = state.wantSelect;
     state.wantSelect = "";
-    if (!state.selected || !state.nodes.has(state.selected) || state.nodes.get(state.selected).more) state.selected = root.ID;
+    if (!state.selected || !state.nodes.has(state.selected)) state.selected = root.ID;
+    markSelected();
     renderDetail();
     state.treeVersion++;
     document.body.dataset.treeVersion = String(state.treeVersion);
   }
 
-  // --- detail and actions ----------------------------------------------------------
+  // --- graph: zoom and pan -----------------------------------------------------------
 
-  function selectNode(id) {
+  function applyView() {
+    const v = state.view;
+    const vp = $("graph").querySelector("g.viewport");
+    if (vp) vp.setAttribute("transform", "translate(" + v.x.toFixed(1) + "," + v.y.toFixed(1) + ") scale(" + v.k.toFixed(4) + ")");
+    $("zoom-level").textContent = Math.round(v.k * 100) + "%";
+    $("graph").dataset.zoom = v.k.toFixed(3);
+  }
+
+  function fitZoom() {
+    const box = $("graph");
+    const w = box.clientWidth || 1, h = box.clientHeight || 1;
+    return Math.min(w / state.size.w, h / state.size.h);
+  }
+
+  // fitView shows the whole tree, centered.
+  function fitView() {
+    const box = $("graph");
+    const k = Math.min(Math.max(fitZoom(), MIN_ZOOM), 1.25);
+    state.view = { k: k, x: (box.clientWidth - state.size.w * k) / 2, y: (box.clientHeight - state.size.h * k) / 2 };
+    applyView();
+  }
+
+  // startView opens a new tree: all of it, centered, when it fits at START_ZOOM_MIN
+  // or more (never above 100%); else at that zoom from its left edge, the root in view.
+  function startView(g, root) {
+    const box = $("graph");
+    const fitK = fitZoom();
+    if (fitK >= START_ZOOM_MIN) {
+      state.view.k = Math.min(1, fitK);
+      centerView();
+      return;
+    }
+    const r = g.node(root.ID) || g.node("c:" + root.ID) || { y: state.size.h / 2 };
+    const k = START_ZOOM_MIN, H = box.clientHeight;
+    let y = H / 2 - r.y * k;
+    y = Math.min(Math.max(y, H - state.size.h * k), 0); // no empty band above or below the tree
+    if (state.size.h * k < H) y = (H - state.size.h * k) / 2;
+    state.view = { k: k, x: 0, y: y };
+    applyView();
+  }
+
+  function centerView() {
+    const box = $("graph"), k = state.view.k;
+    state.view.x = (box.clientWidth - state.size.w * k) / 2;
+    state.view.y = (box.clientHeight - state.size.h * k) / 2;
+    applyView();
+  }
+
+  function zoomAt(factor, cx, cy) {
+    const v = state.view;
+    const k = Math.min(Math.max(v.k * factor, MIN_ZOOM), MAX_ZOOM);
+    v.x = cx - (cx - v.x) * (k / v.k);
+    v.y = cy - (cy - v.y) * (k / v.k);
+    v.k = k;
+    applyView();
+  }
+  function zoomCenter(factor) {
+    const box = $("graph");
+    zoomAt(factor, box.clientWidth / 2, box.clientHeight / 2);
+  }
+
+  function setupPanZoom() {
+    const box = $("graph");
+    box.addEventListener("wheel", (e) => {
+      if (!state.tree) return;
+      e.preventDefault();
+      const r = box.getBoundingClientRect();
+      const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
+      zoomAt(Math.exp(-dy * 0.0015), e.clientX - r.left, e.clientY - r.top);
+    }, { passive: false });
+    let drag = null;
+    box.addEventListener("pointerdown", (e) => {
+      if (e.button !== 0 || !state.tree) return;
+      drag = { id: e.pointerId, x: e.clientX, y: e.clientY, vx: state.view.x, vy: state.view.y, moved: false };
+    });
+    box.addEventListener("pointermove", (e) => {
+      if (!drag || e.pointerId !== drag.id) return;
+      const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+      if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 5) return;
+      if (!drag.moved) { drag.moved = true; box.setPointerCapture(e.pointerId); box.classList.add("panning"); }
+      state.view.x = drag.vx + dx;
+      state.view.y = drag.vy + dy;
+      applyView();
+    });
+    const end = (e) => {
+      if (!drag || e.pointerId !== drag.id) return;
+      if (drag.moved) {
+        state.suppressClick = true; // the click that ends a drag selects nothing
+        setTimeout(() => { state.suppressClick = false; }, 0);
+        box.classList.remove("panning");
+        if (box.hasPointerCapture(e.pointerId)) box.releasePointerCapture(e.pointerId);
+      }
+      drag = null;
+    };
+    box.addEventListener("pointerup", end);
+    box.addEventListener("pointercancel", end);
+    box.addEventListener("keydown", (e) => {
+      const step = 60;
+      const keys = {
+        "+": () => zoomCenter(1.2), "=": () => zoomCenter(1.2), "-": () => zoomCenter(1 / 1.2),
+        "0": () => zoomAt(1 / state.view.k, box.clientWidth / 2, box.clientHeight / 2), "f": fitView,
+        "ArrowLeft": () => { state.view.x += step; applyView(); }, "ArrowRight": () => { state.view.x -= step; applyView(); },
+        "ArrowUp": () => { state.view.y += step; applyView(); }, "ArrowDown": () => { state.view.y -= step; applyView(); },
+      };
+      if (keys[e.key] && state.tree) { e.preventDefault(); keys[e.key](); }
+    });
+    $("zoom-in").addEventListener("click", () => zoomCenter(1.25));
+    $("zoom-out").addEventListener("click", () => zoomCenter(1 / 1.25));
+    $("zoom-reset").addEventListener("click", () => zoomAt(1 / state.view.k, box.clientWidth / 2, box.clientHeight / 2));
+    $("zoom-fit").addEventListener("click", () => { if (state.tree) fitView(); });
+  }
+
+  // --- detail panel ---------------------------------------------------------------
+
+  function panelOpen() { return document.body.dataset.panel !== "closed"; }
+
+  function setPanel(open) {
+    document.body.dataset.panel = open ? "open" : "closed";
+    const t = $("panel-toggle");
+    t.textContent = open ? "details ▸" : "◂ details";
+    t.setAttribute("aria-expanded", open ? "true" : "false");
+    try { localStorage.setItem("hatchetflow.panel", open ? "open" : "closed"); } catch (_) { /* private mode */ }
+  }
+
+  // showDetail shows or hides the panel's content (hidden when nothing is selected);
+  // the graph takes the room either way.
+  function showDetail(on) {
+    $("detail").hidden = !on;
+    $("tree-body").classList.toggle("no-detail", !on);
+    if (!on) { clearTimeout(state.logsTimer); state.detailKey = ""; state.logsKey = ""; }
+  }
+
+  function markSelected() {
+    for (const g of $("graph").querySelectorAll("g.node")) g.classList.toggle("selected", g.dataset.id === state.selected);
+  }
+
+  // selectNode shows id in the detail panel; byUser opens the panel when it was closed.
+  function selectNode(id, byUser) {
     state.selected = id;
-    for (const g of $("graph").querySelectorAll("g.node")) g.classList.toggle("selected", g.dataset.id === id);
+    markSelected();
+    if (byUser && !panelOpen()) setPanel(true);
     renderDetail();
   }
 
   function renderDetail() {
     const n = state.nodes.get(state.selected);
     const panel = $("detail");
-    if (!n) { panel.hidden = true; return; }
-    panel.hidden = false;
+    if (!n) { showDetail(false); return; }
+    showDetail(true);
     panel.dataset.id = n.ID;
     panel.dataset.status = statusOf(n);
-    $("detail-title").textContent = (n.Missing ? "missing node" : (n.Kind || "node")) + " " + short(n.ID);
+    const i = state.info.get(n.ID) || {};
+    $("detail-title").textContent = (i.prefix || "") + (n.Missing ? "missing node" : (n.Kind === "signature" ? n.Task : n.Kind) || "node") + " " + tail(n.ID);
     const set = (f, v) => { panel.querySelector('[data-field="' + f + '"]').textContent = v; };
     set("id", n.ID);
     set("kind", n.Kind || "—");
@@ -489,6 +699,9 @@
     set("kwargs", pretty(n.Kwargs));
     set("result", pretty(n.Result));
     set("error", n.Error || "—");
+    const link = $("run-link");
+    link.hidden = !(/^https?:\/\//i.test(state.config.runURL || "") && n.RunID);
+    if (!link.hidden) link.href = state.config.runURL + encodeURIComponent(n.RunID);
     const actions = $("actions");
     actions.hidden = !state.config.actions || !!n.Missing;
     const st = statusOf(n);
@@ -499,7 +712,75 @@
     const retryable = ["failed", "cancelled"].includes(st) && n.Kind !== "swarm" && !state.items.has(n.ID);
     $("action-retry").disabled = !retryable;
     $("action-retry-kwargs").disabled = !retryable;
+    // The input and the logs are read again when the node changes (a new attempt, an end).
+    const key = n.ID + "|" + st + "|" + (n.Attempt || 0) + "|" + (n.RunID || "");
+    if (key !== state.detailKey) {
+      const sameNode = state.detailKey.split("|")[0] === n.ID;
+      state.detailKey = key;
+      if (!sameNode) set("input", "…");
+      loadRecord(n);
+      loadLogs(n, !sameNode);
+    }
   }
+
+  // loadRecord reads what the panel shows beyond the tree: the input the node's run
+  // was dispatched with.
+  async function loadRecord(n) {
+    const seq = ++state.recordSeq;
+    const field = $("detail").querySelector('[data-field="input"]');
+    if (n.Missing) { field.textContent = "—"; return; }
+    try {
+      const r = await getJSON("/api/record/" + encodeURIComponent(n.ID));
+      if (seq !== state.recordSeq) return;
+      field.textContent = r && r.Input !== undefined ? pretty(r.Input) : "—";
+    } catch (err) {
+      if (seq === state.recordSeq) field.textContent = err.status === 404 ? "— (gone)" : "? " + err.message;
+    }
+  }
+
+  // loadLogs reads the node's run's Hatchet logs (through the server) into the panel,
+  // again every few seconds while it runs.
+  async function loadLogs(n, fresh) {
+    clearTimeout(state.logsTimer);
+    const seq = ++state.logsSeq;
+    const body = $("logs-body"), msg = $("logs-note");
+    if (fresh) { body.replaceChildren(); msg.textContent = "reading…"; }
+    $("logs").dataset.state = "loading";
+    if (n.Missing) { msg.textContent = "the record is gone"; $("logs").dataset.state = "none"; return; }
+    let res;
+    try {
+      res = await getJSON("/api/logs/" + encodeURIComponent(n.ID));
+    } catch (err) {
+      if (seq !== state.logsSeq) return;
+      body.replaceChildren();
+      msg.textContent = err.status === 503 ? err.message : "could not read the logs: " + err.message;
+      $("logs").dataset.state = "error";
+      return;
+    }
+    if (seq !== state.logsSeq) return;
+    const lines = res.Lines || [];
+    if (!res.RunID) {
+      msg.textContent = n.Kind === "chain" ? "a chain runs as its steps: select a step" : "no run yet";
+    } else {
+      msg.textContent = lines.length ? lines.length + " line" + (lines.length === 1 ? "" : "s") + (res.Truncated ? " (the latest)" : "")
+        : "no log lines";
+    }
+    body.replaceChildren(...lines.map((l) => {
+      const d = new Date(l.Time);
+      const ts = isNaN(d.getTime()) ? "" : pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + "." + pad(d.getMilliseconds(), 3);
+      const row = el("div", { class: "lvl-" + (l.Level || "INFO") });
+      row.append(el("span", { class: "ts" }, ts + " "), (l.Level || "INFO").padEnd(5) + " " +
+        (l.Attempt > 1 ? "[attempt " + l.Attempt + "] " : "") + (l.Task && !l.Task.startsWith(n.Task || "\u0000") ? "[" + l.Task + "] " : "") + l.Message);
+      return row;
+    }));
+    $("logs").dataset.state = "loaded";
+    $("logs").dataset.lines = String(lines.length);
+    if (statusOf(n) === "active") {
+      state.logsTimer = setTimeout(() => { const m = state.nodes.get(state.selected); if (m && m.ID === n.ID) loadLogs(m, false); }, 3000);
+    }
+  }
+
+  // --- actions -------------------------------------------------------------------
 
   async function act(action) {
     const id = state.selected;
@@ -511,14 +792,14 @@
       let kw = null;
       try { kw = JSON.parse($("action-retry-kwargs").value); } catch (_) { /* reported below */ }
       if (!kw || typeof kw !== "object" || Array.isArray(kw)) {
-        setProblem("action", "retry " + short(id) + ': kwargs must be a JSON object, like {"n": 3}');
+        setProblem("action", "retry " + tail(id) + ': kwargs must be a JSON object, like {"n": 3}');
         return;
       }
       body.kwargs = kw;
     }
     const buttons = $("actions").querySelectorAll("button");
     buttons.forEach((b) => { b.dataset.wasDisabled = b.disabled ? "1" : ""; b.disabled = true; });
-    note(action + " " + short(id) + "…");
+    note(action + " " + tail(id) + "…");
     try {
       const r = await fetch("/api/tree/" + encodeURIComponent(id) + "/" + action, {
         method: "POST",
@@ -529,11 +810,11 @@
       try { res = await r.json(); } catch (_) { /* not JSON */ }
       if (!r.ok) throw new Error((res && res.error) || r.status + " " + r.statusText);
       setProblem("action", "");
-      note(action + " " + short(id) + ": done");
+      note(action + " " + tail(id) + ": done");
       if (action === "retry") $("action-retry-kwargs").value = "";
     } catch (err) {
       note("");
-      setProblem("action", action + " " + short(id) + ": " + err.message);
+      setProblem("action", action + " " + tail(id) + ": " + err.message);
     } finally {
       buttons.forEach((b) => { b.disabled = b.dataset.wasDisabled === "1"; });
       renderDetail();
@@ -550,6 +831,9 @@
     }
     $("mode").textContent = state.config.actions ? "actions enabled" : "read-only";
     document.body.dataset.actions = state.config.actions ? "1" : "0";
+    let saved = null;
+    try { saved = localStorage.getItem("hatchetflow.panel"); } catch (_) { /* private mode */ }
+    setPanel(saved !== "closed");
     for (const id of ["filter-status", "filter-since", "filter-roots"]) $(id).addEventListener("change", subscribeList);
     $("filter-task").addEventListener("change", subscribeList);
     $("search").addEventListener("input", applySearch);
@@ -558,10 +842,18 @@
       if (e.key === "Enter" && UUID_RE.test(v)) openTreeLink(v.toLowerCase());
     });
     $("list-more").addEventListener("click", loadMore);
+    $("panel-toggle").addEventListener("click", () => setPanel(!panelOpen()));
+    $("detail-close").addEventListener("click", () => setPanel(false));
+    $("detail").querySelector('button.copy[data-copy="id"]').addEventListener("click", (e) => {
+      const shown = $("detail").querySelector('[data-field="id"]');
+      copyText(shown.textContent, shown, e.currentTarget);
+    });
+    $("logs-refresh").addEventListener("click", () => { const n = state.nodes.get(state.selected); if (n) loadLogs(n, false); });
     $("action-cancel").addEventListener("click", () => act("cancel"));
     $("action-suspend").addEventListener("click", () => act("suspend"));
     $("action-resume").addEventListener("click", () => act("resume"));
     $("action-retry").addEventListener("click", () => act("retry"));
+    setupPanZoom();
     window.addEventListener("hashchange", () => openTree(treeFromHash()));
     await loadTasks();
     subscribeList();
