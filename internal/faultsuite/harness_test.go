@@ -90,6 +90,9 @@ type suite struct {
 	start    time.Time
 	workers  []*worker
 	mu       sync.Mutex
+	// workerEnv is added to the environment of the workers started next (a scenario
+	// points some at a second engine).
+	workerEnv []string
 }
 
 type suiteOpt struct {
@@ -189,7 +192,7 @@ func (s *suite) startWorkerBinary(bin, name, mode string, flags ...string) *work
 	args := append([]string{"-redis", s.redisURL, "-count-redis", s.countURL, "-prefix", s.prefix,
 		"-name", name, "-mode", mode}, flags...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = os.Environ() // includes this test's HATCHET_CLIENT_NAMESPACE
+	cmd.Env = append(os.Environ(), s.workerEnv...) // includes this test's HATCHET_CLIENT_NAMESPACE
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	w := &worker{name: name, cmd: cmd, exited: make(chan struct{}), stderr: &lockedBuffer{}}
 	cmd.Stderr = w.stderr
