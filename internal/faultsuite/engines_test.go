@@ -48,10 +48,10 @@ func startSecondEngine(t *testing.T) string {
 	}
 	grpc := freePort(t)
 	override := map[string]string{
-		"SERVER_GRPC_PORT":              fmt.Sprint(grpc),
-		"SERVER_GRPC_BROADCAST_ADDRESS": fmt.Sprintf("127.0.0.1:%d", grpc),
+		"SERVER_GRPC_PORT":                                       fmt.Sprint(grpc),
+		"SERVER_GRPC_BROADCAST_ADDRESS":                          fmt.Sprintf("127.0.0.1:%d", grpc),
 		"SERVER_INTERNAL_CLIENT_INTERNAL_GRPC_BROADCAST_ADDRESS": fmt.Sprintf("127.0.0.1:%d", grpc),
-		"SERVER_PORT": fmt.Sprint(freePort(t)),
+		"SERVER_PORT":                                            fmt.Sprint(freePort(t)),
 	}
 	var env []string
 	for _, kv := range strings.Split(string(environ), "\x00") {
