@@ -708,8 +708,9 @@
     $("action-cancel").disabled = !["pending", "active", "suspended"].includes(st);
     $("action-suspend").disabled = !["pending", "active"].includes(st);
     $("action-resume").disabled = st !== "suspended";
-    // Retry: a failed or cancelled signature or chain, not a swarm or a swarm's item.
-    const retryable = ["failed", "cancelled"].includes(st) && n.Kind !== "swarm" && !state.items.has(n.ID);
+    // Retry: a failed or cancelled signature or chain, a failed swarm (its failed items
+    // run again); not a cancelled swarm or a swarm's item (retry its swarm).
+    const retryable = (n.Kind === "swarm" ? st === "failed" : ["failed", "cancelled"].includes(st)) && !state.items.has(n.ID);
     $("action-retry").disabled = !retryable;
     $("action-retry-kwargs").disabled = !retryable;
     // The input and the logs are read again when the node changes (a new attempt, an end).
