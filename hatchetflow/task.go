@@ -241,13 +241,18 @@ func (c *Client) addTask(def *taskDef) error {
 	return nil
 }
 
-// RegisterTasks writes the registry entries of every task registered on c (name →
-// input schema, return field, retries) to Redis in one command, so producers elsewhere
-// can sign them by name, loads the store's Lua scripts, and checks the standing
+// RegisterTasks checks the Redis layout (redisstore.Layout: a Redis written by a newer
+// release gives an error matching redisstore.ErrLayoutTooNew, and nothing is written),
+// writes the registry entries of every task registered on c (name → input schema,
+// return field, retries) to Redis in one command, so producers elsewhere can sign them
+// by name, loads the store's Lua scripts, and checks the standing
 // signatures ([WithStandingSignature]) as Save would check them, writing nothing: a
 // callback of an unknown task, or one that does not fit, is a
 // [*StandingSignatureError]. [Client.NewWorker] calls it.
 func (c *Client) RegisterTasks(ctx context.Context) error {
+	if _, err := c.store.CheckLayout(ctx); err != nil {
+		return err // a newer release's Redis: this worker must not write to it
+	}
 	defs := c.registeredTasks()
 	entries := make([]redisstore.TaskDef, len(defs))
 	for i, d := range defs {
