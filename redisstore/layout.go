@@ -33,7 +33,9 @@ func (e *LayoutError) Error() string {
 }
 
 // Is reports ErrLayoutTooNew.
-func (e *LayoutError) Is(target error) bool { return target == ErrLayoutTooNew && e.Found > e.Supported }
+func (e *LayoutError) Is(target error) bool {
+	return target == ErrLayoutTooNew && e.Found > e.Supported
+}
 
 // layoutKey is the key that names the prefix's layout.
 func (s *Store) layoutKey() string { return s.prefix + ":{registry}:layout" }
