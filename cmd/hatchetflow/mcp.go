@@ -17,7 +17,6 @@ import (
 
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/hatchetflow/go/hatchetflow"
 	"github.com/hatchetflow/go/internal/engine"
@@ -56,24 +55,16 @@ func runMCP(ctx context.Context, args []string, redisURL, prefix string, timeout
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	opt, err := redis.ParseURL(redisURL)
-	if err != nil {
-		fmt.Fprintln(stderr, "hatchetflow: --redis:", err)
-		return exitUsage
+	rdb, code := serveRedis(ctx, redisURL, stderr)
+	if rdb == nil {
+		return code
 	}
-	rdb := redis.NewClient(opt)
 	defer rdb.Close()
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err = rdb.Ping(pctx).Err()
-	cancel()
-	if err != nil {
-		fmt.Fprintln(stderr, "hatchetflow: connect to Redis:", err)
-		return exitFailed
-	}
 	opts := []hatchetflow.Option{hatchetflow.WithKeyPrefix(prefix)}
 	var hc *hatchet.Client
 	if *allowActions {
 		var more []hatchetflow.Option
+		var err error
 		if hc, more, err = connect(); err != nil {
 			fmt.Fprintln(stderr, "hatchetflow: connect to Hatchet (HATCHET_CLIENT_*):", err)
 			return exitFailed

@@ -63,20 +63,11 @@ func runUI(ctx context.Context, args []string, redisURL, prefix string, stdout, 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	opt, err := redis.ParseURL(redisURL)
-	if err != nil {
-		fmt.Fprintln(stderr, "hatchetflow: --redis:", err)
-		return exitUsage
+	rdb, code := serveRedis(ctx, redisURL, stderr)
+	if rdb == nil {
+		return code
 	}
-	rdb := redis.NewClient(opt)
 	defer rdb.Close()
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err = rdb.Ping(pctx).Err()
-	cancel()
-	if err != nil {
-		fmt.Fprintln(stderr, "hatchetflow: connect to Redis:", err)
-		return exitFailed
-	}
 	opts := []hatchetflow.Option{hatchetflow.WithKeyPrefix(prefix)}
 	var hc, logs *hatchet.Client // logs: the SDK client the run logs are read through
 	if *allowActions {
@@ -159,4 +150,25 @@ func browsable(addr string) string {
 		return net.JoinHostPort("127.0.0.1", port)
 	}
 	return addr
+}
+
+// serveRedis connects to the Redis at redisURL for a serving command (ui, mcp) and
+// checks it answers within 5 s. It returns nil and the exit code after printing why
+// when it cannot: a malformed URL is a usage error, an unreachable Redis a failure.
+func serveRedis(ctx context.Context, redisURL string, stderr io.Writer) (*redis.Client, int) {
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		fmt.Fprintln(stderr, "hatchetflow: --redis:", err)
+		return nil, exitUsage
+	}
+	rdb := redis.NewClient(opt)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = rdb.Ping(pctx).Err()
+	cancel()
+	if err != nil {
+		_ = rdb.Close()
+		fmt.Fprintln(stderr, "hatchetflow: connect to Redis:", err)
+		return nil, exitFailed
+	}
+	return rdb, exitOK
 }
