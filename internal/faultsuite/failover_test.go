@@ -58,7 +58,7 @@ func startSentinelSet(t *testing.T) *sentinelSet {
 	defer sc.Close()
 	for {
 		replicas, err := sc.Replicas(ctx, sentinelMaster).Result()
-		if err == nil && len(replicas) == 1 && replicas[0]["flags"] == "slave" {
+		if err == nil && len(replicas) == 1 && replicas[0]["flags"] == "slave" && replicas[0]["master-link-status"] == "ok" {
 			return s
 		}
 		if ctx.Err() != nil {
@@ -77,7 +77,18 @@ func (s *sentinelSet) failover(ctx context.Context, t *testing.T) {
 	t.Helper()
 	sc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.sentinel)})
 	defer sc.Close()
-	must(t, sc.Failover(ctx, sentinelMaster).Err())
+	// The Sentinel refuses a failover (NOGOODSLAVE) until it has seen the replica in
+	// sync in its own checks: ask again for a while.
+	for {
+		err := sc.Failover(ctx, sentinelMaster).Err()
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "NOGOODSLAVE") || ctx.Err() != nil {
+			t.Fatalf("SENTINEL FAILOVER: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	for {
 		addr, err := sc.GetMasterAddrByName(ctx, sentinelMaster).Result()
 		if err == nil && len(addr) == 2 && addr[1] == strconv.Itoa(s.replica) {
