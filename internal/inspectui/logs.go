@@ -61,24 +61,13 @@ type RunLogs struct {
 // handleLogs serves GET /api/logs/{id}: the Hatchet logs of the run that owns the
 // record id, read by the run id stored on the record (never one the client names).
 func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if err := checkID(id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), logsTimeout)
 	defer cancel()
-	recs, err := s.backend.Records(ctx, []string{id})
-	if err != nil {
-		s.fail(w, r, err)
+	rec, ok := s.pathRecord(ctx, w, r)
+	if !ok {
 		return
 	}
-	rec := recs[id]
-	if rec == nil {
-		s.fail(w, r, notFound(id))
-		return
-	}
-	out := &RunLogs{ID: id, RunID: rec.RunID, Lines: []LogLine{}}
+	out := &RunLogs{ID: r.PathValue("id"), RunID: rec.RunID, Lines: []LogLine{}}
 	if rec.RunID != "" {
 		logs, err := s.backend.Logs(ctx, rec.RunID)
 		if err != nil {

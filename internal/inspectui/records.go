@@ -137,24 +137,32 @@ func (s *Server) withPreviews(ctx context.Context, page *Page) {
 
 // handleRecord serves GET /api/record/{id}.
 func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
+	defer cancel()
+	if rec, ok := s.pathRecord(ctx, w, r); ok {
+		writeJSON(w, http.StatusOK, rec)
+	}
+}
+
+// pathRecord reads the record the request's {id} names; when it cannot (a malformed
+// id, a read error, no such record) it answers the request with the error and ok is
+// false.
+func (s *Server) pathRecord(ctx context.Context, w http.ResponseWriter, r *http.Request) (rec *Record, ok bool) {
 	id := r.PathValue("id")
 	if err := checkID(id); err != nil {
 		s.fail(w, r, err)
-		return
+		return nil, false
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
-	defer cancel()
 	recs, err := s.backend.Records(ctx, []string{id})
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return nil, false
 	}
-	rec := recs[id]
-	if rec == nil {
+	if rec = recs[id]; rec == nil {
 		s.fail(w, r, notFound(id))
-		return
+		return nil, false
 	}
-	writeJSON(w, http.StatusOK, rec)
+	return rec, true
 }
 
 func notFound(id string) error { return &hatchetflow.SignatureNotFoundError{ID: id} }
