@@ -10,7 +10,8 @@
 //	hatchetflow [flags] suspend ID     suspend (--cancel-running: rerun the running attempt on resume)
 //	hatchetflow [flags] resume ID      resume
 //	hatchetflow [flags] retry ID       run a failed or cancelled signature or chain again from
-//	                                   the failed step (--kwargs '{"k":1}': merged over its kwargs)
+//	                                   the failed step, or a failed swarm's failed items
+//	                                   (--kwargs '{"k":1}': merged over its kwargs)
 //	hatchetflow [flags] delete ID      delete the whole tree
 //	hatchetflow [flags] ui             the web page (docs/inspector.md)
 //	hatchetflow [flags] mcp            the MCP server for assistants, over stdio
