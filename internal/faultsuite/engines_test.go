@@ -17,10 +17,11 @@ import (
 	fs "github.com/hatchetflow/go/internal/faultsuite"
 )
 
-// startSecondEngine starts a second hatchet-engine process on the stack's database and
-// message queue (its config copied with other ports), as Hatchet scales past one
-// machine, and returns its gRPC address. The stack's state directory is
-// HATCHETFLOW_STATE_DIR, else the repository's .state.
+// startSecondEngine starts a second engine process (`hfengine serve --no-api`) on the
+// stack's database and message queue, as Hatchet scales past one machine, and returns
+// its gRPC address. It gets a state directory of its own holding a copy of the stack's
+// keys (config/server.yaml), and the running engine's environment with other ports.
+// The stack's state directory is HATCHETFLOW_STATE_DIR, else the repository's .state.
 func startSecondEngine(t *testing.T) string {
 	t.Helper()
 	state := os.Getenv("HATCHETFLOW_STATE_DIR")
@@ -31,11 +32,17 @@ func startSecondEngine(t *testing.T) string {
 		}
 		state = filepath.Join(strings.TrimSpace(string(top)), ".state")
 	}
-	bin := filepath.Join(state, "bin", "hatchet-engine")
+	bin := filepath.Join(state, "bin", "hfengine")
 	if _, err := os.Stat(bin); err != nil {
 		t.Skipf("no engine binary in %s: %v", state, err)
 	}
+	keys, err := os.ReadFile(filepath.Join(state, "config", "server.yaml"))
+	if err != nil {
+		t.Skipf("no engine keys in %s: %v", state, err)
+	}
 	dir := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(dir, "config"), 0o700))
+	must(t, os.WriteFile(filepath.Join(dir, "config", "server.yaml"), keys, 0o600))
 	// The stack configures its engine through the environment: start the second one
 	// with the first one's, other ports aside.
 	pid, err := os.ReadFile(filepath.Join(state, "run", "engine.pid"))
@@ -47,6 +54,8 @@ func startSecondEngine(t *testing.T) string {
 		t.Skipf("cannot read the engine's environment: %v", err)
 	}
 	grpc := freePort(t)
+	// SERVER_URL stays: the workers' token carries it, and each engine checks it. The
+	// REST port is not served (--no-api) but moved anyway, off the first engine's.
 	override := map[string]string{
 		"SERVER_GRPC_PORT":                                       fmt.Sprint(grpc),
 		"SERVER_GRPC_BROADCAST_ADDRESS":                          fmt.Sprintf("127.0.0.1:%d", grpc),
@@ -63,7 +72,7 @@ func startSecondEngine(t *testing.T) string {
 	for k, v := range override {
 		env = append(env, k+"="+v)
 	}
-	cmd := exec.Command(bin, "--config", filepath.Join(state, "config"))
+	cmd := exec.Command(bin, "serve", "--state", dir, "--no-api")
 	cmd.Env = env
 	logf, err := os.Create(filepath.Join(dir, "engine.log"))
 	must(t, err)

@@ -9,8 +9,8 @@ import (
 )
 
 // cpuSample is CPU time used so far (Linux /proc; zero elsewhere): by the Hatchet
-// engine, by PostgreSQL (all its processes), by this process, and by the whole machine
-// (busy and total, all cores).
+// engine (the processes isEngineComm names), by PostgreSQL (all its processes), by
+// this process, and by the whole machine (busy and total, all cores).
 type cpuSample struct {
 	engine, postgres, self time.Duration
 	busy, total            time.Duration
@@ -50,7 +50,7 @@ func sampleCPU() cpuSample {
 		}
 		d := ticks(sum)
 		switch {
-		case strings.HasPrefix(comm, "hatchet-engine"):
+		case isEngineComm(comm):
 			s.engine += d
 		case comm == "postgres" || strings.HasPrefix(comm, "postgres:"):
 			s.postgres += d
@@ -74,6 +74,13 @@ func sampleCPU() cpuSample {
 		}
 	}
 	return s
+}
+
+// isEngineComm reports whether a process name (/proc/PID/stat's comm, cut to 15
+// bytes) is a Hatchet engine: the stack's hfengine (engine and REST API in one
+// process) or Hatchet's own hatchet-engine binary.
+func isEngineComm(comm string) bool {
+	return comm == "hfengine" || strings.HasPrefix(comm, "hatchet-engine")
 }
 
 func (s cpuSample) sub(o cpuSample) cpuSample {
