@@ -21,6 +21,10 @@ func TestPIDMatchesGuardsAgainstReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := cmd.Process.Pid
+	// Start returns once exec has begun; the new command line shows up a moment later.
+	for i := 0; i < 100 && !PIDMatches(pid, "sleep"); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if !PIDMatches(pid, "sleep") {
 		t.Errorf("PIDMatches(%d, sleep) = false for a running sleep", pid)
 	}

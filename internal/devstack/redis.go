@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -100,7 +101,7 @@ func (s *Stack) startOwnRedis(ctx context.Context) (int, error) {
 	bin := s.redisServerBin()
 	if bin == "" || !isExecutable(bin) {
 		if !s.cfg.CI {
-			return 0, fmt.Errorf("Redis not found: set REDIS_URL, run a server on 127.0.0.1:6379, or apt-get install redis-server")
+			return 0, errors.New("no Redis found: set REDIS_URL, run a server on 127.0.0.1:6379, or apt-get install redis-server")
 		}
 		if err := s.ensureAptPackage(ctx, "redis-server"); err != nil {
 			return 0, err

@@ -390,7 +390,7 @@ func TestRedisOptionalWithoutRedisServer(t *testing.T) {
 	g.cfg.RedisServer = ""
 	g.cfg.Path = t.TempDir()
 	g.cfg.GoCmd = filepath.Join(g.fakes, "go")
-	if err := g.stack().Up(ctx, ""); err == nil || !strings.Contains(err.Error(), "Redis not found") {
+	if err := g.stack().Up(ctx, ""); err == nil || !strings.Contains(err.Error(), "no Redis found") {
 		t.Fatalf("up without Redis = %v", err)
 	}
 }

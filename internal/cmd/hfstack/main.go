@@ -67,8 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	flag := map[string]string{"up": "--record", "down": "--only"}[cmd]
 	value := ""
-	for len(args) > 0 {
-		if flag == "" || args[0] != flag || len(args) < 2 {
+	for flag != "" && len(args) > 0 { // env, status and build ignore arguments, as scripts/stack did
+		if args[0] != flag || len(args) < 2 {
 			return fail(fmt.Errorf("%s: unknown argument %s", cmd, args[0]))
 		}
 		value, args = args[1], args[2:]
