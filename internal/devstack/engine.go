@@ -119,7 +119,7 @@ func (s *Stack) startEngine(ctx context.Context) error {
 	if err := appendLine(logPath, fmt.Sprintf("=== %s start (%s queue)", time.Now().Format(time.RFC3339), s.cfg.MQ)); err != nil {
 		return err
 	}
-	proc, err := StartDetached(bin, []string{"serve", "--state", s.cfg.StateDir}, env, logPath)
+	proc, err := StartDetached(ctx, bin, []string{"serve", "--state", s.cfg.StateDir}, env, logPath)
 	if err != nil {
 		return err
 	}

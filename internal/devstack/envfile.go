@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -40,7 +41,10 @@ func (s *Stack) writeEnv() error {
 }
 
 // Env copies .state/env to w (`scripts/stack env`).
-func (s *Stack) Env(w io.Writer) error {
+func (s *Stack) Env(ctx context.Context, w io.Writer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	b, err := os.ReadFile(s.cfg.envPath())
 	if err != nil {
 		return fmt.Errorf("no %s; run scripts/stack up first: %w", s.cfg.envPath(), err)

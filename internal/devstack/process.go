@@ -37,9 +37,12 @@ func (p *Proc) Exited() bool {
 
 // StartDetached starts bin with args and env in a session of its own (so a terminal's
 // signals do not reach it), stdin from /dev/null, stdout and stderr appended to
-// logPath. It outlives the caller; while the caller runs, a goroutine reaps it when it
-// exits.
-func StartDetached(bin string, args, env []string, logPath string) (*Proc, error) {
+// logPath. It outlives the caller and ctx (which is only checked before the start);
+// while the caller runs, a goroutine reaps it when it exits.
+func StartDetached(ctx context.Context, bin string, args, env []string, logPath string) (*Proc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("log file: %w", err)

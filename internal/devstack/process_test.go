@@ -81,7 +81,7 @@ func startFakeEngine(t *testing.T, mode string) (*Proc, int) {
 	writeTestFile(t, filepath.Join(state, "fake-engine-mode"), mode)
 	grpc, http := freePort(t), freePort(t)
 	env := append(os.Environ(), "SERVER_GRPC_PORT="+strconv.Itoa(grpc), "SERVER_PORT="+strconv.Itoa(http))
-	p, err := StartDetached(bin, []string{"serve", "--state", state}, env, filepath.Join(state, "engine.log"))
+	p, err := StartDetached(context.Background(), bin, []string{"serve", "--state", state}, env, filepath.Join(state, "engine.log"))
 	if err != nil {
 		t.Fatal(err)
 	}

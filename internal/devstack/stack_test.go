@@ -276,7 +276,7 @@ func mustStart(t *testing.T, name string, args ...string) int {
 	if err != nil {
 		t.Skip(err)
 	}
-	p, err := StartDetached(bin, args, os.Environ(), filepath.Join(t.TempDir(), "log"))
+	p, err := StartDetached(context.Background(), bin, args, os.Environ(), filepath.Join(t.TempDir(), "log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +426,7 @@ func TestSharedRedisAndRedisURL(t *testing.T) {
 // mustStartFake starts a fake in the foreground (no daemonizing) and kills it at the end.
 func mustStartFake(t *testing.T, bin string, args ...string) int {
 	t.Helper()
-	p, err := StartDetached(bin, args, os.Environ(), filepath.Join(t.TempDir(), "log"))
+	p, err := StartDetached(context.Background(), bin, args, os.Environ(), filepath.Join(t.TempDir(), "log"))
 	if err != nil {
 		t.Fatal(err)
 	}

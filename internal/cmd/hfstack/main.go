@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "build", "engine":
 		err = s.Build(ctx)
 	case "env":
-		err = s.Env(stdout)
+		err = s.Env(ctx, stdout)
 	case "status":
 		err = s.Status(ctx, stdout)
 	}
