@@ -26,7 +26,7 @@ status:
 env:
 	@$(STACK) env
 
-engine: ## only build the Hatchet binaries into .state/bin (cached per machine)
+engine: ## only build the engine binary, .state/bin/hfengine (cached per machine)
 	$(STACK) build
 
 # Every test against an engine on the RabbitMQ queue, then the fault suite and the engine-fault
