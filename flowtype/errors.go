@@ -23,8 +23,9 @@ var (
 	ErrTransition = errors.New("hatchetflow: status transition refused")
 )
 
-// SignatureNotFoundError names a signature id that no stored signature has (never
-// saved, expired or deleted).
+// SignatureNotFoundError names a signature id that no stored signature has: never
+// saved, expired, deleted, or lost by Redis (a restart without persistence, an
+// eviction, or a failover to a replica that had not received it; docs/deploy.md).
 type SignatureNotFoundError struct {
 	// ID is the signature id.
 	ID string
@@ -38,7 +39,8 @@ func (e *SignatureNotFoundError) Error() string {
 	if e.Callback {
 		what = "callback signature"
 	}
-	return fmt.Sprintf("hatchetflow: %s %q not found (never saved, expired or deleted)", what, e.ID)
+	return fmt.Sprintf("hatchetflow: %s %q not found (never saved, expired, deleted, or lost by Redis: "+
+		"a restart without persistence, an eviction, or a failover to a replica that had not received it)", what, e.ID)
 }
 
 // Is reports whether target is [ErrSignatureNotFound].
