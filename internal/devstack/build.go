@@ -188,7 +188,7 @@ func (s *Stack) EnsureEngine(ctx context.Context) error {
 		EngineName, key.HatchetVersion, key.GoVersion, key.SourceHash)
 	err = s.log.Step(name, func() error {
 		tmp := fmt.Sprintf("%s.tmp.%d", bin, os.Getpid())
-		cmd, err := s.command(ctx, s.cfg.GoCmd, nil, "build", "-trimpath", "-ldflags", "-s -w", "-o", tmp, "./cmd/"+EngineName)
+		cmd, err := s.command(ctx, s.cfg.GoCmd, nil, "build", "-ldflags", "-s -w", "-o", tmp, "./cmd/"+EngineName)
 		if err != nil {
 			return err
 		}

@@ -97,7 +97,7 @@ func TestEnsureEngineBuildsCachesAndReuses(t *testing.T) {
 		t.Fatalf("go build calls = %d, want 1", builds())
 	}
 	call := devstacktest.Calls(f.fakes, "go")[0]
-	if !strings.Contains(call, "build in "+filepath.Join(f.root, "tools", "hatchet")+": -trimpath -ldflags -s -w -o "+bin+".tmp.") ||
+	if !strings.Contains(call, "build in "+filepath.Join(f.root, "tools", "hatchet")+": -ldflags -s -w -o "+bin+".tmp.") ||
 		!strings.HasSuffix(call, "./cmd/hfengine") {
 		t.Errorf("go build call = %q; want a temporary -o in .state/bin, in tools/hatchet", call)
 	}
