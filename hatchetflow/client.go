@@ -1,6 +1,7 @@
 package hatchetflow
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -60,6 +61,9 @@ func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts 
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if len(cfg.OptionErrors) > 0 {
+		return nil, cfg.OptionErrors[0]
+	}
 	if redisClient == nil {
 		return nil, ErrNoRedis
 	}
@@ -80,6 +84,9 @@ func New(hatchetClient *hatchet.Client, redisClient redis.UniversalClient, opts 
 		cfg:     cfg,
 		tel:     tel,
 		tasks:   map[string]*taskDef{},
+	}
+	if err := checkReplicaAcks(c.store, redisClient); err != nil {
+		return nil, err
 	}
 	c.registerInternal()
 	switch {
@@ -124,4 +131,26 @@ func (c *Client) registeredTasks() []*taskDef {
 		out = append(out, c.tasks[n])
 	}
 	return out
+}
+
+// checkReplicaAcks refuses a [WithReplicaAcks] timeout that is not below the Redis
+// client's ReadTimeout: a pipelined WAIT's reply is read under it, so the client would
+// time out (and drop the connection) before WAIT answers.
+func checkReplicaAcks(store *redisstore.Store, rdb redis.UniversalClient) error {
+	replicas, timeout := store.ReplicaAcks()
+	if replicas == 0 {
+		return nil
+	}
+	var read time.Duration // 0: no read deadline, or another client: not checked
+	switch r := rdb.(type) {
+	case *redis.Client:
+		read = r.Options().ReadTimeout
+	case *redis.ClusterClient:
+		read = r.Options().ReadTimeout
+	}
+	if read > 0 && timeout >= read {
+		return &InvalidOptionError{Option: "WithReplicaAcks",
+			Detail: fmt.Sprintf("timeout %v is not below the Redis client's ReadTimeout %v", timeout, read)}
+	}
+	return nil
 }

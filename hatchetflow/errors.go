@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/hatchetflow/go/flowtype"
+	"github.com/hatchetflow/go/redisstore"
 )
 
 var (
@@ -84,7 +85,35 @@ var (
 	ErrRetriesExhausted = errors.New("hatchetflow: attempt beyond the task's retries")
 	// ErrStandingSignature is matched by [*StandingSignatureError].
 	ErrStandingSignature = errors.New("hatchetflow: invalid standing signature")
+	// ErrReplication is matched by [*ReplicationError]: with [WithReplicaAcks], a
+	// write applied on the Redis master but fewer replicas than wanted acknowledged it
+	// in time. It is redisstore.ErrReplication.
+	ErrReplication = redisstore.ErrReplication
+	// ErrInvalidOption is matched by [*InvalidOptionError].
+	ErrInvalidOption = errors.New("hatchetflow: invalid option")
 )
+
+// ReplicationError reports a write the Redis master applied that fewer replicas than
+// [WithReplicaAcks] asks for acknowledged within its timeout: a failover now could
+// lose it. The operation's outcome is unknown, as after a lost reply; hatchetflow's
+// steps retry it (every store transition is idempotent for its run), and a call of the
+// API that returns it may be repeated. It matches [ErrReplication] (redisstore's
+// type).
+type ReplicationError = redisstore.ReplicationError
+
+// InvalidOptionError reports an option of [New] given a value it cannot work with.
+type InvalidOptionError struct {
+	// Option is the option's name; Detail what is wrong with its value.
+	Option, Detail string
+}
+
+// Error implements error.
+func (e *InvalidOptionError) Error() string {
+	return fmt.Sprintf("hatchetflow: option %s: %s", e.Option, e.Detail)
+}
+
+// Is reports whether target is [ErrInvalidOption].
+func (e *InvalidOptionError) Is(target error) bool { return target == ErrInvalidOption }
 
 // StandingSignatureError reports a [WithStandingSignature] that cannot work: [NewTask]
 // refuses one of another task (it also matches [ErrWrongTask]), one given twice, one

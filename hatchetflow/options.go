@@ -1,6 +1,7 @@
 package hatchetflow
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -58,6 +59,39 @@ func WithoutBulkDispatch() Option { return func(c *config) { c.BulkOff = true } 
 // will never run, are kept. Default 3 h.
 func WithDoneTTL(d time.Duration) Option {
 	return func(c *config) { c.StoreOptions = append(c.StoreOptions, redisstore.WithDoneTTL(d)) }
+}
+
+// WithReplicaAcks makes every write hatchetflow makes to Redis (each transition of a
+// signature, each save, each dispatch marker) wait until replicas replicas hold it,
+// for at most timeout (Redis WAIT, sent in the same round trip as the write). Default
+// off (replicas 0): a write returns once the master applied it and Redis replicates
+// asynchronously, so a failover (Sentinel, Cluster) that promotes a replica that had
+// not received it loses it, and a Finish that marked a signature done could be undone.
+//
+// When fewer replicas acknowledge within timeout, the operation returns an error
+// matching [ErrReplication]: the write applied on the master but may not survive a
+// failover. hatchetflow's steps retry it like a lost Redis reply (docs/deploy.md).
+//
+// The trade-off: every write waits for the replica's acknowledgement (about one
+// replica round trip more per transition; the write and the wait share one round
+// trip to the master), and a replica that lags or is down makes writes fail after
+// timeout instead of succeeding. timeout must be below the Redis client's
+// ReadTimeout (5 s by default in go-redis v9.23). replicas < 0, or a timeout <= 0 with replicas > 0, is
+// an [*InvalidOptionError] from [New], and so is a timeout not below the client's
+// ReadTimeout. Reads never wait.
+func WithReplicaAcks(replicas int, timeout time.Duration) Option {
+	return func(c *config) {
+		switch {
+		case replicas < 0:
+			c.OptionErrors = append(c.OptionErrors, &InvalidOptionError{Option: "WithReplicaAcks",
+				Detail: fmt.Sprintf("replicas is %d: it must be 0 (off) or more", replicas)})
+		case replicas > 0 && timeout <= 0:
+			c.OptionErrors = append(c.OptionErrors, &InvalidOptionError{Option: "WithReplicaAcks",
+				Detail: fmt.Sprintf("timeout is %v: waiting for %d replicas needs a positive timeout", timeout, replicas)})
+		default:
+			c.StoreOptions = append(c.StoreOptions, redisstore.WithReplicaAcks(replicas, timeout))
+		}
+	}
 }
 
 // WithKeyPrefix sets the prefix of every Redis key. Default "hf".

@@ -77,8 +77,13 @@ func (c *Client) mainStep(def *taskDef) engine.StepFunc {
 		if def.kind == redisstore.KindDurable && hctx.DurableTaskInvocationCount() > 1 {
 			maxCalls = 0 // a restored durable task replays the same attempt (durable.go)
 		}
+		applied := false // Start applied on the master but not on the replicas (WithReplicaAcks)
 		err := c.retrying(ctx, "start", func() (err error) {
+			if applied { // running Start again would count one more call: wait instead
+				return c.store.AwaitReplicas(ctx, sigID)
+			}
 			outcome, rec, err = c.store.StartWithInput(ctx, sigID, runID, hctx.RetryCount()+1, held, maxCalls)
+			applied = errors.Is(err, redisstore.ErrReplication) && rec != nil
 			return err
 		})
 		switch {

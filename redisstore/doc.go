@@ -16,6 +16,8 @@
 //	hf:{lease}:NAME      string: the holder of a lease (the reconciler's), with a TTL
 //	hf:{settle}:engine   sorted set: signatures whose runs no hatchetflow step settles,
 //	                     scored by dispatch time (watch.go)
+//	hf:ack:{TAG}         string: the barrier each write of [WithReplicaAcks] sets before WAIT,
+//	                     one per hash tag it wrote to, expiring a minute after its last use
 //
 // Each callback is one field of its parent's record ("o:<id>", "e:<id>" or, for a
 // finally callback, "f:<id>"; a chain's error and finally callbacks are carried by
@@ -44,4 +46,11 @@
 // before their parent); starting a run is one script; finishing is one script plus one
 // pipeline that records dispatch markers and shortens the dead branch's TTL. A listing
 // ([Store.List]) is two: the shards' list scripts in one pipeline, then the page's records.
+//
+// # Replicas
+//
+// Redis replicates asynchronously: by default a write returns once the master applied
+// it. [WithReplicaAcks] (default off) makes every write wait, in the same round trip,
+// until the given number of replicas hold it, or fail with a [*ReplicationError]
+// matching [ErrReplication]; reads never wait (replicas.go).
 package redisstore

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -122,3 +123,26 @@ type SwarmMovedError struct {
 func (e *SwarmMovedError) Error() string {
 	return fmt.Sprintf("redisstore: swarm %q holds %d items, not %d", e.ID, e.Items, e.Want)
 }
+
+// ErrReplication is matched by [*ReplicationError]: with [WithReplicaAcks], a write
+// applied on the master but fewer replicas than wanted acknowledged it in time.
+var ErrReplication = errors.New("redisstore: write not acknowledged by enough replicas")
+
+// ReplicationError reports a write that the master applied but that fewer replicas
+// than [WithReplicaAcks] asks for acknowledged within its timeout: a failover now
+// could promote a replica without it, and the write would be lost. Its outcome is
+// unknown in the way a lost reply's is: every transition of the store is safe to
+// retry (a retry that finds its work done waits for the replicas again).
+type ReplicationError struct {
+	// Wanted and Acked are replica counts; Timeout is how long the write waited.
+	Wanted, Acked int
+	Timeout       time.Duration
+}
+
+// Error implements error.
+func (e *ReplicationError) Error() string {
+	return fmt.Sprintf("the write reached %d of %d replicas within %v: a failover now could lose it", e.Acked, e.Wanted, e.Timeout)
+}
+
+// Is reports whether target is [ErrReplication].
+func (e *ReplicationError) Is(target error) bool { return target == ErrReplication }

@@ -256,7 +256,7 @@ func (s *Store) containerCalls(ups []ContainerUpdate) []scriptCall {
 
 // UpdateContainers moves chains' records along (see containerCmd) in one pipeline.
 func (s *Store) UpdateContainers(ctx context.Context, ups []ContainerUpdate) error {
-	if err := s.pipelineScripts(ctx, containerCmd, s.containerCalls(ups), nil); err != nil {
+	if _, err := s.pipelineScripts(ctx, containerCmd, s.containerCalls(ups), nil); err != nil {
 		return opError(fmt.Sprintf("update %d chains", len(ups)), err)
 	}
 	return nil

@@ -61,7 +61,7 @@ return tonumber(redis.call('GET', KEYS[1]))
 // older recorded layout (none exists before layout 1) is left as it is: this release
 // reads what earlier ones wrote.
 func (s *Store) CheckLayout(ctx context.Context) (int, error) {
-	found, err := layoutCmd.Run(ctx, s.rdb, []string{s.layoutKey()}, Layout, max(ms(layoutTTL), ms(s.activeTTL))).Int()
+	found, err := s.eval(ctx, layoutCmd, []string{s.layoutKey()}, Layout, max(ms(layoutTTL), ms(s.activeTTL))).Int()
 	if err != nil {
 		return 0, opError("check the layout", err)
 	}

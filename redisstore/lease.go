@@ -28,7 +28,7 @@ return 1
 // reports whether token holds it. One holder at a time per store prefix: the others
 // get false until the holder stops renewing and ttl passes.
 func (s *Store) HoldLease(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
-	n, err := leaseCmd.Run(ctx, s.rdb, []string{s.leaseKey(name)}, token, ms(ttl)).Int()
+	n, err := s.eval(ctx, leaseCmd, []string{s.leaseKey(name)}, token, ms(ttl)).Int()
 	if err != nil {
 		return false, opError(fmt.Sprintf("lease %q", name), err)
 	}

@@ -105,9 +105,25 @@ func (s *Store) Start(ctx context.Context, id, runID string, attempt int) (Start
 // attempts of the owning run are admitted to call user code (1 + the task's retries):
 // one more gets outcome [Exhausted]. The count lives on the record, so it holds
 // whatever attempt number the engine reports.
+//
+// With [WithReplicaAcks], an error matching [ErrReplication] comes with the outcome
+// and record the master applied (nil for the other errors): calling Start again for
+// the same attempt is not a no-op (it counts one more call), so a caller waits for
+// the replicas with [Store.AwaitReplicas] instead.
 func (s *Store) StartWithInput(ctx context.Context, id, runID string, attempt int, input json.RawMessage, maxCalls int) (StartOutcome, *Record, error) {
 	args := []any{runID, ms(s.activeTTL), attempt, []byte(input), maxCalls}
-	res, err := startCmd.Run(ctx, s.rdb, s.recordKeys(id), args...).Slice()
+	cmd := s.eval(ctx, startCmd, s.recordKeys(id), args...)
+	var notReplicated *ReplicationError
+	if err := cmd.Err(); errors.As(err, &notReplicated) {
+		// Applied on the master: report what it did with the error, since running
+		// it again is not a no-op ("resumed" counts one more call).
+		if res, ok := cmd.Val().([]any); ok && reply(res).code() != "missing" {
+			if rec, perr := parseRecordReply(id, reply(res).list(1), reply(res).list(2)); perr == nil {
+				return StartOutcome(reply(res).code()), rec, opError(fmt.Sprintf("start %q", id), err)
+			}
+		}
+	}
+	res, err := cmd.Slice()
 	if err != nil {
 		return "", nil, opError(fmt.Sprintf("start %q", id), err)
 	}
@@ -193,16 +209,14 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 		args = append(args, []byte(opts.Input))
 	}
 	if len(opts.Containers) == 0 { // one script: no pipeline
-		res, err := finishCmd.Run(ctx, s.rdb, s.recordKeys(id), args...).Slice()
+		res, err := s.eval(ctx, finishCmd, s.recordKeys(id), args...).Slice()
 		if err != nil {
 			return nil, opError(fmt.Sprintf("finish %q", id), err)
 		}
 		return s.transition(id, runID, flowtype.StatusDone, res)
 	}
-	var fin *redis.Cmd
 	leaves := make([]*redis.SliceCmd, len(opts.Containers))
-	err := s.pipelineScripts(ctx, finishCmd, nil, func(p redis.Pipeliner) {
-		fin = finishCmd.EvalSha(ctx, p, s.recordKeys(id), args...)
+	cmds, err := s.pipelineScripts(ctx, finishCmd, []scriptCall{{keys: s.recordKeys(id), args: args}}, func(p redis.Pipeliner) {
 		for i, c := range opts.Containers {
 			leaves[i] = p.HMGet(ctx, s.SignatureKey(c), fLeaves, fSwarmItem)
 		}
@@ -210,7 +224,7 @@ func (s *Store) Finish(ctx context.Context, id, runID string, result json.RawMes
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, opError(fmt.Sprintf("finish %q", id), err)
 	}
-	res, err := fin.Slice()
+	res, err := cmds[0].Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("finish %q", id), err)
 	}
@@ -271,7 +285,7 @@ return {code, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 // in one round trip (see retryCmd), and returns it. Anything else is refused with a
 // [*TransitionError]; a missing record gives a [*NotFoundError].
 func (s *Store) Retry(ctx context.Context, id string) (*Record, error) {
-	res, err := retryCmd.Run(ctx, s.rdb, s.recordKeys(id), ms(s.activeTTL)).Slice()
+	res, err := s.eval(ctx, retryCmd, s.recordKeys(id), ms(s.activeTTL)).Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("retry %q", id), err)
 	}
@@ -312,7 +326,7 @@ return {code, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 // pending), records message and gives it the done TTL, in one round trip. The
 // returned record includes the kwargs, so the message the task received can be rebuilt.
 func (s *Store) Fail(ctx context.Context, id, runID, message string) (*Transition, error) {
-	res, err := failCmd.Run(ctx, s.rdb, s.recordKeys(id),
+	res, err := s.eval(ctx, failCmd, s.recordKeys(id),
 		runID, message, ms(s.doneTTL)).Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("fail %q", id), err)
@@ -394,7 +408,7 @@ func (s *Store) MarkDispatchedMany(ctx context.Context, id string, runs map[flow
 		calls = append(calls, scriptCall{script: ttlCmd, keys: s.recordKeys(k), args: []any{ms(s.activeTTL), "gt"}})
 	}
 	calls = append(calls, s.containerCalls(containers)...)
-	err := s.pipelineScripts(ctx, markCmd, calls, nil)
+	_, err := s.pipelineScripts(ctx, markCmd, calls, nil)
 	if err != nil {
 		return opError(fmt.Sprintf("mark dispatched for %q", id), err)
 	}
@@ -407,7 +421,7 @@ func ms(d time.Duration) int64 { return d.Milliseconds() }
 // run is about to start (see Record.Input), in one round trip; a missing record is
 // left missing.
 func (s *Store) KeepInput(ctx context.Context, id string, input json.RawMessage) error {
-	if err := markCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id)}, fInput, []byte(input)).Err(); err != nil {
+	if err := s.eval(ctx, markCmd, []string{s.SignatureKey(id)}, fInput, []byte(input)).Err(); err != nil {
 		return opError(fmt.Sprintf("keep input of %q", id), err)
 	}
 	return nil
@@ -417,7 +431,7 @@ func (s *Store) KeepInput(ctx context.Context, id string, input json.RawMessage)
 // the stored signature id (see Record.ScheduleID), in one round trip; a missing
 // record is left missing.
 func (s *Store) KeepSchedule(ctx context.Context, id, scheduleID string) error {
-	if err := markCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id)}, fSchedule, scheduleID).Err(); err != nil {
+	if err := s.eval(ctx, markCmd, []string{s.SignatureKey(id)}, fSchedule, scheduleID).Err(); err != nil {
 		return opError(fmt.Sprintf("keep schedule of %q", id), err)
 	}
 	return nil
@@ -476,7 +490,7 @@ func (s *Store) LinkStep(ctx context.Context, id string, rec *Record, kwargs map
 	}
 	args := append([]any{ms(s.activeTTL), len(f) / 2}, f...)
 	args = append(args, kw...)
-	res, err := linkCmd.Run(ctx, s.rdb, s.recordKeys(id), args...).Slice()
+	res, err := s.eval(ctx, linkCmd, s.recordKeys(id), args...).Slice()
 	if err != nil {
 		return opError(fmt.Sprintf("link %q", id), err)
 	}
@@ -544,7 +558,7 @@ type Cancelled struct {
 // trip (a swarm's queued items end failed in the same script). One that ended gives a
 // [*NotPendingError] with its final status; a missing one a [*NotFoundError].
 func (s *Store) Cancel(ctx context.Context, id, reason string) (*Cancelled, error) {
-	res, err := cancelCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)),
+	res, err := s.eval(ctx, cancelCmd, s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)),
 		ms(s.doneTTL), reason).Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("cancel %q", id), err)
@@ -576,13 +590,7 @@ func (s *Store) CancelMany(ctx context.Context, ids []string, reason string) (in
 		calls[i] = scriptCall{keys: s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id)), args: []any{ms(s.doneTTL), reason}}
 	}
 	var n int
-	var cmds []*redis.Cmd
-	err := s.pipelineScripts(ctx, cancelCmd, nil, func(p redis.Pipeliner) {
-		cmds = cmds[:0]
-		for _, c := range calls {
-			cmds = append(cmds, cancelCmd.EvalSha(ctx, p, c.keys, c.args...))
-		}
-	})
+	cmds, err := s.pipelineScripts(ctx, cancelCmd, calls, nil)
 	if err != nil {
 		return 0, opError(fmt.Sprintf("cancel %d signatures", len(ids)), err)
 	}
@@ -663,7 +671,7 @@ const (
 // Suspend suspends signature or swarm id in one round trip (see suspendCmd). One that
 // ended gives a [*NotPendingError].
 func (s *Store) Suspend(ctx context.Context, id string) (SuspendResult, error) {
-	res, err := suspendCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id))).Slice()
+	res, err := s.eval(ctx, suspendCmd, s.withIndex(id, s.SignatureKey(id))).Slice()
 	if err != nil {
 		return "", opError(fmt.Sprintf("suspend %q", id), err)
 	}
@@ -692,7 +700,7 @@ type ResumeResult struct {
 // Resume resumes signature or swarm id in one round trip (see resumeCmd). One that is
 // neither suspended nor held gives a [*NotPendingError] with its status.
 func (s *Store) Resume(ctx context.Context, id string) (*ResumeResult, error) {
-	res, err := resumeCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id), s.SwarmItemsKey(id)), time.Now().UnixMilli()).Slice()
+	res, err := s.eval(ctx, resumeCmd, s.withIndex(id, s.SignatureKey(id), s.SwarmItemsKey(id)), time.Now().UnixMilli()).Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("resume %q", id), err)
 	}
@@ -735,7 +743,7 @@ return {'ok'}
 // for Resume (which dispatches it as a new run), in one round trip. Another status or
 // owner gives a [*NotPendingError].
 func (s *Store) SuspendRunning(ctx context.Context, id, runID string, input json.RawMessage) error {
-	res, err := suspendRunningCmd.Run(ctx, s.rdb, s.withIndex(id, s.SignatureKey(id)), runID, string(input)).Slice()
+	res, err := s.eval(ctx, suspendRunningCmd, s.withIndex(id, s.SignatureKey(id)), runID, string(input)).Slice()
 	if err != nil {
 		return opError(fmt.Sprintf("suspend %q", id), err)
 	}
@@ -774,7 +782,7 @@ return {code, redis.call('HGETALL', KEYS[1])}
 // started or ended has nothing to wait for: a [*TransitionError] (matching
 // [ErrTransition]) whose From is its status. A missing one gives a [*NotFoundError].
 func (s *Store) MarkWaiting(ctx context.Context, id, runID string) (*Record, error) {
-	res, err := waitingCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id)}, runID).Slice()
+	res, err := s.eval(ctx, waitingCmd, []string{s.SignatureKey(id)}, runID).Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("mark %q waiting", id), err)
 	}

@@ -142,13 +142,7 @@ func (s *Store) List(ctx context.Context, q ListQuery) (*ListPage, error) {
 		}
 		calls[n] = scriptCall{keys: append(keys, base), args: []any{maxs, mins, after, q.Limit, listBudget(q.Limit)}}
 	}
-	var cmds []*redis.Cmd
-	err := s.pipelineScripts(ctx, listCmd, nil, func(p redis.Pipeliner) {
-		cmds = cmds[:0]
-		for _, c := range calls {
-			cmds = append(cmds, listCmd.EvalSha(ctx, p, c.keys, c.args...))
-		}
-	})
+	cmds, err := s.readScripts(ctx, listCmd, calls, nil) // read-only: never waits for replicas
 	if err != nil {
 		return nil, opError("list signatures", err)
 	}

@@ -14,38 +14,50 @@ type scriptCall struct {
 	args   []any
 }
 
-// pipelineScripts sends calls of script with EVALSHA, plus whatever extra queues, in
-// one pipeline (one round trip per node). A pipeline cannot fall back from EVALSHA to
-// EVAL command by command, so when Redis answers NOSCRIPT (first use, or after a
-// restart or SCRIPT FLUSH) the script is loaded on every node and the pipeline is sent
-// again; every script here is safe to repeat.
-func (s *Store) pipelineScripts(ctx context.Context, script *redis.Script, calls []scriptCall, extra func(redis.Pipeliner)) error {
-	if len(calls) == 0 && extra == nil {
-		return nil
+// pipelineScripts sends calls of script with EVALSHA, then whatever reads queues, in
+// one pipeline (one round trip per node), and returns the calls' commands in their
+// order. A pipeline cannot fall back from EVALSHA to EVAL command by command, so when
+// Redis answers NOSCRIPT (first use, or after a restart or SCRIPT FLUSH) the script is
+// loaded on every node and the pipeline is sent again; every script here is safe to
+// repeat. The calls write: with [WithReplicaAcks] the pipeline waits for the replicas
+// (pipelineAcked); reads must be read-only commands.
+func (s *Store) pipelineScripts(ctx context.Context, script *redis.Script, calls []scriptCall, reads func(redis.Pipeliner)) ([]*redis.Cmd, error) {
+	if s.acks > 0 {
+		return s.pipelineAcked(ctx, script, calls, reads)
 	}
+	return s.readScripts(ctx, script, calls, reads)
+}
+
+// readScripts is pipelineScripts without waiting for replicas, for read-only scripts
+// (listCmd), and for every script with replica acks off.
+func (s *Store) readScripts(ctx context.Context, script *redis.Script, calls []scriptCall, reads func(redis.Pipeliner)) ([]*redis.Cmd, error) {
+	if len(calls) == 0 && reads == nil {
+		return nil, nil
+	}
+	cmds := make([]*redis.Cmd, len(calls))
 	send := func() ([]redis.Cmder, error) {
 		return s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, c := range calls {
+			for i, c := range calls {
 				sc := script
 				if c.script != nil {
 					sc = c.script
 				}
-				sc.EvalSha(ctx, p, c.keys, c.args...)
+				cmds[i] = sc.EvalSha(ctx, p, c.keys, c.args...)
 			}
-			if extra != nil {
-				extra(p)
+			if reads != nil {
+				reads(p)
 			}
 			return nil
 		})
 	}
-	cmds, err := send()
-	if err != nil && noScript(cmds) {
+	sent, err := send()
+	if err != nil && noScript(sent) {
 		if err := s.LoadScripts(ctx); err != nil {
-			return err
+			return nil, err
 		}
 		_, err = send()
 	}
-	return err
+	return cmds, err
 }
 
 func noScript(cmds []redis.Cmder) bool {

@@ -102,7 +102,7 @@ func (s *Store) saveTree(ctx context.Context, recs []*Record, ifAbsent bool) err
 			calls = append(calls, scriptCall{script: saveSwarmItemsCmd, keys: []string{s.SwarmItemsKey(r.ID)}, args: items})
 		}
 	}
-	if err := s.pipelineScripts(ctx, saveCmd, calls, nil); err != nil {
+	if _, err := s.pipelineScripts(ctx, saveCmd, calls, nil); err != nil {
 		return opError(fmt.Sprintf("save %d signatures", len(recs)), err)
 	}
 	return nil
@@ -207,7 +207,7 @@ func (s *Store) UpdateKwargs(ctx context.Context, id string, kw map[string]any, 
 		return err
 	}
 	args := append([]any{maxBytes}, fields...)
-	res, err := updateKwargsCmd.Run(ctx, s.rdb, []string{s.SignatureKey(id), s.KwargsKey(id)}, args...).Slice()
+	res, err := s.eval(ctx, updateKwargsCmd, []string{s.SignatureKey(id), s.KwargsKey(id)}, args...).Slice()
 	if err != nil {
 		return opError(fmt.Sprintf("update kwargs of %q", id), err)
 	}
@@ -239,7 +239,7 @@ func (s *Store) DeleteMany(ctx context.Context, ids []string) error {
 	for i, id := range ids {
 		calls[i] = scriptCall{keys: s.withIndex(id, s.SignatureKey(id), s.KwargsKey(id), s.SwarmItemsKey(id))}
 	}
-	if err := s.pipelineScripts(ctx, deleteCmd, calls, nil); err != nil {
+	if _, err := s.pipelineScripts(ctx, deleteCmd, calls, nil); err != nil {
 		return opError(fmt.Sprintf("delete %d signatures", len(ids)), err)
 	}
 	return nil

@@ -21,6 +21,9 @@ type Store struct {
 	activeTTL time.Duration
 	doneTTL   time.Duration
 	saves     atomic.Int64 // every tenth save sweeps its shard's expired index entries
+	// acks and ackTimeout are WithReplicaAcks's: replicas each write waits for (0: off).
+	acks       int
+	ackTimeout time.Duration
 	// bases and ixBases are each shard's "<prefix>:{sNN}:" and "<prefix>:{sNN}:ix".
 	bases, ixBases [IndexShards]string
 }
@@ -52,6 +55,12 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 	}
 	if s.doneTTL <= 0 {
 		s.doneTTL = defaultDoneTTL
+	}
+	if s.acks < 0 {
+		s.acks = 0
+	}
+	if s.acks > 0 && s.ackTimeout <= 0 {
+		s.ackTimeout = defaultAckTimeout
 	}
 	s.setBases()
 	return s

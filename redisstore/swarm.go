@@ -351,7 +351,7 @@ return {'ok', claimed, redis.call('HGET', KEYS[1], 'in') or '', again}
 // returns the items to dispatch now and the indexes of the failed items queued again.
 // A swarm that is not failed gives a [*NotPendingError].
 func (s *Store) SwarmRetry(ctx context.Context, id string, nowMS int64) (*ItemEnd, []int, error) {
-	res, err := swarmRetryCmd.Run(ctx, s.rdb, s.withIndex(id, s.swarmKeys(id)...), nowMS, ms(s.activeTTL)).Slice()
+	res, err := s.eval(ctx, swarmRetryCmd, s.withIndex(id, s.swarmKeys(id)...), nowMS, ms(s.activeTTL)).Slice()
 	if err != nil {
 		return nil, nil, opError(fmt.Sprintf("retry swarm %q", id), err)
 	}
@@ -429,7 +429,7 @@ func (s *Store) SwarmClaim(ctx context.Context, id string, nowMS int64, input js
 	if len(input) == 0 {
 		input = json.RawMessage("{}")
 	}
-	res, err := swarmClaimCmd.Run(ctx, s.rdb, s.swarmKeys(id), nowMS, ms(s.activeTTL), string(input)).Slice()
+	res, err := s.eval(ctx, swarmClaimCmd, s.swarmKeys(id), nowMS, ms(s.activeTTL), string(input)).Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("claim items of swarm %q", id), err)
 	}
@@ -455,7 +455,7 @@ func (s *Store) SwarmItemEnd(ctx context.Context, ref SwarmItemRef, entryID, run
 	if failed {
 		outcome = "f"
 	}
-	res, err := swarmItemEndCmd.Run(ctx, s.rdb, s.swarmKeys(ref.SwarmID), ref.Index, entryID, outcome, payload, nowMS, runID).Slice()
+	res, err := s.eval(ctx, swarmItemEndCmd, s.swarmKeys(ref.SwarmID), ref.Index, entryID, outcome, payload, nowMS, runID).Slice()
 	if err != nil {
 		return nil, opError(fmt.Sprintf("end item %d of swarm %q", ref.Index, ref.SwarmID), err)
 	}
@@ -502,7 +502,7 @@ func (s *Store) SwarmAdd(ctx context.Context, id string, refs []CallbackRef, fir
 	for _, r := range refs {
 		args = append(args, encodeItemRef(r))
 	}
-	res, err := swarmAddCmd.Run(ctx, s.rdb, s.swarmKeys(id), args...).Slice()
+	res, err := s.eval(ctx, swarmAddCmd, s.swarmKeys(id), args...).Slice()
 	if err != nil {
 		return 0, nil, opError(fmt.Sprintf("add items to swarm %q", id), err)
 	}
@@ -530,7 +530,7 @@ func (s *Store) SwarmAdd(ctx context.Context, id string, refs []CallbackRef, fir
 // active with every item ended: it must now succeed. An ended swarm gives a
 // [*NotPendingError].
 func (s *Store) SwarmClose(ctx context.Context, id string) (complete bool, err error) {
-	res, err := swarmCloseCmd.Run(ctx, s.rdb, s.swarmKeys(id)).Slice()
+	res, err := s.eval(ctx, swarmCloseCmd, s.swarmKeys(id)).Slice()
 	if err != nil {
 		return false, opError(fmt.Sprintf("close swarm %q", id), err)
 	}

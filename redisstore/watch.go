@@ -45,7 +45,7 @@ func (s *Store) WatchEngineSettled(ctx context.Context, at time.Time, ids ...str
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	if err := watchCmd.Run(ctx, s.rdb, []string{s.engineSettledKey()}, args...).Err(); err != nil {
+	if err := s.eval(ctx, watchCmd, []string{s.engineSettledKey()}, args...).Err(); err != nil {
 		return opError(fmt.Sprintf("watch %d engine-settled signatures", len(ids)), err)
 	}
 	return nil

@@ -303,6 +303,9 @@ type Machinery struct {
 type Config struct {
 	// StoreOptions configure the client's redisstore.Store.
 	StoreOptions []redisstore.Option
+	// OptionErrors are the errors of options given values they cannot work with:
+	// hatchetflow.New returns the first.
+	OptionErrors []error
 	// Logger is the client's logger.
 	Logger *slog.Logger
 	// Dispatcher replaces the Hatchet dispatcher (see [WithDispatcher]).
