@@ -72,13 +72,16 @@ func WithDoneTTL(d time.Duration) Option {
 // matching [ErrReplication]: the write applied on the master but may not survive a
 // failover. hatchetflow's steps retry it like a lost Redis reply (docs/deploy.md).
 //
-// The trade-off: every write waits for the replica's acknowledgement (about one
-// replica round trip more per transition; the write and the wait share one round
-// trip to the master), and a replica that lags or is down makes writes fail after
-// timeout instead of succeeding. timeout must be below the Redis client's
-// ReadTimeout (5 s by default in go-redis v9.23). replicas < 0, or a timeout <= 0 with replicas > 0, is
-// an [*InvalidOptionError] from [New], and so is a timeout not below the client's
-// ReadTimeout. Reads never wait.
+// Set replicas to the number of replicas a failover may promote: a write that only
+// some replicas acknowledged can still be lost when another one is promoted, or when
+// the acknowledging replica resynchronises from the promoted one (docs/deploy.md).
+//
+// The trade-off: every write waits for the replicas' acknowledgement (the write and
+// the wait share one round trip to the master), and a replica that lags or is down
+// makes writes fail after timeout instead of succeeding. timeout must be below the
+// Redis client's ReadTimeout (5 s by default in go-redis v9.23). replicas < 0, a
+// timeout <= 0 with replicas > 0, or a timeout not below the client's ReadTimeout is
+// an [*InvalidOptionError] from [New]. Reads never wait.
 func WithReplicaAcks(replicas int, timeout time.Duration) Option {
 	return func(c *config) {
 		switch {

@@ -20,24 +20,29 @@ import (
 	fs "github.com/hatchetflow/go/internal/faultsuite"
 )
 
-// sentinelSet is a Redis master, its replica and one Sentinel watching them, started
+// sentinelSet is a Redis master, its replicas and one Sentinel watching them, started
 // from Debian's redis-server (in Sentinel mode for the Sentinel), each keeping nothing
 // on disk.
 type sentinelSet struct {
-	master, replica, sentinel int
-	dir                       string
+	master, sentinel int
+	replicas         []int
+	promoted         int // the replica the Sentinel promoted (after failover)
+	dir              string
 }
 
 const sentinelMaster = "hfmaster"
 
-func startSentinelSet(t *testing.T) *sentinelSet {
+func startSentinelSet(t *testing.T, replicas int) *sentinelSet {
 	t.Helper()
 	server, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not installed: the failover scenario starts its own Redis")
 	}
 	dir := t.TempDir()
-	s := &sentinelSet{master: freePort(t), replica: freePort(t), sentinel: freePort(t)}
+	s := &sentinelSet{master: freePort(t), sentinel: freePort(t)}
+	for range replicas {
+		s.replicas = append(s.replicas, freePort(t))
+	}
 	start := func(args ...string) {
 		cmd := exec.Command(server, args...)
 		cmd.Dir = dir
@@ -53,7 +58,10 @@ func startSentinelSet(t *testing.T) *sentinelSet {
 		"--repl-diskless-sync-delay", "0"}
 	s.dir = dir
 	start(append([]string{"--port", strconv.Itoa(s.master), "--logfile", filepath.Join(dir, "master.log")}, common...)...)
-	start(append([]string{"--port", strconv.Itoa(s.replica), "--logfile", filepath.Join(dir, "replica.log"), "--replicaof", "127.0.0.1", strconv.Itoa(s.master)}, common...)...)
+	for i, port := range s.replicas {
+		start(append([]string{"--port", strconv.Itoa(port), "--logfile", filepath.Join(dir, fmt.Sprintf("replica%d.log", i)),
+			"--replicaof", "127.0.0.1", strconv.Itoa(s.master)}, common...)...)
+	}
 	conf := filepath.Join(dir, "sentinel.conf")
 	must(t, os.WriteFile(conf, []byte(fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\n"+
 		"logfile sentinel.log\nsentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 1000\n"+
@@ -65,12 +73,16 @@ func startSentinelSet(t *testing.T) *sentinelSet {
 	sc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.sentinel)})
 	defer sc.Close()
 	for {
-		replicas, err := sc.Replicas(ctx, sentinelMaster).Result()
-		if err == nil && len(replicas) == 1 && replicas[0]["flags"] == "slave" && replicas[0]["master-link-status"] == "ok" {
+		seen, err := sc.Replicas(ctx, sentinelMaster).Result()
+		ok := err == nil && len(seen) == len(s.replicas)
+		for _, r := range seen {
+			ok = ok && r["flags"] == "slave" && r["master-link-status"] == "ok"
+		}
+		if ok {
 			return s
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("Sentinel never saw the replica: %v %v", replicas, err)
+			t.Fatalf("Sentinel never saw the replicas: %v %v", seen, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -111,9 +123,9 @@ func describe(ctx context.Context, port int, key string) string {
 		fields["role"], fields["master_link_status"], fields["master_repl_offset"], n, key, ex)
 }
 
-// caughtUp waits up to 10 s for the replica to hold every write the master had when
-// the wait began (its link up, no sync in progress, its offset at or past the
-// master's), and says whether it did, with the offsets seen.
+// caughtUp waits up to 10 s for every replica to hold every write the master had
+// when the wait began (its link up, no sync in progress, its offset at or past the
+// master's), and says whether they did, with the offsets seen.
 func (s *sentinelSet) caughtUp(ctx context.Context) (bool, string) {
 	m, err := replication(ctx, s.master)
 	if err != nil {
@@ -122,29 +134,38 @@ func (s *sentinelSet) caughtUp(ctx context.Context) (bool, string) {
 	want, _ := strconv.ParseInt(m["master_repl_offset"], 10, 64)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		r, err := replication(ctx, s.replica)
-		if err == nil {
+		all, states := true, []string{}
+		for _, port := range s.replicas {
+			r, err := replication(ctx, port)
+			if err != nil {
+				all = false
+				states = append(states, err.Error())
+				continue
+			}
 			got, _ := strconv.ParseInt(r["slave_repl_offset"], 10, 64)
-			state := fmt.Sprintf("master offset %d, replica offset %d, link %s, syncing %s", want, got, r["master_link_status"], r["master_sync_in_progress"])
-			if r["master_link_status"] == "up" && r["master_sync_in_progress"] == "0" && got >= want {
-				return true, state
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return false, state
-			}
-		} else if time.Now().After(deadline) || ctx.Err() != nil {
-			return false, err.Error()
+			states = append(states, fmt.Sprintf("replica offset %d, link %s, syncing %s", got, r["master_link_status"], r["master_sync_in_progress"]))
+			all = all && r["master_link_status"] == "up" && r["master_sync_in_progress"] == "0" && got >= want
+		}
+		state := fmt.Sprintf("master offset %d; %s", want, strings.Join(states, "; "))
+		if all {
+			return true, state
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false, state
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// failover makes the Sentinel promote the replica and waits until it names it master.
-// It says whether the replica had caught up with the master just before (see
-// caughtUp), and the offsets it saw.
-func (s *sentinelSet) failover(ctx context.Context, t *testing.T) (bool, string) {
+// failover makes the Sentinel promote a replica and waits until it names one master.
+// With waitSync it first waits for the replicas to catch up (see caughtUp) and says
+// whether they did, with the offsets it saw; without, it fails over at once.
+func (s *sentinelSet) failover(ctx context.Context, t *testing.T, waitSync bool) (bool, string) {
 	t.Helper()
-	synced, state := s.caughtUp(ctx)
+	synced, state := false, "not waited for"
+	if waitSync {
+		synced, state = s.caughtUp(ctx)
+	}
 	sc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.sentinel)})
 	defer sc.Close()
 	// The Sentinel refuses a failover (NOGOODSLAVE) until it has seen the replica in
@@ -161,8 +182,13 @@ func (s *sentinelSet) failover(ctx context.Context, t *testing.T) (bool, string)
 	}
 	for {
 		addr, err := sc.GetMasterAddrByName(ctx, sentinelMaster).Result()
-		if err == nil && len(addr) == 2 && addr[1] == strconv.Itoa(s.replica) {
-			return synced, state
+		if err == nil && len(addr) == 2 {
+			for _, port := range s.replicas {
+				if addr[1] == strconv.Itoa(port) {
+					s.promoted = port
+					return synced, state
+				}
+			}
 		}
 		if ctx.Err() != nil {
 			t.Fatalf("the replica was never promoted: %v %v", addr, err)
@@ -172,18 +198,36 @@ func (s *sentinelSet) failover(ctx context.Context, t *testing.T) (bool, string)
 }
 
 // r. Redis fails over under running flows: signatures live on a Redis master watched
-// by Sentinel, the worker and the producer reach it through Sentinel, and while eight
-// flows run their tasks (1.5 s each) the Sentinel promotes the replica. When the
-// replica had caught up with the master before the failover, every flow finishes with
-// each callback once. A flow whose records never reached the replica (replication is
-// asynchronous: the replica lagged, or its first sync had not finished) is reported
-// lost, not settled wrongly: its signature reads "not found" and none of its callbacks
-// ran. No flow has a callback twice, or a callback of the branch that did not run.
+// by Sentinel with one replica, the worker and the producer reach it through Sentinel
+// with hatchetflow.WithReplicaAcks(1, 500ms), and while eight flows run their tasks
+// (1.5 s each) the Sentinel promotes the replica at once (no wait for it to catch up).
+// Every write hatchetflow was told had succeeded was on the replica, so every flow
+// finishes with each callback once, none lost. Writes the demoted master takes after
+// the promotion (clients switch within a second or so) get no replica's
+// acknowledgement, fail with ErrReplication, and are retried against the new master.
+//
+// Without replica acks this scenario loses writes (seen on 6 December: the eight
+// flows' Finish transitions landed on the demoted master, their callbacks ran, and the
+// promoted master still had the signatures active); docs/deploy.md.
 func TestRedisFailoverUnderRunningFlows(t *testing.T) {
-	set := startSentinelSet(t)
-	s := newSuite(t, "r. Redis Sentinel failover under running flows", suiteOpt{redisURL: set.url()})
+	failoverScenario(t, "r. Redis Sentinel failover under running flows (replica acks on)", 1, 1)
+}
+
+// failoverScenario runs scenario r with replicas replicas; acks > 0 turns
+// WithReplicaAcks on and fails over without waiting for the replicas to catch up;
+// acks 0 waits for them first (and then nothing may be lost either).
+func failoverScenario(t *testing.T, scenario string, replicas, acks int) {
+	const ackTimeout = 500 * time.Millisecond
+	set := startSentinelSet(t, replicas)
+	o := suiteOpt{redisURL: set.url()}
+	var flags []string
+	if acks > 0 {
+		o.client = []hatchetflow.Option{hatchetflow.WithReplicaAcks(acks, ackTimeout)}
+		flags = []string{"-replica-acks", strconv.Itoa(acks), "-replica-ack-timeout", ackTimeout.String()}
+	}
+	s := newSuite(t, scenario, o)
 	ctx := enginetest.Context(t, 3*time.Minute)
-	s.startWorker("w1", fs.ModeNormal)
+	s.startWorker("w1", fs.ModeNormal, flags...)
 	const n = 8
 	s.row.Runs = n
 	var ids []string
@@ -193,10 +237,15 @@ func TestRedisFailoverUnderRunningFlows(t *testing.T) {
 	}
 	s.waitCount(ctx, fs.TaskMain, n)
 	began := time.Now()
-	synced, state := set.failover(ctx, t)
-	t.Logf("failover took %v; before it, the replica had caught up: %v (%s)", time.Since(began).Round(time.Millisecond), synced, state)
+	synced, state := set.failover(ctx, t, acks == 0)
+	if acks > 0 {
+		// Every write acknowledged to hatchetflow was on a replica: nothing may be lost.
+		synced, state = true, fmt.Sprintf("replica acks %d, no wait for the replicas", acks)
+	}
+	t.Logf("failover took %v to :%d (%s)", time.Since(began).Round(time.Millisecond), set.promoted, state)
 	s.settle(ctx, ids...)
-	t.Logf("failover started → every flow settled or gone: %v", time.Since(began).Round(time.Millisecond))
+	settled := time.Since(began)
+	t.Logf("failover started → every flow settled or gone: %v", settled.Round(time.Millisecond))
 	time.Sleep(2 * time.Second) // a duplicate would have run by now
 	success, failure := s.counts(ctx, fs.TaskOnSuccess), s.counts(ctx, fs.TaskOnError)
 	finished, lost := 0, 0
@@ -224,24 +273,29 @@ func TestRedisFailoverUnderRunningFlows(t *testing.T) {
 	}
 	t.Logf("%d flows finished (each callback once), %d reported lost (signature not found, no callback)", finished, lost)
 	if lost > 0 {
-		for _, port := range []int{set.master, set.replica} {
+		for _, port := range append([]int{set.master}, set.replicas...) {
 			t.Logf("redis :%d %s", port, describe(ctx, port, s.m.Store.SignatureKey(ids[0])))
 		}
-		for _, f := range []string{"master.log", "replica.log", "sentinel.log"} {
-			b, _ := os.ReadFile(filepath.Join(set.dir, f))
-			t.Logf("%s:\n%s", f, b)
+		logs, _ := filepath.Glob(filepath.Join(set.dir, "*.log"))
+		for _, f := range logs {
+			b, _ := os.ReadFile(f)
+			t.Logf("%s:\n%s", filepath.Base(f), b)
 		}
 		if synced {
-			// Every write the flows made before the failover had reached the replica:
-			// losing one is a defect, not replication lag.
-			t.Errorf("%d flows lost although the replica had caught up before the failover", lost)
+			// Every write the flows made before the failover had reached a replica
+			// (caught up, or acknowledged): losing one is a defect, not replication lag.
+			t.Errorf("%d flows lost although every write had reached a replica before the failover", lost)
 		}
 	}
 	s.row.Expected, s.row.Observed = 2*finished, sum(success)
 	s.row.Exact = !t.Failed()
-	if synced {
+	switch {
+	case acks > 0:
+		s.row.Note = fmt.Sprintf("WithReplicaAcks(%d, %v), failover at once: %d of %d flows finished, each callback once, %d lost; settled %v after the failover began",
+			acks, ackTimeout, finished, n, lost, settled.Round(100*time.Millisecond))
+	case synced:
 		s.row.Note = fmt.Sprintf("replica caught up before the failover: %d of %d flows finished, each callback once", finished, n)
-	} else {
+	default:
 		s.row.Note = fmt.Sprintf("replica behind at the failover (%s): %d finished once, %d lost and reported not found", state, finished, lost)
 	}
 }

@@ -53,6 +53,8 @@ func run() error {
 		watch     = flag.Duration("swarm-watch", time.Second, "hatchetflow.WithSwarmWatchInterval")
 		onFailure = flag.Bool("on-failure-step", false, "hatchetflow.WithOnFailureStep on every task")
 		batch     = flag.Bool("batch", true, "batched dispatch (the production default); false: one engine call per run")
+		acks      = flag.Int("replica-acks", 0, "hatchetflow.WithReplicaAcks replicas (0: off)")
+		ackWait   = flag.Duration("replica-ack-timeout", 500*time.Millisecond, "hatchetflow.WithReplicaAcks timeout")
 	)
 	flag.Parse()
 	if *prefix == "" || *redisURL == "" {
@@ -79,6 +81,9 @@ func run() error {
 	}
 	opts := []hatchetflow.Option{hatchetflow.WithKeyPrefix(*prefix), hatchetflow.WithLogger(log),
 		hatchetflow.WithStepRetryTime(*stepRetry), hatchetflow.WithSwarmWatchInterval(*watch)}
+	if *acks > 0 {
+		opts = append(opts, hatchetflow.WithReplicaAcks(*acks, *ackWait))
+	}
 	if *activeTTL > 0 {
 		opts = append(opts, hatchetflow.WithActiveTTL(*activeTTL))
 	}
