@@ -250,7 +250,15 @@ func TestEngineTypeScriptTaskInAFlow(t *testing.T) {
 	for _, h := range append(hs, ch, bad) {
 		rec, err := c.Signature(context.WithoutCancel(ctx), h.SignatureID())
 		if err == nil && !rec.Status.Ended() {
-			t.Errorf("signature %s left %s", h.SignatureID(), rec.Status)
+			// Say where the engine's run was, to tell a run the engine never delivered
+			// from one that ended unseen.
+			state := "unknown"
+			if det, err := hc.Runs().Get(context.WithoutCancel(ctx), h.RunID()); err != nil {
+				state = err.Error()
+			} else {
+				state = fmt.Sprintf("%s, %d task events", det.Run.Status, len(det.TaskEvents))
+			}
+			t.Errorf("signature %s left %s; its engine run %s: %s", h.SignatureID(), rec.Status, h.RunID(), state)
 		}
 	}
 }
