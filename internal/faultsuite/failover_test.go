@@ -123,49 +123,10 @@ func describe(ctx context.Context, port int, key string) string {
 		fields["role"], fields["master_link_status"], fields["master_repl_offset"], n, key, ex)
 }
 
-// caughtUp waits up to 10 s for every replica to hold every write the master had
-// when the wait began (its link up, no sync in progress, its offset at or past the
-// master's), and says whether they did, with the offsets seen.
-func (s *sentinelSet) caughtUp(ctx context.Context) (bool, string) {
-	m, err := replication(ctx, s.master)
-	if err != nil {
-		return false, err.Error()
-	}
-	want, _ := strconv.ParseInt(m["master_repl_offset"], 10, 64)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		all, states := true, []string{}
-		for _, port := range s.replicas {
-			r, err := replication(ctx, port)
-			if err != nil {
-				all = false
-				states = append(states, err.Error())
-				continue
-			}
-			got, _ := strconv.ParseInt(r["slave_repl_offset"], 10, 64)
-			states = append(states, fmt.Sprintf("replica offset %d, link %s, syncing %s", got, r["master_link_status"], r["master_sync_in_progress"]))
-			all = all && r["master_link_status"] == "up" && r["master_sync_in_progress"] == "0" && got >= want
-		}
-		state := fmt.Sprintf("master offset %d; %s", want, strings.Join(states, "; "))
-		if all {
-			return true, state
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return false, state
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// failover makes the Sentinel promote a replica and waits until it names one master.
-// With waitSync it first waits for the replicas to catch up (see caughtUp) and says
-// whether they did, with the offsets it saw; without, it fails over at once.
-func (s *sentinelSet) failover(ctx context.Context, t *testing.T, waitSync bool) (bool, string) {
+// failover makes the Sentinel promote a replica at once (no wait for it to catch up)
+// and waits until the Sentinel names it master.
+func (s *sentinelSet) failover(ctx context.Context, t *testing.T) {
 	t.Helper()
-	synced, state := false, "not waited for"
-	if waitSync {
-		synced, state = s.caughtUp(ctx)
-	}
 	sc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.sentinel)})
 	defer sc.Close()
 	// The Sentinel refuses a failover (NOGOODSLAVE) until it has seen the replica in
@@ -186,7 +147,7 @@ func (s *sentinelSet) failover(ctx context.Context, t *testing.T, waitSync bool)
 			for _, port := range s.replicas {
 				if addr[1] == strconv.Itoa(port) {
 					s.promoted = port
-					return synced, state
+					return
 				}
 			}
 		}
@@ -210,24 +171,14 @@ func (s *sentinelSet) failover(ctx context.Context, t *testing.T, waitSync bool)
 // flows' Finish transitions landed on the demoted master, their callbacks ran, and the
 // promoted master still had the signatures active); docs/deploy.md.
 func TestRedisFailoverUnderRunningFlows(t *testing.T) {
-	failoverScenario(t, "r. Redis Sentinel failover under running flows (replica acks on)", 1, 1)
-}
-
-// failoverScenario runs scenario r with replicas replicas; acks > 0 turns
-// WithReplicaAcks on and fails over without waiting for the replicas to catch up;
-// acks 0 waits for them first (and then nothing may be lost either).
-func failoverScenario(t *testing.T, scenario string, replicas, acks int) {
-	const ackTimeout = 500 * time.Millisecond
-	set := startSentinelSet(t, replicas)
-	o := suiteOpt{redisURL: set.url()}
-	var flags []string
-	if acks > 0 {
-		o.client = []hatchetflow.Option{hatchetflow.WithReplicaAcks(acks, ackTimeout)}
-		flags = []string{"-replica-acks", strconv.Itoa(acks), "-replica-ack-timeout", ackTimeout.String()}
-	}
-	s := newSuite(t, scenario, o)
+	const acks, ackTimeout = 1, 500 * time.Millisecond
+	set := startSentinelSet(t, 1)
+	s := newSuite(t, "r. Redis Sentinel failover under running flows (replica acks on)", suiteOpt{
+		redisURL: set.url(),
+		client:   []hatchetflow.Option{hatchetflow.WithReplicaAcks(acks, ackTimeout)},
+	})
 	ctx := enginetest.Context(t, 3*time.Minute)
-	s.startWorker("w1", fs.ModeNormal, flags...)
+	s.startWorker("w1", fs.ModeNormal, "-replica-acks", strconv.Itoa(acks), "-replica-ack-timeout", ackTimeout.String())
 	const n = 8
 	s.row.Runs = n
 	var ids []string
@@ -237,12 +188,8 @@ func failoverScenario(t *testing.T, scenario string, replicas, acks int) {
 	}
 	s.waitCount(ctx, fs.TaskMain, n)
 	began := time.Now()
-	synced, state := set.failover(ctx, t, acks == 0)
-	if acks > 0 {
-		// Every write acknowledged to hatchetflow was on a replica: nothing may be lost.
-		synced, state = true, fmt.Sprintf("replica acks %d, no wait for the replicas", acks)
-	}
-	t.Logf("failover took %v to :%d (%s)", time.Since(began).Round(time.Millisecond), set.promoted, state)
+	set.failover(ctx, t)
+	t.Logf("failover took %v to :%d", time.Since(began).Round(time.Millisecond), set.promoted)
 	s.settle(ctx, ids...)
 	settled := time.Since(began)
 	t.Logf("failover started → every flow settled or gone: %v", settled.Round(time.Millisecond))
@@ -281,21 +228,12 @@ func failoverScenario(t *testing.T, scenario string, replicas, acks int) {
 			b, _ := os.ReadFile(f)
 			t.Logf("%s:\n%s", filepath.Base(f), b)
 		}
-		if synced {
-			// Every write the flows made before the failover had reached a replica
-			// (caught up, or acknowledged): losing one is a defect, not replication lag.
-			t.Errorf("%d flows lost although every write had reached a replica before the failover", lost)
-		}
+		// Every write acknowledged to hatchetflow was on a replica: losing one is a
+		// defect, not replication lag.
+		t.Errorf("%d flows lost although every acknowledged write was on a replica", lost)
 	}
 	s.row.Expected, s.row.Observed = 2*finished, sum(success)
 	s.row.Exact = !t.Failed()
-	switch {
-	case acks > 0:
-		s.row.Note = fmt.Sprintf("WithReplicaAcks(%d, %v), failover at once: %d of %d flows finished, each callback once, %d lost; settled %v after the failover began",
-			acks, ackTimeout, finished, n, lost, settled.Round(100*time.Millisecond))
-	case synced:
-		s.row.Note = fmt.Sprintf("replica caught up before the failover: %d of %d flows finished, each callback once", finished, n)
-	default:
-		s.row.Note = fmt.Sprintf("replica behind at the failover (%s): %d finished once, %d lost and reported not found", state, finished, lost)
-	}
+	s.row.Note = fmt.Sprintf("WithReplicaAcks(%d, %v), failover at once: %d of %d flows finished, each callback once, %d lost; settled %v after the failover began",
+		acks, ackTimeout, finished, n, lost, settled.Round(100*time.Millisecond))
 }

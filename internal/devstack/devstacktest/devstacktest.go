@@ -8,6 +8,9 @@
 // empty or "ok" serves both ports until SIGTERM; "crash" exits at start with a message;
 // "ignore-term" serves and ignores SIGTERM; "prepare-fail" fails `prepare`. Every
 // long-lived fake exits by itself after two minutes, so a failed test leaves nothing.
+//
+// A fake writes to its standard output what the real program prints there (psql's
+// answer, hfengine's version, a server's start line), since the launcher reads it.
 package devstacktest
 
 import (
@@ -122,13 +125,13 @@ func engine(args []string) int {
 	}
 	switch args[0] {
 	case "version":
-		fmt.Println("hfengine fake")
+		fmt.Fprintln(os.Stdout, "hfengine fake")
 		return 0
 	case "prepare":
 		if state == "" {
 			return fail("prepare: --state missing")
 		}
-		fmt.Println("fake prepare: migrating", os.Getenv("DATABASE_URL"))
+		fmt.Fprintln(os.Stdout, "fake prepare: migrating", os.Getenv("DATABASE_URL"))
 		if mode == "prepare-fail" {
 			return fail("fake prepare: migration 42 failed")
 		}
@@ -163,7 +166,7 @@ func engine(args []string) int {
 			}
 			go accept(l, nil)
 		}
-		fmt.Println("fake engine: serving")
+		fmt.Fprintln(os.Stdout, "fake engine: serving")
 		if mode == "ignore-term" {
 			time.Sleep(lifetime)
 			return 9
@@ -184,7 +187,7 @@ func notifyTerm() chan os.Signal {
 func waitTerm(term chan os.Signal, who string) int {
 	select {
 	case <-term:
-		fmt.Println(who + ": SIGTERM, stopping")
+		fmt.Fprintln(os.Stdout, who+": SIGTERM, stopping")
 		return 0
 	case <-time.After(lifetime):
 		return 9
@@ -215,7 +218,7 @@ func goCmd(args []string) int {
 		if v == "" {
 			v = "go1.26.10"
 		}
-		fmt.Println(v)
+		fmt.Fprintln(os.Stdout, v)
 		return 0
 	}
 	if len(args) > 0 && args[0] == "build" {
@@ -411,10 +414,10 @@ func psql(args []string) int {
 	}
 	switch {
 	case sql == "select 1":
-		fmt.Println("1")
+		fmt.Fprintln(os.Stdout, "1")
 	case strings.HasPrefix(sql, "select 1 from pg_database where datname = "):
 		if _, err := os.Stat(db(sql, "select 1 from pg_database where datname = ")); err == nil {
-			fmt.Println("1")
+			fmt.Fprintln(os.Stdout, "1")
 		}
 	case strings.HasPrefix(sql, "create database "):
 		_ = os.WriteFile(db(sql, "create database "), nil, 0o644)
