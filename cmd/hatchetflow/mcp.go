@@ -18,8 +18,6 @@ import (
 	hatchet "github.com/hatchet-dev/hatchet/sdks/go"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/hatchetflow/go/hatchetflow"
-	"github.com/hatchetflow/go/internal/engine"
 	"github.com/hatchetflow/go/internal/mcpserver"
 )
 
@@ -55,29 +53,11 @@ func runMCP(ctx context.Context, args []string, redisURL, prefix string, timeout
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	rdb, code := serveRedis(ctx, redisURL, stderr)
-	if rdb == nil {
+	flow, rdb, hc, code := serveClient(ctx, redisURL, prefix, *allowActions, stderr, connect)
+	if flow == nil {
 		return code
 	}
 	defer rdb.Close()
-	opts := []hatchetflow.Option{hatchetflow.WithKeyPrefix(prefix)}
-	var hc *hatchet.Client
-	if *allowActions {
-		var more []hatchetflow.Option
-		var err error
-		if hc, more, err = connect(); err != nil {
-			fmt.Fprintln(stderr, "hatchetflow: connect to Hatchet (HATCHET_CLIENT_*):", err)
-			return exitFailed
-		}
-		opts = append(opts, more...)
-	} else {
-		opts = append(opts, engine.WithDispatcher(readOnly{}))
-	}
-	flow, err := hatchetflow.New(hc, rdb, opts...)
-	if err != nil {
-		fmt.Fprintln(stderr, "hatchetflow:", err)
-		return exitFailed
-	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var connMu sync.Mutex
 	logs := mcpserver.NewHatchetLogs(func() (*hatchet.Client, error) {

@@ -63,34 +63,17 @@ func runUI(ctx context.Context, args []string, redisURL, prefix string, stdout, 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	rdb, code := serveRedis(ctx, redisURL, stderr)
-	if rdb == nil {
+	flow, rdb, hc, code := serveClient(ctx, redisURL, prefix, *allowActions, stderr, connect)
+	if flow == nil {
 		return code
 	}
 	defer rdb.Close()
-	opts := []hatchetflow.Option{hatchetflow.WithKeyPrefix(prefix)}
-	var hc, logs *hatchet.Client // logs: the SDK client the run logs are read through
-	if *allowActions {
-		var more []hatchetflow.Option
-		if hc, more, err = connect(); err != nil {
-			fmt.Fprintln(stderr, "hatchetflow: connect to Hatchet (HATCHET_CLIENT_*):", err)
-			return exitFailed
+	logs := hc                                                  // logs: the SDK client the run logs are read through
+	if logs == nil && os.Getenv("HATCHET_CLIENT_TOKEN") != "" { // read-only: the logs are optional
+		if logs, _, err = connect(); err != nil {
+			fmt.Fprintln(stderr, "hatchetflow: the page shows no run logs: connect to Hatchet (HATCHET_CLIENT_*):", err)
+			logs = nil
 		}
-		opts = append(opts, more...)
-		logs = hc
-	} else {
-		opts = append(opts, engine.WithDispatcher(readOnly{}))
-		if os.Getenv("HATCHET_CLIENT_TOKEN") != "" { // read-only: the logs are optional
-			if logs, _, err = connect(); err != nil {
-				fmt.Fprintln(stderr, "hatchetflow: the page shows no run logs: connect to Hatchet (HATCHET_CLIENT_*):", err)
-				logs = nil
-			}
-		}
-	}
-	flow, err := hatchetflow.New(hc, rdb, opts...)
-	if err != nil {
-		fmt.Fprintln(stderr, "hatchetflow:", err)
-		return exitFailed
 	}
 
 	ln, err := net.Listen("tcp", *listen)
@@ -150,6 +133,40 @@ func browsable(addr string) string {
 		return net.JoinHostPort("127.0.0.1", port)
 	}
 	return addr
+}
+
+// serveClient opens what the ui and mcp commands serve: the Redis at redisURL
+// (serveRedis) and a hatchetflow client on it under prefix. With allowActions it
+// connects to Hatchet (HATCHET_CLIENT_*), so cancels and retries reach the engine, and
+// returns that SDK client; without, the client dispatches nothing (readOnly) and hc is
+// nil. On failure flow is nil, the reason is on stderr, and code is the exit status;
+// otherwise the caller closes rdb.
+func serveClient(ctx context.Context, redisURL, prefix string, allowActions bool, stderr io.Writer,
+	connect connector) (flow *hatchetflow.Client, rdb *redis.Client, hc *hatchet.Client, code int) {
+	rdb, code = serveRedis(ctx, redisURL, stderr)
+	if rdb == nil {
+		return nil, nil, nil, code
+	}
+	opts := []hatchetflow.Option{hatchetflow.WithKeyPrefix(prefix)}
+	if allowActions {
+		var more []hatchetflow.Option
+		var err error
+		if hc, more, err = connect(); err != nil {
+			_ = rdb.Close()
+			fmt.Fprintln(stderr, "hatchetflow: connect to Hatchet (HATCHET_CLIENT_*):", err)
+			return nil, nil, nil, exitFailed
+		}
+		opts = append(opts, more...)
+	} else {
+		opts = append(opts, engine.WithDispatcher(readOnly{}))
+	}
+	flow, err := hatchetflow.New(hc, rdb, opts...)
+	if err != nil {
+		_ = rdb.Close()
+		fmt.Fprintln(stderr, "hatchetflow:", err)
+		return nil, nil, nil, exitFailed
+	}
+	return flow, rdb, hc, exitOK
 }
 
 // serveRedis connects to the Redis at redisURL for a serving command (ui, mcp) and
